@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+
+import pytest
+from django.conf import settings
+from django.test import Client
+
+from tests.factories import MembershipFactory, StageFactory, SystemFactory
+from toc.accounts.models import Role
+
+CHROMIUM = os.environ.get("TOC_CHROMIUM", "/usr/bin/chromium")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The default hasher is slow on purpose; tests create many users.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # CI sets this so that a suite that quietly fell back to SQLite fails loudly.
+    if os.environ.get("TOC_REQUIRE_POSTGRES") == "1":
+        engine = settings.DATABASES["default"]["ENGINE"]
+        if "postgresql" not in engine:
+            raise pytest.UsageError(
+                f"TOC_REQUIRE_POSTGRES=1 but the tests would run on {engine}; "
+                "set DATABASE_URL to a PostgreSQL database."
+            )
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    # CI provides every service and the browser, so a skip there means a test
+    # silently did not run.
+    if os.environ.get("TOC_FAIL_ON_SKIP") != "1":
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter else []
+    if skipped:
+        reporter.write_line(
+            f"TOC_FAIL_ON_SKIP=1: {len(skipped)} test(s) skipped; failing the run.",
+            red=True,
+        )
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@dataclass
+class Personas:
+    """The three people every view is tested against, plus a viewer."""
+
+    team: object
+    system: object
+    owner: Client  # team admin
+    teammate: Client  # editor in the same team
+    viewer: Client
+    outsider: Client  # admin of another team
+
+
+def _client_for(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def personas(db) -> Personas:
+    owner = MembershipFactory(role=Role.ADMIN)
+    team = owner.team
+    teammate = MembershipFactory(team=team, role=Role.EDITOR)
+    viewer = MembershipFactory(team=team, role=Role.VIEWER)
+    outsider = MembershipFactory(role=Role.ADMIN)
+    system = SystemFactory(team=team, name="Fraud scoring", slug="fraud")
+    for name in ["Ingest", "Features", "Inference"]:
+        StageFactory(system=system, name=name, slug=name.lower())
+    SystemFactory(team=outsider.team, name="Other team's system", slug="other")
+    return Personas(
+        team=team,
+        system=system,
+        owner=_client_for(owner.user),
+        teammate=_client_for(teammate.user),
+        viewer=_client_for(viewer.user),
+        outsider=_client_for(outsider.user),
+    )
+
+
+@pytest.fixture
+def chromium_path() -> str:
+    if not (os.path.exists(CHROMIUM) or shutil.which(CHROMIUM)):
+        pytest.skip(
+            f"Chromium not found at {CHROMIUM}: `apt-get install chromium` "
+            "(or set TOC_CHROMIUM) to run browser tests."
+        )
+    return CHROMIUM

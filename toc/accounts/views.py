@@ -1,0 +1,115 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from toc.accounts.access import get_team
+from toc.accounts.forms import MemberAddForm, MemberRoleForm, TeamForm
+from toc.accounts.models import Membership, Role, Team
+
+
+@login_required
+def team_list(request: HttpRequest) -> HttpResponse:
+    memberships = Membership.objects.filter(user=request.user).select_related("team")
+    return render(request, "accounts/team_list.html", {"memberships": memberships})
+
+
+@login_required
+def team_create(request: HttpRequest) -> HttpResponse:
+    form = TeamForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            team = form.save()
+            Membership.objects.create(team=team, user=request.user, role=Role.ADMIN)
+        messages.success(request, f"Created team {team.name}; you are its admin.")
+        return redirect("accounts:team", slug=team.slug)
+    return render(request, "accounts/team_form.html", {"form": form})
+
+
+@login_required
+def team_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    team, role = get_team(request, slug)
+    form = MemberAddForm(team=team)
+    return render(request, "accounts/team_detail.html", _team_context(team, role, form))
+
+
+def _team_context(team: Team, role: Role, add_form: MemberAddForm) -> dict:
+    return {
+        "team": team,
+        "role": role,
+        "is_admin": role == Role.ADMIN,
+        "memberships": team.memberships.select_related("user"),
+        "add_form": add_form,
+        "roles": Role.choices,
+    }
+
+
+@login_required
+def member_add(request: HttpRequest, slug: str) -> HttpResponse:
+    team, role = get_team(request, slug, needs=Role.ADMIN)
+    form = MemberAddForm(request.POST or None, team=team)
+    if request.method == "POST" and form.is_valid():
+        user = form.cleaned_data["username"]
+        Membership.objects.create(team=team, user=user, role=form.cleaned_data["role"])
+        messages.success(request, f"Added {user.username} to {team.name}.")
+        return redirect("accounts:team", slug=team.slug)
+    return render(request, "accounts/team_detail.html", _team_context(team, role, form))
+
+
+def _last_admin(membership: Membership) -> bool:
+    return (
+        membership.role == Role.ADMIN
+        and not membership.team.memberships.filter(role=Role.ADMIN)
+        .exclude(pk=membership.pk)
+        .exists()
+    )
+
+
+@require_POST
+@login_required
+def member_role(request: HttpRequest, slug: str, member_id: int) -> HttpResponse:
+    team, _ = get_team(request, slug, needs=Role.ADMIN)
+    membership = (
+        team.memberships.select_related("user", "team").filter(pk=member_id).first()
+    )
+    form = MemberRoleForm(request.POST)
+    if membership is None or not form.is_valid():
+        messages.error(request, "Choose a member and a valid role.")
+    elif _last_admin(membership) and form.cleaned_data["role"] != Role.ADMIN:
+        messages.error(
+            request, "A team needs at least one admin; promote someone first."
+        )
+    else:
+        membership.role = form.cleaned_data["role"]
+        membership.save(update_fields=["role"])
+        messages.success(
+            request, f"{membership.user.username} is now {membership.role}."
+        )
+    return redirect("accounts:team", slug=team.slug)
+
+
+@login_required
+def member_remove(request: HttpRequest, slug: str, member_id: int) -> HttpResponse:
+    team, _ = get_team(request, slug, needs=Role.ADMIN)
+    membership = (
+        team.memberships.select_related("user", "team").filter(pk=member_id).first()
+    )
+    if membership is None:
+        messages.error(request, "That person is not in this team.")
+        return redirect("accounts:team", slug=team.slug)
+    if _last_admin(membership):
+        messages.error(
+            request, "A team needs at least one admin; promote someone first."
+        )
+        return redirect("accounts:team", slug=team.slug)
+    if request.method == "POST":
+        membership.delete()
+        messages.success(
+            request, f"Removed {membership.user.username} from {team.name}."
+        )
+        return redirect("accounts:team", slug=team.slug)
+    return render(request, "accounts/member_remove.html", {"membership": membership})

@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from toc.systems import views
+
+app_name = "systems"
+
+urlpatterns = [
+    path("", views.system_list, name="list"),
+    path("new/", views.system_create, name="create"),
+    path("<slug:slug>/", views.system_detail, name="detail"),
+    path("<slug:slug>/edit/", views.system_edit, name="edit"),
+    path("<slug:slug>/delete/", views.system_delete, name="delete"),
+    path("<slug:slug>/stages/add/", views.stage_add, name="stage-add"),
+    path(
+        "<slug:slug>/stages/<slug:stage_slug>/edit/",
+        views.stage_edit,
+        name="stage-edit",
+    ),
+    path(
+        "<slug:slug>/stages/<slug:stage_slug>/move/",
+        views.stage_move,
+        name="stage-move",
+    ),
+    path(
+        "<slug:slug>/stages/<slug:stage_slug>/delete/",
+        views.stage_delete,
+        name="stage-delete",
+    ),
+]

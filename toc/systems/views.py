@@ -1,0 +1,160 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+from django_htmx.http import reswap, retarget
+
+from toc.accounts.models import Role, Team
+from toc.systems import services
+from toc.systems.access import get_stage, get_system
+from toc.systems.forms import StageForm, SystemCreateForm, SystemForm
+from toc.systems.models import System
+
+
+@login_required
+def system_list(request: HttpRequest) -> HttpResponse:
+    systems = (
+        System.objects.for_user(request.user)
+        .select_related("team")
+        .order_by("team__name", "name")
+    )
+    can_create = Team.objects.writable_by(request.user).exists()
+    return render(
+        request,
+        "systems/list.html",
+        {"systems": systems, "can_create": can_create},
+    )
+
+
+@login_required
+def system_create(request: HttpRequest) -> HttpResponse:
+    teams = Team.objects.writable_by(request.user)
+    if not teams.exists():
+        messages.error(request, "You need the editor role in a team to add systems.")
+        return redirect("systems:list")
+
+    form = SystemCreateForm(request.POST or None, teams=teams)
+    if request.method == "POST" and form.is_valid():
+        system = services.system_create(
+            team=form.cleaned_data["team"],
+            name=form.cleaned_data["name"],
+            slug=form.cleaned_data["slug"],
+            description=form.cleaned_data["description"],
+        )
+        messages.success(request, f"Created {system.name}. Now add its stages.")
+        return redirect(system)
+    return render(request, "systems/form.html", {"form": form, "system": None})
+
+
+@login_required
+def system_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    system, role = get_system(request, slug)
+    template = "systems/detail.html#stages" if request.htmx else "systems/detail.html"
+    return render(request, template, _stages_context(system, role))
+
+
+@login_required
+def system_edit(request: HttpRequest, slug: str) -> HttpResponse:
+    system, _ = get_system(request, slug, needs=Role.EDITOR)
+    form = SystemForm(request.POST or None, instance=system)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Saved.")
+        return redirect(system)
+    return render(request, "systems/form.html", {"form": form, "system": system})
+
+
+@login_required
+def system_delete(request: HttpRequest, slug: str) -> HttpResponse:
+    system, _ = get_system(request, slug, needs=Role.ADMIN)
+    if request.method == "POST":
+        system.delete()
+        messages.success(request, f"Deleted {system.name} and everything in it.")
+        return redirect("systems:list")
+    return render(request, "systems/delete.html", {"system": system})
+
+
+def _stages_context(
+    system: System, role: Role, add_form: StageForm | None = None
+) -> dict:
+    return {
+        "system": system,
+        "stages": list(system.stages.all()),
+        "can_edit": role in (Role.EDITOR, Role.ADMIN),
+        "can_admin": role == Role.ADMIN,
+        "add_form": add_form or StageForm(system=system),
+    }
+
+
+def _stages_response(
+    request: HttpRequest, system: System, message: str
+) -> HttpResponse:
+    """htmx gets the refreshed stage list; a plain form post goes back to the page."""
+    if request.htmx:
+        # The edit row targets itself (so its errors replace only that row);
+        # a successful save refreshes the whole list instead.
+        response = render(
+            request, "systems/detail.html#stages", _stages_context(system, Role.EDITOR)
+        )
+        return reswap(retarget(response, "#stages"), "outerHTML")
+    messages.success(request, message)
+    return redirect(system)
+
+
+@login_required
+def stage_add(request: HttpRequest, slug: str) -> HttpResponse:
+    system, role = get_system(request, slug, needs=Role.EDITOR)
+    form = StageForm(request.POST or None, system=system)
+    if request.method == "POST" and form.is_valid():
+        stage = form.save(commit=False)
+        stage.system = system
+        stage.position = system.next_stage_position()
+        stage.save()
+        return _stages_response(request, system, f"Added stage {stage.name}.")
+    if request.htmx:
+        return render(
+            request, "systems/detail.html#stages", _stages_context(system, role, form)
+        )
+    return render(request, "systems/stage_form.html", {"form": form, "system": system})
+
+
+@login_required
+def stage_edit(request: HttpRequest, slug: str, stage_slug: str) -> HttpResponse:
+    stage = get_stage(request, slug, stage_slug, needs=Role.EDITOR)
+    form = StageForm(request.POST or None, instance=stage, system=stage.system)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        return _stages_response(request, stage.system, f"Saved stage {stage.name}.")
+    template = (
+        "systems/stage_form.html#stage-edit"
+        if request.htmx
+        else "systems/stage_form.html"
+    )
+    return render(
+        request, template, {"form": form, "system": stage.system, "stage": stage}
+    )
+
+
+@require_POST
+@login_required
+def stage_move(request: HttpRequest, slug: str, stage_slug: str) -> HttpResponse:
+    stage = get_stage(request, slug, stage_slug, needs=Role.EDITOR)
+    offset = {"up": -1, "down": 1}.get(request.POST.get("direction", ""))
+    if offset is None:
+        return HttpResponse("direction must be up or down", status=400)
+    services.stage_move(stage=stage, offset=offset)
+    return _stages_response(request, stage.system, f"Moved stage {stage.name}.")
+
+
+@login_required
+def stage_delete(request: HttpRequest, slug: str, stage_slug: str) -> HttpResponse:
+    stage = get_stage(request, slug, stage_slug, needs=Role.EDITOR)
+    if request.method == "POST":
+        services.stage_delete(stage=stage)
+        return _stages_response(request, stage.system, f"Deleted stage {stage.name}.")
+    return render(
+        request, "systems/stage_delete.html", {"stage": stage, "system": stage.system}
+    )

@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+from toc.health import healthz
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="systems:list"), name="home"),
+    path("healthz", healthz, name="healthz"),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("teams/", include("toc.accounts.urls")),
+    path("systems/", include("toc.systems.urls")),
+    path("admin/", admin.site.urls),
+]
