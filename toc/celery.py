@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import socket
 
 from celery import Celery
 
@@ -11,7 +12,7 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
-@app.task(name="toc.ping", time_limit=10)
+@app.task(name="toc.ping", soft_time_limit=5, time_limit=10)
 def ping() -> str:
-    """Answers from whichever worker picks it up; proves the broker wiring."""
-    return "pong"
+    """Names the process that ran it, which proves the broker wiring end to end."""
+    return f"pong from {socket.gethostname()}:{os.getpid()}"

@@ -105,7 +105,7 @@ def test_htmx_edit_form_replaces_only_its_row(personas) -> None:
 def test_rename_a_stage(personas) -> None:
     response = personas.teammate.post(
         "/systems/fraud/stages/features/edit/",
-        {"name": "Feature store", "slug": "features", "unit": "records/s"},
+        {"edit-name": "Feature store", "edit-slug": "features", "edit-unit": "records/s"},
         headers=HTMX,
     )
     assert response["HX-Retarget"] == "#stages"
@@ -115,7 +115,7 @@ def test_rename_a_stage(personas) -> None:
 def test_invalid_rename_returns_the_row_with_the_error(personas) -> None:
     response = personas.teammate.post(
         "/systems/fraud/stages/features/edit/",
-        {"name": "Typed", "slug": "ingest", "unit": "records/s"},
+        {"edit-name": "Typed", "edit-slug": "ingest", "edit-unit": "records/s"},
         headers=HTMX,
     )
     assert "HX-Retarget" not in response
@@ -133,7 +133,7 @@ def test_rename_without_htmx_shows_a_full_page_form(personas) -> None:
 def test_viewer_cannot_rename(personas) -> None:
     response = personas.viewer.post(
         "/systems/fraud/stages/features/edit/",
-        {"name": "X", "slug": "features", "unit": "records/s"},
+        {"edit-name": "X", "edit-slug": "features", "edit-unit": "records/s"},
     )
     assert response.status_code == 403
     assert Stage.objects.get(slug="features").name == "Features"

@@ -40,3 +40,9 @@ def test_home_redirects_to_systems(personas) -> None:
     response = personas.owner.get("/")
     assert response.status_code == 302
     assert response["Location"] == "/systems/"
+
+
+def test_list_counts_the_stages(personas) -> None:
+    response = personas.viewer.get("/systems/")
+    system = next(s for s in response.context["systems"] if s.slug == "fraud")
+    assert system.stage_count == 3

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -19,6 +20,7 @@ def system_list(request: HttpRequest) -> HttpResponse:
     systems = (
         System.objects.for_user(request.user)
         .select_related("team")
+        .annotate(stage_count=Count("stages"))
         .order_by("team__name", "name")
     )
     can_create = Team.objects.writable_by(request.user).exists()
@@ -124,7 +126,10 @@ def stage_add(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 def stage_edit(request: HttpRequest, slug: str, stage_slug: str) -> HttpResponse:
     stage = get_stage(request, slug, stage_slug, needs=Role.EDITOR)
-    form = StageForm(request.POST or None, instance=stage, system=stage.system)
+    # Its own prefix, so the inline row's fields don't share ids with the add form.
+    form = StageForm(
+        request.POST or None, instance=stage, system=stage.system, prefix="edit"
+    )
     if request.method == "POST" and form.is_valid():
         form.save()
         return _stages_response(request, stage.system, f"Saved stage {stage.name}.")

@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests.worker import running_worker
+from toc.celery import ping
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_task_sent_through_the_broker_runs_on_a_real_worker(settings) -> None:
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    with running_worker() as worker:
+        result = ping.apply_async()
+        answer = result.get(timeout=30)
+    assert answer.endswith(f":{worker.pid}")
+    assert worker.pid != os.getpid()

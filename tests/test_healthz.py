@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+
+
+def test_healthz_reports_database_and_broker(db, client, settings) -> None:
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok", "broker": "in-process"}
+
+
+def test_healthz_needs_no_login(db, client) -> None:
+    assert client.get("/healthz").status_code in (200, 503)
+
+
+def test_unreachable_broker_is_reported_but_not_fatal(db, client, settings) -> None:
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    from toc.celery import app
+
+    old = app.conf.broker_url
+    app.conf.broker_url = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    try:
+        response = client.get("/healthz")
+    finally:
+        app.conf.broker_url = old
+    assert response.status_code == 200
+    assert response.json()["broker"] == "unreachable"
+    assert response.json()["status"] == "degraded"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_unreachable_database_is_a_503_naming_it(client, settings) -> None:
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    saved = dict(connection.settings_dict)
+    connection.close()
+    if connection.vendor == "sqlite":
+        connection.settings_dict["NAME"] = "/nonexistent-dir/toc.sqlite3"
+    else:
+        connection.settings_dict.update(HOST="127.0.0.1", PORT=1)
+    try:
+        response = client.get("/healthz")
+    finally:
+        connection.close()
+        connection.settings_dict.clear()
+        connection.settings_dict.update(saved)
+    assert response.status_code == 503
+    assert response.json() == {
+        "status": "down",
+        "database": "unreachable",
+        "broker": "in-process",
+    }

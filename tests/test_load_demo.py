@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from toc.accounts.models import Membership, Team
+from toc.systems.models import Stage, System
+
+DEMO_STAGES = [
+    "Ingest",
+    "Feature-Tier1",
+    "Feature-Tier2",
+    "Feature-Tier3",
+    "Inference",
+    "Alerting",
+]
+
+
+def test_load_demo_twice_gives_one_copy(db, settings, capsys) -> None:
+    settings.DEBUG = True
+    call_command("load_demo")
+    call_command("load_demo")
+    assert Team.objects.filter(slug="demo").count() == 1
+    assert System.objects.count() == 1
+    assert Stage.objects.count() == 6
+    assert Membership.objects.count() == 1
+    assert "demo / demo" in capsys.readouterr().out
+
+
+def test_demo_user_sees_six_stages_in_order(db, settings, client) -> None:
+    settings.DEBUG = True
+    call_command("load_demo")
+    assert client.login(username="demo", password="demo")
+    response = client.get("/systems/nad/")
+    content = response.content.decode()
+    positions = [content.index(f">{name}<") for name in DEMO_STAGES]
+    assert positions == sorted(positions)
+
+
+def test_load_demo_refuses_in_production(db, settings) -> None:
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="--force"):
+        call_command("load_demo")
+    assert not Team.objects.exists()
+
+
+def test_load_demo_with_force_in_production(db, settings) -> None:
+    settings.DEBUG = False
+    call_command("load_demo", force=True)
+    assert Team.objects.filter(slug="demo").exists()
