@@ -26,7 +26,7 @@ def _run_manage(*args: str, **env: str) -> subprocess.CompletedProcess:
 
 
 def test_bad_database_url_names_the_variable_and_an_example() -> None:
-    with pytest.raises(ImproperlyConfigured, match="DATABASE_URL=.*postgres://"):
+    with pytest.raises(ImproperlyConfigured, match=r"DATABASE_URL=.*postgres://"):
         database_from_url("not-a-url")
 
 
@@ -38,10 +38,16 @@ def test_unknown_database_scheme_is_refused() -> None:
 def test_postgres_url_is_parsed() -> None:
     config = database_from_url("postgres://toc:pw@db.internal:6543/toc")
     assert config["ENGINE"] == "django.db.backends.postgresql"
-    assert (config["HOST"], config["PORT"], config["NAME"]) == ("db.internal", 6543, "toc")
+    assert (config["HOST"], config["PORT"], config["NAME"]) == (
+        "db.internal",
+        6543,
+        "toc",
+    )
 
 
-@pytest.mark.parametrize(("raw", "expected"), [("1", True), ("off", False), ("TRUE", True)])
+@pytest.mark.parametrize(
+    ("raw", "expected"), [("1", True), ("off", False), ("TRUE", True)]
+)
 def test_env_bool_accepts_the_usual_spellings(monkeypatch, raw, expected) -> None:
     monkeypatch.setenv("SOME_FLAG", raw)
     assert env_bool("SOME_FLAG", default=not expected) is expected

@@ -5,7 +5,9 @@ from tests.factories import UserFactory
 
 def test_login_with_the_right_password(db, client) -> None:
     UserFactory(username="ana")
-    response = client.post("/accounts/login/", {"username": "ana", "password": "password"})
+    response = client.post(
+        "/accounts/login/", {"username": "ana", "password": "password"}
+    )
     assert response.status_code == 302
     assert response["Location"] == "/systems/"
 

@@ -105,7 +105,11 @@ def test_htmx_edit_form_replaces_only_its_row(personas) -> None:
 def test_rename_a_stage(personas) -> None:
     response = personas.teammate.post(
         "/systems/fraud/stages/features/edit/",
-        {"edit-name": "Feature store", "edit-slug": "features", "edit-unit": "records/s"},
+        {
+            "edit-name": "Feature store",
+            "edit-slug": "features",
+            "edit-unit": "records/s",
+        },
         headers=HTMX,
     )
     assert response["HX-Retarget"] == "#stages"
