@@ -3,6 +3,8 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
+from tests.worker import broker_or_skip
+
 
 def test_healthz_reports_database_and_broker(db, client, settings) -> None:
     settings.CELERY_TASK_ALWAYS_EAGER = True
@@ -17,14 +19,8 @@ def test_healthz_needs_no_login(db, client) -> None:
 
 def test_unreachable_broker_is_reported_but_not_fatal(db, client, settings) -> None:
     settings.CELERY_TASK_ALWAYS_EAGER = False
-    from toc.celery import app
-
-    old = app.conf.broker_url
-    app.conf.broker_url = "redis://127.0.0.1:1/0"  # nothing listens on port 1
-    try:
-        response = client.get("/healthz")
-    finally:
-        app.conf.broker_url = old
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json()["broker"] == "unreachable"
     assert response.json()["status"] == "degraded"
@@ -51,3 +47,10 @@ def test_unreachable_database_is_a_503_naming_it(client, settings) -> None:
         "database": "unreachable",
         "broker": "in-process",
     }
+
+
+def test_reachable_broker_is_ok(db, client, settings) -> None:
+    broker_or_skip()
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    response = client.get("/healthz")
+    assert response.json() == {"status": "ok", "database": "ok", "broker": "ok"}

@@ -4,9 +4,8 @@ from django.conf import settings
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
+from kombu import Connection
 from kombu.exceptions import OperationalError as BrokerError
-
-from toc.celery import app as celery_app
 
 
 def _database_state() -> str:
@@ -22,7 +21,7 @@ def _broker_state() -> str:
     if settings.CELERY_TASK_ALWAYS_EAGER:
         return "in-process"
     try:
-        with celery_app.connection_for_write() as conn:
+        with Connection(settings.CELERY_BROKER_URL, connect_timeout=2) as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
     except (BrokerError, OSError):
         return "unreachable"

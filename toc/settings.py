@@ -87,8 +87,12 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_htmx",
+    "rest_framework",
+    "knox",
     "toc.accounts",
     "toc.systems",
+    "toc.metrics",
+    "toc.api",
 ]
 
 MIDDLEWARE = [
@@ -133,6 +137,27 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # same test database as the test itself.
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "toc-test.sqlite3")}
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "toc.api.authentication.BearerAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "EXCEPTION_HANDLER": "toc.api.errors.exception_handler",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.CursorPagination",
+    "PAGE_SIZE": 100,
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+# Personal API tokens: knox stores only a digest; they never expire on their own
+# and are revoked by deleting them.
+KNOX_TOKEN_MODEL = "accounts.ApiToken"
+REST_KNOX = {
+    "TOKEN_TTL": None,
+    "TOKEN_PREFIX": "tocpat_",
+    "AUTH_HEADER_PREFIX": "Bearer",
+}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

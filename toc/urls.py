@@ -14,5 +14,6 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("teams/", include("toc.accounts.urls")),
     path("systems/", include("toc.systems.urls")),
+    path("api/v1/", include("toc.api.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from knox.models import AbstractAuthToken
 
 
 class Role(models.TextChoices):
@@ -76,3 +77,16 @@ def role_allows(role: Role | str | None, needed: Role) -> bool:
     if role is None:
         return False
     return _RANK[Role(role)] >= _RANK[needed]
+
+
+class ApiToken(AbstractAuthToken):
+    """A personal API token: acts as its user, with that user's team roles."""
+
+    name = models.CharField(max_length=100)
+    last_used = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.token_key}…)"

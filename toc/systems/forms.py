@@ -49,6 +49,18 @@ class StageForm(forms.ModelForm):
         self.system = system
         self.fields["slug"].required = False
 
+    def _siblings(self):
+        others = self.system.stages.all()
+        return others.exclude(pk=self.instance.pk) if self.instance.pk else others
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"].strip()
+        if self._siblings().filter(name=name).exists():
+            raise forms.ValidationError(
+                f"This system already has a stage named “{name}”."
+            )
+        return name
+
     def clean_slug(self) -> str:
         slug = self.cleaned_data.get("slug", "").strip().lower()
         if not slug:
@@ -57,10 +69,7 @@ class StageForm(forms.ModelForm):
                 raise forms.ValidationError(
                     "The name has no letters or digits to build a slug from; type one."
                 )
-        others = self.system.stages.filter(slug=slug)
-        if self.instance.pk:
-            others = others.exclude(pk=self.instance.pk)
-        if others.exists():
+        if self._siblings().filter(slug=slug).exists():
             raise forms.ValidationError(
                 f"This system already has a stage “{slug}”; choose another slug."
             )

@@ -1,9 +1,18 @@
 from __future__ import annotations
 
+from hmac import compare_digest
+
+from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
+from knox.crypto import hash_token
+from knox.models import get_digest_token
+from knox.settings import CONSTANTS
 
 from toc.accounts.models import Team
+
+# Like knox's personal tokens: this many leading characters find the row.
+TOKEN_KEY_LENGTH = CONSTANTS.TOKEN_KEY_LENGTH
 
 # Short and URL-safe, like a project key: it appears in URLs and API paths.
 slug_validator = RegexValidator(
@@ -57,7 +66,73 @@ class Stage(models.Model):
             models.UniqueConstraint(
                 fields=["system", "slug"], name="stage_slug_unique_in_system"
             ),
+            # Names label the stages in the constraint's reasons, so they must
+            # tell the stages apart.
+            models.UniqueConstraint(
+                fields=["system", "name"], name="stage_name_unique_in_system"
+            ),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+
+class IngestKeyQuerySet(models.QuerySet):
+    def active(self) -> IngestKeyQuerySet:
+        return self.filter(revoked_at__isnull=True)
+
+
+class IngestKey(models.Model):
+    """A secret that lets a pipeline post samples for one system, and nothing else.
+
+    Only a digest is stored; `token_key` (the first characters, prefix included)
+    finds the candidate row and is what the page shows.
+    """
+
+    PREFIX = "tocik_"
+
+    system = models.ForeignKey(System, models.CASCADE, related_name="ingest_keys")
+    name = models.CharField(max_length=100)
+    # Serves the lookup of an incoming key by its first characters.
+    token_key = models.CharField(max_length=25, db_index=True)
+    digest = models.CharField(max_length=128, unique=True)
+    created = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True
+    )
+    last_used = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = IngestKeyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.token_key}…)"
+
+    @classmethod
+    def issue(
+        cls, *, system: System, name: str, created_by=None
+    ) -> tuple[IngestKey, str]:
+        """Creates a key and returns it with the plaintext, which is never stored."""
+        digest, plaintext = get_digest_token(prefix=cls.PREFIX)
+        key = cls.objects.create(
+            system=system,
+            name=name,
+            token_key=plaintext[:TOKEN_KEY_LENGTH],
+            digest=digest,
+            created_by=created_by,
+        )
+        return key, plaintext
+
+    @classmethod
+    def find(cls, plaintext: str) -> IngestKey | None:
+        """The active key matching `plaintext`, compared in constant time."""
+        digest = hash_token(plaintext)
+        candidates = (
+            cls.objects.active()
+            .select_related("system")
+            .filter(token_key=plaintext[:TOKEN_KEY_LENGTH])
+        )
+        return next((k for k in candidates if compare_digest(k.digest, digest)), None)

@@ -1,0 +1,221 @@
+"""Pre-aggregated stage samples (e.g. one rollup per stage per minute) that merge in any
+order into the same ledger row as the raw samples would give."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import reduce
+
+from toc.analysis.ledger import (
+    FailureModeTally,
+    LedgerRow,
+    StageSample,
+    clamp_share,
+    derive_utilization,
+    dominant_failure_mode,
+)
+from toc.analysis.validation import require_unique
+
+
+@dataclass(frozen=True, slots=True)
+class StageRollup:
+    """Sums over some samples of one stage.
+
+    The least-squares sums (``time_sum`` = Σt, ``queue_sum`` = Σq,
+    ``time_sq_sum`` = Σt², ``time_queue_sum`` = Σtq, n = ``count``) measure t in
+    seconds since ``first_ts``: epoch seconds squared would lose the trend to float
+    rounding. ``last_queue_depth``
+    is the depth at ``last_ts`` (the deepest, if several samples share it).
+    ``failure_modes`` is sorted by mode so equal rollups compare equal.
+    """
+
+    stage: str
+    first_ts: datetime
+    last_ts: datetime
+    count: int
+    capacity_sum: float
+    throughput_sum: float
+    utilization_sum: float
+    utilization_count: int
+    blocked_sum: float
+    blocked_count: int
+    latency_p95_max_ms: float
+    last_queue_depth: int
+    time_sum: float
+    queue_sum: float
+    time_sq_sum: float
+    time_queue_sum: float
+    errors: int
+    dropped: int
+    failure_modes: tuple[FailureModeTally, ...]
+
+
+def rollup_sample(sample: StageSample) -> StageRollup:
+    return StageRollup(
+        stage=sample.stage,
+        first_ts=sample.ts,
+        last_ts=sample.ts,
+        count=1,
+        capacity_sum=sample.capacity,
+        throughput_sum=sample.throughput,
+        utilization_sum=(
+            0.0 if sample.utilization is None else clamp_share(sample.utilization)
+        ),
+        utilization_count=0 if sample.utilization is None else 1,
+        blocked_sum=0.0 if sample.blocked is None else clamp_share(sample.blocked),
+        blocked_count=0 if sample.blocked is None else 1,
+        latency_p95_max_ms=sample.latency_p95_ms,
+        last_queue_depth=sample.queue_depth,
+        time_sum=0.0,
+        queue_sum=float(sample.queue_depth),
+        time_sq_sum=0.0,
+        time_queue_sum=0.0,
+        errors=sample.errors,
+        dropped=sample.dropped,
+        failure_modes=(
+            (FailureModeTally(sample.failure_mode, 1, sample.ts),)
+            if sample.failure_mode
+            else ()
+        ),
+    )
+
+
+def add_sample(rollup: StageRollup | None, sample: StageSample) -> StageRollup:
+    if rollup is None:
+        return rollup_sample(sample)
+    return merge_rollups(rollup, rollup_sample(sample))
+
+
+def merge_rollups(first: StageRollup, second: StageRollup) -> StageRollup:
+    """Combine two rollups of the same stage.
+
+    Commutative exactly; associative up to float rounding of the sums.
+    """
+    if first.stage != second.stage:
+        raise ValueError(f"cannot merge {first.stage!r} with {second.stage!r}")
+    origin = min(first.first_ts, second.first_ts)
+    first_time, first_time_sq, first_time_queue = _time_sums_since(first, origin)
+    second_time, second_time_sq, second_time_queue = _time_sums_since(second, origin)
+    if first.last_ts == second.last_ts:
+        last_ts = first.last_ts
+        last_queue_depth = max(first.last_queue_depth, second.last_queue_depth)
+    else:
+        latest = first if first.last_ts > second.last_ts else second
+        last_ts, last_queue_depth = latest.last_ts, latest.last_queue_depth
+    return StageRollup(
+        stage=first.stage,
+        first_ts=origin,
+        last_ts=last_ts,
+        count=first.count + second.count,
+        capacity_sum=first.capacity_sum + second.capacity_sum,
+        throughput_sum=first.throughput_sum + second.throughput_sum,
+        utilization_sum=first.utilization_sum + second.utilization_sum,
+        utilization_count=first.utilization_count + second.utilization_count,
+        blocked_sum=first.blocked_sum + second.blocked_sum,
+        blocked_count=first.blocked_count + second.blocked_count,
+        latency_p95_max_ms=max(first.latency_p95_max_ms, second.latency_p95_max_ms),
+        last_queue_depth=last_queue_depth,
+        time_sum=first_time + second_time,
+        queue_sum=first.queue_sum + second.queue_sum,
+        time_sq_sum=first_time_sq + second_time_sq,
+        time_queue_sum=first_time_queue + second_time_queue,
+        errors=first.errors + second.errors,
+        dropped=first.dropped + second.dropped,
+        failure_modes=_merge_tallies(first.failure_modes, second.failure_modes),
+    )
+
+
+def _time_sums_since(
+    rollup: StageRollup, origin: datetime
+) -> tuple[float, float, float]:
+    """Σt, Σt² and Σtq re-expressed with t measured from ``origin``."""
+    offset = (rollup.first_ts - origin).total_seconds()
+    return (
+        rollup.time_sum + rollup.count * offset,
+        rollup.time_sq_sum + 2 * offset * rollup.time_sum + rollup.count * offset**2,
+        rollup.time_queue_sum + offset * rollup.queue_sum,
+    )
+
+
+def _merge_tallies(
+    first: tuple[FailureModeTally, ...], second: tuple[FailureModeTally, ...]
+) -> tuple[FailureModeTally, ...]:
+    merged = {tally.mode: tally for tally in first}
+    for tally in second:
+        seen = merged.get(tally.mode)
+        merged[tally.mode] = (
+            tally
+            if seen is None
+            else FailureModeTally(
+                tally.mode,
+                seen.count + tally.count,
+                max(seen.last_seen, tally.last_seen),
+            )
+        )
+    return tuple(sorted(merged.values(), key=lambda tally: tally.mode))
+
+
+def ledger_row_from_rollups(stage: str, rollups: Iterable[StageRollup]) -> LedgerRow:
+    """The ledger row of ``stage`` from rollups of its samples in the window.
+
+    Equals the row from the raw samples (up to float rounding) except for
+    ``latency_p95_ms``: raw per-sample p95 values are gone, so this reports their
+    maximum, an upper bound on the raw nearest-rank p95. Rollups that straddle the
+    window edge count whole; pick buckets that lie inside the window.
+    """
+    rollups = list(rollups)
+    if not rollups:
+        return LedgerRow(stage)
+    merged = reduce(merge_rollups, rollups)
+    if merged.stage != stage:
+        raise ValueError(f"rollups of {merged.stage!r} given for {stage!r}")
+    count = merged.count
+    capacity = merged.capacity_sum / count
+    load = merged.throughput_sum / count
+    return LedgerRow(
+        stage=stage,
+        samples=count,
+        capacity=capacity,
+        load=load,
+        utilization=derive_utilization(
+            merged.utilization_sum / merged.utilization_count
+            if merged.utilization_count
+            else None,
+            load,
+            capacity,
+            merged.last_queue_depth,
+        ),
+        blocked=merged.blocked_sum / merged.blocked_count
+        if merged.blocked_count
+        else None,
+        latency_p95_ms=merged.latency_p95_max_ms,
+        queue_depth=merged.last_queue_depth,
+        queue_trend=_queue_trend(merged),
+        failure_mode=dominant_failure_mode(merged.failure_modes),
+        errors=merged.errors,
+        dropped=merged.dropped,
+    )
+
+
+def ledger_from_rollups(
+    rollups: Iterable[StageRollup], stage_order: Sequence[str]
+) -> list[LedgerRow]:
+    """Rows in ``stage_order`` from rollups of any stages, in any order."""
+    require_unique(stage_order, "stage_order")
+    by_stage: dict[str, list[StageRollup]] = {stage: [] for stage in stage_order}
+    for rollup in rollups:
+        if rollup.stage in by_stage:
+            by_stage[rollup.stage].append(rollup)
+    return [ledger_row_from_rollups(stage, by_stage[stage]) for stage in stage_order]
+
+
+def _queue_trend(rollup: StageRollup) -> float:
+    if rollup.first_ts == rollup.last_ts:
+        return 0.0
+    count = rollup.count
+    spread = rollup.time_sq_sum - rollup.time_sum**2 / count
+    covariance = rollup.time_queue_sum - rollup.time_sum * rollup.queue_sum / count
+    # Rounding can leave a tiny or negative spread when timestamps nearly coincide.
+    return covariance / spread if spread > 0 else 0.0

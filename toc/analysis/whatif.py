@@ -1,0 +1,111 @@
+"""What happens to the constraint and the ceiling if one stage gets more capacity."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from toc.analysis.constraint import (
+    SATURATION,
+    ConstraintFinding,
+    find_constraint,
+    is_held_back,
+)
+from toc.analysis.ledger import LedgerRow
+
+
+@dataclass(frozen=True, slots=True)
+class WhatIfResult:
+    stage: str
+    factor: float
+    rows: tuple[LedgerRow, ...]
+    before: ConstraintFinding
+    after: ConstraintFinding
+    summary: str
+
+
+def what_if(
+    rows: Sequence[LedgerRow],
+    stage: str,
+    factor: float,
+    saturation: float = SATURATION,
+) -> WhatIfResult:
+    """Scale ``stage``'s capacity by ``factor`` and find the constraint again.
+
+    Load is unchanged, so the time the stage spends working divides by ``factor``
+    (utilization divides by it when no blocked share is reported). A held-back stage
+    keeps waiting on its successor: the time it saves becomes blocked time. A stage
+    with a queue spends the extra capacity on it, so its queue trend drops by
+    (factor - 1) x capacity. A stage without data is left as it is.
+    """
+    if not (math.isfinite(factor) and factor > 0):
+        raise ValueError("factor must be a finite number > 0")
+    if not any(row.stage == stage for row in rows):
+        raise ValueError(f"unknown stage {stage!r}")
+    scaled = [
+        _scaled(row, factor, saturation) if row.stage == stage and row.has_data else row
+        for row in rows
+    ]
+    before = find_constraint(rows, saturation)
+    after = find_constraint(scaled, saturation)
+    return WhatIfResult(
+        stage=stage,
+        factor=factor,
+        rows=tuple(scaled),
+        before=before,
+        after=after,
+        summary=_summary(stage, factor, before, after),
+    )
+
+
+def _scaled(row: LedgerRow, factor: float, saturation: float) -> LedgerRow:
+    busy = row.busy
+    freed = busy - busy / factor
+    if is_held_back(row, saturation):
+        blocked = row.blocked + freed
+        # With less capacity the stage may work more than it used to wait.
+        utilization = row.utilization + max(0.0, -blocked)
+        blocked = max(0.0, blocked)
+    else:
+        utilization, blocked = row.utilization - freed, row.blocked
+    if row.queue_depth > 0 or row.queue_trend > 0:
+        queue_trend = row.queue_trend - (factor - 1) * row.capacity
+    else:
+        queue_trend = row.queue_trend
+    return replace(
+        row,
+        capacity=row.capacity * factor,
+        utilization=utilization,
+        blocked=blocked,
+        queue_trend=queue_trend,
+    )
+
+
+def _summary(
+    stage: str, factor: float, before: ConstraintFinding, after: ConstraintFinding
+) -> str:
+    if after.stage == before.stage and after.external == before.external:
+        move = f"leaves the constraint where it is ({_where(after)})"
+    else:
+        move = f"moves the constraint from {_where(before)} to {_where(after)}"
+    if after.ceiling == before.ceiling:
+        ceiling = f"leaves the ceiling at {_multiplier(after.ceiling)}"
+    else:
+        ceiling = (
+            f"changes the ceiling from {_multiplier(before.ceiling)} "
+            f"to {_multiplier(after.ceiling)}"
+        )
+    return f"Scaling {stage} capacity by {factor:g}x {move} and {ceiling}."
+
+
+def _where(finding: ConstraintFinding) -> str:
+    if finding.stage is not None:
+        return finding.stage
+    return "outside the pipeline" if finding.external else "unknown, no data"
+
+
+def _multiplier(ceiling: float | None) -> str:
+    if ceiling is None:
+        return "unknown"
+    return "unbounded" if math.isinf(ceiling) else f"{ceiling:.2f}x"

@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from toc.api import views
+
+app_name = "api"
+
+urlpatterns = [
+    path("systems/", views.SystemList.as_view(), name="systems"),
+    path("systems/<slug:slug>/samples/", views.SampleIngest.as_view(), name="samples"),
+    path("systems/<slug:slug>/ledger/", views.Ledger.as_view(), name="ledger"),
+    path(
+        "systems/<slug:slug>/constraint-events/",
+        views.ConstraintEventList.as_view(),
+        name="constraint-events",
+    ),
+]

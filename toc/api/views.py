@@ -1,0 +1,124 @@
+from __future__ import annotations
+
+from django.core.exceptions import RequestDataTooBig
+from django.db import transaction
+from django.http import Http404
+from django.utils import timezone
+from rest_framework import generics, status
+from rest_framework.pagination import CursorPagination
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from toc.accounts.models import Role
+from toc.api.permissions import IsIngestKey, IsPerson
+from toc.api.serializers import ConstraintEventSerializer, SystemSerializer
+from toc.metrics.ingest import (
+    MAX_BODY_BYTES,
+    BatchInvalid,
+    parse_batch,
+    samples_store,
+    validate_batch,
+)
+from toc.metrics.models import ConstraintEvent
+from toc.metrics.processing import ledger_response
+from toc.systems import services
+from toc.systems.access import get_system
+from toc.systems.models import IngestKey, System
+
+
+class SampleIngest(APIView):
+    """Accepts a batch of stage samples: all stored, or none with every error listed."""
+
+    permission_classes = [IsIngestKey | IsPerson]
+    parser_classes = []
+
+    def post(self, request, slug: str) -> Response:
+        system = self._system(request, slug)
+        try:
+            declared = int(request.headers.get("Content-Length") or 0)
+            body = b"" if declared > MAX_BODY_BYTES else request.body
+        except (ValueError, RequestDataTooBig):
+            declared = MAX_BODY_BYTES + 1
+        if declared > MAX_BODY_BYTES or len(body) > MAX_BODY_BYTES:
+            return Response(
+                {
+                    "errors": [
+                        {
+                            "field": None,
+                            "message": f"The body is over {MAX_BODY_BYTES} bytes; "
+                            "send smaller batches.",
+                        }
+                    ]
+                },
+                status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            )
+        try:
+            items = parse_batch(body)
+            stage_ids = dict(system.stages.values_list("slug", "pk"))
+            rows = validate_batch(items, stage_ids, now=timezone.now())
+        except BatchInvalid as invalid:
+            return Response(
+                {"errors": [error.as_dict() for error in invalid.errors]},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        samples_store(system=system, rows=rows)
+        return Response({"accepted": len(rows)}, status=status.HTTP_202_ACCEPTED)
+
+    def _system(self, request, slug: str) -> System:
+        if isinstance(request.auth, IngestKey):
+            # A key of another system learns nothing about this one.
+            if request.auth.system.slug != slug:
+                raise Http404("No such system.")
+            return request.auth.system
+        system, _ = get_system(request, slug, needs=Role.EDITOR)
+        return system
+
+
+class Ledger(APIView):
+    permission_classes = [IsPerson]
+
+    def get(self, request, slug: str) -> Response:
+        system, _ = get_system(request, slug)
+        return Response(ledger_response(system))
+
+
+class NewestFirst(CursorPagination):
+    ordering = ("-at", "-id")
+
+
+class ConstraintEventList(generics.ListAPIView):
+    permission_classes = [IsPerson]
+    serializer_class = ConstraintEventSerializer
+    pagination_class = NewestFirst
+
+    def get_queryset(self):
+        system, _ = get_system(self.request, self.kwargs["slug"])
+        return ConstraintEvent.objects.filter(system=system)
+
+
+class ByName(CursorPagination):
+    ordering = ("name", "id")
+
+
+class SystemList(generics.ListCreateAPIView):
+    permission_classes = [IsPerson]
+    serializer_class = SystemSerializer
+    pagination_class = ByName
+
+    def get_queryset(self):
+        return (
+            System.objects.for_user(self.request.user)
+            .select_related("team")
+            .prefetch_related("stages")
+        )
+
+    def perform_create(self, serializer: SystemSerializer) -> None:
+        data = serializer.validated_data
+        with transaction.atomic():
+            serializer.instance = services.system_create(
+                team=data["team"],
+                name=data["name"],
+                slug=data["slug"],
+                description=data.get("description", ""),
+                stages=[(s["name"], s["slug"]) for s in data.get("stages", [])],
+            )

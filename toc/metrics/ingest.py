@@ -1,0 +1,315 @@
+"""Validating and storing a batch of stage samples.
+
+The validator is hand-written rather than a serializer: it runs for every
+sample of every batch, and a batch is accepted or rejected whole.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from django.db import connection, transaction
+
+from toc.metrics.models import PendingMinute, Sample, SystemLedger
+from toc.metrics.processing import floor_minute
+from toc.systems.models import System
+
+MAX_SAMPLES = 5000
+MAX_BODY_BYTES = 5 * 1024 * 1024
+MAX_FUTURE = timedelta(minutes=5)
+MAX_BIGINT = 2**63 - 1
+MAX_TEXT = 200
+
+REQUIRED_NUMBERS = ("throughput", "capacity", "latency_p95_ms")
+OPTIONAL_SHARES = ("utilization", "blocked")
+OPTIONAL_COUNTS = ("errors", "dropped")
+KNOWN_FIELDS = frozenset(
+    {"stage", "ts", "queue_depth", "failure_mode"}
+    | set(REQUIRED_NUMBERS)
+    | set(OPTIONAL_SHARES)
+    | set(OPTIONAL_COUNTS)
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SampleRow:
+    stage_id: int
+    ts: datetime
+    throughput: float
+    capacity: float
+    utilization: float | None
+    latency_p95_ms: float
+    queue_depth: int
+    errors: int
+    dropped: int
+    blocked: float | None
+    failure_mode: str
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    index: int | None
+    field: str | None
+    message: str
+
+    def as_dict(self) -> dict:
+        return {"index": self.index, "field": self.field, "message": self.message}
+
+
+class BatchInvalid(Exception):
+    def __init__(self, errors: list[FieldError]) -> None:
+        super().__init__(errors[0].message if errors else "invalid batch")
+        self.errors = errors
+
+
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def parse_batch(body: bytes) -> list:
+    """The list of sample objects in the body, or BatchInvalid saying what is wrong."""
+    try:
+        payload = json.loads(body, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as error:
+        raise BatchInvalid(
+            [FieldError(None, None, f"Malformed JSON: {error}")]
+        ) from None
+    if not isinstance(payload, dict) or not isinstance(payload.get("samples"), list):
+        raise BatchInvalid(
+            [
+                FieldError(
+                    None, "samples", 'Send {"samples": [ ... ]}, a list of samples.'
+                )
+            ]
+        )
+    samples = payload["samples"]
+    if not samples:
+        raise BatchInvalid([FieldError(None, "samples", "The batch has no samples.")])
+    if len(samples) > MAX_SAMPLES:
+        raise BatchInvalid(
+            [
+                FieldError(
+                    None,
+                    "samples",
+                    f"{len(samples)} samples in one batch; the limit is {MAX_SAMPLES}.",
+                )
+            ]
+        )
+    return samples
+
+
+def _number(value: object) -> float | None:
+    # bool is an int in Python, but `true` is not a measurement.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:  # an integer beyond any float
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _count(value: object) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return value
+
+
+def _timestamp(value: object, now: datetime) -> tuple[datetime | None, str]:
+    if not isinstance(value, str):
+        return None, "must be an ISO 8601 string such as 2026-11-28T12:00:00+00:00"
+    try:
+        ts = datetime.fromisoformat(value)
+    except ValueError:
+        return None, "is not an ISO 8601 timestamp"
+    if ts.tzinfo is None or ts.utcoffset() is None:
+        return None, "needs a UTC offset, e.g. +00:00 or Z"
+    try:
+        ts = ts.astimezone(UTC)
+    except OverflowError:
+        return None, "is outside the range of representable times"
+    if ts > now + MAX_FUTURE:
+        return None, "is more than 5 minutes in the future; check the sender's clock"
+    return ts, ""
+
+
+def _text(value: object) -> str | None:
+    if not isinstance(value, str) or len(value) > MAX_TEXT or "\x00" in value:
+        return None
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates
+        return None
+    return value
+
+
+def validate_batch(
+    samples: list, stage_ids: dict[str, int], now: datetime
+) -> list[SampleRow]:
+    """Checks every sample; any error rejects the batch, listing every problem found."""
+    errors: list[FieldError] = []
+    rows: list[SampleRow] = []
+    for index, item in enumerate(samples):
+        if not isinstance(item, dict):
+            errors.append(FieldError(index, None, "Each sample must be a JSON object."))
+            continue
+        problems: list[tuple[str, str]] = []
+        for field in sorted(set(item) - KNOWN_FIELDS):
+            problems.append((field, "is not a sample field"))
+
+        stage = item.get("stage")
+        stage_id = stage_ids.get(stage) if isinstance(stage, str) else None
+        if "stage" not in item:
+            problems.append(("stage", "is required"))
+        elif stage_id is None:
+            problems.append(("stage", f"{stage!r} is not a stage of this system"))
+
+        ts, ts_problem = (
+            (None, "is required") if "ts" not in item else _timestamp(item["ts"], now)
+        )
+        if ts is None:
+            problems.append(("ts", ts_problem))
+
+        numbers: dict[str, float | None] = {}
+        for field in REQUIRED_NUMBERS:
+            if field not in item:
+                problems.append((field, "is required"))
+                continue
+            number = _number(item[field])
+            if number is None or number < 0:
+                problems.append((field, "must be a finite number, 0 or more"))
+            numbers[field] = number
+        for field in OPTIONAL_SHARES:
+            if item.get(field) is None:
+                numbers[field] = None
+                continue
+            number = _number(item[field])
+            if number is None or not 0 <= number <= 1:
+                problems.append((field, "must be a share between 0 and 1"))
+            numbers[field] = number
+
+        counts: dict[str, int] = {}
+        for field, required in (
+            ("queue_depth", True),
+            ("errors", False),
+            ("dropped", False),
+        ):
+            if item.get(field) is None:
+                if required:
+                    problems.append((field, "is required"))
+                counts[field] = 0
+                continue
+            count = _count(item[field])
+            if count is None or not 0 <= count <= MAX_BIGINT:
+                problems.append((field, "must be a whole number, 0 or more"))
+            counts[field] = count or 0
+
+        failure_mode = item.get("failure_mode") or ""
+        if failure_mode and _text(failure_mode) is None:
+            problems.append(
+                ("failure_mode", f"must be text of at most {MAX_TEXT} characters")
+            )
+
+        if problems:
+            errors.extend(
+                FieldError(index, field, f"{field} {msg}") for field, msg in problems
+            )
+            continue
+        rows.append(
+            SampleRow(
+                stage_id=stage_id,
+                ts=ts,
+                throughput=numbers["throughput"],
+                capacity=numbers["capacity"],
+                utilization=numbers["utilization"],
+                latency_p95_ms=numbers["latency_p95_ms"],
+                queue_depth=counts["queue_depth"],
+                errors=counts["errors"],
+                dropped=counts["dropped"],
+                blocked=numbers["blocked"],
+                failure_mode=failure_mode,
+            )
+        )
+    if errors:
+        raise BatchInvalid(errors)
+    return rows
+
+
+_COLUMNS = (
+    "stage_id",
+    "ts",
+    "throughput",
+    "capacity",
+    "utilization",
+    "latency_p95_ms",
+    "queue_depth",
+    "errors",
+    "dropped",
+    "blocked",
+    "failure_mode",
+)
+
+
+def samples_store(*, system: System, rows: list[SampleRow]) -> None:
+    """Writes the rows durably, with the work they create, in one transaction.
+
+    A retried sample (same stage and ts) is skipped, so retries never duplicate.
+    Processing is enqueued after commit, at most once per system at a time.
+    """
+    from toc.metrics.tasks import enqueue_processing
+
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            _copy_postgres(system, rows)
+        else:
+            _insert_portable(system, rows)
+        must_enqueue = SystemLedger.mark_queued(system)
+    if must_enqueue:
+        transaction.on_commit(lambda: enqueue_processing(system.pk))
+
+
+def _insert_portable(system: System, rows: list[SampleRow]) -> None:
+    Sample.objects.bulk_create(
+        (
+            Sample(**{column: getattr(row, column) for column in _COLUMNS})
+            for row in rows
+        ),
+        ignore_conflicts=True,
+    )
+    minutes = {(row.stage_id, floor_minute(row.ts)) for row in rows}
+    PendingMinute.objects.bulk_create(
+        (PendingMinute(system=system, stage_id=s, minute=m) for s, m in minutes),
+        ignore_conflicts=True,
+    )
+
+
+def _copy_postgres(system: System, rows: list[SampleRow]) -> None:
+    # COPY into a per-connection staging table, then one INSERT that skips
+    # retried samples: far cheaper than an INSERT per row.
+    columns = ", ".join(_COLUMNS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS ingest_staging ("
+            "stage_id bigint, ts timestamptz, throughput float8, capacity float8, "
+            "utilization float8, latency_p95_ms float8, queue_depth bigint, "
+            "errors bigint, dropped bigint, blocked float8, failure_mode text"
+            ") ON COMMIT DELETE ROWS"
+        )
+        with cursor.copy(f"COPY ingest_staging ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(tuple(getattr(row, column) for column in _COLUMNS))
+        cursor.execute(
+            f"INSERT INTO metrics_sample ({columns}, received_at) "
+            f"SELECT {columns}, now() FROM ingest_staging "
+            "ON CONFLICT (stage_id, ts) DO NOTHING"
+        )
+        cursor.execute(
+            "INSERT INTO metrics_pendingminute (system_id, stage_id, minute, created) "
+            "SELECT DISTINCT %s, stage_id, date_trunc('minute', ts AT TIME ZONE 'UTC') "
+            "AT TIME ZONE 'UTC', now() FROM ingest_staging "
+            "ON CONFLICT (stage_id, minute) DO NOTHING",
+            [system.pk],
+        )

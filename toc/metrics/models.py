@@ -1,0 +1,206 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from toc.systems.models import Stage, System
+
+QUEUED_STALE = timedelta(seconds=60)
+
+
+class Sample(models.Model):
+    """One report of what a stage was doing at `ts` (sample time)."""
+
+    stage = models.ForeignKey(Stage, models.CASCADE, related_name="samples")
+    ts = models.DateTimeField()
+    throughput = models.FloatField()
+    capacity = models.FloatField()
+    utilization = models.FloatField(null=True)
+    latency_p95_ms = models.FloatField()
+    queue_depth = models.BigIntegerField()
+    errors = models.BigIntegerField(default=0)
+    dropped = models.BigIntegerField(default=0)
+    blocked = models.FloatField(null=True)
+    failure_mode = models.CharField(max_length=200, blank=True, default="")
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            # Makes retries idempotent, and serves every per-stage time-window
+            # query (stage_id = ? AND ts BETWEEN ...).
+            models.UniqueConstraint(fields=["stage", "ts"], name="sample_stage_ts"),
+            models.CheckConstraint(
+                condition=Q(throughput__gte=0)
+                & Q(capacity__gte=0)
+                & Q(latency_p95_ms__gte=0)
+                & Q(queue_depth__gte=0)
+                & Q(errors__gte=0)
+                & Q(dropped__gte=0),
+                name="sample_non_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(utilization__isnull=True)
+                | Q(utilization__gte=0, utilization__lte=1),
+                name="sample_utilization_share",
+            ),
+            models.CheckConstraint(
+                condition=Q(blocked__isnull=True) | Q(blocked__gte=0, blocked__lte=1),
+                name="sample_blocked_share",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stage_id} at {self.ts:%Y-%m-%d %H:%M:%S}"
+
+
+class Rollup(models.Model):
+    """One stage's samples over one minute, kept as mergeable sums.
+
+    Charts and per-minute constraint findings read these instead of raw samples.
+    """
+
+    stage = models.ForeignKey(Stage, models.CASCADE, related_name="rollups")
+    minute = models.DateTimeField()
+    first_ts = models.DateTimeField()
+    last_ts = models.DateTimeField()
+    count = models.PositiveIntegerField()
+    capacity_sum = models.FloatField()
+    throughput_sum = models.FloatField()
+    utilization_sum = models.FloatField()
+    utilization_count = models.PositiveIntegerField()
+    blocked_sum = models.FloatField()
+    blocked_count = models.PositiveIntegerField()
+    latency_p95_max = models.FloatField()
+    last_queue_depth = models.BigIntegerField()
+    time_sum = models.FloatField()
+    queue_sum = models.FloatField()
+    time_sq_sum = models.FloatField()
+    time_queue_sum = models.FloatField()
+    errors = models.BigIntegerField()
+    dropped = models.BigIntegerField()
+    failure_modes = models.JSONField(default=list)
+
+    class Meta:
+        constraints = [
+            # One row per stage and minute; serves series reads by time range.
+            models.UniqueConstraint(
+                fields=["stage", "minute"], name="rollup_stage_minute"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stage_id} in {self.minute:%Y-%m-%d %H:%M}"
+
+
+class PendingMinute(models.Model):
+    """Work owed: a minute of a stage whose samples changed since it was processed.
+
+    Written in the same transaction as the samples, so an acknowledged batch
+    always leaves a record of the processing it needs, whatever the broker does.
+    """
+
+    system = models.ForeignKey(System, models.CASCADE, related_name="pending_minutes")
+    stage = models.ForeignKey(Stage, models.CASCADE, related_name="+")
+    minute = models.DateTimeField()
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["stage", "minute"], name="pending_stage_minute"
+            ),
+        ]
+        indexes = [
+            # Serves "what does this system owe", oldest first.
+            models.Index(fields=["system", "minute"], name="pending_system_minute"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stage_id} owes {self.minute:%Y-%m-%d %H:%M}"
+
+
+class SystemLedger(models.Model):
+    """The processed state of a system: its current ledger and processing flag."""
+
+    system = models.OneToOneField(System, models.CASCADE, related_name="ledger")
+    # The ledger as the API returns it; read whole, never recomputed per request.
+    payload = models.JSONField(null=True)
+    computed_at = models.DateTimeField(null=True)
+    window_end = models.DateTimeField(null=True)
+    # Coalescing: at most one processing task is queued per system.
+    queued = models.BooleanField(default=False)
+    queued_at = models.DateTimeField(null=True)
+
+    def __str__(self) -> str:
+        return f"Ledger of {self.system}"
+
+    @classmethod
+    def mark_queued(cls, system: System) -> bool:
+        """Flags the system for processing; True if the caller must enqueue it.
+
+        A flag older than QUEUED_STALE counts as a task that was lost (broker
+        down or restarted) and is claimed again.
+        """
+        now = timezone.now()
+        claimable = Q(queued=False) | Q(queued_at__lt=now - QUEUED_STALE)
+        if cls.objects.filter(claimable, system=system).update(
+            queued=True, queued_at=now
+        ):
+            return True
+        _, created = cls.objects.get_or_create(
+            system=system, defaults={"queued": True, "queued_at": now}
+        )
+        return created
+
+
+class ConstraintFinding(models.Model):
+    """Where the constraint sat over the window ending with one closed minute."""
+
+    system = models.ForeignKey(System, models.CASCADE, related_name="findings")
+    minute = models.DateTimeField()
+    # A stage slug; empty when the constraint was outside the pipeline.
+    stage = models.CharField(max_length=40, blank=True)
+    headroom = models.FloatField(null=True)
+    # The tracker after this minute, so late data can replay from here.
+    confirmed = models.CharField(max_length=40, blank=True)
+    candidate = models.CharField(max_length=40, blank=True)
+    candidate_since = models.DateTimeField(null=True)
+
+    class Meta:
+        ordering = ["minute"]
+        constraints = [
+            # One per system and minute; serves the timeline and the replay start.
+            models.UniqueConstraint(
+                fields=["system", "minute"], name="finding_system_minute"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stage or 'outside'} at {self.minute:%Y-%m-%d %H:%M}"
+
+
+class ConstraintEvent(models.Model):
+    """The constraint moved from one stage to another (None: outside the pipeline)."""
+
+    system = models.ForeignKey(System, models.CASCADE, related_name="constraint_events")
+    at = models.DateTimeField()
+    # The closed minute whose evaluation confirmed the move; replays delete from it.
+    decided_minute = models.DateTimeField()
+    from_stage = models.CharField(max_length=40, blank=True)
+    to_stage = models.CharField(max_length=40, blank=True)
+    reason = models.TextField()
+    evidence = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [
+            # Serves the system's event list, newest first.
+            models.Index(fields=["system", "-at"], name="event_system_at"),
+        ]
+
+    def __str__(self) -> str:
+        moved = f"{self.from_stage or 'outside'} → {self.to_stage or 'outside'}"
+        return f"{moved} at {self.at}"

@@ -1,0 +1,376 @@
+"""Turning stored samples into rollups, constraint findings, events and the ledger.
+
+Everything is measured in sample time (`ts`), so a backfilled hour gives the
+same results as the same hour posted live, and late samples land where they
+belong: a changed minute is re-rolled and the findings after it replayed.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from toc.analysis import (
+    DEFAULT_HOLD_S,
+    ConstraintTracker,
+    FailureModeTally,
+    LedgerRow,
+    StageRollup,
+    StageSample,
+    add_sample,
+    assess_backlog,
+    find_constraint,
+    ledger_from_rollups,
+    ledger_rows,
+    step,
+)
+from toc.metrics.models import (
+    ConstraintEvent,
+    ConstraintFinding,
+    PendingMinute,
+    Rollup,
+    Sample,
+    SystemLedger,
+)
+from toc.systems.models import Stage, System
+
+WINDOW_S = 300
+MINUTE = timedelta(minutes=1)
+# The findings of one closed minute look back over this many rollup minutes.
+WINDOW_MINUTES = WINDOW_S // 60
+
+_SAMPLE_FIELDS = (
+    "ts",
+    "throughput",
+    "capacity",
+    "utilization",
+    "latency_p95_ms",
+    "queue_depth",
+    "errors",
+    "dropped",
+    "blocked",
+    "failure_mode",
+)
+
+
+def floor_minute(moment: datetime) -> datetime:
+    return moment.replace(second=0, microsecond=0)
+
+
+def system_process(*, system_id: int) -> None:
+    """Processes everything the system owes; safe to run again or concurrently."""
+    # Cleared before reading, so a batch committed from here on enqueues anew.
+    SystemLedger.objects.filter(system_id=system_id).update(queued=False)
+    with transaction.atomic():
+        _lock_system(system_id)
+        system = System.objects.filter(pk=system_id).first()
+        if system is None:
+            return
+        stages = list(system.stages.all())
+        pending = list(
+            PendingMinute.objects.filter(system_id=system_id).values_list(
+                "pk", "stage_id", "minute"
+            )
+        )
+        if pending:
+            _refresh_rollups(stages, [(stage, minute) for _, stage, minute in pending])
+            _replay_findings(system, stages, since=min(m for _, _, m in pending))
+            PendingMinute.objects.filter(pk__in=[pk for pk, _, _ in pending]).delete()
+        _refresh_ledger(system, stages)
+
+
+def _lock_system(system_id: int) -> None:
+    # Serialises processing of one system across workers without locking the
+    # ledger row, which ingest requests update.
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [7001, system_id])
+
+
+def _to_sample(stage: Stage, values: dict) -> StageSample:
+    return StageSample(stage=stage.name, **values)
+
+
+def _refresh_rollups(
+    stages: Sequence[Stage], touched: list[tuple[int, datetime]]
+) -> None:
+    by_id = {stage.pk: stage for stage in stages}
+    minutes_by_stage: dict[int, set[datetime]] = defaultdict(set)
+    for stage_id, minute in touched:
+        if stage_id in by_id:
+            minutes_by_stage[stage_id].add(minute)
+
+    fresh: list[Rollup] = []
+    for stage_id, minutes in minutes_by_stage.items():
+        stage = by_id[stage_id]
+        sums: dict[datetime, StageRollup] = {}
+        samples = Sample.objects.filter(
+            stage_id=stage_id, ts__gte=min(minutes), ts__lt=max(minutes) + MINUTE
+        ).values(*_SAMPLE_FIELDS)
+        for values in samples:
+            minute = floor_minute(values["ts"])
+            if minute in minutes:
+                sums[minute] = add_sample(sums.get(minute), _to_sample(stage, values))
+        Rollup.objects.filter(stage_id=stage_id, minute__in=minutes).delete()
+        fresh.extend(_rollup_row(stage_id, m, r) for m, r in sums.items())
+    Rollup.objects.bulk_create(fresh)
+
+
+def _rollup_row(stage_id: int, minute: datetime, rollup: StageRollup) -> Rollup:
+    return Rollup(
+        stage_id=stage_id,
+        minute=minute,
+        first_ts=rollup.first_ts,
+        last_ts=rollup.last_ts,
+        count=rollup.count,
+        capacity_sum=rollup.capacity_sum,
+        throughput_sum=rollup.throughput_sum,
+        utilization_sum=rollup.utilization_sum,
+        utilization_count=rollup.utilization_count,
+        blocked_sum=rollup.blocked_sum,
+        blocked_count=rollup.blocked_count,
+        latency_p95_max=rollup.latency_p95_max_ms,
+        last_queue_depth=rollup.last_queue_depth,
+        time_sum=rollup.time_sum,
+        queue_sum=rollup.queue_sum,
+        time_sq_sum=rollup.time_sq_sum,
+        time_queue_sum=rollup.time_queue_sum,
+        errors=rollup.errors,
+        dropped=rollup.dropped,
+        failure_modes=[
+            [t.mode, t.count, t.last_seen.isoformat()] for t in rollup.failure_modes
+        ],
+    )
+
+
+def stage_rollup(row: Rollup, stage_name: str) -> StageRollup:
+    return StageRollup(
+        stage=stage_name,
+        first_ts=row.first_ts,
+        last_ts=row.last_ts,
+        count=row.count,
+        capacity_sum=row.capacity_sum,
+        throughput_sum=row.throughput_sum,
+        utilization_sum=row.utilization_sum,
+        utilization_count=row.utilization_count,
+        blocked_sum=row.blocked_sum,
+        blocked_count=row.blocked_count,
+        latency_p95_max_ms=row.latency_p95_max,
+        last_queue_depth=row.last_queue_depth,
+        time_sum=row.time_sum,
+        queue_sum=row.queue_sum,
+        time_sq_sum=row.time_sq_sum,
+        time_queue_sum=row.time_queue_sum,
+        errors=row.errors,
+        dropped=row.dropped,
+        failure_modes=tuple(
+            FailureModeTally(mode, count, datetime.fromisoformat(seen))
+            for mode, count, seen in row.failure_modes
+        ),
+    )
+
+
+def latest_sample_ts(stages: Sequence[Stage]) -> datetime | None:
+    # One index probe per stage; a MAX over all the system's rows would not use it.
+    latest = [
+        Sample.objects.filter(stage=stage)
+        .order_by("-ts")
+        .values_list("ts", flat=True)
+        .first()
+        for stage in stages
+    ]
+    return max((ts for ts in latest if ts is not None), default=None)
+
+
+def _replay_findings(system: System, stages: Sequence[Stage], since: datetime) -> None:
+    """Re-evaluates the constraint for each closed minute from `since` onwards.
+
+    A minute is closed once the system has a sample from a later minute; only
+    closed minutes are evaluated, so a half-filled minute never decides a move.
+    """
+    latest = latest_sample_ts(stages)
+    if latest is None:
+        return
+    last_closed = floor_minute(latest) - MINUTE
+    names = [stage.name for stage in stages]
+    name_of = {stage.slug: stage.name for stage in stages}
+    slug_of = {stage.name: stage.slug for stage in stages}
+
+    previous = (
+        ConstraintFinding.objects.filter(system=system, minute__lt=since)
+        .order_by("-minute")
+        .first()
+    )
+    tracker = ConstraintTracker()
+    if previous is not None:
+        tracker = ConstraintTracker(
+            confirmed=name_of.get(previous.confirmed, previous.confirmed) or None,
+            candidate=name_of.get(previous.candidate, previous.candidate) or None,
+            candidate_since=previous.candidate_since,
+        )
+
+    rollups_by_minute: dict[datetime, list[StageRollup]] = defaultdict(list)
+    stage_name = {stage.pk: stage.name for stage in stages}
+    window_start = since - (WINDOW_MINUTES - 1) * MINUTE
+    for row in Rollup.objects.filter(
+        stage__in=stages, minute__gte=window_start, minute__lte=last_closed
+    ):
+        rollups_by_minute[row.minute].append(
+            stage_rollup(row, stage_name[row.stage_id])
+        )
+
+    findings: list[ConstraintFinding] = []
+    events: list[ConstraintEvent] = []
+    minute = since
+    while minute <= last_closed:
+        window = [
+            rollup
+            for offset in range(WINDOW_MINUTES)
+            for rollup in rollups_by_minute.get(minute - offset * MINUTE, ())
+        ]
+        if window:
+            finding = find_constraint(ledger_from_rollups(window, names))
+            evaluated_at = minute + MINUTE
+            tracker, event = step(tracker, evaluated_at, finding.stage, DEFAULT_HOLD_S)
+            findings.append(
+                ConstraintFinding(
+                    system=system,
+                    minute=minute,
+                    stage=slug_of.get(finding.stage, ""),
+                    headroom=finding.headroom,
+                    confirmed=slug_of.get(tracker.confirmed, tracker.confirmed or ""),
+                    candidate=slug_of.get(tracker.candidate, tracker.candidate or ""),
+                    candidate_since=tracker.candidate_since,
+                )
+            )
+            if event is not None:
+                events.append(
+                    ConstraintEvent(
+                        system=system,
+                        at=event.at,
+                        decided_minute=minute,
+                        from_stage=slug_of.get(
+                            event.from_stage, event.from_stage or ""
+                        ),
+                        to_stage=slug_of.get(event.to_stage, event.to_stage or ""),
+                        reason=event.reason,
+                        evidence={
+                            "finding": finding.reason,
+                            "headroom": finding.headroom,
+                        },
+                    )
+                )
+        minute += MINUTE
+
+    ConstraintFinding.objects.filter(system=system, minute__gte=since).delete()
+    ConstraintEvent.objects.filter(system=system, decided_minute__gte=since).delete()
+    ConstraintFinding.objects.bulk_create(findings)
+    ConstraintEvent.objects.bulk_create(events)
+
+
+def _refresh_ledger(system: System, stages: Sequence[Stage]) -> None:
+    """The current ledger: the last WINDOW_S s of sample time, from raw samples."""
+    latest = latest_sample_ts(stages)
+    payload = None
+    if latest is not None:
+        start = latest - timedelta(seconds=WINDOW_S)
+        samples = [
+            _to_sample(stage, values)
+            for stage in stages
+            for values in Sample.objects.filter(
+                stage=stage, ts__gt=start, ts__lte=latest
+            ).values(*_SAMPLE_FIELDS)
+        ]
+        rows = ledger_rows(samples, [s.name for s in stages], latest, WINDOW_S)
+        payload = ledger_payload(stages, rows, latest)
+    SystemLedger.objects.update_or_create(
+        system=system,
+        defaults={
+            "payload": payload,
+            "computed_at": timezone.now(),
+            "window_end": latest,
+        },
+    )
+
+
+def ledger_response(system: System) -> dict:
+    """What the ledger API returns: the stored ledger, or an empty one before data."""
+    ledger = SystemLedger.objects.filter(system=system).first()
+    if ledger is None or ledger.payload is None:
+        stages = list(system.stages.all())
+        payload = ledger_payload(stages, [LedgerRow(s.name) for s in stages], None)
+        return {"computed_at": None, **payload}
+    return {"computed_at": ledger.computed_at.isoformat(), **ledger.payload}
+
+
+def ledger_payload(
+    stages: Sequence[Stage], rows: Sequence[LedgerRow], window_end: datetime | None
+) -> dict:
+    """The ledger in the API's shape: slugs identify stages, names label them."""
+    finding = find_constraint(rows)
+    slug_of = {stage.name: stage.slug for stage in stages}
+    headroom_of = {a.stage: a.headroom for a in finding.assessments}
+    return {
+        "window_end": window_end.astimezone(UTC).isoformat() if window_end else None,
+        "window_s": WINDOW_S,
+        "ceiling": _finite(finding.ceiling),
+        "max_input_rate": _finite(finding.max_input_rate),
+        "constraint": (
+            {
+                "stage": slug_of[finding.stage],
+                "name": finding.stage,
+                "headroom": _finite(finding.headroom),
+                "confidence": round(finding.confidence, 3),
+                "confidence_label": str(finding.confidence_label),
+                "reason": finding.reason,
+            }
+            if finding.stage
+            else None
+        ),
+        "external_constraint": finding.external,
+        "reason": finding.reason,
+        "next_constraint": (
+            {
+                "stage": slug_of[finding.next_constraint],
+                "name": finding.next_constraint,
+                "lift": _finite(finding.lift),
+            }
+            if finding.next_constraint
+            else None
+        ),
+        "stages": [_row_payload(row, slug_of[row.stage], headroom_of) for row in rows],
+    }
+
+
+def _row_payload(row: LedgerRow, slug: str, headroom_of: dict) -> dict:
+    backlog = assess_backlog(row) if row.has_data else None
+    return {
+        "stage": slug,
+        "name": row.stage,
+        "samples": row.samples,
+        "capacity": row.capacity,
+        "load": row.load,
+        "utilization": row.utilization,
+        "blocked": row.blocked,
+        "latency_p95_ms": row.latency_p95_ms,
+        "queue_depth": row.queue_depth,
+        "queue_trend": row.queue_trend,
+        "backlog_state": str(backlog.state) if backlog else None,
+        "queue_seconds": _finite(backlog.queue_seconds) if backlog else None,
+        "drain_time_s": _finite(backlog.drain_seconds) if backlog else None,
+        "headroom": _finite(headroom_of.get(row.stage)),
+        "failure_mode": row.failure_mode,
+        "errors": row.errors,
+        "dropped": row.dropped,
+    }
+
+
+def _finite(value: float | None) -> float | None:
+    # JSON has no infinity: an idle stage's unbounded headroom is reported as null.
+    if value is None or value != value or value in (float("inf"), float("-inf")):
+        return None
+    return value
