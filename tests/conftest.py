@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -10,6 +11,7 @@ from django.test import Client
 
 from tests.factories import MembershipFactory, StageFactory, SystemFactory
 from toc.accounts.models import Role
+from toc.celery import app as celery_app
 
 CHROMIUM = os.environ.get("TOC_CHROMIUM", "/usr/bin/chromium")
 
@@ -40,6 +42,15 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             red=True,
         )
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture(autouse=True)
+def tasks_run_in_process() -> Iterator[None]:
+    """Tasks run eagerly unless a test starts a real worker (tests/worker.py)."""
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = previous
 
 
 @dataclass

@@ -75,12 +75,12 @@ def running_worker() -> Iterator[subprocess.Popen]:
         cwd=ROOT,
         env=env,
     )
-    previous_queue = app.conf.task_default_queue
-    app.conf.task_default_queue = queue
+    previous = app.conf.task_default_queue, app.conf.task_always_eager
+    app.conf.task_default_queue, app.conf.task_always_eager = queue, False
     try:
         yield worker
     finally:
-        app.conf.task_default_queue = previous_queue
+        app.conf.task_default_queue, app.conf.task_always_eager = previous
         worker.terminate()
         try:
             worker.wait(timeout=15)

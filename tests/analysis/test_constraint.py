@@ -155,8 +155,8 @@ def test_blocked_stage_is_not_the_constraint_its_busy_successor_is() -> None:
     assert parse.held_back
     assert parse.pressure_from == "Enrich"
     assert (
-        "Parse looks saturated at 95% utilization but is blocked 60% of the time "
-        "waiting on Enrich" in finding.reason
+        "Parse is blocked 60% of the time waiting on Enrich, so its 95% utilization "
+        "does not make it the constraint." in finding.reason
     )
 
 

@@ -50,18 +50,13 @@ def assess_backlog(
     """
     if not row.has_data:
         return None
-    queue, capacity, load, trend = (
-        row.queue_depth,
-        row.capacity,
-        row.load,
-        row.queue_trend,
-    )
+    queue, capacity = row.queue_depth, row.capacity
     if queue == 0:
         queue_seconds = 0.0
     else:
         queue_seconds = queue / capacity if capacity > 0 else math.inf
-    state = _state(queue, load, trend, queue_seconds, steady_high_seconds)
-    spare = capacity - (load + trend)
+    state = _state(row, queue_seconds, steady_high_seconds)
+    spare = capacity - (row.load + row.queue_trend)
     if queue == 0:
         drain_seconds: float | None = 0.0
     elif state in (BacklogState.STUCK, BacklogState.FALLING_BEHIND) or spare <= 0:
@@ -78,19 +73,15 @@ def assess_backlog(
 
 
 def _state(
-    queue: int,
-    load: float,
-    trend: float,
-    queue_seconds: float,
-    steady_high_seconds: float,
+    row: LedgerRow, queue_seconds: float, steady_high_seconds: float
 ) -> BacklogState:
-    if queue == 0:
+    if row.queue_depth == 0:
         return BacklogState.CLEAR
-    if load == 0:
+    if row.load == 0:
         return BacklogState.STUCK
-    if trend > QUEUE_TREND_EPSILON:
+    if row.queue_trend > QUEUE_TREND_EPSILON:
         return BacklogState.FALLING_BEHIND
-    if trend < -QUEUE_TREND_EPSILON:
+    if row.queue_trend < -QUEUE_TREND_EPSILON:
         return BacklogState.DRAINING
     if queue_seconds > steady_high_seconds:
         return BacklogState.STEADY_HIGH

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from toc.analysis.ledger import QUEUE_TREND_EPSILON, LedgerRow
+from toc.analysis.validation import require_unique
 
 SATURATION = 0.85
 # A stage waiting on its successor at least this share of the time is held back.
@@ -59,6 +60,7 @@ class ConstraintFinding:
 
     ``stage`` is None either because the constraint is outside the pipeline
     (``external``) or because no stage reported data (not ``external``).
+    ``headroom`` and ``next_headroom`` are the assessed (queue-aware) headrooms.
     ``ceiling`` is the least headroom over the stages with data: the factor by which
     system load can grow before the first stage is fully busy, assuming every stage's
     load grows in proportion. ``max_input_rate`` is that factor applied to the load of
@@ -101,6 +103,7 @@ def assess_stages(
     """Assessments of the stages with data, in pipeline order."""
     if not 0 < saturation <= 1:
         raise ValueError("saturation must be in (0, 1]")
+    require_unique([row.stage for row in rows], "ledger stages")
     measured = [row for row in rows if row.has_data]
     held_back = [is_held_back(row, saturation) for row in measured]
     candidate = [
@@ -339,8 +342,8 @@ def _held_back_notes(
             continue
         waits_on = assessment.pressure_from or "downstream stages that are not busy"
         notes.append(
-            f" {row.stage} looks saturated at {row.utilization:.0%} utilization but is "
-            f"blocked {row.blocked:.0%} of the time waiting on {waits_on}, "
-            "so it is not counted as busy."
+            f" {row.stage} is blocked {row.blocked:.0%} of the time waiting on "
+            f"{waits_on}, so its {row.utilization:.0%} utilization does not make it "
+            "the constraint."
         )
     return "".join(notes)

@@ -17,6 +17,9 @@ from toc.analysis.ledger import LedgerRow
 
 @dataclass(frozen=True, slots=True)
 class WhatIfResult:
+    """``rows`` is the ledger after the change; ``before`` and ``after`` are the
+    findings on the ledger as given and as changed."""
+
     stage: str
     factor: float
     rows: tuple[LedgerRow, ...]
@@ -37,7 +40,8 @@ def what_if(
     (utilization divides by it when no blocked share is reported). A held-back stage
     keeps waiting on its successor: the time it saves becomes blocked time. A stage
     with a queue spends the extra capacity on it, so its queue trend drops by
-    (factor - 1) x capacity. A stage without data is left as it is.
+    (factor - 1) x capacity. Cutting capacity below the load pushes utilization past
+    1 (headroom under 1). A stage without data is left as it is.
     """
     if not (math.isfinite(factor) and factor > 0):
         raise ValueError("factor must be a finite number > 0")

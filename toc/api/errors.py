@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -9,31 +11,30 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 def _flatten(detail, field: str | None = None) -> list[dict]:
     if isinstance(detail, dict):
-        return [
-            error
-            for key, value in detail.items()
-            for error in _flatten(
-                value,
-                None
-                if key == "non_field_errors"
-                else (f"{field}.{key}" if field else str(key)),
+        errors = []
+        for key, value in detail.items():
+            name = None if key == "non_field_errors" else str(key)
+            errors += _flatten(
+                value, f"{field}.{name}" if field and name else name or field
             )
-        ]
+        return errors
     if isinstance(detail, list):
-        if all(isinstance(item, str) for item in detail):
+        if all(not isinstance(item, dict | list) for item in detail):
             return [{"field": field, "message": str(item)} for item in detail]
-        return [
-            error
-            for index, item in enumerate(detail)
-            for error in _flatten(item, f"{field}[{index}]" if field else f"[{index}]")
-        ]
+        errors = []
+        for index, item in enumerate(detail):
+            errors += _flatten(item, f"{field}[{index}]" if field else f"[{index}]")
+        return errors
     return [{"field": field, "message": str(detail)}]
 
 
 def exception_handler(exc: Exception, context: dict) -> Response | None:
+    # Django's own exceptions keep their message (e.g. "No such system.").
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound(str(exc) or None)
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied(str(exc) or None)
     response = drf_exception_handler(exc, context)
-    if response is None:
-        return None
-    if isinstance(exc, exceptions.APIException):
+    if response is not None and isinstance(exc, exceptions.APIException):
         response.data = {"errors": _flatten(exc.detail)}
     return response

@@ -196,6 +196,23 @@ def _replay_findings(system: System, stages: Sequence[Stage], since: datetime) -
     if latest is None:
         return
     last_closed = floor_minute(latest) - MINUTE
+    # Minutes that were still open when last processed are owed an evaluation.
+    last_evaluated = (
+        ConstraintFinding.objects.filter(system=system)
+        .order_by("-minute")
+        .values_list("minute", flat=True)
+        .first()
+    )
+    if last_evaluated is not None:
+        since = min(since, last_evaluated + MINUTE)
+    else:
+        first = (
+            Rollup.objects.filter(stage__in=stages)
+            .order_by("minute")
+            .values_list("minute", flat=True)
+            .first()
+        )
+        since = min(since, first or since)
     names = [stage.name for stage in stages]
     name_of = {stage.slug: stage.name for stage in stages}
     slug_of = {stage.name: stage.slug for stage in stages}

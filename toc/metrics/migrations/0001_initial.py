@@ -5,122 +5,270 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('systems', '0002_ingestkey_stage_stage_name_unique_in_system_and_more'),
+        ("systems", "0002_ingestkey_stage_stage_name_unique_in_system_and_more"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='SystemLedger',
+            name="SystemLedger",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('payload', models.JSONField(null=True)),
-                ('computed_at', models.DateTimeField(null=True)),
-                ('window_end', models.DateTimeField(null=True)),
-                ('queued', models.BooleanField(default=False)),
-                ('queued_at', models.DateTimeField(null=True)),
-                ('system', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='ledger', to='systems.system')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("payload", models.JSONField(null=True)),
+                ("computed_at", models.DateTimeField(null=True)),
+                ("window_end", models.DateTimeField(null=True)),
+                ("queued", models.BooleanField(default=False)),
+                ("queued_at", models.DateTimeField(null=True)),
+                (
+                    "system",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="ledger",
+                        to="systems.system",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='ConstraintEvent',
+            name="ConstraintEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField()),
-                ('decided_minute', models.DateTimeField()),
-                ('from_stage', models.CharField(blank=True, max_length=40)),
-                ('to_stage', models.CharField(blank=True, max_length=40)),
-                ('reason', models.TextField()),
-                ('evidence', models.JSONField(default=dict)),
-                ('system', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='constraint_events', to='systems.system')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("at", models.DateTimeField()),
+                ("decided_minute", models.DateTimeField()),
+                ("from_stage", models.CharField(blank=True, max_length=40)),
+                ("to_stage", models.CharField(blank=True, max_length=40)),
+                ("reason", models.TextField()),
+                ("evidence", models.JSONField(default=dict)),
+                (
+                    "system",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="constraint_events",
+                        to="systems.system",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-at', '-id'],
-                'indexes': [models.Index(fields=['system', '-at'], name='event_system_at')],
+                "ordering": ["-at", "-id"],
+                "indexes": [
+                    models.Index(fields=["system", "-at"], name="event_system_at")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ConstraintFinding',
+            name="ConstraintFinding",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('minute', models.DateTimeField()),
-                ('stage', models.CharField(blank=True, max_length=40)),
-                ('headroom', models.FloatField(null=True)),
-                ('confirmed', models.CharField(blank=True, max_length=40)),
-                ('candidate', models.CharField(blank=True, max_length=40)),
-                ('candidate_since', models.DateTimeField(null=True)),
-                ('system', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='findings', to='systems.system')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("minute", models.DateTimeField()),
+                ("stage", models.CharField(blank=True, max_length=40)),
+                ("headroom", models.FloatField(null=True)),
+                ("confirmed", models.CharField(blank=True, max_length=40)),
+                ("candidate", models.CharField(blank=True, max_length=40)),
+                ("candidate_since", models.DateTimeField(null=True)),
+                (
+                    "system",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="findings",
+                        to="systems.system",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['minute'],
-                'constraints': [models.UniqueConstraint(fields=('system', 'minute'), name='finding_system_minute')],
+                "ordering": ["minute"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("system", "minute"), name="finding_system_minute"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='PendingMinute',
+            name="PendingMinute",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('minute', models.DateTimeField()),
-                ('created', models.DateTimeField(auto_now_add=True)),
-                ('stage', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='systems.stage')),
-                ('system', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='pending_minutes', to='systems.system')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("minute", models.DateTimeField()),
+                ("created", models.DateTimeField(auto_now_add=True)),
+                (
+                    "stage",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="systems.stage",
+                    ),
+                ),
+                (
+                    "system",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="pending_minutes",
+                        to="systems.system",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['system', 'minute'], name='pending_system_minute')],
-                'constraints': [models.UniqueConstraint(fields=('stage', 'minute'), name='pending_stage_minute')],
+                "indexes": [
+                    models.Index(
+                        fields=["system", "minute"], name="pending_system_minute"
+                    )
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("stage", "minute"), name="pending_stage_minute"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Rollup',
+            name="Rollup",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('minute', models.DateTimeField()),
-                ('first_ts', models.DateTimeField()),
-                ('last_ts', models.DateTimeField()),
-                ('count', models.PositiveIntegerField()),
-                ('capacity_sum', models.FloatField()),
-                ('throughput_sum', models.FloatField()),
-                ('utilization_sum', models.FloatField()),
-                ('utilization_count', models.PositiveIntegerField()),
-                ('blocked_sum', models.FloatField()),
-                ('blocked_count', models.PositiveIntegerField()),
-                ('latency_p95_max', models.FloatField()),
-                ('last_queue_depth', models.BigIntegerField()),
-                ('time_sum', models.FloatField()),
-                ('queue_sum', models.FloatField()),
-                ('time_sq_sum', models.FloatField()),
-                ('time_queue_sum', models.FloatField()),
-                ('errors', models.BigIntegerField()),
-                ('dropped', models.BigIntegerField()),
-                ('failure_modes', models.JSONField(default=list)),
-                ('stage', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='rollups', to='systems.stage')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("minute", models.DateTimeField()),
+                ("first_ts", models.DateTimeField()),
+                ("last_ts", models.DateTimeField()),
+                ("count", models.PositiveIntegerField()),
+                ("capacity_sum", models.FloatField()),
+                ("throughput_sum", models.FloatField()),
+                ("utilization_sum", models.FloatField()),
+                ("utilization_count", models.PositiveIntegerField()),
+                ("blocked_sum", models.FloatField()),
+                ("blocked_count", models.PositiveIntegerField()),
+                ("latency_p95_max", models.FloatField()),
+                ("last_queue_depth", models.BigIntegerField()),
+                ("time_sum", models.FloatField()),
+                ("queue_sum", models.FloatField()),
+                ("time_sq_sum", models.FloatField()),
+                ("time_queue_sum", models.FloatField()),
+                ("errors", models.BigIntegerField()),
+                ("dropped", models.BigIntegerField()),
+                ("failure_modes", models.JSONField(default=list)),
+                (
+                    "stage",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="rollups",
+                        to="systems.stage",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('stage', 'minute'), name='rollup_stage_minute')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("stage", "minute"), name="rollup_stage_minute"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Sample',
+            name="Sample",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('ts', models.DateTimeField()),
-                ('throughput', models.FloatField()),
-                ('capacity', models.FloatField()),
-                ('utilization', models.FloatField(null=True)),
-                ('latency_p95_ms', models.FloatField()),
-                ('queue_depth', models.BigIntegerField()),
-                ('errors', models.BigIntegerField(default=0)),
-                ('dropped', models.BigIntegerField(default=0)),
-                ('blocked', models.FloatField(null=True)),
-                ('failure_mode', models.CharField(blank=True, default='', max_length=200)),
-                ('received_at', models.DateTimeField(auto_now_add=True)),
-                ('stage', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='samples', to='systems.stage')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("ts", models.DateTimeField()),
+                ("throughput", models.FloatField()),
+                ("capacity", models.FloatField()),
+                ("utilization", models.FloatField(null=True)),
+                ("latency_p95_ms", models.FloatField()),
+                ("queue_depth", models.BigIntegerField()),
+                ("errors", models.BigIntegerField(default=0)),
+                ("dropped", models.BigIntegerField(default=0)),
+                ("blocked", models.FloatField(null=True)),
+                (
+                    "failure_mode",
+                    models.CharField(blank=True, default="", max_length=200),
+                ),
+                ("received_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "stage",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="samples",
+                        to="systems.stage",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('stage', 'ts'), name='sample_stage_ts'), models.CheckConstraint(condition=models.Q(('throughput__gte', 0), ('capacity__gte', 0), ('latency_p95_ms__gte', 0), ('queue_depth__gte', 0), ('errors__gte', 0), ('dropped__gte', 0)), name='sample_non_negative'), models.CheckConstraint(condition=models.Q(('utilization__isnull', True), models.Q(('utilization__gte', 0), ('utilization__lte', 1)), _connector='OR'), name='sample_utilization_share'), models.CheckConstraint(condition=models.Q(('blocked__isnull', True), models.Q(('blocked__gte', 0), ('blocked__lte', 1)), _connector='OR'), name='sample_blocked_share')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("stage", "ts"), name="sample_stage_ts"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("throughput__gte", 0),
+                            ("capacity__gte", 0),
+                            ("latency_p95_ms__gte", 0),
+                            ("queue_depth__gte", 0),
+                            ("errors__gte", 0),
+                            ("dropped__gte", 0),
+                        ),
+                        name="sample_non_negative",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("utilization__isnull", True),
+                            models.Q(("utilization__gte", 0), ("utilization__lte", 1)),
+                            _connector="OR",
+                        ),
+                        name="sample_utilization_share",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("blocked__isnull", True),
+                            models.Q(("blocked__gte", 0), ("blocked__lte", 1)),
+                            _connector="OR",
+                        ),
+                        name="sample_blocked_share",
+                    ),
+                ],
             },
         ),
     ]

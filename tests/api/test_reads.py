@@ -1,0 +1,175 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from tests.metrics.samples import steady_pipeline
+from toc.accounts.models import ApiToken, Membership, Role
+from toc.metrics.models import ConstraintEvent
+from toc.systems.models import IngestKey
+
+
+def _bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def viewer_token(personas) -> str:
+    user = Membership.objects.get(team=personas.team, role=Role.VIEWER).user
+    return ApiToken.objects.create(user=user, name="notebook", expiry=None)[1]
+
+
+def test_ledger_before_any_data_lists_the_stages_empty(personas, viewer_token):
+    response = Client().get(
+        "/api/v1/systems/fraud/ledger/", headers=_bearer(viewer_token)
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert body["computed_at"] is None
+    assert body["constraint"] is None
+    assert [row["stage"] for row in body["stages"]] == [
+        "ingest",
+        "features",
+        "inference",
+    ]
+    assert all(row["utilization"] is None for row in body["stages"])
+
+
+@pytest.fixture
+def with_data(personas, django_capture_on_commit_callbacks):
+    from toc.metrics.ingest import samples_store, validate_batch
+
+    start = (timezone.now() - timedelta(minutes=20)).replace(second=0, microsecond=0)
+    samples = steady_pipeline(
+        ["ingest", "features", "inference"],
+        start,
+        10,
+        {"features": 0.95},
+        growing="features",
+    )
+    stage_ids = dict(personas.system.stages.values_list("slug", "pk"))
+    with django_capture_on_commit_callbacks(execute=True):
+        samples_store(
+            system=personas.system,
+            rows=validate_batch(samples, stage_ids, now=timezone.now()),
+        )
+
+
+def test_ledger_shape(personas, viewer_token, with_data) -> None:
+    body = (
+        Client()
+        .get("/api/v1/systems/fraud/ledger/", headers=_bearer(viewer_token))
+        .json()
+    )
+    assert {
+        "computed_at",
+        "window_s",
+        "ceiling",
+        "constraint",
+        "external_constraint",
+        "next_constraint",
+        "stages",
+    } <= set(body)
+    assert set(body["constraint"]) >= {"stage", "headroom", "confidence", "reason"}
+    assert body["constraint"]["stage"] == "features"
+    assert set(body["next_constraint"]) >= {"stage", "lift"}
+    row = body["stages"][1]
+    assert set(row) >= {
+        "stage",
+        "capacity",
+        "load",
+        "utilization",
+        "blocked",
+        "latency_p95_ms",
+        "queue_depth",
+        "queue_trend",
+        "backlog_state",
+        "drain_time_s",
+        "headroom",
+        "failure_mode",
+    }
+    assert row["backlog_state"] == "falling_behind"
+    assert row["drain_time_s"] is None
+
+
+def test_constraint_events_list(personas, viewer_token, with_data) -> None:
+    response = Client().get(
+        "/api/v1/systems/fraud/constraint-events/", headers=_bearer(viewer_token)
+    )
+    assert response.status_code == 200
+    results = response.json()["results"]
+    assert [(e["from_stage"], e["to_stage"]) for e in results] == [(None, "features")]
+    assert set(results[0]) == {"at", "from_stage", "to_stage", "reason"}
+    assert results[0]["at"].endswith("Z") or "+" in results[0]["at"]
+
+
+def test_events_are_paginated_newest_first(personas, viewer_token) -> None:
+    now = timezone.now()
+    for minute in range(150):
+        ConstraintEvent.objects.create(
+            system=personas.system,
+            at=now - timedelta(minutes=minute),
+            decided_minute=now,
+            to_stage="features",
+            reason="r",
+        )
+    client = Client()
+    first = client.get(
+        "/api/v1/systems/fraud/constraint-events/", headers=_bearer(viewer_token)
+    ).json()
+    assert len(first["results"]) == 100
+    second = client.get(first["next"], headers=_bearer(viewer_token)).json()
+    assert len(second["results"]) == 50
+    times = [e["at"] for e in first["results"] + second["results"]]
+    assert times == sorted(times, reverse=True)
+
+
+def test_outsider_gets_404_on_reads(personas) -> None:
+    outsider = Membership.objects.exclude(team=personas.team).get().user
+    token = ApiToken.objects.create(user=outsider, name="x", expiry=None)[1]
+    for path in ["ledger", "constraint-events"]:
+        response = Client().get(
+            f"/api/v1/systems/fraud/{path}/", headers=_bearer(token)
+        )
+        assert response.status_code == 404
+        assert response.json() == {
+            "errors": [{"field": None, "message": "No such system."}]
+        }
+
+
+def test_ingest_key_cannot_read(personas) -> None:
+    _, key = IngestKey.issue(system=personas.system, name="k")
+    response = Client().get("/api/v1/systems/fraud/ledger/", headers=_bearer(key))
+    assert response.status_code == 403
+    assert (
+        "Ingest keys can only post samples" in response.json()["errors"][0]["message"]
+    )
+
+
+def test_anonymous_read_is_401_with_challenge(personas) -> None:
+    response = Client().get("/api/v1/systems/fraud/ledger/")
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_session_login_works_for_reads(personas) -> None:
+    assert personas.viewer.get("/api/v1/systems/fraud/ledger/").status_code == 200
+
+
+def test_deleted_token_stops_working(personas, viewer_token) -> None:
+    ApiToken.objects.all().delete()
+    response = Client().get(
+        "/api/v1/systems/fraud/ledger/", headers=_bearer(viewer_token)
+    )
+    assert response.status_code == 401
+
+
+def test_removed_member_token_loses_access(personas, viewer_token) -> None:
+    Membership.objects.filter(team=personas.team, role=Role.VIEWER).delete()
+    response = Client().get(
+        "/api/v1/systems/fraud/ledger/", headers=_bearer(viewer_token)
+    )
+    assert response.status_code == 404
