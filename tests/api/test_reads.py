@@ -173,3 +173,34 @@ def test_removed_member_token_loses_access(personas, viewer_token) -> None:
         "/api/v1/systems/fraud/ledger/", headers=_bearer(viewer_token)
     )
     assert response.status_code == 404
+
+
+def test_series_has_a_point_per_minute_per_stage(personas, viewer_token, with_data):
+    body = (
+        Client()
+        .get("/api/v1/systems/fraud/series/", headers=_bearer(viewer_token))
+        .json()
+    )
+    assert body["resolution_s"] == 60
+    assert [s["stage"] for s in body["stages"]] == ["ingest", "features", "inference"]
+    features = body["stages"][1]["points"]
+    assert len(features) == 10
+    assert features[0]["utilization"] == pytest.approx(0.95)
+    queues = [p["queue_depth"] for p in features]
+    assert queues == sorted(queues) and queues[-1] > queues[0]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "?from=yesterday",
+        "?from=2026-11-01T00:00:00",
+        "?from=2026-11-01T00:00:00%2B00:00&to=2026-11-05T00:00:00%2B00:00",
+    ],
+)
+def test_series_rejects_bad_ranges(personas, viewer_token, query) -> None:
+    response = Client().get(
+        f"/api/v1/systems/fraud/series/{query}", headers=_bearer(viewer_token)
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] in {"from", "to"}

@@ -10,6 +10,7 @@ urlpatterns = [
     path("systems/", views.SystemList.as_view(), name="systems"),
     path("systems/<slug:slug>/samples/", views.SampleIngest.as_view(), name="samples"),
     path("systems/<slug:slug>/ledger/", views.Ledger.as_view(), name="ledger"),
+    path("systems/<slug:slug>/series/", views.Series.as_view(), name="series"),
     path(
         "systems/<slug:slug>/constraint-events/",
         views.ConstraintEventList.as_view(),

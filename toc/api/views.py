@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from django.core.exceptions import RequestDataTooBig
 from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
 from rest_framework import generics, status
+from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -20,7 +23,8 @@ from toc.metrics.ingest import (
     validate_batch,
 )
 from toc.metrics.models import ConstraintEvent
-from toc.metrics.processing import ledger_response
+from toc.metrics.processing import latest_sample_ts, ledger_response
+from toc.metrics.series import stage_series
 from toc.systems import services
 from toc.systems.access import get_system
 from toc.systems.models import IngestKey, System
@@ -80,6 +84,52 @@ class Ledger(APIView):
     def get(self, request, slug: str) -> Response:
         system, _ = get_system(request, slug)
         return Response(ledger_response(system))
+
+
+MAX_SERIES_RANGE = timedelta(days=2)
+
+
+class Series(APIView):
+    """Per-minute load, capacity, utilization, queue and latency of every stage.
+
+    `from` and `to` are ISO 8601 times; by default the last 24 hours of sample
+    time. At most two days per request.
+    """
+
+    permission_classes = [IsPerson]
+
+    def get(self, request, slug: str) -> Response:
+        system, _ = get_system(request, slug)
+        stages = list(system.stages.all())
+        end = _time_param(request, "to") or (
+            (latest_sample_ts(stages) or timezone.now()) + timedelta(minutes=1)
+        )
+        start = _time_param(request, "from") or end - timedelta(days=1)
+        if not start < end <= start + MAX_SERIES_RANGE:
+            raise ValidationError(
+                {"from": "`from` must be before `to`, at most two days apart."}
+            )
+        return Response(
+            {
+                "from": start.isoformat(),
+                "to": end.isoformat(),
+                "resolution_s": 60,
+                "stages": stage_series(stages, start, end),
+            }
+        )
+
+
+def _time_param(request, name: str) -> datetime | None:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        raise ValidationError({name: "Use an ISO 8601 time with an offset."}) from None
+    if moment.tzinfo is None:
+        raise ValidationError({name: "Use an ISO 8601 time with an offset."})
+    return moment
 
 
 class NewestFirst(CursorPagination):

@@ -1,0 +1,201 @@
+from __future__ import annotations
+
+import json
+import math
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from toc.analysis import StageSample, find_constraint, ledger_rows
+from toc.metrics.ingest import parse_batch, validate_batch
+from toc.metrics.simulation import (
+    DEMO_PIPELINE,
+    CapacityChange,
+    StageSpec,
+    demo_history,
+    simulate,
+)
+
+START = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+# No example database: the tests leave nothing behind in the checkout.
+PROPERTY = settings(max_examples=60, deadline=None, database=None)
+PIPELINE = (
+    StageSpec("light", capacity=2000, share=1.0),
+    StageSpec("heavy", capacity=400, share=0.5),
+    StageSpec("tail", capacity=100, share=0.05, latency_ms=40, failure_mode="timeout"),
+)
+
+
+def run(stages=PIPELINE, rate: float = 1000, duration_s: float = 600, **kwargs):
+    return list(simulate(stages, rate, START, duration_s, **kwargs))
+
+
+def series(ticks: list[list[dict]], stage: str, field: str) -> list:
+    return [
+        sample[field] for tick in ticks for sample in tick if sample["stage"] == stage
+    ]
+
+
+def test_same_seed_gives_the_same_samples() -> None:
+    assert run(seed=7) == run(seed=7)
+
+
+def test_different_seeds_give_different_arrivals() -> None:
+    assert series(run(seed=1), "light", "throughput") != series(
+        run(seed=2), "light", "throughput"
+    )
+
+
+def test_one_sample_per_stage_per_tick_in_pipeline_order() -> None:
+    ticks = run(duration_s=60, interval_s=10)
+
+    assert len(ticks) == 6
+    assert all(
+        [s["stage"] for s in tick] == ["light", "heavy", "tail"] for tick in ticks
+    )
+    assert [tick[0]["ts"] for tick in ticks[:2]] == [
+        "2026-11-01T12:00:00+00:00",
+        "2026-11-01T12:00:10+00:00",
+    ]
+
+
+def test_queue_grows_where_arrivals_exceed_capacity() -> None:
+    # 500 rec/s reach a stage that finishes 400: 100 rec/s pile up, 1000 a tick.
+    depths = series(run(jitter=0), "heavy", "queue_depth")
+
+    assert depths[:3] == [1000, 2000, 3000]
+    assert depths == sorted(depths)
+    assert series(run(jitter=0), "heavy", "utilization") == [1.0] * len(depths)
+
+
+def test_queue_stays_empty_where_capacity_covers_arrivals_and_jitter() -> None:
+    ticks = run()
+
+    assert set(series(ticks, "light", "queue_depth")) == {0}
+    assert set(series(ticks, "tail", "queue_depth")) == {0}
+    assert all(0.45 < u < 0.55 for u in series(ticks, "tail", "utilization"))
+
+
+def test_queued_work_adds_to_latency() -> None:
+    latencies = series(run(jitter=0), "heavy", "latency_p95_ms")
+
+    assert latencies == sorted(latencies)
+    # 60 ticks of 1000 records queued = 150 s of work at 400 rec/s.
+    assert latencies[-1] > 150_000
+
+
+def test_capacity_change_drains_the_queue_after_it() -> None:
+    ticks = run(changes=[CapacityChange(at_s=300, stage="heavy", factor=3)])
+    capacities = series(ticks, "heavy", "capacity")
+    depths = series(ticks, "heavy", "queue_depth")
+
+    assert set(capacities[:30]) == {400} and set(capacities[30:]) == {1200}
+    assert depths[29] > 25_000
+    # About 500 rec/s arrive at 1200 capacity: the backlog shrinks ~7000 a tick.
+    drained = depths.index(0, 30)
+    assert drained <= 30 + math.ceil(depths[29] / 6000)
+    assert depths[29:drained] == sorted(depths[29:drained], reverse=True)
+    assert set(depths[drained:]) == {0}
+    # The backlog is worked off at full capacity before the stage eases off.
+    assert series(ticks, "heavy", "throughput")[30] == 1200
+
+
+def test_changes_to_one_stage_compound() -> None:
+    changes = [
+        CapacityChange(at_s=0, stage="tail", factor=2),
+        CapacityChange(at_s=100, stage="tail", factor=0.5),
+    ]
+    capacities = series(run(changes=changes, duration_s=200), "tail", "capacity")
+
+    assert capacities[:10] == [200] * 10
+    assert capacities[10:] == [100] * 10
+
+
+def test_change_to_an_unknown_stage_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown stages: nope"):
+        run(changes=[CapacityChange(at_s=0, stage="nope", factor=2)])
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: StageSpec("s", capacity=0, share=1),
+        lambda: StageSpec("s", capacity=10, share=-0.1),
+        lambda: StageSpec("s", capacity=math.nan, share=1),
+        lambda: CapacityChange(at_s=0, stage="s", factor=0),
+    ],
+    ids=["zero capacity", "negative share", "nan capacity", "zero factor"],
+)
+def test_impossible_stage_numbers_are_refused(make) -> None:
+    with pytest.raises(ValueError, match="must be a finite number"):
+        make()
+
+
+def test_naive_start_is_refused() -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        list(simulate(PIPELINE, 10, START.replace(tzinfo=None), 60))
+
+
+stage_specs = st.builds(
+    StageSpec,
+    slug=st.just("stage"),
+    capacity=st.floats(min_value=1e-3, max_value=1e7),
+    share=st.floats(min_value=0, max_value=3),
+    latency_ms=st.floats(min_value=0, max_value=1e4),
+)
+
+
+@PROPERTY
+@given(
+    specs=st.lists(stage_specs, min_size=1, max_size=4),
+    rate=st.floats(min_value=0, max_value=1e7),
+    factor=st.floats(min_value=1e-3, max_value=1e3),
+    at_s=st.floats(min_value=0, max_value=200),
+    seed=st.integers(min_value=0, max_value=2**32),
+)
+def test_samples_are_valid_ingest_samples_whatever_the_numbers(
+    specs: list[StageSpec], rate: float, factor: float, at_s: float, seed: int
+) -> None:
+    stages = [
+        StageSpec(f"s{index}", spec.capacity, spec.share, spec.latency_ms)
+        for index, spec in enumerate(specs)
+    ]
+    change = CapacityChange(at_s=at_s, stage="s0", factor=factor)
+    ticks = run(stages, rate, duration_s=200, changes=[change], seed=seed)
+    samples = [sample for tick in ticks for sample in tick]
+
+    for sample in samples:
+        for field in ("throughput", "capacity", "utilization", "latency_p95_ms"):
+            assert math.isfinite(sample[field]) and sample[field] >= 0
+        assert 0 <= sample["utilization"] <= 1
+        assert isinstance(sample["queue_depth"], int) and sample["queue_depth"] >= 0
+    body = json.dumps({"samples": samples}, allow_nan=False).encode()
+    stage_ids = {stage.slug: index for index, stage in enumerate(stages)}
+    rows = validate_batch(parse_batch(body), stage_ids, now=START + timedelta(days=1))
+    assert len(rows) == 20 * len(stages)
+
+
+def test_demo_history_has_feature_tier2_saturated_with_a_growing_queue() -> None:
+    samples = demo_history(START, duration_s=3600)
+    end = START + timedelta(seconds=3590)
+    slugs = [spec.slug for spec in DEMO_PIPELINE]
+
+    finding = find_constraint(
+        ledger_rows(
+            [
+                StageSample(**{**sample, "ts": datetime.fromisoformat(sample["ts"])})
+                for sample in samples
+            ],
+            slugs,
+            end,
+        )
+    )
+
+    assert len(samples) == 360 * len(slugs)
+    assert finding.stage == "feature-tier2"
+    assert finding.next_constraint == "feature-tier1"
+    by_stage = {a.stage: a for a in finding.assessments}
+    assert by_stage["feature-tier2"].queue_growing
+    assert [slug for slug, a in by_stage.items() if a.saturated] == ["feature-tier2"]
