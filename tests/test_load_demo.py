@@ -31,7 +31,7 @@ def test_demo_user_sees_six_stages_in_order(db, settings, client) -> None:
     settings.DEBUG = True
     call_command("load_demo")
     assert client.login(username="demo", password="demo")
-    response = client.get("/systems/nad/")
+    response = client.get("/systems/nad/stages/")
     content = response.content.decode()
     positions = [content.index(f">{name}<") for name in DEMO_STAGES]
     assert positions == sorted(positions)
@@ -48,3 +48,17 @@ def test_load_demo_with_force_in_production(db, settings) -> None:
     settings.DEBUG = False
     call_command("load_demo", force=True)
     assert Team.objects.filter(slug="demo").exists()
+
+
+def test_demo_page_shows_feature_tier2_as_the_constraint(
+    db, settings, client, django_capture_on_commit_callbacks
+) -> None:
+    settings.DEBUG = True
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("load_demo")
+    client.login(username="demo", password="demo")
+    content = client.get("/systems/nad/").content.decode()
+    constraint_row = content[content.index('class="row--constraint') :]
+    assert constraint_row.index("Feature-Tier2") < constraint_row.index("</tr>")
+    assert "Feature-Tier2 runs at 100% utilization with its queue growing" in content
+    assert "Feature-Tier1" in content[content.index("Next constraint") :]

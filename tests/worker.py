@@ -11,7 +11,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.db import connection
 from kombu.exceptions import OperationalError
 
@@ -21,14 +20,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def broker_or_skip() -> str:
-    url = settings.CELERY_BROKER_URL
+    url = os.environ.get("CELERY_BROKER_URL", "")
     if not url:
         pytest.skip(
             "CELERY_BROKER_URL is not set: worker tests need a real broker, "
             "e.g. CELERY_BROKER_URL=redis://127.0.0.1:6379/15 make test"
         )
     try:
-        with app.connection_for_write() as conn:
+        with app.connection_for_write(url) as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
     except (OperationalError, OSError) as error:
         pytest.skip(f"Broker at {url} is unreachable: {error}")

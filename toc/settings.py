@@ -200,11 +200,14 @@ STORAGES = {
 # embedded default needs no Redis and no worker.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
-CELERY_TASK_EAGER_PROPAGATES = True
-CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "toc")
 CELERY_RESULT_BACKEND = (
     os.environ.get("CELERY_RESULT_BACKEND", CELERY_BROKER_URL) or None
 )
+if CELERY_TASK_ALWAYS_EAGER:
+    # Never connected to; named so that kombu does not guess a localhost broker.
+    CELERY_BROKER_URL = "memory://localhost/"
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "toc")
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5}
 CELERY_TASK_SOFT_TIME_LIMIT = 60

@@ -5,6 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from toc.accounts import views as account_views
 from toc.health import healthz
 
 urlpatterns = [
@@ -12,6 +13,12 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("account/tokens/", account_views.token_list, name="tokens"),
+    path(
+        "account/tokens/<str:token_key>/revoke/",
+        account_views.token_revoke,
+        name="token-revoke",
+    ),
     path("teams/", include("toc.accounts.urls")),
     path("systems/", include("toc.systems.urls")),
     path("api/v1/", include("toc.api.urls")),

@@ -72,7 +72,7 @@ def test_demo_user_edits_stages_in_place(page, live_server) -> None:
 def test_invalid_stage_shows_the_error_next_to_the_field(page, live_server) -> None:
     demo_load()
     _log_in(page, live_server)
-    page.goto(f"{live_server.url}/systems/nad/")
+    page.goto(f"{live_server.url}/systems/nad/stages/")
     page.get_by_label("Name").fill("Ingest again")
     page.get_by_label("Slug").fill("ingest")
     page.get_by_role("button", name="Add stage").click()

@@ -18,7 +18,7 @@ DEMO_STAGE_COUNT = 6
 
 @pytest.fixture
 def demo_key() -> str:
-    _, plaintext = IngestKey.issue(system=demo_load(), name="simulator")
+    _, plaintext = IngestKey.issue(system=demo_load(history=False), name="simulator")
     return plaintext
 
 

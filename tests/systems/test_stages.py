@@ -174,7 +174,7 @@ def test_move_without_htmx_redirects_back(personas) -> None:
         "/systems/fraud/stages/features/move/", {"direction": "up"}
     )
     assert response.status_code == 302
-    assert response["Location"] == "/systems/fraud/"
+    assert response["Location"] == "/systems/fraud/stages/"
     assert _order() == ["features", "ingest", "inference"]
 
 

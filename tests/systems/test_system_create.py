@@ -16,7 +16,7 @@ def test_editor_creates_a_system(personas) -> None:
     system = System.objects.get(slug="churn")
     assert system.team == personas.team
     assert response.status_code == 302
-    assert response["Location"] == "/systems/churn/"
+    assert response["Location"] == "/systems/churn/stages/"
 
 
 def test_slug_collision_is_a_field_error_and_keeps_typed_input(personas) -> None:

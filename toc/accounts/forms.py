@@ -33,3 +33,11 @@ class MemberAddForm(forms.Form):
 
 class MemberRoleForm(forms.Form):
     role = forms.ChoiceField(choices=Role.choices)
+
+
+class SecretNameForm(forms.Form):
+    """Names a new ingest key or API token, so that it can be told apart later."""
+
+    name = forms.CharField(
+        max_length=100, help_text="Where it will be used, e.g. “prod pipeline”."
+    )

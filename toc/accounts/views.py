@@ -3,13 +3,14 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_POST
 
 from toc.accounts.access import get_team
-from toc.accounts.forms import MemberAddForm, MemberRoleForm, TeamForm
-from toc.accounts.models import Membership, Role, Team
+from toc.accounts.forms import MemberAddForm, MemberRoleForm, SecretNameForm, TeamForm
+from toc.accounts.models import ApiToken, Membership, Role, Team
 
 
 @login_required
@@ -113,3 +114,43 @@ def member_remove(request: HttpRequest, slug: str, member_id: int) -> HttpRespon
         )
         return redirect("accounts:team", slug=team.slug)
     return render(request, "accounts/member_remove.html", {"membership": membership})
+
+
+def _tokens_page(
+    request: HttpRequest, form: SecretNameForm, new_secret: str = ""
+) -> HttpResponse:
+    response = render(
+        request,
+        "accounts/tokens.html",
+        {
+            "tokens": ApiToken.objects.filter(user=request.user),
+            "form": form,
+            "new_secret": new_secret,
+        },
+    )
+    # The page may carry a secret shown once: keep it out of every cache.
+    add_never_cache_headers(response)
+    return response
+
+
+@login_required
+def token_list(request: HttpRequest) -> HttpResponse:
+    form = SecretNameForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        _, secret = ApiToken.objects.create(
+            user=request.user, name=form.cleaned_data["name"], expiry=None
+        )
+        return _tokens_page(request, SecretNameForm(), new_secret=secret)
+    return _tokens_page(request, form)
+
+
+@login_required
+def token_revoke(request: HttpRequest, token_key: str) -> HttpResponse:
+    token = ApiToken.objects.filter(user=request.user, token_key=token_key).first()
+    if token is None:
+        raise Http404("No such token.")
+    if request.method == "POST":
+        token.delete()
+        messages.success(request, f"Revoked {token.name}.")
+        return redirect("tokens")
+    return render(request, "accounts/token_revoke.html", {"token": token})

@@ -386,6 +386,27 @@ def _row_payload(row: LedgerRow, slug: str, headroom_of: dict) -> dict:
     }
 
 
+def rows_from_payload(payload: dict) -> list[LedgerRow]:
+    """The ledger rows a stored payload was made from, for what-if questions."""
+    return [
+        LedgerRow(
+            stage=row["name"],
+            samples=row["samples"],
+            capacity=row["capacity"],
+            load=row["load"],
+            utilization=row["utilization"],
+            blocked=row["blocked"],
+            latency_p95_ms=row["latency_p95_ms"],
+            queue_depth=row["queue_depth"],
+            queue_trend=row["queue_trend"],
+            failure_mode=row["failure_mode"],
+            errors=row["errors"],
+            dropped=row["dropped"],
+        )
+        for row in payload["stages"]
+    ]
+
+
 def _finite(value: float | None) -> float | None:
     # JSON has no infinity: an idle stage's unbounded headroom is reported as null.
     if value is None or value != value or value in (float("inf"), float("-inf")):

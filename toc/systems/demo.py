@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils import timezone
 
 from toc.accounts.models import Membership, Role, Team
+from toc.metrics.ingest import MAX_SAMPLES, samples_store, validate_batch
+from toc.metrics.models import Sample
+from toc.metrics.simulation import demo_history
 from toc.systems.models import Stage, System
 
 DEMO_TEAM = ("Demo", "demo")
@@ -35,8 +41,9 @@ DEMO_STAGES = [
 
 
 @transaction.atomic
-def demo_load() -> System:
-    """Creates the demo team, user and system; running it again changes nothing."""
+def demo_load(*, history: bool = True) -> System:
+    """Creates the demo team, user and system, with an hour of metrics unless told
+    not to; running it again changes nothing."""
     team, _ = Team.objects.get_or_create(
         slug=DEMO_TEAM[1], defaults={"name": DEMO_TEAM[0]}
     )
@@ -63,4 +70,16 @@ def demo_load() -> System:
             slug=slug,
             defaults={"name": name, "position": position, "description": description},
         )
+    if history and not Sample.objects.filter(stage__system=system).exists():
+        _load_history(system)
     return system
+
+
+def _load_history(system: System) -> None:
+    """An hour in which Feature-Tier2 saturates, through the real ingest path."""
+    now = timezone.now().replace(microsecond=0)
+    samples = demo_history(now - timedelta(hours=1))
+    stage_ids = dict(system.stages.values_list("slug", "pk"))
+    for start in range(0, len(samples), MAX_SAMPLES):
+        batch = samples[start : start + MAX_SAMPLES]
+        samples_store(system=system, rows=validate_batch(batch, stage_ids, now=now))

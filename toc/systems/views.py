@@ -3,16 +3,19 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_POST
 from django_htmx.http import reswap, retarget
 
+from toc.accounts.forms import SecretNameForm
 from toc.accounts.models import Role, Team
 from toc.systems import services
 from toc.systems.access import get_stage, get_system
 from toc.systems.forms import StageForm, SystemCreateForm, SystemForm
-from toc.systems.models import System
+from toc.systems.models import IngestKey, System
 
 
 @login_required
@@ -47,14 +50,14 @@ def system_create(request: HttpRequest) -> HttpResponse:
             description=form.cleaned_data["description"],
         )
         messages.success(request, f"Created {system.name}. Now add its stages.")
-        return redirect(system)
+        return redirect("systems:stages", slug=system.slug)
     return render(request, "systems/form.html", {"form": form, "system": None})
 
 
 @login_required
-def system_detail(request: HttpRequest, slug: str) -> HttpResponse:
+def stage_list(request: HttpRequest, slug: str) -> HttpResponse:
     system, role = get_system(request, slug)
-    template = "systems/detail.html#stages" if request.htmx else "systems/detail.html"
+    template = "systems/stages.html#stages" if request.htmx else "systems/stages.html"
     return render(request, template, _stages_context(system, role))
 
 
@@ -99,11 +102,11 @@ def _stages_response(
         # The edit row targets itself (so its errors replace only that row);
         # a successful save refreshes the whole list instead.
         response = render(
-            request, "systems/detail.html#stages", _stages_context(system, Role.EDITOR)
+            request, "systems/stages.html#stages", _stages_context(system, Role.EDITOR)
         )
         return reswap(retarget(response, "#stages"), "outerHTML")
     messages.success(request, message)
-    return redirect(system)
+    return redirect("systems:stages", slug=system.slug)
 
 
 @login_required
@@ -118,7 +121,7 @@ def stage_add(request: HttpRequest, slug: str) -> HttpResponse:
         return _stages_response(request, system, f"Added stage {stage.name}.")
     if request.htmx:
         return render(
-            request, "systems/detail.html#stages", _stages_context(system, role, form)
+            request, "systems/stages.html#stages", _stages_context(system, role, form)
         )
     return render(request, "systems/stage_form.html", {"form": form, "system": system})
 
@@ -163,3 +166,49 @@ def stage_delete(request: HttpRequest, slug: str, stage_slug: str) -> HttpRespon
     return render(
         request, "systems/stage_delete.html", {"stage": stage, "system": stage.system}
     )
+
+
+def _keys_page(
+    request: HttpRequest, system: System, form: SecretNameForm, new_secret: str = ""
+) -> HttpResponse:
+    response = render(
+        request,
+        "systems/keys.html",
+        {
+            "system": system,
+            "keys": system.ingest_keys.select_related("created_by"),
+            "form": form,
+            "new_secret": new_secret,
+            "can_admin": True,
+            "can_edit": True,
+        },
+    )
+    # The page may carry a secret shown once: keep it out of every cache.
+    add_never_cache_headers(response)
+    return response
+
+
+@login_required
+def key_list(request: HttpRequest, slug: str) -> HttpResponse:
+    system, _ = get_system(request, slug, needs=Role.ADMIN)
+    form = SecretNameForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        _, secret = IngestKey.issue(
+            system=system, name=form.cleaned_data["name"], created_by=request.user
+        )
+        return _keys_page(request, system, SecretNameForm(), new_secret=secret)
+    return _keys_page(request, system, form)
+
+
+@login_required
+def key_revoke(request: HttpRequest, slug: str, key_id: int) -> HttpResponse:
+    system, _ = get_system(request, slug, needs=Role.ADMIN)
+    key = system.ingest_keys.active().filter(pk=key_id).first()
+    if key is None:
+        raise Http404("No such active key.")
+    if request.method == "POST":
+        key.revoked_at = timezone.now()
+        key.save(update_fields=["revoked_at"])
+        messages.success(request, f"Revoked {key.name}; it no longer posts samples.")
+        return redirect("systems:keys", slug=system.slug)
+    return render(request, "systems/key_revoke.html", {"system": system, "key": key})

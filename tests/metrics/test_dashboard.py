@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from tests.metrics.samples import steady_pipeline
+
+HTMX = {"HX-Request": "true"}
+
+
+@pytest.fixture
+def with_data(post_samples):
+    start = (timezone.now() - timedelta(minutes=20)).replace(second=0, microsecond=0)
+    post_samples(
+        steady_pipeline(
+            ["ingest", "features", "inference"],
+            start,
+            10,
+            {"features": 0.95},
+            growing="features",
+        )
+    )
+
+
+def test_empty_state_shows_a_curl_example(personas) -> None:
+    response = personas.owner.get("/systems/fraud/")
+    content = response.content.decode()
+    assert "No metrics yet" in content
+    assert "curl -X POST http://testserver/api/v1/systems/fraud/samples/" in content
+    assert '"stage": "ingest"' in content
+    assert 'href="/systems/fraud/keys/"' in content
+
+
+def test_viewer_empty_state_does_not_offer_keys(personas) -> None:
+    response = personas.viewer.get("/systems/fraud/")
+    assert b"Ask a team admin for an ingest key" in response.content
+    assert b'href="/systems/fraud/keys/"' not in response.content
+
+
+def test_ledger_marks_the_constraint_and_says_why(personas, with_data) -> None:
+    content = personas.viewer.get("/systems/fraud/").content.decode()
+    assert "Constraint now" in content
+    assert "Features runs at 95% utilization" in content
+    row = content[content.index('class="row--constraint') :]
+    assert row.index("Features") < row.index("</tr>")
+    assert "falling behind" in content
+
+
+def test_ledger_partial_polls_itself(personas, with_data) -> None:
+    response = personas.viewer.get("/systems/fraud/ledger/", headers=HTMX)
+    content = response.content.decode().lstrip()
+    assert content.startswith('<section id="ledger"')
+    assert 'hx-trigger="every 5s"' in content
+    assert "<html" not in content
+
+
+def test_ledger_partial_without_htmx_goes_to_the_page(personas) -> None:
+    response = personas.viewer.get("/systems/fraud/ledger/")
+    assert response.status_code == 302
+    assert response["Location"] == "/systems/fraud/"
+
+
+def test_constraint_events_are_listed(personas, with_data) -> None:
+    content = personas.viewer.get("/systems/fraud/").content.decode()
+    assert "— → features" in content
+    assert "became the constraint" in content
+
+
+def test_what_if_moves_the_constraint(personas, with_data) -> None:
+    response = personas.viewer.get(
+        "/systems/fraud/what-if/?stage=Features&factor=3", headers=HTMX
+    )
+    content = response.content.decode()
+    assert content.lstrip().startswith('<div id="what-if-result"')
+    assert "Features → Ingest" in content or "Features → outside" in content
+
+
+def test_what_if_without_htmx_renders_the_whole_page(personas, with_data) -> None:
+    response = personas.viewer.get("/systems/fraud/what-if/?stage=Features&factor=3")
+    assert b"<html" in response.content
+    assert response.context["scenario"].after.stage != "Features"
+
+
+def test_what_if_rejects_a_bad_factor(personas, with_data) -> None:
+    response = personas.viewer.get(
+        "/systems/fraud/what-if/?stage=Features&factor=-2", headers=HTMX
+    )
+    assert b"Factor:" in response.content
+    assert response.context["scenario"] is None
+
+
+@pytest.mark.parametrize(
+    "path", ["/systems/fraud/", "/systems/fraud/ledger/", "/systems/fraud/what-if/"]
+)
+def test_outsider_gets_404(personas, path) -> None:
+    assert personas.outsider.get(path, headers=HTMX).status_code == 404

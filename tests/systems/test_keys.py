@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+from toc.systems.models import IngestKey
+
+
+def test_admin_creates_a_key_and_sees_it_once(personas) -> None:
+    response = personas.owner.post("/systems/fraud/keys/", {"name": "prod pipeline"})
+    assert response.status_code == 200
+    key = IngestKey.objects.get()
+    secret = response.context["new_secret"]
+    assert secret.startswith("tocik_")
+    assert IngestKey.find(secret) == key
+    assert "no-store" in response["Cache-Control"]
+
+    again = personas.owner.get("/systems/fraud/keys/").content.decode()
+    assert secret not in again
+    assert f"{key.token_key}…" in again
+
+
+def test_key_needs_a_name(personas) -> None:
+    response = personas.owner.post("/systems/fraud/keys/", {"name": ""})
+    assert "name" in response.context["form"].errors
+    assert not IngestKey.objects.exists()
+
+
+def test_editor_cannot_manage_keys(personas) -> None:
+    assert personas.teammate.get("/systems/fraud/keys/").status_code == 403
+    assert (
+        personas.teammate.post("/systems/fraud/keys/", {"name": "x"}).status_code == 403
+    )
+    assert not IngestKey.objects.exists()
+
+
+def test_outsider_gets_404(personas) -> None:
+    assert (
+        personas.outsider.post("/systems/fraud/keys/", {"name": "x"}).status_code == 404
+    )
+    assert not IngestKey.objects.exists()
+
+
+def test_revoking_asks_first_then_stops_the_key(personas) -> None:
+    key, secret = IngestKey.issue(system=personas.system, name="old")
+    url = f"/systems/fraud/keys/{key.pk}/revoke/"
+    assert b"Revoke the key old?" in personas.owner.get(url).content
+    assert IngestKey.find(secret) == key
+
+    personas.owner.post(url)
+    key.refresh_from_db()
+    assert key.revoked_at is not None
+    assert IngestKey.find(secret) is None
+
+
+def test_outsider_cannot_revoke(personas) -> None:
+    key, _ = IngestKey.issue(system=personas.system, name="k")
+    response = personas.outsider.post(f"/systems/fraud/keys/{key.pk}/revoke/")
+    assert response.status_code == 404
+    key.refresh_from_db()
+    assert key.revoked_at is None

@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+
+from toc.accounts.models import Role
+from toc.analysis import what_if
+from toc.metrics.models import ConstraintEvent
+from toc.metrics.processing import ledger_response, rows_from_payload
+from toc.systems.access import get_system
+from toc.systems.models import System
+
+RECENT_EVENTS = 10
+
+
+class WhatIfForm(forms.Form):
+    stage = forms.ChoiceField()
+    factor = forms.FloatField(
+        min_value=0.1,
+        max_value=100,
+        initial=3,
+        help_text="Multiply this stage's capacity by…",
+    )
+
+    def __init__(self, *args, stage_names: list[str], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["stage"].choices = [(name, name) for name in stage_names]
+
+
+def _dashboard_context(request: HttpRequest, system: System, role: Role) -> dict:
+    ledger = ledger_response(system)
+    has_data = ledger["computed_at"] is not None
+    names = [row["name"] for row in ledger["stages"] if row["samples"]]
+    form = WhatIfForm(request.GET or None, stage_names=names)
+    if not request.GET and ledger["constraint"]:
+        form.initial["stage"] = ledger["constraint"]["name"]
+    scenario = None
+    if has_data and request.GET and form.is_valid():
+        scenario = what_if(
+            rows_from_payload(ledger),
+            form.cleaned_data["stage"],
+            form.cleaned_data["factor"],
+        )
+    return {
+        "system": system,
+        "ledger": ledger,
+        "has_data": has_data,
+        "events": ConstraintEvent.objects.filter(system=system)[:RECENT_EVENTS],
+        "what_if_form": form,
+        "scenario": scenario,
+        "can_admin": role == Role.ADMIN,
+        "ingest_url": request.build_absolute_uri(
+            f"/api/v1/systems/{system.slug}/samples/"
+        ),
+    }
+
+
+@login_required
+def system_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
+    system, role = get_system(request, slug)
+    return render(
+        request, "metrics/dashboard.html", _dashboard_context(request, system, role)
+    )
+
+
+@login_required
+def system_ledger(request: HttpRequest, slug: str) -> HttpResponse:
+    """The ledger block alone, which the dashboard polls."""
+    system, role = get_system(request, slug)
+    if not request.htmx:
+        return redirect(system)
+    context = _dashboard_context(request, system, role)
+    return render(request, "metrics/dashboard.html#ledger", context)
+
+
+@login_required
+def system_what_if(request: HttpRequest, slug: str) -> HttpResponse:
+    system, role = get_system(request, slug)
+    context = _dashboard_context(request, system, role)
+    template = (
+        "metrics/dashboard.html#what-if" if request.htmx else "metrics/dashboard.html"
+    )
+    return render(request, template, context)
