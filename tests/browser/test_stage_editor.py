@@ -31,12 +31,14 @@ def _stage_names(page) -> list[str]:
 
 
 def test_demo_user_edits_stages_in_place(page, live_server) -> None:
-    demo_load()
+    demo_load(history=False)
     _log_in(page, live_server)
     assert page.get_by_role("link", name="Network anomaly detection").is_visible()
     screenshot(page, "system-list")
 
     page.get_by_role("link", name="Network anomaly detection").click()
+    page.get_by_role("link", name="Stages", exact=True).click()
+    page.wait_for_url(f"{live_server.url}/systems/nad/stages/")
     assert _stage_names(page) == DEMO_ORDER
     screenshot(page, "stage-editor")
     # Survives only if no full page load happens during the edits below.
@@ -70,7 +72,7 @@ def test_demo_user_edits_stages_in_place(page, live_server) -> None:
 
 
 def test_invalid_stage_shows_the_error_next_to_the_field(page, live_server) -> None:
-    demo_load()
+    demo_load(history=False)
     _log_in(page, live_server)
     page.goto(f"{live_server.url}/systems/nad/stages/")
     page.get_by_label("Name").fill("Ingest again")

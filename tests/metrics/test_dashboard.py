@@ -64,7 +64,7 @@ def test_ledger_partial_without_htmx_goes_to_the_page(personas) -> None:
 
 def test_constraint_events_are_listed(personas, with_data) -> None:
     content = personas.viewer.get("/systems/fraud/").content.decode()
-    assert "— → features" in content
+    assert "— → Features" in content
     assert "became the constraint" in content
 
 

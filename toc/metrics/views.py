@@ -4,6 +4,7 @@ from django import forms
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.dateparse import parse_datetime
 
 from toc.accounts.models import Role
 from toc.analysis import what_if
@@ -47,7 +48,8 @@ def _dashboard_context(request: HttpRequest, system: System, role: Role) -> dict
         "system": system,
         "ledger": ledger,
         "has_data": has_data,
-        "events": ConstraintEvent.objects.filter(system=system)[:RECENT_EVENTS],
+        "window_end": parse_datetime(ledger["window_end"] or ""),
+        "events": _named_events(system, ledger),
         "what_if_form": form,
         "scenario": scenario,
         "can_admin": role == Role.ADMIN,
@@ -55,6 +57,16 @@ def _dashboard_context(request: HttpRequest, system: System, role: Role) -> dict
             f"/api/v1/systems/{system.slug}/samples/"
         ),
     }
+
+
+def _named_events(system: System, ledger: dict) -> list[ConstraintEvent]:
+    # Events keep stage slugs (stable across renames); people read names.
+    names = {row["stage"]: row["name"] for row in ledger["stages"]}
+    events = list(ConstraintEvent.objects.filter(system=system)[:RECENT_EVENTS])
+    for event in events:
+        event.from_name = names.get(event.from_stage, event.from_stage)
+        event.to_name = names.get(event.to_stage, event.to_stage)
+    return events
 
 
 @login_required

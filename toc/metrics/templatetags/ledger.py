@@ -51,3 +51,8 @@ def signed_rate(value: float | None) -> str:
 def words(value: str | None) -> str:
     """`falling_behind` → `falling behind`."""
     return DASH if not value else str(value).replace("_", " ")
+
+
+@register.filter
+def count(value: int | None) -> str:
+    return DASH if value is None else f"{value:,}"
