@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from django.db import connection, transaction
 
 from toc.metrics.models import PendingMinute, Sample, SystemLedger
-from toc.metrics.processing import floor_minute
+from toc.metrics.processing import SAMPLE_FIELDS, floor_minute
 from toc.systems.models import System
 
 MAX_SAMPLES = 5000
@@ -238,19 +238,7 @@ def validate_batch(
     return rows
 
 
-_COLUMNS = (
-    "stage_id",
-    "ts",
-    "throughput",
-    "capacity",
-    "utilization",
-    "latency_p95_ms",
-    "queue_depth",
-    "errors",
-    "dropped",
-    "blocked",
-    "failure_mode",
-)
+_COLUMNS = ("stage_id", *SAMPLE_FIELDS)
 
 
 def samples_store(*, system: System, rows: list[SampleRow]) -> None:

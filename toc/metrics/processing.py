@@ -43,7 +43,8 @@ MINUTE = timedelta(minutes=1)
 # The findings of one closed minute look back over this many rollup minutes.
 WINDOW_MINUTES = WINDOW_S // 60
 
-_SAMPLE_FIELDS = (
+# The measurements of a sample, as stored and as StageSample takes them.
+SAMPLE_FIELDS = (
     "ts",
     "throughput",
     "capacity",
@@ -110,7 +111,7 @@ def _refresh_rollups(
         sums: dict[datetime, StageRollup] = {}
         samples = Sample.objects.filter(
             stage_id=stage_id, ts__gte=min(minutes), ts__lt=max(minutes) + MINUTE
-        ).values(*_SAMPLE_FIELDS)
+        ).values(*SAMPLE_FIELDS)
         for values in samples:
             minute = floor_minute(values["ts"])
             if minute in minutes:
@@ -300,7 +301,7 @@ def _refresh_ledger(system: System, stages: Sequence[Stage]) -> None:
             for stage in stages
             for values in Sample.objects.filter(
                 stage=stage, ts__gt=start, ts__lte=latest
-            ).values(*_SAMPLE_FIELDS)
+            ).values(*SAMPLE_FIELDS)
         ]
         rows = ledger_rows(samples, [s.name for s in stages], latest, WINDOW_S)
         payload = ledger_payload(stages, rows, latest)
