@@ -19,6 +19,9 @@ CHROMIUM = os.environ.get("TOC_CHROMIUM", "/usr/bin/chromium")
 def pytest_configure(config: pytest.Config) -> None:
     # The default hasher is slow on purpose; tests create many users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Live-server request threads would otherwise keep their connections open,
+    # and the test database could not be dropped at the end.
+    settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
     # CI sets this so that a suite that quietly fell back to SQLite fails loudly.
     if os.environ.get("TOC_REQUIRE_POSTGRES") == "1":
         engine = settings.DATABASES["default"]["ENGINE"]
