@@ -92,6 +92,7 @@ INSTALLED_APPS = [
     "toc.accounts",
     "toc.systems",
     "toc.metrics",
+    "toc.cycles",
     "toc.api",
 ]
 

@@ -21,6 +21,7 @@ urlpatterns = [
     ),
     path("teams/", include("toc.accounts.urls")),
     path("systems/", include("toc.systems.urls")),
+    path("systems/<slug:slug>/cycles/", include("toc.cycles.urls")),
     path("api/v1/", include("toc.api.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -4,6 +4,7 @@ from collections.abc import Sequence
 
 from django.db import transaction
 
+from toc import ordering
 from toc.accounts.models import Team
 from toc.systems.models import Stage, System
 
@@ -28,28 +29,13 @@ def system_create(
     return system
 
 
-@transaction.atomic
 def stage_move(*, stage: Stage, offset: int) -> None:
     """Moves a stage `offset` places along the pipeline (negative: upstream)."""
-    # Locking the siblings serialises concurrent reorders of one system.
-    stages = list(Stage.objects.select_for_update().filter(system_id=stage.system_id))
-    current = next(i for i, s in enumerate(stages) if s.pk == stage.pk)
-    target = min(max(current + offset, 0), len(stages) - 1)
-    stages.insert(target, stages.pop(current))
-    _renumber(stages)
+    ordering.move(Stage.objects.filter(system_id=stage.system_id), stage.pk, offset)
 
 
 @transaction.atomic
 def stage_delete(*, stage: Stage) -> None:
     system_id = stage.system_id
     stage.delete()
-    _renumber(list(Stage.objects.select_for_update().filter(system_id=system_id)))
-
-
-def _renumber(stages: list[Stage]) -> None:
-    changed = []
-    for position, stage in enumerate(stages):
-        if stage.position != position:
-            stage.position = position
-            changed.append(stage)
-    Stage.objects.bulk_update(changed, ["position"])
+    ordering.close_gaps(Stage.objects.filter(system_id=system_id))

@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+from django.http import Http404, HttpRequest
+
+from toc.accounts.models import Role
+from toc.cycles.chain import cycle_with_links
+from toc.cycles.models import Cycle
+from toc.systems.access import get_system
+
+
+def get_cycle(
+    request: HttpRequest, slug: str, number: int, *, needs: Role = Role.VIEWER
+) -> tuple[Cycle, Role]:
+    """The cycle with all its links, if the user's team may see it (404 otherwise)."""
+    system, role = get_system(request, slug, needs=needs)
+    cycle = cycle_with_links(system.cycles.all()).filter(number=number).first()
+    if cycle is None:
+        raise Http404("No such cycle.")
+    cycle.system = system
+    return cycle, role

@@ -1,0 +1,340 @@
+from __future__ import annotations
+
+from django import forms
+
+from toc.cycles.models import (
+    Assumption,
+    Conflict,
+    ConstraintChoice,
+    Criterion,
+    Cycle,
+    Decision,
+    Experiment,
+    Feature,
+    Innovation,
+    Outcome,
+    OutcomeRow,
+    Pattern,
+    Problem,
+    Rollout,
+    RolloutPhase,
+    Slo,
+    Tier,
+    ValidationExperiment,
+    Why,
+)
+
+TEXTAREA = forms.Textarea(attrs={"rows": 2})
+
+
+class CycleForm(forms.ModelForm):
+    class Meta:
+        model = Cycle
+        fields = ["title"]
+
+
+def _stage_choices(cycle: Cycle, blank: str | None = None) -> list[tuple[str, str]]:
+    choices = [(stage.slug, stage.name) for stage in cycle.system.stages.all()]
+    return [("", blank), *choices] if blank is not None else choices
+
+
+class ConstraintChoiceForm(forms.ModelForm):
+    stage = forms.ChoiceField()
+
+    class Meta:
+        model = ConstraintChoice
+        fields = ["stage", "reason"]
+        widgets = {"reason": TEXTAREA}
+        labels = {"reason": "Why this stage"}
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["stage"].choices = _stage_choices(self.instance.cycle)
+
+    def save(self, commit: bool = True) -> ConstraintChoice:
+        names = dict(self.fields["stage"].choices)
+        self.instance.stage_name = names[self.cleaned_data["stage"]]
+        return super().save(commit)
+
+
+class ValidationForm(forms.ModelForm):
+    stage = forms.ChoiceField()
+
+    class Meta:
+        model = ValidationExperiment
+        fields = ["stage", "capacity_factor", "started", "ended", "notes"]
+        labels = {"capacity_factor": "Capacity multiplied by"}
+        widgets = {
+            "started": forms.DateTimeInput(attrs={"type": "datetime-local"}),
+            "ended": forms.DateTimeInput(attrs={"type": "datetime-local"}),
+            "notes": TEXTAREA,
+        }
+
+    def __init__(self, *args, cycle: Cycle, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["stage"].choices = _stage_choices(cycle)
+        self.fields["capacity_factor"].min_value = 0.1
+
+    def clean(self) -> dict:
+        data = super().clean()
+        started, ended = data.get("started"), data.get("ended")
+        if started and ended and ended <= started:
+            self.add_error("ended", "The experiment must end after it starts.")
+        factor = data.get("capacity_factor")
+        if factor is not None and factor <= 0:
+            self.add_error("capacity_factor", "Use a factor above 0, e.g. 3.")
+        return data
+
+
+class DecisionBudgetForm(forms.Form):
+    alerts_per_day = forms.FloatField(min_value=0, label="Alerts per day")
+    minutes_per_investigation = forms.FloatField(
+        min_value=0.1, label="Minutes per investigation"
+    )
+    analysts = forms.IntegerField(min_value=1, label="People available")
+    hours_per_analyst = forms.FloatField(
+        min_value=0.5, max_value=24, initial=8, label="Hours each per day"
+    )
+
+
+class SloForm(forms.ModelForm):
+    class Meta:
+        model = Slo
+        fields = ["name", "dimension", "comparator", "target", "unit", "measured"]
+
+
+class ProblemForm(forms.ModelForm):
+    gap_percent = forms.FloatField(
+        required=False,
+        min_value=0,
+        max_value=100,
+        label="Share of the gap it explains (%)",
+        help_text="The problem worth solving explains at least half of the gap.",
+    )
+
+    class Meta:
+        model = Problem
+        fields = ["statement", "root_cause"]
+        widgets = {"statement": TEXTAREA}
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.gap_share is not None:
+            self.initial["gap_percent"] = round(self.instance.gap_share * 100, 1)
+
+    def save(self, commit: bool = True) -> Problem:
+        percent = self.cleaned_data["gap_percent"]
+        self.instance.gap_share = None if percent is None else percent / 100
+        return super().save(commit)
+
+
+class WhyForm(forms.ModelForm):
+    class Meta:
+        model = Why
+        fields = ["answer", "evidence", "validated"]
+        widgets = {"answer": TEXTAREA, "evidence": TEXTAREA}
+        labels = {"answer": "Because…", "validated": "Validated by the evidence"}
+
+
+class FeatureForm(forms.ModelForm):
+    class Meta:
+        model = Feature
+        fields = ["name", "importance", "compute_cost"]
+        labels = {"compute_cost": "Compute cost"}
+
+    def clean(self) -> dict:
+        data = super().clean()
+        for field in ("importance", "compute_cost"):
+            if data.get(field) is not None and data[field] < 0:
+                self.add_error(field, "Use 0 or more.")
+        return data
+
+
+class ConflictForm(forms.ModelForm):
+    class Meta:
+        model = Conflict
+        fields = [
+            "objective",
+            "need_b",
+            "action_d",
+            "need_c",
+            "action_e",
+            "broken_assumption",
+            "oscillation",
+            "oscillation_note",
+        ]
+        labels = {
+            "objective": "A · Common objective",
+            "need_b": "B · Need",
+            "action_d": "D · Action that serves B",
+            "need_c": "C · Need",
+            "action_e": "D′ · Action that serves C",
+            "broken_assumption": "Assumption the team chose to break",
+            "oscillation": "How the team has been oscillating",
+        }
+        widgets = {"oscillation_note": TEXTAREA}
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["broken_assumption"].queryset = self.instance.assumptions.all()
+
+
+class AssumptionForm(forms.ModelForm):
+    class Meta:
+        model = Assumption
+        fields = ["arrow", "text", "verdict", "reasoning"]
+        labels = {"arrow": "Props up", "text": "We assume that…"}
+        widgets = {"reasoning": TEXTAREA}
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("verdict") and not data.get("reasoning", "").strip():
+            self.add_error("reasoning", "Say why, so the challenge can be checked.")
+        return data
+
+
+class InnovationForm(forms.ModelForm):
+    patterns = forms.MultipleChoiceField(
+        choices=Pattern.choices, widget=forms.CheckboxSelectMultiple, required=False
+    )
+
+    class Meta:
+        model = Innovation
+        fields = [
+            "summary",
+            "patterns",
+            "pros_kept_b",
+            "pros_kept_c",
+            "residual_cons",
+            "organizational_change",
+        ]
+        widgets = {
+            name: TEXTAREA
+            for name in (
+                "summary",
+                "pros_kept_b",
+                "pros_kept_c",
+                "residual_cons",
+                "organizational_change",
+            )
+        }
+        labels = {
+            "pros_kept_b": "Pros kept from side B",
+            "pros_kept_c": "Pros kept from side C",
+            "residual_cons": "Residual cons accepted",
+        }
+
+
+class TierForm(forms.ModelForm):
+    class Meta:
+        model = Tier
+        fields = [
+            "name",
+            "features",
+            "model",
+            "traffic_share",
+            "exit_share",
+            "latency_ms",
+        ]
+        labels = {
+            "traffic_share": "Share of traffic seen (0–1)",
+            "exit_share": "Share that exits here (0–1)",
+            "latency_ms": "Latency (ms)",
+        }
+
+    def clean(self) -> dict:
+        data = super().clean()
+        for field in ("traffic_share", "exit_share"):
+            value = data.get(field)
+            if value is not None and not 0 <= value <= 1:
+                self.add_error(field, "Use a share between 0 and 1.")
+        if data.get("latency_ms") is not None and data["latency_ms"] < 0:
+            self.add_error("latency_ms", "Use 0 or more.")
+        return data
+
+
+class CascadeForm(forms.Form):
+    input_rate = forms.FloatField(min_value=0, label="Input rate (records/s)")
+    target_utilization = forms.FloatField(
+        min_value=0.05, max_value=1, initial=0.7, label="Target utilization"
+    )
+
+
+class ExperimentForm(forms.ModelForm):
+    class Meta:
+        model = Experiment
+        fields = ["riskiest_assumption", "hypothesis", "results", "learnings"]
+        widgets = {
+            name: TEXTAREA
+            for name in ("riskiest_assumption", "hypothesis", "results", "learnings")
+        }
+
+
+class CriterionForm(forms.ModelForm):
+    class Meta:
+        model = Criterion
+        fields = ["metric", "comparator", "threshold", "result"]
+
+
+class DecisionForm(forms.ModelForm):
+    decision = forms.ChoiceField(
+        choices=[c for c in Decision.choices if c[0]], widget=forms.RadioSelect
+    )
+
+    class Meta:
+        model = Experiment
+        fields = ["decision", "decision_reason"]
+        widgets = {"decision_reason": TEXTAREA}
+        labels = {"decision_reason": "Reason"}
+
+    def __init__(self, *args, verdict_error, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.verdict_error = verdict_error
+
+    def clean(self) -> dict:
+        data = super().clean()
+        decision = data.get("decision")
+        if decision:
+            error = self.verdict_error(decision, data.get("decision_reason", ""))
+            if error:
+                self.add_error("decision_reason", error)
+        return data
+
+
+class RolloutForm(forms.ModelForm):
+    class Meta:
+        model = Rollout
+        fields = ["rollback_rule"]
+        widgets = {"rollback_rule": TEXTAREA}
+
+
+class PhaseForm(forms.ModelForm):
+    class Meta:
+        model = RolloutPhase
+        fields = ["name", "traffic_share", "hold_hours", "success_criteria", "status"]
+        widgets = {"success_criteria": TEXTAREA}
+        labels = {"traffic_share": "Share of traffic (0–1)"}
+
+
+class OutcomeForm(forms.ModelForm):
+    next_constraint = forms.ChoiceField(
+        required=False, label="Where the constraint went"
+    )
+
+    class Meta:
+        model = Outcome
+        fields = ["next_constraint", "notes"]
+        widgets = {"notes": TEXTAREA}
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["next_constraint"].choices = [
+            *_stage_choices(self.instance.cycle, blank="Not known yet"),
+            ("outside", "Outside the pipeline (demand or policy)"),
+        ]
+
+
+class OutcomeRowForm(forms.ModelForm):
+    class Meta:
+        model = OutcomeRow
+        fields = ["metric", "before", "after", "unit", "lower_is_better"]

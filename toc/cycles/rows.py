@@ -1,0 +1,254 @@
+"""Inline lists of a cycle's records (SLOs, whys, assumptions, tiers, …).
+
+Every list works the same way: add, edit in place, move and delete with htmx,
+each with a full-page fallback. A RowKind says which model, form and parent a
+list has; one set of views and one template serve them all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db import models, transaction
+from django.forms import ModelForm
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+from django_htmx.http import reswap, retarget
+
+from toc import ordering
+from toc.accounts.models import Role
+from toc.cycles import forms
+from toc.cycles.access import get_cycle
+from toc.cycles.models import (
+    Assumption,
+    Criterion,
+    Cycle,
+    Feature,
+    OutcomeRow,
+    RolloutPhase,
+    Slo,
+    Tier,
+    Why,
+)
+from toc.systems.models import Stage
+
+
+def constraint_stage(cycle: Cycle) -> Stage | None:
+    return cycle.system.stages.filter(slug=cycle.constraint.stage).first()
+
+
+@dataclass(frozen=True)
+class RowKind:
+    key: str
+    noun: str
+    model: type[models.Model]
+    form: type[ModelForm]
+    step: str
+    parent: Callable[[Cycle], models.Model | None]
+    parent_field: str
+    ordered: bool = False
+
+    @property
+    def row_template(self) -> str:
+        return f"cycles/rows/{self.key}.html"
+
+    def rows(self, cycle: Cycle) -> list[models.Model]:
+        parent = self.parent(cycle)
+        if parent is None:
+            return []
+        rows = self.model.objects.filter(**{self.parent_field: parent})
+        return list(rows.order_by("position", "id") if self.ordered else rows)
+
+
+KINDS = {
+    kind.key: kind
+    for kind in [
+        RowKind("slos", "SLO", Slo, forms.SloForm, "goal", lambda c: c, "cycle", True),
+        RowKind(
+            "whys",
+            "why",
+            Why,
+            forms.WhyForm,
+            "problem",
+            lambda c: c.problem,
+            "problem",
+            True,
+        ),
+        RowKind(
+            "features",
+            "feature",
+            Feature,
+            forms.FeatureForm,
+            "problem",
+            constraint_stage,
+            "stage",
+        ),
+        RowKind(
+            "assumptions",
+            "assumption",
+            Assumption,
+            forms.AssumptionForm,
+            "conflict",
+            lambda c: c.conflict,
+            "conflict",
+        ),
+        RowKind(
+            "tiers",
+            "tier",
+            Tier,
+            forms.TierForm,
+            "innovation",
+            lambda c: c.innovation,
+            "innovation",
+            True,
+        ),
+        RowKind(
+            "criteria",
+            "criterion",
+            Criterion,
+            forms.CriterionForm,
+            "experiment",
+            lambda c: c.experiment,
+            "experiment",
+        ),
+        RowKind(
+            "phases",
+            "phase",
+            RolloutPhase,
+            forms.PhaseForm,
+            "rollout",
+            lambda c: c.rollout,
+            "rollout",
+            True,
+        ),
+        RowKind(
+            "outcome-rows",
+            "row",
+            OutcomeRow,
+            forms.OutcomeRowForm,
+            "outcome",
+            lambda c: c.outcome,
+            "outcome",
+        ),
+    ]
+}
+
+
+def _kind(key: str) -> RowKind:
+    kind = KINDS.get(key)
+    if kind is None:
+        raise Http404("No such list.")
+    return kind
+
+
+def rows_context(cycle: Cycle, kind: RowKind, can_edit: bool, form=None) -> dict:
+    from toc.cycles.steps import decorate_rows
+
+    rows = kind.rows(cycle)
+    return {
+        "cycle": cycle,
+        "kind": kind,
+        "rows": decorate_rows(cycle, kind.key, rows),
+        "can_edit": can_edit and kind.parent(cycle) is not None,
+        "add_form": form or kind.form(prefix=f"new-{kind.key}"),
+    }
+
+
+def _rows_response(request: HttpRequest, cycle: Cycle, kind: RowKind, message: str):
+    if request.htmx:
+        response = render(request, "cycles/_rows.html", rows_context(cycle, kind, True))
+        return reswap(retarget(response, f"#rows-{kind.key}"), "outerHTML")
+    messages.success(request, message)
+    return redirect(f"{cycle.get_absolute_url()}{kind.step}/#rows-{kind.key}")
+
+
+def _editable(request: HttpRequest, slug: str, number: int, key: str):
+    cycle, _ = get_cycle(request, slug, number, needs=Role.EDITOR)
+    kind = _kind(key)
+    parent = kind.parent(cycle)
+    if parent is None:
+        raise Http404(f"This cycle has nowhere to keep a {kind.noun} yet.")
+    return cycle, kind, parent
+
+
+def _row(kind: RowKind, parent: models.Model, pk: int) -> models.Model:
+    row = kind.model.objects.filter(**{kind.parent_field: parent}, pk=pk).first()
+    if row is None:
+        raise Http404(f"No such {kind.noun}.")
+    return row
+
+
+@login_required
+def row_add(request: HttpRequest, slug: str, number: int, key: str) -> HttpResponse:
+    cycle, kind, parent = _editable(request, slug, number, key)
+    form = kind.form(request.POST or None, prefix=f"new-{kind.key}")
+    if request.method == "POST" and form.is_valid():
+        row = form.save(commit=False)
+        setattr(row, kind.parent_field, parent)
+        if kind.ordered:
+            last = kind.model.objects.filter(**{kind.parent_field: parent}).aggregate(
+                models.Max("position")
+            )["position__max"]
+            row.position = 0 if last is None else last + 1
+        row.save()
+        return _rows_response(request, cycle, kind, f"Added the {kind.noun}.")
+    context = rows_context(cycle, kind, True, form)
+    if request.htmx:
+        return render(request, "cycles/_rows.html", context)
+    return render(request, "cycles/row_form.html", {**context, "form": form})
+
+
+@login_required
+def row_edit(
+    request: HttpRequest, slug: str, number: int, key: str, pk: int
+) -> HttpResponse:
+    cycle, kind, parent = _editable(request, slug, number, key)
+    row = _row(kind, parent, pk)
+    form = kind.form(request.POST or None, instance=row, prefix=f"edit-{kind.key}-{pk}")
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        return _rows_response(request, cycle, kind, f"Saved the {kind.noun}.")
+    context = {"cycle": cycle, "kind": kind, "row": row, "form": form}
+    template = (
+        "cycles/row_form.html#row-edit" if request.htmx else "cycles/row_form.html"
+    )
+    return render(request, template, context)
+
+
+@login_required
+def row_delete(
+    request: HttpRequest, slug: str, number: int, key: str, pk: int
+) -> HttpResponse:
+    cycle, kind, parent = _editable(request, slug, number, key)
+    row = _row(kind, parent, pk)
+    if request.method == "POST":
+        with transaction.atomic():
+            row.delete()
+            if kind.ordered:
+                ordering.close_gaps(
+                    kind.model.objects.filter(**{kind.parent_field: parent})
+                )
+        return _rows_response(request, cycle, kind, f"Deleted the {kind.noun}.")
+    return render(
+        request, "cycles/row_delete.html", {"cycle": cycle, "kind": kind, "row": row}
+    )
+
+
+@require_POST
+@login_required
+def row_move(
+    request: HttpRequest, slug: str, number: int, key: str, pk: int
+) -> HttpResponse:
+    cycle, kind, parent = _editable(request, slug, number, key)
+    offset = {"up": -1, "down": 1}.get(request.POST.get("direction", ""))
+    if not kind.ordered or offset is None:
+        return HttpResponse("direction must be up or down", status=400)
+    if not ordering.move(
+        kind.model.objects.filter(**{kind.parent_field: parent}), pk, offset
+    ):
+        raise Http404(f"No such {kind.noun}.")
+    return _rows_response(request, cycle, kind, f"Moved the {kind.noun}.")

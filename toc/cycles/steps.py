@@ -1,0 +1,225 @@
+"""What each step page shows and which forms it saves.
+
+A step has record forms (saved with a plain POST naming the form) and inline
+lists (rows.py). The numbers come from toc.analysis.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.http import HttpRequest
+
+from toc.analysis import (
+    CascadeTier,
+    PeriodPoint,
+    compare_periods,
+    decision_budget,
+    describe_change,
+    evaluate_slo,
+    feature_values,
+    improved,
+    judge,
+    plan_cascade,
+    review_chain,
+)
+from toc.analysis import Criterion as CriterionSpec
+from toc.analysis import Why as WhySpec
+from toc.cycles import forms
+from toc.cycles.models import Cycle
+from toc.metrics.processing import ledger_response
+from toc.metrics.series import stage_series
+from toc.metrics.views import WhatIfForm
+
+STEPS = [
+    "goal",
+    "problem",
+    "conflict",
+    "innovation",
+    "experiment",
+    "rollout",
+    "outcome",
+]
+# Features contributing less than this share of the importance are pruning candidates.
+CONTRIBUTION_FLOOR = 0.01
+
+
+def decorate_rows(cycle: Cycle, key: str, rows: list) -> list:
+    """Attaches what each row's template shows besides its own fields."""
+    if key == "slos":
+        for slo in rows:
+            slo.status = (
+                evaluate_slo(slo.comparator, slo.target, slo.measured)
+                if slo.target is not None
+                else None
+            )
+    elif key == "criteria":
+        _, outcomes = judge([_criterion(c) for c in rows])
+        for criterion, outcome in zip(rows, outcomes, strict=True):
+            criterion.passed = outcome.passed
+    elif key == "outcome-rows":
+        for row in rows:
+            row.change = describe_change(
+                row.before, row.after, row.lower_is_better, row.unit
+            )
+            row.improved = improved(row.before, row.after, row.lower_is_better)
+    elif key == "features":
+        values = {
+            v.name: v for v in feature_values(_feature_specs(rows), CONTRIBUTION_FLOOR)
+        }
+        for feature in rows:
+            feature.value = values[feature.name]
+        rows.sort(key=lambda f: (-f.value.score, f.name))
+    return rows
+
+
+def _criterion(row) -> CriterionSpec:
+    return CriterionSpec(row.metric, row.comparator, row.threshold, row.result)
+
+
+def _feature_specs(rows) -> list:
+    from toc.analysis import Feature as FeatureSpec
+
+    return [FeatureSpec(f.name, f.importance, f.compute_cost) for f in rows]
+
+
+def verdict_of(cycle: Cycle):
+    verdict, _ = judge([_criterion(c) for c in cycle.experiment.criteria.all()])
+    return verdict
+
+
+# Record forms of each step: name → (form class, instance, extra kwargs).
+def record_forms(cycle: Cycle, step: str) -> dict:
+    from toc.analysis import check_decision
+
+    def decision_error(decision: str, reason: str) -> str | None:
+        return check_decision(decision, verdict_of(cycle), reason)
+
+    validation = getattr(cycle, "validation", None)
+    return {
+        "goal": {
+            "constraint": (forms.ConstraintChoiceForm, cycle.constraint, {}),
+            "validation": (forms.ValidationForm, validation, {"cycle": cycle}),
+        },
+        "problem": {"problem": (forms.ProblemForm, cycle.problem, {})},
+        "conflict": {"conflict": (forms.ConflictForm, cycle.conflict, {})},
+        "innovation": {"innovation": (forms.InnovationForm, cycle.innovation, {})},
+        "experiment": {
+            "experiment": (forms.ExperimentForm, cycle.experiment, {}),
+            "decision": (
+                forms.DecisionForm,
+                cycle.experiment,
+                {"verdict_error": decision_error},
+            ),
+        },
+        "rollout": {"rollout": (forms.RolloutForm, cycle.rollout, {})},
+        "outcome": {"outcome": (forms.OutcomeForm, cycle.outcome, {})},
+    }[step]
+
+
+def step_context(request: HttpRequest, cycle: Cycle, step: str) -> dict:
+    return {
+        "goal": _goal,
+        "problem": _problem,
+        "conflict": _conflict,
+        "innovation": _innovation,
+        "experiment": _experiment,
+        "rollout": lambda request, cycle: {},
+        "outcome": _outcome,
+    }[step](request, cycle)
+
+
+def _goal(request: HttpRequest, cycle: Cycle) -> dict:
+    ledger = ledger_response(cycle.system)
+    names = [row["name"] for row in ledger["stages"] if row["samples"]]
+    budget_form = forms.DecisionBudgetForm(request.GET or None)
+    budget = None
+    if request.GET and budget_form.is_valid():
+        data = budget_form.cleaned_data
+        budget = decision_budget(
+            data["alerts_per_day"],
+            data["minutes_per_investigation"],
+            data["analysts"],
+            data["hours_per_analyst"],
+        )
+    return {
+        "ledger": ledger,
+        "what_if_form": WhatIfForm(stage_names=names),
+        "budget_form": budget_form,
+        "budget": budget,
+        "validation_figures": validation_figures(cycle),
+    }
+
+
+def validation_figures(cycle: Cycle):
+    """Before and during the validation experiment, from the stored rollups."""
+    validation = getattr(cycle, "validation", None)
+    if validation is None:
+        return None
+    stages = list(cycle.system.stages.all())
+    stage = next((s for s in stages if s.slug == validation.stage), None)
+    if stage is None or not stages:
+        return None
+    length = validation.ended - validation.started
+    before_start = validation.started - min(length, timedelta(days=2))
+
+    def points(target, start, end) -> list[PeriodPoint]:
+        series = stage_series([target], start, min(end, start + timedelta(days=2)))
+        return [
+            PeriodPoint(
+                t=p["t"],
+                load=p["load"],
+                capacity=p["capacity"],
+                utilization=p["utilization"],
+                queue_depth=p["queue_depth"],
+                latency_p95_ms=p["latency_p95_ms"],
+            )
+            for p in series[0]["points"]
+        ]
+
+    last = stages[-1]
+    return {
+        "stage": compare_periods(
+            points(stage, before_start, validation.started),
+            points(stage, validation.started, validation.ended),
+        ),
+        "system": compare_periods(
+            points(last, before_start, validation.started),
+            points(last, validation.started, validation.ended),
+        ),
+        "stage_name": stage.name,
+        "last_stage_name": last.name,
+    }
+
+
+def _problem(request: HttpRequest, cycle: Cycle) -> dict:
+    problem = cycle.problem
+    whys = [WhySpec(w.answer, w.evidence, w.validated) for w in problem.whys.all()]
+    return {
+        "findings": review_chain(whys, problem.root_cause or None, problem.gap_share),
+    }
+
+
+def _conflict(request: HttpRequest, cycle: Cycle) -> dict:
+    return {}
+
+
+def _innovation(request: HttpRequest, cycle: Cycle) -> dict:
+    cascade_form = forms.CascadeForm(request.GET or None)
+    plan = None
+    tiers = list(cycle.innovation.tiers.all())
+    if request.GET and cascade_form.is_valid() and tiers:
+        plan = plan_cascade(
+            [CascadeTier(t.name, t.exit_share, t.latency_ms) for t in tiers],
+            cascade_form.cleaned_data["input_rate"],
+            cascade_form.cleaned_data["target_utilization"],
+        )
+    return {"cascade_form": cascade_form, "plan": plan}
+
+
+def _experiment(request: HttpRequest, cycle: Cycle) -> dict:
+    return {"verdict": verdict_of(cycle)}
+
+
+def _outcome(request: HttpRequest, cycle: Cycle) -> dict:
+    return {"ledger": ledger_response(cycle.system)}

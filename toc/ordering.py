@@ -1,0 +1,37 @@
+"""Keeping `position` 0, 1, 2, … in lists the user can reorder (stages, whys, …)."""
+
+from __future__ import annotations
+
+from django.db import models, transaction
+
+
+@transaction.atomic
+def move(siblings: models.QuerySet, pk: int, offset: int) -> bool:
+    """Moves row `pk` by `offset` places among `siblings`; False if it is not one."""
+    # Locking the siblings serialises concurrent reorders of one list.
+    rows = list(siblings.select_for_update().order_by("position", "id"))
+    current = next((i for i, row in enumerate(rows) if row.pk == pk), None)
+    if current is None:
+        return False
+    target = min(max(current + offset, 0), len(rows) - 1)
+    rows.insert(target, rows.pop(current))
+    _write(rows)
+    return True
+
+
+@transaction.atomic
+def close_gaps(siblings: models.QuerySet) -> None:
+    _write(list(siblings.select_for_update().order_by("position", "id")))
+
+
+def _write(rows: list[models.Model]) -> None:
+    if not rows:
+        return
+    model = type(rows[0])
+    # Two passes through free numbers, so that a unique position never collides.
+    for index, row in enumerate(rows):
+        row.position = len(rows) + index
+    model.objects.bulk_update(rows, ["position"])
+    for index, row in enumerate(rows):
+        row.position = index
+    model.objects.bulk_update(rows, ["position"])
