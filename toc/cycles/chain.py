@@ -6,11 +6,12 @@ from dataclasses import dataclass, field
 
 from django.db.models import Prefetch
 
+from toc.analysis import Why as WhySpec
+from toc.analysis import review_chain
 from toc.cycles.models import (
     Cycle,
     Decision,
     PhaseStatus,
-    RootCause,
     Verdict,
     Why,
 )
@@ -87,20 +88,14 @@ def _problem(cycle: Cycle) -> Step:
     step = Step("problem", "Problem")
     problem = cycle.problem
     whys = list(problem.whys.all())
-    if len(whys) < 3:
-        step.todo.append("Ask why at least three times.")
-    if any(not why.evidence.strip() for why in whys):
-        step.todo.append("Give every why its evidence.")
-    if any(not why.validated for why in whys):
-        step.todo.append("Validate every why.")
+    findings = review_chain(
+        [WhySpec(w.answer, w.evidence, w.validated) for w in whys],
+        problem.root_cause or None,
+        problem.gap_share,
+    )
+    step.todo = [finding.message for finding in findings]
     if not problem.root_cause:
         step.todo.append("Name the root-cause category.")
-    elif problem.root_cause != RootCause.ORGANIZATIONAL:
-        step.todo.append("The chain stops at a technical cause: ask one level more.")
-    if problem.gap_share is None:
-        step.todo.append("Estimate how much of the gap the problem explains.")
-    elif problem.gap_share < 0.5:
-        step.todo.append("The problem explains less than half of the gap.")
     step.state = _state(not step.todo, bool(whys or problem.statement))
     return step
 

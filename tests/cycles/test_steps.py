@@ -1,0 +1,176 @@
+from __future__ import annotations
+
+import pytest
+
+from tests.cycles.conftest import BASE
+from toc.cycles.chain import DONE, chain
+from toc.cycles.models import Criterion, Cycle, CycleStatus, OutcomeRow, Why
+
+STEPS = [
+    "goal",
+    "problem",
+    "conflict",
+    "innovation",
+    "experiment",
+    "rollout",
+    "outcome",
+]
+
+
+@pytest.mark.parametrize("step", STEPS)
+def test_every_step_page_renders_for_a_viewer(personas, cycle, step) -> None:
+    response = personas.viewer.get(f"{BASE}/{step}/")
+    assert response.status_code == 200
+    assert b'aria-current="step"' in response.content
+    assert b"Add a" not in response.content  # viewers get no edit controls
+
+
+def test_unknown_step_is_404(personas, cycle) -> None:
+    assert personas.viewer.get(f"{BASE}/nonsense/").status_code == 404
+
+
+def test_problem_form_saves_the_gap_as_a_share(personas, cycle) -> None:
+    response = personas.teammate.post(
+        f"{BASE}/problem/",
+        {
+            "form": "problem",
+            "problem-statement": "Tier 2 computes too much",
+            "problem-root_cause": "organizational",
+            "problem-gap_percent": "70",
+        },
+    )
+    assert response.status_code == 302
+    cycle.problem.refresh_from_db()
+    assert cycle.problem.gap_share == pytest.approx(0.7)
+
+
+def test_invalid_record_form_keeps_what_was_typed(personas, cycle) -> None:
+    response = personas.teammate.post(
+        f"{BASE}/problem/",
+        {
+            "form": "problem",
+            "problem-statement": "typed statement",
+            "problem-gap_percent": "170",
+        },
+    )
+    assert response.status_code == 200
+    assert "gap_percent" in response.context["forms"]["problem"].errors
+    assert b"typed statement" in response.content
+    cycle.problem.refresh_from_db()
+    assert cycle.problem.statement == ""
+
+
+def test_viewer_cannot_post_record_forms(personas, cycle) -> None:
+    response = personas.viewer.post(
+        f"{BASE}/problem/", {"form": "problem", "problem-statement": "x"}
+    )
+    assert response.status_code == 403
+
+
+def test_outsider_cannot_post_record_forms(personas, cycle) -> None:
+    response = personas.outsider.post(
+        f"{BASE}/problem/", {"form": "problem", "problem-statement": "x"}
+    )
+    assert response.status_code == 404
+
+
+def test_problem_page_warns_about_the_chain(personas, cycle) -> None:
+    Why.objects.create(problem=cycle.problem, position=0, answer="Slow", evidence="")
+    content = personas.viewer.get(f"{BASE}/problem/").content.decode()
+    assert "Why 1:" in content
+    assert "less than half" in content or "not estimated" in content
+
+
+def _criterion(cycle, result: float) -> None:
+    Criterion.objects.create(
+        experiment=cycle.experiment,
+        metric="False negative rate",
+        comparator="==",
+        threshold=0,
+        result=result,
+    )
+
+
+def test_go_against_failing_criteria_needs_a_reason(personas, cycle) -> None:
+    _criterion(cycle, 0.02)
+    response = personas.teammate.post(
+        f"{BASE}/experiment/", {"form": "decision", "decision-decision": "go"}
+    )
+    assert response.status_code == 200
+    assert "decision_reason" in response.context["forms"]["decision"].errors
+    cycle.experiment.refresh_from_db()
+    assert cycle.experiment.decision == ""
+
+    personas.teammate.post(
+        f"{BASE}/experiment/",
+        {
+            "form": "decision",
+            "decision-decision": "go",
+            "decision-decision_reason": "The threshold was set too strictly.",
+        },
+    )
+    cycle.experiment.refresh_from_db()
+    assert cycle.experiment.decision == "go"
+    assert cycle.experiment.decided_by.memberships.get().role == "editor"
+    assert cycle.experiment.decided_at is not None
+
+
+def test_go_on_passing_criteria_needs_no_reason(personas, cycle) -> None:
+    _criterion(cycle, 0)
+    personas.teammate.post(
+        f"{BASE}/experiment/", {"form": "decision", "decision-decision": "go"}
+    )
+    cycle.experiment.refresh_from_db()
+    assert cycle.experiment.decision == "go"
+
+
+def test_outcome_rows_read_as_the_team_would(personas, cycle) -> None:
+    OutcomeRow.objects.create(
+        outcome=cycle.outcome,
+        metric="Detection time (p95)",
+        before=47,
+        after=3.2,
+        unit="min",
+    )
+    OutcomeRow.objects.create(
+        outcome=cycle.outcome, metric="Daily analyst alerts", before=847, after=11
+    )
+    content = personas.viewer.get(f"{BASE}/outcome/").content.decode()
+    assert "15× faster" in content
+    assert "−98.7%" in content
+
+
+def test_unknown_form_name_is_400(personas, cycle) -> None:
+    response = personas.teammate.post(f"{BASE}/problem/", {"form": "other"})
+    assert response.status_code == 400
+
+
+def test_start_next_cycle_closes_this_one(personas, cycle) -> None:
+    response = personas.teammate.post(f"{BASE}/next/")
+    assert response["Location"] == "/systems/fraud/cycles/2/"
+    cycle.refresh_from_db()
+    assert cycle.status == CycleStatus.CLOSED
+    assert Cycle.objects.get(number=2).status == CycleStatus.OPEN
+
+
+def test_viewer_cannot_start_the_next_cycle(personas, cycle) -> None:
+    assert personas.viewer.post(f"{BASE}/next/").status_code == 403
+    assert Cycle.objects.count() == 1
+
+
+def test_a_complete_problem_is_done(cycle) -> None:
+    for n in range(3):
+        Why.objects.create(
+            problem=cycle.problem,
+            position=n,
+            answer=f"w{n}",
+            evidence="e",
+            validated=True,
+        )
+    cycle.problem.root_cause = "organizational"
+    cycle.problem.gap_share = 0.8
+    cycle.problem.save()
+    cycle = Cycle.objects.get(pk=cycle.pk)
+    problem = next(step for step in chain(cycle) if step.key == "problem")
+    assert problem.state == DONE
+    assert problem.todo == []
