@@ -14,6 +14,7 @@ VALID_ROWS = {
         "dimension": "custom",
         "comparator": ">=",
         "target": "90",
+        "measured_from": "typed",
     },
     "whys": {"answer": "Because", "evidence": "logs", "validated": "on"},
     "assumptions": {"arrow": "b_d", "text": "All records need the same depth"},

@@ -174,3 +174,23 @@ def test_a_complete_problem_is_done(cycle) -> None:
     problem = next(step for step in chain(cycle) if step.key == "problem")
     assert problem.state == DONE
     assert problem.todo == []
+
+
+def test_slo_measured_from_metrics_follows_the_ledger(post_samples, personas, cycle):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tests.metrics.samples import steady_pipeline
+
+    start = (timezone.now() - timedelta(minutes=20)).replace(second=0, microsecond=0)
+    post_samples(steady_pipeline(["ingest", "features", "inference"], start, 10, {}))
+    slo = cycle.slos.get(dimension="time_to_decision")
+    slo.measured_from = "last_stage_p95"
+    slo.unit = "ms"
+    slo.target = 10
+    slo.save()
+    content = personas.viewer.get(f"{BASE}/goal/").content.decode()
+    row = content[content.index(f'id="slos-{slo.pk}"') :]
+    assert "measured 12.5 ms" in row[: row.index("</li>")]
+    assert "violated" in row[: row.index("</li>")]

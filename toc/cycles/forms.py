@@ -100,7 +100,17 @@ class DecisionBudgetForm(forms.Form):
 class SloForm(forms.ModelForm):
     class Meta:
         model = Slo
-        fields = ["name", "dimension", "comparator", "target", "unit", "measured"]
+        fields = [
+            "name",
+            "dimension",
+            "comparator",
+            "target",
+            "unit",
+            "measured",
+            "measured_from",
+        ]
+        labels = {"measured_from": "Measured value"}
+        help_texts = {"measured": "Leave empty when it is taken from the metrics."}
 
 
 class ProblemForm(forms.ModelForm):

@@ -14,6 +14,7 @@ from toc.analysis import (
     CascadeTier,
     PeriodPoint,
     compare_periods,
+    data_loss_share,
     decision_budget,
     describe_change,
     evaluate_slo,
@@ -26,7 +27,7 @@ from toc.analysis import (
 from toc.analysis import Criterion as CriterionSpec
 from toc.analysis import Why as WhySpec
 from toc.cycles import forms
-from toc.cycles.models import Cycle
+from toc.cycles.models import Cycle, MeasuredFrom
 from toc.metrics.processing import ledger_response
 from toc.metrics.series import stage_series
 from toc.metrics.views import WhatIfForm
@@ -47,7 +48,13 @@ CONTRIBUTION_FLOOR = 0.01
 def decorate_rows(cycle: Cycle, key: str, rows: list) -> list:
     """Attaches what each row's template shows besides its own fields."""
     if key == "slos":
+        ledger = ledger_response(cycle.system)
         for slo in rows:
+            slo.live = slo.measured_from != MeasuredFrom.TYPED
+            if slo.live:
+                slo.measured = measured_from_metrics(
+                    slo.measured_from, slo.unit, ledger
+                )
             slo.status = (
                 evaluate_slo(slo.comparator, slo.target, slo.measured)
                 if slo.target is not None
@@ -71,6 +78,28 @@ def decorate_rows(cycle: Cycle, key: str, rows: list) -> list:
             feature.value = values[feature.name]
         rows.sort(key=lambda f: (-f.value.score, f.name))
     return rows
+
+
+# How many milliseconds one unit of an SLO's time unit is.
+TIME_UNITS_MS = {"ms": 1, "s": 1000, "sec": 1000, "min": 60_000, "minutes": 60_000}
+
+
+def measured_from_metrics(source: str, unit: str, ledger: dict) -> float | None:
+    """An SLO's measured value read off the current ledger, in the SLO's unit."""
+    rows = [row for row in ledger["stages"] if row["samples"]]
+    if not rows:
+        return None
+    if source == MeasuredFrom.LAST_STAGE_P95:
+        scale = TIME_UNITS_MS.get(unit.strip().lower())
+        return None if scale is None else rows[-1]["latency_p95_ms"] / scale
+    if source == MeasuredFrom.DATA_LOSS:
+        # What the first stage took in over the window, against all that was dropped.
+        records = rows[0]["load"] * ledger["window_s"]
+        share = data_loss_share(sum(row["dropped"] for row in rows), records)
+        if share is None:
+            return None
+        return share * 100 if unit.strip() == "%" else share
+    return None
 
 
 def _criterion(row) -> CriterionSpec:

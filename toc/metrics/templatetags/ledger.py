@@ -56,3 +56,9 @@ def words(value: str | None) -> str:
 @register.filter
 def count(value: int | None) -> str:
     return DASH if value is None else f"{value:,}"
+
+
+@register.filter
+def number(value: float | None) -> str:
+    """A measured or typed value without trailing zeros: 12.5, 47, 0.001."""
+    return DASH if value is None else f"{value:,.6g}"

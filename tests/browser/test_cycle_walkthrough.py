@@ -1,0 +1,402 @@
+"""One improvement cycle walked end to end in the browser, as the demo user.
+
+Goal → problem → conflict → innovation → experiment → rollout → outcome, then
+"Start next cycle". Inline lists are edited with htmx (no page load); record forms
+are plain POSTs that come back to the same step.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from tests.browser.conftest import screenshot
+from tests.browser.test_stage_editor import _log_in
+from toc.cycles.models import (
+    Assumption,
+    Cycle,
+    CycleStatus,
+    PhaseStatus,
+    Verdict,
+)
+from toc.systems.demo import demo_load
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+TITLE = "Feature-Tier2 saturation"
+ASSUMPTION = "All records need the same analysis depth"
+WHYS = [
+    (
+        "Feature-Tier2 computes 47 windowed features for every record.",
+        "Profiler: 82% of Tier-2 CPU goes to the windowed aggregates.",
+    ),
+    (
+        "Nobody removes a feature once it ships.",
+        "Feature registry: 31 added in two years, none retired.",
+    ),
+    (
+        "No team owns detection latency end to end.",
+        "Org chart: features, model and SOC report to three directors.",
+    ),
+]
+
+
+def _record_form(page, name: str):
+    """The record form of the current step that posts under ``name``."""
+    return page.locator(f'form.record-form:has(input[name="form"][value="{name}"])')
+
+
+def _rows(page, key: str):
+    return page.locator(f"#rows-{key} li.row-item:not(.row-item--empty)")
+
+
+def _add_form(page, key: str):
+    return page.locator(f"#rows-{key} form.row-add")
+
+
+def _edit_row(page, key: str, row) -> object:
+    """Opens a row's in-place editor and returns it."""
+    row.get_by_role("link", name=re.compile(r"^Edit\b")).click()
+    editor = page.locator(f"#rows-{key} li.row-item--editing")
+    expect(editor).to_be_visible()
+    return editor
+
+
+def _save_record(page, name: str, button: str = "Save") -> None:
+    form = _record_form(page, name)
+    with page.expect_navigation():
+        form.get_by_role("button", name=button).click()
+    expect(page.locator(".message--success")).to_contain_text("Saved.")
+
+
+def _go_to_step(page, label: str) -> None:
+    chain = page.get_by_role("navigation", name=re.compile(r"^The chain of cycle"))
+    with page.expect_navigation():
+        chain.get_by_role("link", name=re.compile(rf"^{re.escape(label)}\b")).click()
+
+
+def _step_state(page, label: str):
+    return page.locator("li.chain__step", has=page.get_by_role("link", name=label))
+
+
+def test_a_cycle_walked_from_goal_to_the_next_cycle(page, live_server) -> None:
+    demo_load()
+    _log_in(page, live_server)
+    base = f"{live_server.url}/systems/nad/cycles"
+
+    # 1. Systems → the system → Cycles → open a cycle.
+    page.get_by_role("link", name="Network anomaly detection").click()
+    page.wait_for_url(f"{live_server.url}/systems/nad/")
+    page.get_by_role("link", name="Cycles", exact=True).click()
+    page.wait_for_url(f"{base}/")
+    page.get_by_label("Title").fill(TITLE)
+    page.get_by_role("button", name="Open cycle").click()
+    page.wait_for_url(re.compile(rf"^{re.escape(base)}/(\d+)/$"))
+    number = int(page.url.rstrip("/").rsplit("/", 1)[1])
+    cycle_url = f"{base}/{number}"
+    expect(page.get_by_role("heading", level=2, name=re.compile(TITLE))).to_be_visible()
+
+    # 2. Goal: an SLO edited in place, the constraint, the validation experiment.
+    _go_to_step(page, "Goal & constraint")
+    assert page.url == f"{cycle_url}/goal/"
+    page.evaluate("window.__noReload = true")
+    slo = _rows(page, "slos").filter(has_text="Time to decision (p95)")
+    editor = _edit_row(page, "slos", slo)
+    editor.get_by_label("Target").fill("5")
+    editor.get_by_label("Measured").fill("47")
+    editor.get_by_label("Unit").fill("min")
+    editor.get_by_role("button", name="Save").click()
+    expect(page.locator("#rows-slos li.row-item--editing")).to_have_count(0)
+    expect(slo).to_contain_text("target ≤ 5.0 min")
+    expect(slo).to_contain_text("measured 47.0 min")
+    expect(slo.locator(".state")).to_have_text("violated")
+    assert page.evaluate("window.__noReload") is True
+
+    constraint = _record_form(page, "constraint")
+    expect(constraint.get_by_label("Stage")).to_have_value("feature-tier2")
+    expect(constraint.locator("select option:checked")).to_have_text("Feature-Tier2")
+    _save_record(page, "constraint")
+
+    now = timezone.now()
+    validation = _record_form(page, "validation")
+    validation.get_by_label("Stage").select_option(label="Feature-Tier2")
+    validation.get_by_label("Capacity multiplied by").fill("3")
+    started = (now - timedelta(minutes=40)).strftime("%Y-%m-%dT%H:%M")
+    ended = (now - timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M")
+    validation.get_by_label("Started").fill(started)
+    validation.get_by_label("Ended").fill(ended)
+    validation.get_by_label("Notes").fill("Tripled Tier-2 workers for half an hour.")
+    _save_record(page, "validation")
+    expect(_record_form(page, "validation").get_by_label("Stage")).to_have_value(
+        "feature-tier2"
+    )
+    expect(page.locator("table.compare")).to_contain_text("Feature-Tier2")
+    expect(_step_state(page, "Goal & constraint")).to_have_class(
+        re.compile(r"\bchain__step--done\b")
+    )
+    screenshot(page, "cycle-1-goal")
+
+    # 3. Problem: three validated whys (htmx), then the problem itself.
+    _go_to_step(page, "Problem")
+    page.evaluate("window.__noReload = true")
+    for count, (answer, evidence) in enumerate(WHYS, start=1):
+        form = _add_form(page, "whys")
+        form.get_by_label("Because…").fill(answer)
+        form.get_by_label("Evidence").fill(evidence)
+        form.get_by_label("Validated by the evidence").check()
+        form.get_by_role("button", name="Add why").click()
+        expect(_rows(page, "whys")).to_have_count(count)
+        expect(_rows(page, "whys").nth(count - 1)).to_contain_text(answer)
+        expect(_rows(page, "whys").nth(count - 1)).to_contain_text("validated")
+    assert page.evaluate("window.__noReload") is True
+    expect(_rows(page, "whys").locator(".state--clear")).to_have_count(3)
+
+    problem = _record_form(page, "problem")
+    problem.get_by_label("Statement").fill(
+        "Tier 2 spends the same effort on every record, so p95 detection "
+        "takes 47 minutes against a 5-minute goal."
+    )
+    problem.get_by_label("Root cause").select_option(label="Organizational")
+    problem.get_by_label("Share of the gap it explains (%)").fill("70")
+    _save_record(page, "problem")
+    page.reload()
+    expect(_step_state(page, "Problem")).to_have_class(
+        re.compile(r"\bchain__step--done\b")
+    )
+    expect(page.locator(".todo-box")).to_have_count(0)
+    screenshot(page, "cycle-2-problem")
+
+    # 4. Conflict: the cloud, one challenged assumption, the one to break.
+    _go_to_step(page, "Conflict")
+    conflict = _record_form(page, "conflict")
+    conflict.get_by_label("A · Common objective").fill(
+        "Catch every real incident in time"
+    )
+    conflict.get_by_label("B · Need").fill("Miss no subtle attack")
+    conflict.get_by_label("D · Action that serves B").fill(
+        "Analyse every record in depth"
+    )
+    conflict.get_by_label("C · Need").fill("Decide within 5 minutes")
+    conflict.get_by_label("D′ · Action that serves C").fill(
+        "Analyse records only lightly"
+    )
+    _save_record(page, "conflict")
+
+    page.evaluate("window.__noReload = true")
+    form = _add_form(page, "assumptions")
+    form.get_by_label("Props up").select_option(label="Need B ← action D")
+    form.get_by_label("We assume that…").fill(ASSUMPTION)
+    form.get_by_role("button", name="Add assumption").click()
+    expect(_rows(page, "assumptions")).to_have_count(1)
+    assumption = _rows(page, "assumptions").first
+    expect(assumption).to_contain_text("not challenged yet")
+
+    editor = _edit_row(page, "assumptions", assumption)
+    editor.get_by_label("Verdict").select_option(label="Does not hold")
+    editor.get_by_label("Reasoning").fill(
+        "97% of records are benign at Tier 1 with high confidence."
+    )
+    editor.get_by_role("button", name="Save").click()
+    expect(assumption.locator(".state")).to_have_text("Does not hold")
+    expect(assumption).to_contain_text("Need B ← action D:")
+    assert page.evaluate("window.__noReload") is True
+
+    # The assumption just added must be offered as the one to break.
+    conflict = _record_form(page, "conflict")
+    broken = conflict.get_by_label("Assumption the team chose to break")
+    expect(broken.locator("option", has_text=ASSUMPTION)).to_have_count(1)
+    broken.select_option(label=ASSUMPTION)
+    conflict.get_by_label("How the team has been oscillating").select_option(
+        label="Stuck (exaggerated fears of change)"
+    )
+    conflict.get_by_label("Oscillation note").fill(
+        "Every proposal to skip analysis was vetoed for fear of a missed attack."
+    )
+    _save_record(page, "conflict")
+    expect(_step_state(page, "Conflict")).to_have_class(
+        re.compile(r"\bchain__step--done\b")
+    )
+    expect(page.locator(".cloud__a")).to_contain_text("Catch every real incident")
+    screenshot(page, "cycle-3-conflict")
+
+    # 5. Innovation: patterns, the pros kept, the organizational change, a tier.
+    _go_to_step(page, "Innovation")
+    innovation = _record_form(page, "innovation")
+    innovation.get_by_label("Summary").fill(
+        "Cheap checks first; only uncertain records go deeper."
+    )
+    innovation.get_by_label("Cascade filtering").check()
+    innovation.get_by_label("Confidence routing").check()
+    innovation.get_by_label("Pros kept from side B").fill(
+        "Suspicious records still get the full analysis."
+    )
+    innovation.get_by_label("Pros kept from side C").fill(
+        "Most records are decided in milliseconds."
+    )
+    innovation.get_by_label("Organizational change").fill(
+        "One owner for detection latency end to end; features retire by default."
+    )
+    _save_record(page, "innovation")
+    innovation = _record_form(page, "innovation")
+    expect(innovation.get_by_label("Cascade filtering")).to_be_checked()
+    expect(innovation.get_by_label("Confidence routing")).to_be_checked()
+    expect(innovation.get_by_label("Async enrichment")).not_to_be_checked()
+
+    page.evaluate("window.__noReload = true")
+    form = _add_form(page, "tiers")
+    form.get_by_label("Name").fill("Tier 1 screen")
+    form.get_by_label("Features").fill("ports, rates")
+    form.get_by_label("Model").fill("logistic regression")
+    form.get_by_label("Share of traffic seen (0–1)").fill("1")
+    form.get_by_label("Share that exits here (0–1)").fill("0.97")
+    form.get_by_label("Latency (ms)").fill("2")
+    form.get_by_role("button", name="Add tier").click()
+    expect(_rows(page, "tiers")).to_have_count(1)
+    expect(_rows(page, "tiers").first).to_contain_text("Tier 1 screen")
+    assert page.evaluate("window.__noReload") is True
+    page.reload()
+    expect(_step_state(page, "Innovation")).to_have_class(
+        re.compile(r"\bchain__step--done\b")
+    )
+    screenshot(page, "cycle-4-innovation")
+
+    # 6. Experiment: the MVE, one criterion that passed, the decision.
+    _go_to_step(page, "Experiment")
+    experiment = _record_form(page, "experiment")
+    experiment.get_by_label("Riskiest assumption").fill(
+        "Tier 1 lets no real attack exit early."
+    )
+    experiment.get_by_label("Hypothesis").fill(
+        "Replaying last month's labelled incidents, the cascade misses none."
+    )
+    experiment.get_by_label("Results").fill("All 212 incidents reached Tier 3.")
+    experiment.get_by_label("Learnings").fill("Port scans exit at Tier 1 safely.")
+    _save_record(page, "experiment")
+
+    page.evaluate("window.__noReload = true")
+    form = _add_form(page, "criteria")
+    form.get_by_label("Metric").fill("False negative rate")
+    form.get_by_label("Comparator").select_option(label="=")
+    form.get_by_label("Threshold").fill("0")
+    form.get_by_label("Result").fill("0")
+    form.get_by_role("button", name="Add criterion").click()
+    expect(_rows(page, "criteria")).to_have_count(1)
+    criterion = _rows(page, "criteria").first
+    expect(criterion).to_contain_text("False negative rate")
+    expect(criterion.locator(".state")).to_have_text("passed")
+    assert page.evaluate("window.__noReload") is True
+
+    decision = _record_form(page, "decision")
+    decision.get_by_label("Go", exact=True).check()
+    decision.get_by_label("Reason").fill("Every criterion passed.")
+    _save_record(page, "decision", button="Record decision")
+    expect(page.get_by_role("region", name="Decision")).to_contain_text(
+        "Decided Go by demo"
+    )
+    expect(page.locator("#criteria-title .state")).to_have_text("passed")
+    expect(_step_state(page, "Experiment")).to_have_class(
+        re.compile(r"\bchain__step--done\b")
+    )
+    screenshot(page, "cycle-5-experiment")
+
+    # 7. Rollout: every phase passed, each edited in place.
+    _go_to_step(page, "Rollout")
+    page.evaluate("window.__noReload = true")
+    phases = _rows(page, "phases")
+    expect(phases).to_have_count(6)
+    for index in range(6):
+        editor = _edit_row(page, "phases", phases.nth(index))
+        editor.get_by_label("Status").select_option(label="Passed")
+        editor.get_by_role("button", name="Save").click()
+        expect(page.locator("#rows-phases li.row-item--editing")).to_have_count(0)
+        expect(phases.nth(index).locator(".state")).to_have_text("Passed")
+    assert page.evaluate("window.__noReload") is True
+    page.reload()
+    expect(_step_state(page, "Rollout")).to_have_class(
+        re.compile(r"\bchain__step--done\b")
+    )
+    screenshot(page, "cycle-6-rollout")
+
+    # 8. Outcome: before/after, where the constraint went, the next cycle.
+    _go_to_step(page, "Outcome")
+    page.evaluate("window.__noReload = true")
+    outcome_rows = [
+        ("Detection time (p95)", "47", "3.2", "min"),
+        ("Daily analyst alerts", "847", "11", ""),
+    ]
+    for count, (metric, before, after, unit) in enumerate(outcome_rows, start=1):
+        form = _add_form(page, "outcome-rows")
+        form.get_by_label("Metric").fill(metric)
+        form.get_by_label("Before").fill(before)
+        form.get_by_label("After").fill(after)
+        form.get_by_label("Unit").fill(unit)
+        expect(form.get_by_label("Lower is better")).to_be_checked()
+        form.get_by_role("button", name="Add row").click()
+        expect(_rows(page, "outcome-rows")).to_have_count(count)
+    assert page.evaluate("window.__noReload") is True
+    rows = _rows(page, "outcome-rows")
+    expect(rows.nth(0)).to_contain_text("47 → 3.2 min")
+    expect(rows.nth(0).locator(".change")).to_have_text("15× faster")
+    expect(rows.nth(1).locator(".change")).to_have_text("\N{MINUS SIGN}98.7%")
+    expect(rows.locator(".change--better")).to_have_count(2)
+
+    outcome = _record_form(page, "outcome")
+    outcome.get_by_label("Where the constraint went").select_option(label="Inference")
+    outcome.get_by_label("Notes").fill("Tier 2 idles at 30%; Inference is next.")
+    _save_record(page, "outcome")
+    expect(_step_state(page, "Outcome")).to_have_class(
+        re.compile(r"\bchain__step--done\b")
+    )
+    expect(page.locator(".chain__step--done")).to_have_count(7)
+    screenshot(page, "cycle-7-outcome")
+
+    with page.expect_navigation():
+        page.get_by_role("button", name="Start next cycle").click()
+    assert page.url == f"{base}/{number + 1}/"
+    expect(page.locator(".message--success")).to_contain_text(
+        f"Closed cycle {number} and opened cycle {number + 1}."
+    )
+    _go_to_step(page, "Goal & constraint")
+    expect(_record_form(page, "constraint").get_by_label("Stage")).to_have_value(
+        "feature-tier2"
+    )
+
+    page.goto(f"{cycle_url}/")
+    expect(page.locator(".cycle-head .badge")).to_have_text("Closed")
+    screenshot(page, "cycle-overview")
+
+    # What the walk-through left in the database.
+    cycle = Cycle.objects.get(system__slug="nad", number=number)
+    assert cycle.status == CycleStatus.CLOSED
+    assert cycle.closed_at is not None
+    whys = list(cycle.problem.whys.all())
+    assert [why.answer for why in whys] == [answer for answer, _ in WHYS]
+    assert all(why.validated and why.evidence for why in whys)
+    assert cycle.problem.root_cause == "organizational"
+    assert cycle.problem.gap_share == pytest.approx(0.7)
+    chosen = Assumption.objects.get(conflict=cycle.conflict)
+    assert chosen.text == ASSUMPTION
+    assert chosen.arrow == "b_d"
+    assert chosen.verdict == Verdict.DOES_NOT_HOLD
+    assert cycle.conflict.broken_assumption == chosen
+    assert cycle.conflict.oscillation == "stuck"
+    assert sorted(cycle.innovation.patterns) == ["cascade", "confidence_routing"]
+    assert cycle.innovation.tiers.count() == 1
+    assert cycle.experiment.decision == "go"
+    assert cycle.experiment.decided_by.username == "demo"
+    phases = list(cycle.rollout.phases.all())
+    assert len(phases) == 6
+    assert {phase.status for phase in phases} == {PhaseStatus.PASSED}
+    assert cycle.outcome.rows.count() == 2
+    assert cycle.outcome.next_constraint == "inference"
+    assert cycle.validation.stage == "feature-tier2"
+    assert cycle.validation.capacity_factor == 3
+    following = Cycle.objects.get(system__slug="nad", number=number + 1)
+    assert following.status == CycleStatus.OPEN
+    assert following.constraint.stage == "feature-tier2"
+
+    assert page.problems == [], "\n".join(page.problems)
