@@ -62,3 +62,18 @@ def test_demo_page_shows_feature_tier2_as_the_constraint(
     assert constraint_row.index("Feature-Tier2") < constraint_row.index("</tr>")
     assert "Feature-Tier2 runs at 100% utilization with its queue growing" in content
     assert "Feature-Tier1" in content[content.index("Next constraint") :]
+
+
+def test_demo_has_a_finished_cycle_and_one_in_progress(db, settings) -> None:
+    from toc.cycles.chain import DONE, chain, cycle_with_links
+    from toc.cycles.models import Cycle
+
+    settings.DEBUG = True
+    call_command("load_demo")
+    call_command("load_demo")
+    finished, ongoing = cycle_with_links(Cycle.objects.order_by("number"))
+    assert [step.state for step in chain(finished)] == [DONE] * 7
+    assert finished.status == "closed"
+    assert finished.outcome.rows.get(metric="Detection time (p95)").after == 3.2
+    assert ongoing.status == "open"
+    assert ongoing.constraint.stage == "alerting"

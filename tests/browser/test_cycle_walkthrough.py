@@ -45,6 +45,11 @@ WHYS = [
 ]
 
 
+def _label(text: str) -> re.Pattern:
+    """A field's label, with or without the "(optional)" the template adds."""
+    return re.compile(rf"^{re.escape(text)}(\s*\(optional\))?$")
+
+
 def _record_form(page, name: str):
     """The record form of the current step that posts under ``name``."""
     return page.locator(f'form.record-form:has(input[name="form"][value="{name}"])')
@@ -68,8 +73,10 @@ def _edit_row(page, key: str, row) -> object:
 
 def _save_record(page, name: str, button: str = "Save") -> None:
     form = _record_form(page, name)
-    with page.expect_navigation():
+    with page.expect_navigation() as navigation:
         form.get_by_role("button", name=button).click()
+    status = navigation.value.status
+    assert status == 200, f"saving the {name} form: {page.url} answered {status}"
     expect(page.locator(".message--success")).to_contain_text("Saved.")
 
 
@@ -93,7 +100,7 @@ def test_a_cycle_walked_from_goal_to_the_next_cycle(page, live_server) -> None:
     page.wait_for_url(f"{live_server.url}/systems/nad/")
     page.get_by_role("link", name="Cycles", exact=True).click()
     page.wait_for_url(f"{base}/")
-    page.get_by_label("Title").fill(TITLE)
+    page.get_by_label(_label("Title")).fill(TITLE)
     page.get_by_role("button", name="Open cycle").click()
     page.wait_for_url(re.compile(rf"^{re.escape(base)}/(\d+)/$"))
     number = int(page.url.rstrip("/").rsplit("/", 1)[1])
@@ -106,34 +113,36 @@ def test_a_cycle_walked_from_goal_to_the_next_cycle(page, live_server) -> None:
     page.evaluate("window.__noReload = true")
     slo = _rows(page, "slos").filter(has_text="Time to decision (p95)")
     editor = _edit_row(page, "slos", slo)
-    editor.get_by_label("Target").fill("5")
-    editor.get_by_label("Measured").fill("47")
-    editor.get_by_label("Unit").fill("min")
+    editor.get_by_label(_label("Target")).fill("5")
+    editor.get_by_label(_label("Measured")).fill("47")
+    editor.get_by_label(_label("Unit")).fill("min")
     editor.get_by_role("button", name="Save").click()
     expect(page.locator("#rows-slos li.row-item--editing")).to_have_count(0)
-    expect(slo).to_contain_text("target ≤ 5.0 min")
-    expect(slo).to_contain_text("measured 47.0 min")
+    expect(slo).to_contain_text(re.compile(r"target ≤ 5(\.0)? min"))
+    expect(slo).to_contain_text(re.compile(r"measured 47(\.0)? min"))
     expect(slo.locator(".state")).to_have_text("violated")
     assert page.evaluate("window.__noReload") is True
 
     constraint = _record_form(page, "constraint")
-    expect(constraint.get_by_label("Stage")).to_have_value("feature-tier2")
+    expect(constraint.get_by_label(_label("Stage"))).to_have_value("feature-tier2")
     expect(constraint.locator("select option:checked")).to_have_text("Feature-Tier2")
     _save_record(page, "constraint")
 
     now = timezone.now()
     validation = _record_form(page, "validation")
-    validation.get_by_label("Stage").select_option(label="Feature-Tier2")
-    validation.get_by_label("Capacity multiplied by").fill("3")
-    started = (now - timedelta(minutes=40)).strftime("%Y-%m-%dT%H:%M")
-    ended = (now - timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M")
-    validation.get_by_label("Started").fill(started)
-    validation.get_by_label("Ended").fill(ended)
-    validation.get_by_label("Notes").fill("Tripled Tier-2 workers for half an hour.")
-    _save_record(page, "validation")
-    expect(_record_form(page, "validation").get_by_label("Stage")).to_have_value(
-        "feature-tier2"
+    validation.get_by_label(_label("Stage")).select_option(label="Feature-Tier2")
+    validation.get_by_label(_label("Capacity multiplied by")).fill("3")
+    started = (now - timedelta(days=3, minutes=40)).strftime("%Y-%m-%dT%H:%M")
+    ended = (now - timedelta(days=3, minutes=10)).strftime("%Y-%m-%dT%H:%M")
+    validation.get_by_label(_label("Started")).fill(started)
+    validation.get_by_label(_label("Ended")).fill(ended)
+    validation.get_by_label(_label("Notes")).fill(
+        "Tripled Tier-2 workers for half an hour."
     )
+    _save_record(page, "validation")
+    expect(
+        _record_form(page, "validation").get_by_label(_label("Stage"))
+    ).to_have_value("feature-tier2")
     expect(page.locator("table.compare")).to_contain_text("Feature-Tier2")
     expect(_step_state(page, "Goal & constraint")).to_have_class(
         re.compile(r"\bchain__step--done\b")
@@ -145,9 +154,9 @@ def test_a_cycle_walked_from_goal_to_the_next_cycle(page, live_server) -> None:
     page.evaluate("window.__noReload = true")
     for count, (answer, evidence) in enumerate(WHYS, start=1):
         form = _add_form(page, "whys")
-        form.get_by_label("Because…").fill(answer)
-        form.get_by_label("Evidence").fill(evidence)
-        form.get_by_label("Validated by the evidence").check()
+        form.get_by_label(_label("Because…")).fill(answer)
+        form.get_by_label(_label("Evidence")).fill(evidence)
+        form.get_by_label(_label("Validated by the evidence")).check()
         form.get_by_role("button", name="Add why").click()
         expect(_rows(page, "whys")).to_have_count(count)
         expect(_rows(page, "whys").nth(count - 1)).to_contain_text(answer)
@@ -156,12 +165,12 @@ def test_a_cycle_walked_from_goal_to_the_next_cycle(page, live_server) -> None:
     expect(_rows(page, "whys").locator(".state--clear")).to_have_count(3)
 
     problem = _record_form(page, "problem")
-    problem.get_by_label("Statement").fill(
+    problem.get_by_label(_label("Statement")).fill(
         "Tier 2 spends the same effort on every record, so p95 detection "
         "takes 47 minutes against a 5-minute goal."
     )
-    problem.get_by_label("Root cause").select_option(label="Organizational")
-    problem.get_by_label("Share of the gap it explains (%)").fill("70")
+    problem.get_by_label(_label("Root cause")).select_option(label="Organizational")
+    problem.get_by_label(_label("Share of the gap it explains (%)")).fill("70")
     _save_record(page, "problem")
     page.reload()
     expect(_step_state(page, "Problem")).to_have_class(
@@ -173,31 +182,31 @@ def test_a_cycle_walked_from_goal_to_the_next_cycle(page, live_server) -> None:
     # 4. Conflict: the cloud, one challenged assumption, the one to break.
     _go_to_step(page, "Conflict")
     conflict = _record_form(page, "conflict")
-    conflict.get_by_label("A · Common objective").fill(
+    conflict.get_by_label(_label("A · Common objective")).fill(
         "Catch every real incident in time"
     )
-    conflict.get_by_label("B · Need").fill("Miss no subtle attack")
-    conflict.get_by_label("D · Action that serves B").fill(
+    conflict.get_by_label(_label("B · Need")).fill("Miss no subtle attack")
+    conflict.get_by_label(_label("D · Action that serves B")).fill(
         "Analyse every record in depth"
     )
-    conflict.get_by_label("C · Need").fill("Decide within 5 minutes")
-    conflict.get_by_label("D′ · Action that serves C").fill(
+    conflict.get_by_label(_label("C · Need")).fill("Decide within 5 minutes")
+    conflict.get_by_label(_label("D′ · Action that serves C")).fill(
         "Analyse records only lightly"
     )
     _save_record(page, "conflict")
 
     page.evaluate("window.__noReload = true")
     form = _add_form(page, "assumptions")
-    form.get_by_label("Props up").select_option(label="Need B ← action D")
-    form.get_by_label("We assume that…").fill(ASSUMPTION)
+    form.get_by_label(_label("Props up")).select_option(label="Need B ← action D")
+    form.get_by_label(_label("We assume that…")).fill(ASSUMPTION)
     form.get_by_role("button", name="Add assumption").click()
     expect(_rows(page, "assumptions")).to_have_count(1)
     assumption = _rows(page, "assumptions").first
     expect(assumption).to_contain_text("not challenged yet")
 
     editor = _edit_row(page, "assumptions", assumption)
-    editor.get_by_label("Verdict").select_option(label="Does not hold")
-    editor.get_by_label("Reasoning").fill(
+    editor.get_by_label(_label("Verdict")).select_option(label="Does not hold")
+    editor.get_by_label(_label("Reasoning")).fill(
         "97% of records are benign at Tier 1 with high confidence."
     )
     editor.get_by_role("button", name="Save").click()
@@ -207,13 +216,13 @@ def test_a_cycle_walked_from_goal_to_the_next_cycle(page, live_server) -> None:
 
     # The assumption just added must be offered as the one to break.
     conflict = _record_form(page, "conflict")
-    broken = conflict.get_by_label("Assumption the team chose to break")
+    broken = conflict.get_by_label(_label("Assumption the team chose to break"))
     expect(broken.locator("option", has_text=ASSUMPTION)).to_have_count(1)
     broken.select_option(label=ASSUMPTION)
-    conflict.get_by_label("How the team has been oscillating").select_option(
+    conflict.get_by_label(_label("How the team has been oscillating")).select_option(
         label="Stuck (exaggerated fears of change)"
     )
-    conflict.get_by_label("Oscillation note").fill(
+    conflict.get_by_label(_label("Oscillation note")).fill(
         "Every proposal to skip analysis was vetoed for fear of a missed attack."
     )
     _save_record(page, "conflict")
@@ -226,34 +235,34 @@ def test_a_cycle_walked_from_goal_to_the_next_cycle(page, live_server) -> None:
     # 5. Innovation: patterns, the pros kept, the organizational change, a tier.
     _go_to_step(page, "Innovation")
     innovation = _record_form(page, "innovation")
-    innovation.get_by_label("Summary").fill(
+    innovation.get_by_label(_label("Summary")).fill(
         "Cheap checks first; only uncertain records go deeper."
     )
-    innovation.get_by_label("Cascade filtering").check()
-    innovation.get_by_label("Confidence routing").check()
-    innovation.get_by_label("Pros kept from side B").fill(
+    innovation.get_by_label(_label("Cascade filtering")).check()
+    innovation.get_by_label(_label("Confidence routing")).check()
+    innovation.get_by_label(_label("Pros kept from side B")).fill(
         "Suspicious records still get the full analysis."
     )
-    innovation.get_by_label("Pros kept from side C").fill(
+    innovation.get_by_label(_label("Pros kept from side C")).fill(
         "Most records are decided in milliseconds."
     )
-    innovation.get_by_label("Organizational change").fill(
+    innovation.get_by_label(_label("Organizational change")).fill(
         "One owner for detection latency end to end; features retire by default."
     )
     _save_record(page, "innovation")
     innovation = _record_form(page, "innovation")
-    expect(innovation.get_by_label("Cascade filtering")).to_be_checked()
-    expect(innovation.get_by_label("Confidence routing")).to_be_checked()
-    expect(innovation.get_by_label("Async enrichment")).not_to_be_checked()
+    expect(innovation.get_by_label(_label("Cascade filtering"))).to_be_checked()
+    expect(innovation.get_by_label(_label("Confidence routing"))).to_be_checked()
+    expect(innovation.get_by_label(_label("Async enrichment"))).not_to_be_checked()
 
     page.evaluate("window.__noReload = true")
     form = _add_form(page, "tiers")
-    form.get_by_label("Name").fill("Tier 1 screen")
-    form.get_by_label("Features").fill("ports, rates")
-    form.get_by_label("Model").fill("logistic regression")
-    form.get_by_label("Share of traffic seen (0–1)").fill("1")
-    form.get_by_label("Share that exits here (0–1)").fill("0.97")
-    form.get_by_label("Latency (ms)").fill("2")
+    form.get_by_label(_label("Name")).fill("Tier 1 screen")
+    form.get_by_label(_label("Features")).fill("ports, rates")
+    form.get_by_label(_label("Model")).fill("logistic regression")
+    form.get_by_label(_label("Share of traffic seen (0–1)")).fill("1")
+    form.get_by_label(_label("Share that exits here (0–1)")).fill("0.97")
+    form.get_by_label(_label("Latency (ms)")).fill("2")
     form.get_by_role("button", name="Add tier").click()
     expect(_rows(page, "tiers")).to_have_count(1)
     expect(_rows(page, "tiers").first).to_contain_text("Tier 1 screen")
@@ -267,22 +276,24 @@ def test_a_cycle_walked_from_goal_to_the_next_cycle(page, live_server) -> None:
     # 6. Experiment: the MVE, one criterion that passed, the decision.
     _go_to_step(page, "Experiment")
     experiment = _record_form(page, "experiment")
-    experiment.get_by_label("Riskiest assumption").fill(
+    experiment.get_by_label(_label("Riskiest assumption")).fill(
         "Tier 1 lets no real attack exit early."
     )
-    experiment.get_by_label("Hypothesis").fill(
+    experiment.get_by_label(_label("Hypothesis")).fill(
         "Replaying last month's labelled incidents, the cascade misses none."
     )
-    experiment.get_by_label("Results").fill("All 212 incidents reached Tier 3.")
-    experiment.get_by_label("Learnings").fill("Port scans exit at Tier 1 safely.")
+    experiment.get_by_label(_label("Results")).fill("All 212 incidents reached Tier 3.")
+    experiment.get_by_label(_label("Learnings")).fill(
+        "Port scans exit at Tier 1 safely."
+    )
     _save_record(page, "experiment")
 
     page.evaluate("window.__noReload = true")
     form = _add_form(page, "criteria")
-    form.get_by_label("Metric").fill("False negative rate")
-    form.get_by_label("Comparator").select_option(label="=")
-    form.get_by_label("Threshold").fill("0")
-    form.get_by_label("Result").fill("0")
+    form.get_by_label(_label("Metric")).fill("False negative rate")
+    form.get_by_label(_label("Comparator")).select_option(label="=")
+    form.get_by_label(_label("Threshold")).fill("0")
+    form.get_by_label(_label("Result")).fill("0")
     form.get_by_role("button", name="Add criterion").click()
     expect(_rows(page, "criteria")).to_have_count(1)
     criterion = _rows(page, "criteria").first
@@ -291,8 +302,8 @@ def test_a_cycle_walked_from_goal_to_the_next_cycle(page, live_server) -> None:
     assert page.evaluate("window.__noReload") is True
 
     decision = _record_form(page, "decision")
-    decision.get_by_label("Go", exact=True).check()
-    decision.get_by_label("Reason").fill("Every criterion passed.")
+    decision.get_by_label(_label("Go")).check()
+    decision.get_by_label(_label("Reason")).fill("Every criterion passed.")
     _save_record(page, "decision", button="Record decision")
     expect(page.get_by_role("region", name="Decision")).to_contain_text(
         "Decided Go by demo"
@@ -310,7 +321,7 @@ def test_a_cycle_walked_from_goal_to_the_next_cycle(page, live_server) -> None:
     expect(phases).to_have_count(6)
     for index in range(6):
         editor = _edit_row(page, "phases", phases.nth(index))
-        editor.get_by_label("Status").select_option(label="Passed")
+        editor.get_by_label(_label("Status")).select_option(label="Passed")
         editor.get_by_role("button", name="Save").click()
         expect(page.locator("#rows-phases li.row-item--editing")).to_have_count(0)
         expect(phases.nth(index).locator(".state")).to_have_text("Passed")
@@ -330,11 +341,11 @@ def test_a_cycle_walked_from_goal_to_the_next_cycle(page, live_server) -> None:
     ]
     for count, (metric, before, after, unit) in enumerate(outcome_rows, start=1):
         form = _add_form(page, "outcome-rows")
-        form.get_by_label("Metric").fill(metric)
-        form.get_by_label("Before").fill(before)
-        form.get_by_label("After").fill(after)
-        form.get_by_label("Unit").fill(unit)
-        expect(form.get_by_label("Lower is better")).to_be_checked()
+        form.get_by_label(_label("Metric")).fill(metric)
+        form.get_by_label(_label("Before")).fill(before)
+        form.get_by_label(_label("After")).fill(after)
+        form.get_by_label(_label("Unit")).fill(unit)
+        expect(form.get_by_label(_label("Lower is better"))).to_be_checked()
         form.get_by_role("button", name="Add row").click()
         expect(_rows(page, "outcome-rows")).to_have_count(count)
     assert page.evaluate("window.__noReload") is True
@@ -345,8 +356,12 @@ def test_a_cycle_walked_from_goal_to_the_next_cycle(page, live_server) -> None:
     expect(rows.locator(".change--better")).to_have_count(2)
 
     outcome = _record_form(page, "outcome")
-    outcome.get_by_label("Where the constraint went").select_option(label="Inference")
-    outcome.get_by_label("Notes").fill("Tier 2 idles at 30%; Inference is next.")
+    outcome.get_by_label(_label("Where the constraint went")).select_option(
+        label="Inference"
+    )
+    outcome.get_by_label(_label("Notes")).fill(
+        "Tier 2 idles at 30%; Inference is next."
+    )
     _save_record(page, "outcome")
     expect(_step_state(page, "Outcome")).to_have_class(
         re.compile(r"\bchain__step--done\b")
@@ -361,9 +376,9 @@ def test_a_cycle_walked_from_goal_to_the_next_cycle(page, live_server) -> None:
         f"Closed cycle {number} and opened cycle {number + 1}."
     )
     _go_to_step(page, "Goal & constraint")
-    expect(_record_form(page, "constraint").get_by_label("Stage")).to_have_value(
-        "feature-tier2"
-    )
+    expect(
+        _record_form(page, "constraint").get_by_label(_label("Stage"))
+    ).to_have_value("feature-tier2")
 
     page.goto(f"{cycle_url}/")
     expect(page.locator(".cycle-head .badge")).to_have_text("Closed")

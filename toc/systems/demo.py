@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from toc.accounts.models import Membership, Role, Team
+from toc.cycles.demo import demo_cycles
 from toc.metrics.ingest import MAX_SAMPLES, samples_store, validate_batch
 from toc.metrics.models import Sample
 from toc.metrics.simulation import demo_history
@@ -72,6 +73,7 @@ def demo_load(*, history: bool = True) -> System:
         )
     if history and not Sample.objects.filter(stage__system=system).exists():
         _load_history(system)
+    demo_cycles(system, user)
     return system
 
 
