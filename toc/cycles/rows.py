@@ -44,13 +44,17 @@ def constraint_stage(cycle: Cycle) -> Stage | None:
 @dataclass(frozen=True)
 class RowKind:
     key: str
-    noun: str
+    noun: str  # with its article ("an SLO"), as the add form's heading says it
     model: type[models.Model]
     form: type[ModelForm]
     step: str
     parent: Callable[[Cycle], models.Model | None]
     parent_field: str
     ordered: bool = False
+
+    @property
+    def bare_noun(self) -> str:
+        return self.noun.split(" ", 1)[1]
 
     @property
     def row_template(self) -> str:
@@ -67,10 +71,12 @@ class RowKind:
 KINDS = {
     kind.key: kind
     for kind in [
-        RowKind("slos", "SLO", Slo, forms.SloForm, "goal", lambda c: c, "cycle", True),
+        RowKind(
+            "slos", "an SLO", Slo, forms.SloForm, "goal", lambda c: c, "cycle", True
+        ),
         RowKind(
             "whys",
-            "why",
+            "a why",
             Why,
             forms.WhyForm,
             "problem",
@@ -80,7 +86,7 @@ KINDS = {
         ),
         RowKind(
             "features",
-            "feature",
+            "a feature",
             Feature,
             forms.FeatureForm,
             "problem",
@@ -89,7 +95,7 @@ KINDS = {
         ),
         RowKind(
             "assumptions",
-            "assumption",
+            "an assumption",
             Assumption,
             forms.AssumptionForm,
             "conflict",
@@ -98,7 +104,7 @@ KINDS = {
         ),
         RowKind(
             "tiers",
-            "tier",
+            "a tier",
             Tier,
             forms.TierForm,
             "innovation",
@@ -108,7 +114,7 @@ KINDS = {
         ),
         RowKind(
             "criteria",
-            "criterion",
+            "a criterion",
             Criterion,
             forms.CriterionForm,
             "experiment",
@@ -117,7 +123,7 @@ KINDS = {
         ),
         RowKind(
             "phases",
-            "phase",
+            "a phase",
             RolloutPhase,
             forms.PhaseForm,
             "rollout",
@@ -127,7 +133,7 @@ KINDS = {
         ),
         RowKind(
             "outcome-rows",
-            "row",
+            "a row",
             OutcomeRow,
             forms.OutcomeRowForm,
             "outcome",
@@ -171,14 +177,14 @@ def _editable(request: HttpRequest, slug: str, number: int, key: str):
     kind = _kind(key)
     parent = kind.parent(cycle)
     if parent is None:
-        raise Http404(f"This cycle has nowhere to keep a {kind.noun} yet.")
+        raise Http404(f"This cycle has nowhere to keep a {kind.bare_noun} yet.")
     return cycle, kind, parent
 
 
 def _row(kind: RowKind, parent: models.Model, pk: int) -> models.Model:
     row = kind.model.objects.filter(**{kind.parent_field: parent}, pk=pk).first()
     if row is None:
-        raise Http404(f"No such {kind.noun}.")
+        raise Http404(f"No such {kind.bare_noun}.")
     return row
 
 
@@ -195,7 +201,7 @@ def row_add(request: HttpRequest, slug: str, number: int, key: str) -> HttpRespo
             )["position__max"]
             row.position = 0 if last is None else last + 1
         row.save()
-        return _rows_response(request, cycle, kind, f"Added the {kind.noun}.")
+        return _rows_response(request, cycle, kind, f"Added the {kind.bare_noun}.")
     context = rows_context(cycle, kind, True, form)
     if request.htmx:
         return render(request, "cycles/_rows.html", context)
@@ -211,7 +217,7 @@ def row_edit(
     form = kind.form(request.POST or None, instance=row, prefix=f"edit-{kind.key}-{pk}")
     if request.method == "POST" and form.is_valid():
         form.save()
-        return _rows_response(request, cycle, kind, f"Saved the {kind.noun}.")
+        return _rows_response(request, cycle, kind, f"Saved the {kind.bare_noun}.")
     context = {"cycle": cycle, "kind": kind, "row": row, "form": form}
     template = (
         "cycles/row_form.html#row-edit" if request.htmx else "cycles/row_form.html"
@@ -232,7 +238,7 @@ def row_delete(
                 ordering.close_gaps(
                     kind.model.objects.filter(**{kind.parent_field: parent})
                 )
-        return _rows_response(request, cycle, kind, f"Deleted the {kind.noun}.")
+        return _rows_response(request, cycle, kind, f"Deleted the {kind.bare_noun}.")
     return render(
         request, "cycles/row_delete.html", {"cycle": cycle, "kind": kind, "row": row}
     )
@@ -250,5 +256,5 @@ def row_move(
     if not ordering.move(
         kind.model.objects.filter(**{kind.parent_field: parent}), pk, offset
     ):
-        raise Http404(f"No such {kind.noun}.")
-    return _rows_response(request, cycle, kind, f"Moved the {kind.noun}.")
+        raise Http404(f"No such {kind.bare_noun}.")
+    return _rows_response(request, cycle, kind, f"Moved the {kind.bare_noun}.")
