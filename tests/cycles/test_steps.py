@@ -194,3 +194,87 @@ def test_slo_measured_from_metrics_follows_the_ledger(post_samples, personas, cy
     row = content[content.index(f'id="slos-{slo.pk}"') :]
     assert "measured 12.5 ms" in row[: row.index("</li>")]
     assert "violated" in row[: row.index("</li>")]
+
+
+def test_decision_budget_helper_applies_littles_law(personas, cycle) -> None:
+    response = personas.viewer.get(
+        f"{BASE}/goal/?alerts_per_day=50&minutes_per_investigation=45&analysts=4"
+        "&hours_per_analyst=8"
+    )
+    budget = response.context["budget"]
+    assert budget.sustainable_alerts_per_day == pytest.approx(4 * 8 * 60 / 45)
+    assert budget.holds is False
+    assert b"The budget does not hold" in response.content
+
+
+def test_cascade_calculator_uses_the_tiers(personas, cycle) -> None:
+    from toc.cycles.models import Tier
+
+    for n, (exits, latency) in enumerate([(0.68, 3), (0.875, 15), (1.0, 100)]):
+        Tier.objects.create(
+            innovation=cycle.innovation,
+            position=n,
+            name=f"T{n}",
+            traffic_share=1,
+            exit_share=exits,
+            latency_ms=latency,
+        )
+    response = personas.viewer.get(
+        f"{BASE}/innovation/?input_rate=100000&target_utilization=0.5"
+    )
+    loads = [tier.load for tier in response.context["plan"].tiers]
+    assert loads == pytest.approx([100_000, 32_000, 4_000])
+    assert response.context["plan"].tiers[0].required_capacity == pytest.approx(200_000)
+
+
+def test_validation_must_end_after_it_starts(personas, cycle) -> None:
+    response = personas.teammate.post(
+        f"{BASE}/goal/",
+        {
+            "form": "validation",
+            "validation-stage": "features",
+            "validation-capacity_factor": "3",
+            "validation-started": "2026-11-02T10:00",
+            "validation-ended": "2026-11-01T10:00",
+        },
+    )
+    assert "ended" in response.context["forms"]["validation"].errors
+    from toc.cycles.models import ValidationExperiment
+
+    assert not ValidationExperiment.objects.exists()
+
+
+def test_validation_figures_compare_before_and_during(post_samples, personas, cycle):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tests.metrics.samples import steady_pipeline
+
+    stages = ["ingest", "features", "inference"]
+    start = (timezone.now() - timedelta(hours=1)).replace(second=0, microsecond=0)
+    before = steady_pipeline(stages, start, 10, {"features": 0.95}, growing="features")
+    during = steady_pipeline(
+        stages, start + timedelta(minutes=10), 10, {"features": 0.4}
+    )
+    post_samples(before + during)
+    response = personas.teammate.post(
+        f"{BASE}/goal/",
+        {
+            "form": "validation",
+            "validation-stage": "features",
+            "validation-capacity_factor": "2.5",
+            "validation-started": (start + timedelta(minutes=10)).strftime(
+                "%Y-%m-%dT%H:%M"
+            ),
+            "validation-ended": (start + timedelta(minutes=20)).strftime(
+                "%Y-%m-%dT%H:%M"
+            ),
+        },
+    )
+    assert response.status_code == 302
+    figures = personas.viewer.get(f"{BASE}/goal/").context["validation_figures"]
+    utilization = figures["stage"].changes[2]
+    assert utilization.before == pytest.approx(0.95)
+    assert utilization.during == pytest.approx(0.4)
+    assert utilization.improved is True

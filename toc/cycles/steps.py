@@ -6,7 +6,7 @@ lists (rows.py). The numbers come from toc.analysis.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.http import HttpRequest
 
@@ -196,7 +196,7 @@ def validation_figures(cycle: Cycle):
         series = stage_series([target], start, min(end, start + timedelta(days=2)))
         return [
             PeriodPoint(
-                t=p["t"],
+                t=datetime.fromisoformat(p["t"]),
                 load=p["load"],
                 capacity=p["capacity"],
                 utilization=p["utilization"],
