@@ -51,7 +51,7 @@ def test_article_reason_names_stage_utilization_queue_growth_and_runner_up() -> 
 
     assert finding.reason == (
         "Feature-Tier2 runs at 95% utilization with its queue growing by "
-        "4.0 records/s; the next closest stage, Feature-Tier1, has 1.5x more headroom."
+        "4.0 records/s; the next closest stage, Feature-Tier1, has 1.5× more headroom."
     )
 
 

@@ -278,3 +278,14 @@ def test_validation_figures_compare_before_and_during(post_samples, personas, cy
     assert utilization.before == pytest.approx(0.95)
     assert utilization.during == pytest.approx(0.4)
     assert utilization.improved is True
+
+
+def test_a_closed_cycle_is_read_only(personas, cycle) -> None:
+    personas.teammate.post(f"{BASE}/next/")
+    page = personas.teammate.get(f"{BASE}/problem/")
+    assert b"Add a why" not in page.content
+    response = personas.teammate.post(
+        f"{BASE}/whys/add/", {"new-whys-answer": "late addition"}
+    )
+    assert response.status_code == 403
+    assert not Why.objects.exists()

@@ -307,7 +307,7 @@ def _internal_reason(
     else:
         comparison = (
             f"the next closest stage, {runner_up.stage}, "
-            f"has {margin:.1f}x more headroom"
+            f"has {margin:.1f}× more headroom"
         )
     return f"{row.stage} {_describe_load(row)}{evidence}; {comparison}."
 

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
 
 from toc.accounts.models import Role
 from toc.cycles.chain import cycle_with_links
-from toc.cycles.models import Cycle
+from toc.cycles.models import Cycle, CycleStatus
 from toc.systems.access import get_system
 
 
@@ -16,5 +17,7 @@ def get_cycle(
     cycle = cycle_with_links(system.cycles.all()).filter(number=number).first()
     if cycle is None:
         raise Http404("No such cycle.")
+    if needs != Role.VIEWER and cycle.status == CycleStatus.CLOSED:
+        raise PermissionDenied("This cycle is closed; its record stays as it was.")
     cycle.system = system
     return cycle, role

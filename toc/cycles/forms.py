@@ -109,8 +109,8 @@ class SloForm(forms.ModelForm):
             "measured",
             "measured_from",
         ]
-        labels = {"measured_from": "Measured value"}
-        help_texts = {"measured": "Leave empty when it is taken from the metrics."}
+        labels = {"measured_from": "Measured how"}
+        help_texts = {"measured": "Leave empty when it is read off the metrics."}
 
 
 class ProblemForm(forms.ModelForm):
@@ -130,7 +130,10 @@ class ProblemForm(forms.ModelForm):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         if self.instance.gap_share is not None:
-            self.initial["gap_percent"] = round(self.instance.gap_share * 100, 1)
+            percent = round(self.instance.gap_share * 100, 1)
+            self.initial["gap_percent"] = (
+                int(percent) if percent.is_integer() else percent
+            )
 
     def save(self, commit: bool = True) -> Problem:
         percent = self.cleaned_data["gap_percent"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.http import HttpRequest
+from django.utils.dateparse import parse_datetime
 
 from toc.analysis import (
     CascadeTier,
@@ -177,6 +178,9 @@ def _goal(request: HttpRequest, cycle: Cycle) -> dict:
         "budget_form": budget_form,
         "budget": budget,
         "validation_figures": validation_figures(cycle),
+        "snapshot_time": parse_datetime(
+            (cycle.constraint.ledger_snapshot or {}).get("window_end") or ""
+        ),
     }
 
 

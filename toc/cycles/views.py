@@ -61,7 +61,8 @@ def _page_context(cycle, role: Role, step: str | None) -> dict:
         "system": cycle.system,
         "steps": steps,
         "current": step,
-        "can_edit": role in (Role.EDITOR, Role.ADMIN),
+        "can_edit": role in (Role.EDITOR, Role.ADMIN)
+        and cycle.status == CycleStatus.OPEN,
         "can_admin": role == Role.ADMIN,
     }
 
@@ -125,10 +126,8 @@ def _stamp(record, form_name: str, cycle, request: HttpRequest) -> None:
 @require_POST
 @login_required
 def cycle_next(request: HttpRequest, slug: str, number: int) -> HttpResponse:
+    # A closed cycle is refused by get_cycle, so a double click opens one cycle.
     cycle, _ = get_cycle(request, slug, number, needs=Role.EDITOR)
-    if cycle.status == CycleStatus.CLOSED:
-        messages.error(request, "This cycle is closed already.")
-        return redirect(cycle)
     following = services.cycle_close_and_continue(cycle=cycle, user=request.user)
     messages.success(
         request, f"Closed cycle {cycle.number} and opened cycle {following.number}."
