@@ -39,3 +39,8 @@ $(VENV)/.run-deps: pyproject.toml | $(BIN)/python
 $(VENV)/.dev-deps: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $@ $(VENV)/.run-deps
+
+# Ingest, freshness and read benchmarks on PostgreSQL and Redis (db 14) at
+# 127.0.0.1; each part makes and drops its own database. See benchmarks/README.md.
+bench: $(VENV)/.run-deps
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)

@@ -17,6 +17,7 @@ from toc.analysis import (
     ledger_rows,
     merge_rollups,
     rollup_sample,
+    rollup_samples,
 )
 
 from .builders import PROPERTY_ON_SAMPLES, WINDOW_END, sample
@@ -196,3 +197,35 @@ def test_merge_keeps_time_sums_relative_to_the_earliest_sample() -> None:
     assert merged.first_ts == early
     assert (merged.time_sum, merged.time_sq_sum) == (60.0, 3600.0)
     assert (merged.queue_sum, merged.time_queue_sum) == (50.0, 2400.0)
+
+
+@PROPERTY_ON_SAMPLES
+@given(st.lists(samples_in_window(["A"]), min_size=1, max_size=40))
+def test_one_pass_rollup_equals_folding_sample_by_sample(
+    samples: list[StageSample],
+) -> None:
+    folded = reduce(add_sample, samples, None)
+    direct = rollup_samples(samples)
+    exact = ("stage", "first_ts", "last_ts", "count", "utilization_count")
+    for field in (*exact, "blocked_count", "last_queue_depth", "errors", "dropped"):
+        assert getattr(direct, field) == getattr(folded, field), field
+    assert direct.failure_modes == folded.failure_modes
+    for field in (
+        "capacity_sum",
+        "throughput_sum",
+        "utilization_sum",
+        "blocked_sum",
+        "latency_p95_max_ms",
+        "time_sum",
+        "queue_sum",
+        "time_sq_sum",
+        "time_queue_sum",
+    ):
+        assert getattr(direct, field) == pytest.approx(
+            getattr(folded, field), rel=1e-9, abs=1e-6
+        ), field
+
+
+def test_one_pass_rollup_refuses_mixed_stages() -> None:
+    with pytest.raises(ValueError, match="one stage"):
+        rollup_samples([sample("A", seconds_ago=1), sample("B", seconds_ago=2)])

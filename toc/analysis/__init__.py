@@ -75,6 +75,7 @@ from toc.analysis.rollups import (
     ledger_row_from_rollups,
     merge_rollups,
     rollup_sample,
+    rollup_samples,
 )
 from toc.analysis.slo import (
     EQUAL_REL_TOL,
@@ -149,6 +150,7 @@ __all__ = [
     "plan_cascade",
     "review_chain",
     "rollup_sample",
+    "rollup_samples",
     "step",
     "summarize_period",
     "system_throughput",

@@ -292,12 +292,15 @@ def _copy_postgres(system: System, rows: list[SampleRow]) -> None:
         cursor.execute(
             f"INSERT INTO metrics_sample ({columns}, received_at) "
             f"SELECT {columns}, now() FROM ingest_staging "
-            "ON CONFLICT (stage_id, ts) DO NOTHING"
+            # A fixed order, so that two batches sharing rows lock them in the
+            # same order and cannot deadlock.
+            "ORDER BY stage_id, ts ON CONFLICT (stage_id, ts) DO NOTHING"
         )
         cursor.execute(
             "INSERT INTO metrics_pendingminute (system_id, stage_id, minute, created) "
-            "SELECT DISTINCT %s, stage_id, date_trunc('minute', ts AT TIME ZONE 'UTC') "
-            "AT TIME ZONE 'UTC', now() FROM ingest_staging "
-            "ON CONFLICT (stage_id, minute) DO NOTHING",
+            "SELECT %s, stage_id, minute, now() FROM ("
+            "SELECT DISTINCT stage_id, date_trunc('minute', ts AT TIME ZONE 'UTC') "
+            "AT TIME ZONE 'UTC' AS minute FROM ingest_staging) AS touched "
+            "ORDER BY stage_id, minute ON CONFLICT (stage_id, minute) DO NOTHING",
             [system.pk],
         )

@@ -21,11 +21,11 @@ from toc.analysis import (
     LedgerRow,
     StageRollup,
     StageSample,
-    add_sample,
     assess_backlog,
     find_constraint,
     ledger_from_rollups,
     ledger_rows,
+    rollup_samples,
     step,
 )
 from toc.metrics.models import (
@@ -77,11 +77,14 @@ def system_process(*, system_id: int) -> None:
                 "pk", "stage_id", "minute"
             )
         )
+        latest = latest_sample_ts(stages)
         if pending:
             _refresh_rollups(stages, [(stage, minute) for _, stage, minute in pending])
-            _replay_findings(system, stages, since=min(m for _, _, m in pending))
+            _replay_findings(
+                system, stages, since=min(m for _, _, m in pending), latest=latest
+            )
             PendingMinute.objects.filter(pk__in=[pk for pk, _, _ in pending]).delete()
-        _refresh_ledger(system, stages)
+        _refresh_ledger(system, stages, latest)
 
 
 def _lock_system(system_id: int) -> None:
@@ -108,16 +111,19 @@ def _refresh_rollups(
     fresh: list[Rollup] = []
     for stage_id, minutes in minutes_by_stage.items():
         stage = by_id[stage_id]
-        sums: dict[datetime, StageRollup] = {}
+        by_minute: dict[datetime, list[StageSample]] = defaultdict(list)
         samples = Sample.objects.filter(
             stage_id=stage_id, ts__gte=min(minutes), ts__lt=max(minutes) + MINUTE
         ).values(*SAMPLE_FIELDS)
         for values in samples:
             minute = floor_minute(values["ts"])
             if minute in minutes:
-                sums[minute] = add_sample(sums.get(minute), _to_sample(stage, values))
+                by_minute[minute].append(_to_sample(stage, values))
         Rollup.objects.filter(stage_id=stage_id, minute__in=minutes).delete()
-        fresh.extend(_rollup_row(stage_id, m, r) for m, r in sums.items())
+        fresh.extend(
+            _rollup_row(stage_id, minute, rollup_samples(in_minute))
+            for minute, in_minute in by_minute.items()
+        )
     Rollup.objects.bulk_create(fresh)
 
 
@@ -187,13 +193,14 @@ def latest_sample_ts(stages: Sequence[Stage]) -> datetime | None:
     return max((ts for ts in latest if ts is not None), default=None)
 
 
-def _replay_findings(system: System, stages: Sequence[Stage], since: datetime) -> None:
+def _replay_findings(
+    system: System, stages: Sequence[Stage], since: datetime, latest: datetime | None
+) -> None:
     """Re-evaluates the constraint for each closed minute from `since` onwards.
 
     A minute is closed once the system has a sample from a later minute; only
     closed minutes are evaluated, so a half-filled minute never decides a move.
     """
-    latest = latest_sample_ts(stages)
     if latest is None:
         return
     last_closed = floor_minute(latest) - MINUTE
@@ -290,9 +297,10 @@ def _replay_findings(system: System, stages: Sequence[Stage], since: datetime) -
     ConstraintEvent.objects.bulk_create(events)
 
 
-def _refresh_ledger(system: System, stages: Sequence[Stage]) -> None:
+def _refresh_ledger(
+    system: System, stages: Sequence[Stage], latest: datetime | None
+) -> None:
     """The current ledger: the last WINDOW_S s of sample time, from raw samples."""
-    latest = latest_sample_ts(stages)
     payload = None
     if latest is not None:
         start = latest - timedelta(seconds=WINDOW_S)
