@@ -40,6 +40,9 @@ def test_editor_adds_a_row_of_each_kind(personas, cycle, key) -> None:
     data = {f"new-{key}-{field}": v for field, v in VALID_ROWS[key].items()}
     response = personas.teammate.post(f"{BASE}/{key}/add/", data, headers=HTMX)
     assert response.status_code == 200, response.content[:500]
+    if key == "assumptions":  # the conflict form offers them: the page reloads
+        assert response["HX-Refresh"] == "true"
+        return
     assert response["HX-Retarget"] == f"#rows-{key}"
     assert response.content.decode().lstrip().startswith(f'<section id="rows-{key}"')
 
@@ -154,3 +157,18 @@ def test_features_need_a_constraint_stage(personas, cycle) -> None:
     cycle.constraint.stage = "features"
     cycle.constraint.save()
     assert personas.teammate.post(f"{BASE}/features/add/", data).status_code == 302
+
+
+def test_row_changes_tell_the_chain_to_refresh(personas, cycle) -> None:
+    response = personas.teammate.post(f"{BASE}/whys/add/", WHY, headers=HTMX)
+    assert response["HX-Trigger"] == '{"cycle-changed": {}}'
+
+
+def test_a_new_assumption_reloads_the_page_to_offer_it(personas, cycle) -> None:
+    data = {
+        "new-assumptions-arrow": "b_d",
+        "new-assumptions-text": "One model handles all decisions",
+    }
+    response = personas.teammate.post(f"{BASE}/assumptions/add/", data, headers=HTMX)
+    assert response["HX-Refresh"] == "true"
+    assert Assumption.objects.count() == 1

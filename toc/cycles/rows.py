@@ -17,7 +17,12 @@ from django.forms import ModelForm
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
-from django_htmx.http import reswap, retarget
+from django_htmx.http import (
+    HttpResponseClientRefresh,
+    reswap,
+    retarget,
+    trigger_client_event,
+)
 
 from toc import ordering
 from toc.accounts.models import Role
@@ -51,6 +56,8 @@ class RowKind:
     parent: Callable[[Cycle], models.Model | None]
     parent_field: str
     ordered: bool = False
+    # The step's record form offers these rows as choices, so the page reloads.
+    feeds_record_form: bool = False
 
     @property
     def bare_noun(self) -> str:
@@ -101,6 +108,7 @@ KINDS = {
             "conflict",
             lambda c: c.conflict,
             "conflict",
+            feeds_record_form=True,
         ),
         RowKind(
             "tiers",
@@ -165,9 +173,13 @@ def rows_context(cycle: Cycle, kind: RowKind, can_edit: bool, form=None) -> dict
 
 
 def _rows_response(request: HttpRequest, cycle: Cycle, kind: RowKind, message: str):
+    if request.htmx and kind.feeds_record_form:
+        return HttpResponseClientRefresh()
     if request.htmx:
         response = render(request, "cycles/_rows.html", rows_context(cycle, kind, True))
-        return reswap(retarget(response, f"#rows-{kind.key}"), "outerHTML")
+        response = reswap(retarget(response, f"#rows-{kind.key}"), "outerHTML")
+        # The chain at the top of the page re-reads its state.
+        return trigger_client_event(response, "cycle-changed")
     messages.success(request, message)
     return redirect(f"{cycle.get_absolute_url()}{kind.step}/#rows-{kind.key}")
 
