@@ -39,6 +39,7 @@ from toc.cycles.models import (
     Tier,
     Why,
 )
+from toc.cycles.steps import decorate_rows
 from toc.systems.models import Stage
 
 
@@ -160,8 +161,6 @@ def _kind(key: str) -> RowKind:
 
 
 def rows_context(cycle: Cycle, kind: RowKind, can_edit: bool, form=None) -> dict:
-    from toc.cycles.steps import decorate_rows
-
     rows = kind.rows(cycle)
     return {
         "cycle": cycle,

@@ -14,6 +14,7 @@ from django.utils.dateparse import parse_datetime
 from toc.analysis import (
     CascadeTier,
     PeriodPoint,
+    check_decision,
     compare_periods,
     data_loss_share,
     decision_budget,
@@ -26,6 +27,7 @@ from toc.analysis import (
     review_chain,
 )
 from toc.analysis import Criterion as CriterionSpec
+from toc.analysis import Feature as FeatureSpec
 from toc.analysis import Why as WhySpec
 from toc.cycles import forms
 from toc.cycles.models import Cycle, MeasuredFrom
@@ -107,9 +109,7 @@ def _criterion(row) -> CriterionSpec:
     return CriterionSpec(row.metric, row.comparator, row.threshold, row.result)
 
 
-def _feature_specs(rows) -> list:
-    from toc.analysis import Feature as FeatureSpec
-
+def _feature_specs(rows) -> list[FeatureSpec]:
     return [FeatureSpec(f.name, f.importance, f.compute_cost) for f in rows]
 
 
@@ -120,8 +120,6 @@ def verdict_of(cycle: Cycle):
 
 # Record forms of each step: name → (form class, instance, extra kwargs).
 def record_forms(cycle: Cycle, step: str) -> dict:
-    from toc.analysis import check_decision
-
     def decision_error(decision: str, reason: str) -> str | None:
         return check_decision(decision, verdict_of(cycle), reason)
 

@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from toc.accounts.models import Role
@@ -111,9 +112,7 @@ def cycle_step(request: HttpRequest, slug: str, number: int, step: str) -> HttpR
 
 
 def _stamp(record, form_name: str, cycle, request: HttpRequest) -> None:
-    """Records who decided, when a form carries a decision."""
-    from django.utils import timezone
-
+    """Fills in what the form does not carry: its cycle, who chose or decided, when."""
     if form_name == "validation":
         record.cycle = cycle
     elif form_name == "constraint":
