@@ -15,6 +15,7 @@ from django.db import connection, transaction
 
 from toc.metrics.models import PendingMinute, Sample, SystemLedger
 from toc.metrics.processing import SAMPLE_FIELDS, floor_minute
+from toc.metrics.tasks import enqueue_processing
 from toc.systems.models import System
 
 MAX_SAMPLES = 5000
@@ -247,8 +248,6 @@ def samples_store(*, system: System, rows: list[SampleRow]) -> None:
     A retried sample (same stage and ts) is skipped, so retries never duplicate.
     Processing is enqueued after commit, at most once per system at a time.
     """
-    from toc.metrics.tasks import enqueue_processing
-
     with transaction.atomic():
         if connection.vendor == "postgresql":
             _copy_postgres(system, rows)
