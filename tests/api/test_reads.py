@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from datetime import timedelta
+import itertools
+from datetime import datetime, timedelta
 
 import pytest
 from django.test import Client
@@ -183,11 +184,15 @@ def test_series_has_a_point_per_minute_per_stage(personas, viewer_token, with_da
     )
     assert body["resolution_s"] == 60
     assert [s["stage"] for s in body["stages"]] == ["ingest", "features", "inference"]
-    features = body["stages"][1]["points"]
-    assert len(features) == 10
-    assert features[0]["utilization"] == pytest.approx(0.95)
-    queues = [p["queue_depth"] for p in features]
+    features = body["stages"][1]
+    reported = [i for i, load in enumerate(features["load"]) if load is not None]
+    assert len(reported) == 10
+    assert all(len(features[m]) == len(body["t"]) for m in ("load", "queue_depth"))
+    assert features["utilization"][reported[0]] == pytest.approx(0.95)
+    queues = [features["queue_depth"][i] for i in reported]
     assert queues == sorted(queues) and queues[-1] > queues[0]
+    minutes = [datetime.fromisoformat(t) for t in body["t"]]
+    assert all(b - a == timedelta(minutes=1) for a, b in itertools.pairwise(minutes))
 
 
 @pytest.mark.parametrize(

@@ -114,7 +114,7 @@ class Series(APIView):
                 "from": start.isoformat(),
                 "to": end.isoformat(),
                 "resolution_s": 60,
-                "stages": stage_series(stages, start, end),
+                **stage_series(stages, start, end),
             }
         )
 

@@ -196,16 +196,18 @@ def validation_figures(cycle: Cycle):
 
     def points(target, start, end) -> list[PeriodPoint]:
         series = stage_series([target], start, min(end, start + timedelta(days=2)))
+        values = series["stages"][0]
         return [
             PeriodPoint(
-                t=datetime.fromisoformat(p["t"]),
-                load=p["load"],
-                capacity=p["capacity"],
-                utilization=p["utilization"],
-                queue_depth=p["queue_depth"],
-                latency_p95_ms=p["latency_p95_ms"],
+                t=datetime.fromisoformat(t),
+                load=values["load"][i],
+                capacity=values["capacity"][i],
+                utilization=values["utilization"][i],
+                queue_depth=values["queue_depth"][i],
+                latency_p95_ms=values["latency_p95_ms"][i],
             )
-            for p in series[0]["points"]
+            for i, t in enumerate(series["t"])
+            if values["load"][i] is not None
         ]
 
     last = stages[-1]
