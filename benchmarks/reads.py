@@ -275,7 +275,10 @@ def measure_http(targets: list[Target]) -> list[dict[str, list[float]]]:
                 body = _get(port, path, headers)[0]
             if name == "series":
                 stages = json.loads(body)["stages"]
-                points = sum(len(stage["points"]) for stage in stages)
+                # Points that carry data: each stage's load list is aligned to `t`.
+                points = sum(
+                    sum(load is not None for load in stage["load"]) for stage in stages
+                )
                 log(f"  series: {len(stages)} stages, {points} points, {len(body)} B")
         for result in results:
             result[name] = []

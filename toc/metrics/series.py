@@ -7,14 +7,35 @@ few hundred kilobytes of lists instead of fourteen thousand objects.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
+
+from django.db import connection
 
 from toc.metrics.models import Rollup
 from toc.systems.models import Stage
 
 MINUTE = timedelta(minutes=1)
 METRICS = ("load", "capacity", "utilization", "queue_depth", "latency_p95_ms")
+
+# On PostgreSQL each stage's minutes come back as arrays, decoded in C: a day of
+# ten stages is ten rows instead of fourteen thousand.
+_ARRAYS_SQL = """
+SELECT stage_id,
+       array_agg(EXTRACT(EPOCH FROM minute)::bigint ORDER BY minute),
+       array_agg(throughput_sum / count ORDER BY minute),
+       array_agg(capacity_sum / count ORDER BY minute),
+       array_agg(CASE WHEN utilization_count > 0
+                      THEN utilization_sum / utilization_count
+                      WHEN capacity_sum > 0
+                      THEN LEAST(throughput_sum / capacity_sum, 1.0::float8) END
+                 ORDER BY minute),
+       array_agg(last_queue_depth ORDER BY minute),
+       array_agg(latency_p95_max ORDER BY minute)
+FROM metrics_rollup
+WHERE stage_id = ANY(%s) AND minute >= %s AND minute < %s
+GROUP BY stage_id
+"""
 
 
 def _grid(start: datetime, end: datetime) -> list[datetime]:
@@ -29,37 +50,64 @@ def _grid(start: datetime, end: datetime) -> list[datetime]:
     return grid
 
 
+def _columns_postgres(stage_ids: list[int], start: datetime, end: datetime):
+    with connection.cursor() as cursor:
+        cursor.execute(_ARRAYS_SQL, [stage_ids, start, end])
+        yield from cursor.fetchall()
+
+
+def _columns_portable(stage_ids: list[int], start: datetime, end: datetime):
+    rows = (
+        Rollup.objects.filter(stage_id__in=stage_ids, minute__gte=start, minute__lt=end)
+        .order_by("stage_id", "minute")
+        .values_list(
+            "stage_id",
+            "minute",
+            "count",
+            "throughput_sum",
+            "capacity_sum",
+            "utilization_sum",
+            "utilization_count",
+            "last_queue_depth",
+            "latency_p95_max",
+        )
+    )
+    by_stage: dict[int, list[list]] = {}
+    for stage_id, minute, count, load, capacity, util, util_n, queue, p95 in rows:
+        columns = by_stage.setdefault(stage_id, [[] for _ in range(6)])
+        if util_n:
+            utilization = util / util_n
+        else:
+            utilization = min(load / capacity, 1.0) if capacity else None
+        values = (int(minute.timestamp()), load / count, capacity / count)
+        for column, value in zip(
+            columns, (*values, utilization, queue, p95), strict=True
+        ):
+            column.append(value)
+    for stage_id, columns in by_stage.items():
+        yield (stage_id, *columns)
+
+
 def stage_series(stages: Sequence[Stage], start: datetime, end: datetime) -> dict:
     """`t` (the minutes in [start, end)) and, per stage, its metrics on that axis."""
     grid = _grid(start, end)
-    slot = {int(minute.timestamp()): index for index, minute in enumerate(grid)}
     series = {
         stage.pk: {metric: [None] * len(grid) for metric in METRICS} for stage in stages
     }
-    rows = Rollup.objects.filter(
-        stage__in=stages, minute__gte=start, minute__lt=end
-    ).values_list(
-        "stage_id",
-        "minute",
-        "count",
-        "throughput_sum",
-        "capacity_sum",
-        "utilization_sum",
-        "utilization_count",
-        "last_queue_depth",
-        "latency_p95_max",
-    )
-    for stage_id, minute, count, load, capacity, util, util_n, queue, latency in rows:
-        index = slot[int(minute.timestamp())]
-        values = series[stage_id]
-        if util_n:
-            values["utilization"][index] = round(util / util_n, 4)
-        elif capacity:
-            values["utilization"][index] = round(min(load / capacity, 1.0), 4)
-        values["load"][index] = round(load / count, 3)
-        values["capacity"][index] = round(capacity / count, 3)
-        values["queue_depth"][index] = queue
-        values["latency_p95_ms"][index] = round(latency, 3)
+    if grid:
+        origin = int(grid[0].timestamp())
+        fetch = (
+            _columns_postgres
+            if connection.vendor == "postgresql"
+            else _columns_portable
+        )
+        columns: Iterable = fetch([stage.pk for stage in stages], start, end)
+        for stage_id, epochs, *metrics in columns:
+            slots = [(epoch - origin) // 60 for epoch in epochs]
+            for metric, values in zip(METRICS, metrics, strict=True):
+                target = series[stage_id][metric]
+                for slot, value in zip(slots, values, strict=True):
+                    target[slot] = value
     return {
         "t": [minute.isoformat() for minute in grid],
         "stages": [
