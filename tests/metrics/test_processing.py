@@ -148,3 +148,47 @@ def test_a_lost_task_is_claimed_again_after_a_while(personas) -> None:
     SystemLedger.mark_queued(personas.system)
     SystemLedger.objects.update(queued_at=timezone.now() - timedelta(minutes=5))
     assert SystemLedger.mark_queued(personas.system) is True
+
+
+def test_stored_rollups_equal_the_pure_computation(post_samples, personas, start):
+    """On PostgreSQL the minutes are rolled up in SQL; they must match Python's."""
+    from toc.analysis import StageSample, rollup_samples
+    from toc.metrics.models import Rollup, Sample
+    from toc.metrics.processing import SAMPLE_FIELDS, stage_rollup
+
+    samples = steady_pipeline(STAGES, start, 3, {"features": 0.9}, growing="features")
+    for n, item in enumerate(samples):
+        item["failure_mode"] = ["", "oom", "timeout"][n % 3]
+        item["blocked"] = None if n % 2 else 0.25
+        item["latency_p95_ms"] = 10.0 + n
+    post_samples(samples)
+
+    rollups = list(Rollup.objects.select_related("stage"))
+    assert len(rollups) == 3 * len(STAGES)
+    for row in rollups:
+        raw = Sample.objects.filter(
+            stage=row.stage,
+            ts__gte=row.minute,
+            ts__lt=row.minute + timedelta(minutes=1),
+        ).values(*SAMPLE_FIELDS)
+        expected = rollup_samples([StageSample(stage=row.stage.name, **v) for v in raw])
+        stored = stage_rollup(row, row.stage.name)
+        for field in ("first_ts", "last_ts", "count", "utilization_count"):
+            assert getattr(stored, field) == getattr(expected, field), field
+        for field in ("blocked_count", "last_queue_depth", "errors", "dropped"):
+            assert getattr(stored, field) == getattr(expected, field), field
+        assert stored.failure_modes == expected.failure_modes
+        for field in (
+            "capacity_sum",
+            "throughput_sum",
+            "utilization_sum",
+            "blocked_sum",
+            "latency_p95_max_ms",
+            "time_sum",
+            "queue_sum",
+            "time_sq_sum",
+            "time_queue_sum",
+        ):
+            assert getattr(stored, field) == pytest.approx(getattr(expected, field)), (
+                field
+            )
