@@ -119,8 +119,13 @@ WITH touched AS ({_TOUCHED}), s AS (
            EXTRACT(EPOCH FROM x.ts - min(x.ts) OVER (PARTITION BY t.stage_id, t.minute))
                ::float8 AS t
     FROM touched t
-    JOIN metrics_sample x ON x.stage_id = t.stage_id
-        AND x.ts >= t.minute AND x.ts < t.minute + interval '1 minute'
+    -- LATERAL, so that each touched minute is one probe of the (stage, ts)
+    -- index, whatever the planner guesses about the unnested arrays.
+    CROSS JOIN LATERAL (
+        SELECT * FROM metrics_sample x
+        WHERE x.stage_id = t.stage_id
+          AND x.ts >= t.minute AND x.ts < t.minute + interval '1 minute'
+    ) x
 ), modes AS (
     SELECT stage_id, minute,
            json_agg(json_build_array(failure_mode, n, last_seen) ORDER BY failure_mode)
