@@ -107,9 +107,15 @@ _TOUCHED = """
     FROM unnest(%(stage_ids)s::bigint[], %(minutes)s::timestamptz[])
         AS touched(stage_id, minute)
 """
+# The ANY conditions let the (stage, minute) index find the rows; joined with the
+# unnested pairs alone, the planner may scan the whole table.
 _ROLLUPS_CLEAR_SQL = f"""
-DELETE FROM metrics_rollup r USING ({_TOUCHED}) t
-WHERE r.stage_id = t.stage_id AND r.minute = t.minute
+DELETE FROM metrics_rollup r
+WHERE r.stage_id = ANY(%(stage_ids)s) AND r.minute = ANY(%(minutes)s)
+  AND EXISTS (
+      SELECT 1 FROM ({_TOUCHED}) t
+      WHERE t.stage_id = r.stage_id AND t.minute = r.minute
+  )
 """
 _ROLLUPS_SQL = f"""
 WITH touched AS ({_TOUCHED}), s AS (

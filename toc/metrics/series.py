@@ -21,19 +21,18 @@ METRICS = ("load", "capacity", "utilization", "queue_depth", "latency_p95_ms")
 # On PostgreSQL each stage's minutes come back as arrays, decoded in C: a day of
 # ten stages is ten rows instead of fourteen thousand. The arrays need no ORDER
 # BY: aggregated from the same rows they stay aligned, and the epochs place each
-# value on the axis. Rounding keeps the JSON short and quick to encode.
+# value on the axis.
 _ARRAYS_SQL = """
 SELECT stage_id,
        array_agg(EXTRACT(EPOCH FROM minute)::bigint),
-       array_agg(round((throughput_sum / count)::numeric, 3)::float8),
-       array_agg(round((capacity_sum / count)::numeric, 3)::float8),
-       array_agg(round((CASE WHEN utilization_count > 0
-                             THEN utilization_sum / utilization_count
-                             WHEN capacity_sum > 0
-                             THEN LEAST(throughput_sum / capacity_sum, 1.0::float8)
-                        END)::numeric, 4)::float8),
+       array_agg(throughput_sum / count),
+       array_agg(capacity_sum / count),
+       array_agg(CASE WHEN utilization_count > 0
+                      THEN utilization_sum / utilization_count
+                      WHEN capacity_sum > 0
+                      THEN LEAST(throughput_sum / capacity_sum, 1.0::float8) END),
        array_agg(last_queue_depth),
-       array_agg(round(latency_p95_max::numeric, 3)::float8)
+       array_agg(latency_p95_max)
 FROM metrics_rollup
 WHERE stage_id = ANY(%s) AND minute >= %s AND minute < %s
 GROUP BY stage_id
