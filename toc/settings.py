@@ -133,6 +133,11 @@ DATABASES = {
         os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'toc.sqlite3'}")
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # JIT compilation costs tens of milliseconds and pays off only for long
+    # analytical queries; every query here is short, and the planner's guesses
+    # for unnested arrays were enough to trigger it.
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory, so that a Celery worker started by a test sees the
     # same test database as the test itself.

@@ -14,7 +14,11 @@ QUEUED_STALE = timedelta(seconds=60)
 class Sample(models.Model):
     """One report of what a stage was doing at `ts` (sample time)."""
 
-    stage = models.ForeignKey(Stage, models.CASCADE, related_name="samples")
+    # No index of its own: the unique (stage, ts) index serves every lookup by
+    # stage, and a second one misleads the planner and slows every insert.
+    stage = models.ForeignKey(
+        Stage, models.CASCADE, related_name="samples", db_index=False
+    )
     ts = models.DateTimeField()
     throughput = models.FloatField()
     capacity = models.FloatField()
@@ -62,7 +66,10 @@ class Rollup(models.Model):
     Charts and per-minute constraint findings read these instead of raw samples.
     """
 
-    stage = models.ForeignKey(Stage, models.CASCADE, related_name="rollups")
+    # Served by the unique (stage, minute) index, like Sample.stage.
+    stage = models.ForeignKey(
+        Stage, models.CASCADE, related_name="rollups", db_index=False
+    )
     minute = models.DateTimeField()
     first_ts = models.DateTimeField()
     last_ts = models.DateTimeField()
@@ -103,7 +110,8 @@ class PendingMinute(models.Model):
     """
 
     system = models.ForeignKey(System, models.CASCADE, related_name="pending_minutes")
-    stage = models.ForeignKey(Stage, models.CASCADE, related_name="+")
+    # Served by the unique (stage, minute) index, like Sample.stage.
+    stage = models.ForeignKey(Stage, models.CASCADE, related_name="+", db_index=False)
     minute = models.DateTimeField()
     created = models.DateTimeField(auto_now_add=True)
 
