@@ -22,8 +22,8 @@ from toc.metrics.ingest import (
     samples_store,
     validate_batch,
 )
-from toc.metrics.models import ConstraintEvent
-from toc.metrics.processing import latest_sample_ts, ledger_response
+from toc.metrics.models import ConstraintEvent, SystemLedger
+from toc.metrics.processing import ledger_response
 from toc.metrics.series import stage_series
 from toc.systems import services
 from toc.systems.access import get_system
@@ -101,8 +101,14 @@ class Series(APIView):
     def get(self, request, slug: str) -> Response:
         system, _ = get_system(request, slug)
         stages = list(system.stages.all())
+        # Rollups exist up to the last processed sample, which the ledger keeps.
+        processed = (
+            SystemLedger.objects.filter(system=system)
+            .values_list("window_end", flat=True)
+            .first()
+        )
         end = _time_param(request, "to") or (
-            (latest_sample_ts(stages) or timezone.now()) + timedelta(minutes=1)
+            (processed or timezone.now()) + timedelta(minutes=1)
         )
         start = _time_param(request, "from") or end - timedelta(days=1)
         if not start < end <= start + MAX_SERIES_RANGE:

@@ -146,15 +146,15 @@ def record_forms(cycle: Cycle, step: str) -> dict:
 
 
 def step_context(request: HttpRequest, cycle: Cycle, step: str) -> dict:
-    return {
+    """What a step shows beyond its forms and lists (conflict and rollout: nothing)."""
+    extra = {
         "goal": _goal,
         "problem": _problem,
-        "conflict": _conflict,
         "innovation": _innovation,
         "experiment": _experiment,
-        "rollout": lambda request, cycle: {},
         "outcome": _outcome,
-    }[step](request, cycle)
+    }.get(step)
+    return extra(request, cycle) if extra else {}
 
 
 def _goal(request: HttpRequest, cycle: Cycle) -> dict:
@@ -231,10 +231,6 @@ def _problem(request: HttpRequest, cycle: Cycle) -> dict:
     return {
         "findings": review_chain(whys, problem.root_cause or None, problem.gap_share),
     }
-
-
-def _conflict(request: HttpRequest, cycle: Cycle) -> dict:
-    return {}
 
 
 def _innovation(request: HttpRequest, cycle: Cycle) -> dict:
