@@ -1,27 +1,8 @@
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
-from django.utils import timezone
-
-from tests.metrics.samples import steady_pipeline
 
 HTMX = {"HX-Request": "true"}
-
-
-@pytest.fixture
-def with_data(post_samples):
-    start = (timezone.now() - timedelta(minutes=20)).replace(second=0, microsecond=0)
-    post_samples(
-        steady_pipeline(
-            ["ingest", "features", "inference"],
-            start,
-            10,
-            {"features": 0.95},
-            growing="features",
-        )
-    )
 
 
 def test_empty_state_shows_a_curl_example(personas) -> None:
@@ -92,7 +73,13 @@ def test_what_if_rejects_a_bad_factor(personas, with_data) -> None:
 
 
 @pytest.mark.parametrize(
-    "path", ["/systems/fraud/", "/systems/fraud/ledger/", "/systems/fraud/what-if/"]
+    "path",
+    [
+        "/systems/fraud/",
+        "/systems/fraud/ledger/",
+        "/systems/fraud/what-if/",
+        "/systems/fraud/series/?range=day",
+    ],
 )
 def test_outsider_gets_404(personas, path) -> None:
     assert personas.outsider.get(path, headers=HTMX).status_code == 404

@@ -30,10 +30,10 @@ from toc.analysis import Criterion as CriterionSpec
 from toc.analysis import Feature as FeatureSpec
 from toc.analysis import Why as WhySpec
 from toc.cycles import forms
-from toc.cycles.models import Cycle, MeasuredFrom
+from toc.cycles.models import Cycle, MeasuredFrom, Slo
+from toc.metrics.forms import WhatIfForm
 from toc.metrics.processing import ledger_response
 from toc.metrics.series import stage_series
-from toc.metrics.views import WhatIfForm
 
 STEPS = [
     "goal",
@@ -51,18 +51,7 @@ CONTRIBUTION_FLOOR = 0.01
 def decorate_rows(cycle: Cycle, key: str, rows: list) -> list:
     """Attaches what each row's template shows besides its own fields."""
     if key == "slos":
-        ledger = ledger_response(cycle.system)
-        for slo in rows:
-            slo.live = slo.measured_from != MeasuredFrom.TYPED
-            if slo.live:
-                slo.measured = measured_from_metrics(
-                    slo.measured_from, slo.unit, ledger
-                )
-            slo.status = (
-                evaluate_slo(slo.comparator, slo.target, slo.measured)
-                if slo.target is not None
-                else None
-            )
+        measure_slos(rows, ledger_response(cycle.system))
     elif key == "criteria":
         _, outcomes = judge([_criterion(c) for c in rows])
         for criterion, outcome in zip(rows, outcomes, strict=True):
@@ -81,6 +70,20 @@ def decorate_rows(cycle: Cycle, key: str, rows: list) -> list:
             feature.value = values[feature.name]
         rows.sort(key=lambda f: (-f.value.score, f.name))
     return rows
+
+
+def measure_slos(slos: list[Slo], ledger: dict) -> None:
+    """Sets each SLO's ``measured`` (read off the ledger where it comes from
+    metrics), ``live`` and ``status`` (None without a target)."""
+    for slo in slos:
+        slo.live = slo.measured_from != MeasuredFrom.TYPED
+        if slo.live:
+            slo.measured = measured_from_metrics(slo.measured_from, slo.unit, ledger)
+        slo.status = (
+            evaluate_slo(slo.comparator, slo.target, slo.measured)
+            if slo.target is not None
+            else None
+        )
 
 
 # How many milliseconds one unit of an SLO's time unit is.

@@ -18,19 +18,22 @@ from toc.systems.models import Stage
 MINUTE = timedelta(minutes=1)
 METRICS = ("load", "capacity", "utilization", "queue_depth", "latency_p95_ms")
 
+# Reported utilization where there is one, else load over capacity.
+_UTILIZATION_SQL = """CASE WHEN utilization_count > 0
+                      THEN utilization_sum / utilization_count
+                      WHEN capacity_sum > 0
+                      THEN LEAST(throughput_sum / capacity_sum, 1.0::float8) END"""
+
 # On PostgreSQL each stage's minutes come back as arrays, decoded in C: a day of
 # ten stages is ten rows instead of fourteen thousand. The arrays need no ORDER
 # BY: aggregated from the same rows they stay aligned, and the epochs place each
 # value on the axis.
-_ARRAYS_SQL = """
+_ARRAYS_SQL = f"""
 SELECT stage_id,
        array_agg(EXTRACT(EPOCH FROM minute)::bigint),
        array_agg(throughput_sum / count),
        array_agg(capacity_sum / count),
-       array_agg(CASE WHEN utilization_count > 0
-                      THEN utilization_sum / utilization_count
-                      WHEN capacity_sum > 0
-                      THEN LEAST(throughput_sum / capacity_sum, 1.0::float8) END),
+       array_agg({_UTILIZATION_SQL}),
        array_agg(last_queue_depth),
        array_agg(latency_p95_max)
 FROM metrics_rollup
@@ -49,6 +52,12 @@ def _grid(start: datetime, end: datetime) -> list[datetime]:
         grid.append(minute)
         minute += MINUTE
     return grid
+
+
+def _bucket_grid(start: datetime, end: datetime, bucket_s: int) -> list[int]:
+    """Epochs of the buckets (multiples of ``bucket_s``) that overlap [start, end)."""
+    first = int(start.timestamp()) // bucket_s * bucket_s
+    return list(range(first, int(end.timestamp()), bucket_s))
 
 
 def _columns_postgres(stage_ids: list[int], start: datetime, end: datetime):
@@ -111,6 +120,88 @@ def stage_series(stages: Sequence[Stage], start: datetime, end: datetime) -> dic
                     target[slot] = value
     return {
         "t": [minute.isoformat() for minute in grid],
+        "stages": [
+            {"stage": stage.slug, "name": stage.name, **series[stage.pk]}
+            for stage in stages
+        ],
+    }
+
+
+# Charts need the peaks, not every minute: per bucket, the highest utilization
+# and the longest queue any minute in it saw.
+_PEAKS_SQL = f"""
+SELECT stage_id, array_agg(bucket), array_agg(utilization), array_agg(queue)
+FROM (
+    SELECT stage_id,
+           EXTRACT(EPOCH FROM minute)::bigint / %(bucket)s * %(bucket)s AS bucket,
+           max({_UTILIZATION_SQL}) AS utilization,
+           max(last_queue_depth) AS queue
+    FROM metrics_rollup
+    WHERE stage_id = ANY(%(stages)s) AND minute >= %(start)s AND minute < %(end)s
+    GROUP BY 1, 2
+) AS buckets
+GROUP BY stage_id
+"""
+
+
+def _peaks_postgres(
+    stage_ids: list[int], start: datetime, end: datetime, bucket_s: int
+):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _PEAKS_SQL,
+            {"stages": stage_ids, "start": start, "end": end, "bucket": bucket_s},
+        )
+        yield from cursor.fetchall()
+
+
+def _peaks_portable(
+    stage_ids: list[int], start: datetime, end: datetime, bucket_s: int
+):
+    for stage_id, epochs, _, _, utilization, queue, _ in _columns_portable(
+        stage_ids, start, end
+    ):
+        peaks: dict[int, list] = {}
+        for epoch, util, depth in zip(epochs, utilization, queue, strict=True):
+            bucket = peaks.setdefault(epoch // bucket_s * bucket_s, [None, None])
+            bucket[0] = _larger(bucket[0], util)
+            bucket[1] = _larger(bucket[1], depth)
+        yield (
+            stage_id,
+            list(peaks),
+            [util for util, _ in peaks.values()],
+            [depth for _, depth in peaks.values()],
+        )
+
+
+def _larger(current: float | None, value: float | None) -> float | None:
+    if current is None:
+        return value
+    return current if value is None else max(current, value)
+
+
+def peak_series(
+    stages: Sequence[Stage], start: datetime, end: datetime, bucket_s: int
+) -> dict:
+    """Per bucket of ``bucket_s`` seconds in [start, end): each stage's peak
+    utilization (rounded to 0.1%) and queue depth, on a shared axis ``t``."""
+    grid = _bucket_grid(start, end, bucket_s)
+    slot_of = {epoch: slot for slot, epoch in enumerate(grid)}
+    series = {
+        stage.pk: {"utilization": [None] * len(grid), "queue_depth": [None] * len(grid)}
+        for stage in stages
+    }
+    fetch = _peaks_postgres if connection.vendor == "postgresql" else _peaks_portable
+    for stage_id, epochs, utilization, queue in fetch(
+        [stage.pk for stage in stages], start, end, bucket_s
+    ):
+        target = series[stage_id]
+        for epoch, util, depth in zip(epochs, utilization, queue, strict=True):
+            slot = slot_of[epoch]
+            target["utilization"][slot] = None if util is None else round(util, 3)
+            target["queue_depth"][slot] = depth
+    return {
+        "t": [datetime.fromtimestamp(epoch, UTC) for epoch in grid],
         "stages": [
             {"stage": stage.slug, "name": stage.name, **series[stage.pk]}
             for stage in stages

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from django import forms
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -8,26 +7,20 @@ from django.utils.dateparse import parse_datetime
 
 from toc.accounts.models import Role
 from toc.analysis import what_if
+from toc.metrics.figures import (
+    DEFAULT_RANGE,
+    RANGES,
+    ledger_figures,
+    series_figure,
+    slo_figure,
+)
+from toc.metrics.forms import WhatIfForm
 from toc.metrics.models import ConstraintEvent
 from toc.metrics.processing import ledger_response, rows_from_payload
 from toc.systems.access import get_system
 from toc.systems.models import System
 
 RECENT_EVENTS = 10
-
-
-class WhatIfForm(forms.Form):
-    stage = forms.ChoiceField()
-    factor = forms.FloatField(
-        min_value=0.1,
-        max_value=100,
-        initial=3,
-        help_text="Multiply this stage's capacity by…",
-    )
-
-    def __init__(self, *args, stage_names: list[str], **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["stage"].choices = [(name, name) for name in stage_names]
 
 
 def _dashboard_context(request: HttpRequest, system: System, role: Role) -> dict:
@@ -44,10 +37,14 @@ def _dashboard_context(request: HttpRequest, system: System, role: Role) -> dict
             form.cleaned_data["stage"],
             form.cleaned_data["factor"],
         )
+    slo_cycle, slo_chart = slo_figure(system, ledger)
     return {
         "system": system,
         "ledger": ledger,
         "has_data": has_data,
+        "figures": ledger_figures(ledger) if has_data else {},
+        "slo_cycle": slo_cycle,
+        "slo_chart": slo_chart,
         "window_end": parse_datetime(ledger["window_end"] or ""),
         "events": _named_events(system, ledger),
         "what_if_form": form,
@@ -69,12 +66,37 @@ def _named_events(system: System, ledger: dict) -> list[ConstraintEvent]:
     return events
 
 
+def _series_context(request: HttpRequest, system: System, ledger: dict) -> dict:
+    range_key = request.GET.get("range")
+    if range_key not in RANGES:
+        range_key = DEFAULT_RANGE
+    stages = list(system.stages.all())
+    return {
+        "ranges": RANGES,
+        "range_key": range_key,
+        "chart_range": RANGES[range_key],
+        "series_chart": series_figure(system, stages, ledger, range_key),
+    }
+
+
 @login_required
 def system_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
     system, role = get_system(request, slug)
-    return render(
-        request, "metrics/dashboard.html", _dashboard_context(request, system, role)
-    )
+    context = _dashboard_context(request, system, role)
+    if context["has_data"]:
+        context.update(_series_context(request, system, context["ledger"]))
+    return render(request, "metrics/dashboard.html", context)
+
+
+@login_required
+def system_series(request: HttpRequest, slug: str) -> HttpResponse:
+    """The time-series block alone, for its range switch and its refresh."""
+    system, _ = get_system(request, slug)
+    if not request.htmx:
+        return redirect(f"{system.get_absolute_url()}?{request.GET.urlencode()}")
+    ledger = ledger_response(system)
+    context = {"system": system, **_series_context(request, system, ledger)}
+    return render(request, "metrics/dashboard.html#series", context)
 
 
 @login_required

@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from toc.analysis.features import Feature, feature_values
+from toc.charts.features import feature_value_chart
+from toc.charts.theme import ACCENT, DANGER
+
+
+def _values():
+    return feature_values(
+        [
+            Feature("amount", 0.50, 1.0),
+            Feature("merchant_history", 0.30, 10.0),
+            Feature("device_graph", 0.002, 40.0),
+            Feature("country", 0.2, 0.0),
+        ]
+    )
+
+
+def test_bars_follow_the_value_ranking_and_highlight_pruning_candidates(valid):
+    figure = valid(feature_value_chart(_values()))
+    bars, _ = figure["data"]
+    assert bars["x"] == ["country", "amount", "merchant_history", "device_graph"]
+    assert bars["marker"]["color"] == [ACCENT, ACCENT, ACCENT, DANGER]
+    assert "Pruning candidate" in bars["hovertext"][3]
+
+
+def test_a_free_feature_is_drawn_at_the_top_of_the_scale_and_labelled(valid):
+    bars = valid(feature_value_chart(_values()))["data"][0]
+    assert bars["text"][0] == "free"
+    assert bars["y"][0] == max(bars["y"][1:]) * 1.1
+
+
+def test_the_line_is_the_cumulative_share_of_compute_on_its_own_axis():
+    cumulative = feature_value_chart(_values())["data"][1]
+    assert cumulative["yaxis"] == "y2"
+    assert cumulative["y"] == [0.0, 1 / 51, 11 / 51, 1.0]
+
+
+def test_no_features_gives_an_empty_but_valid_figure(valid):
+    figure = valid(feature_value_chart([]))
+    assert figure["data"][0]["x"] == []

@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+from toc.charts.ledger import headroom_bars, pipeline_flow
+from toc.charts.theme import DANGER, OK, WARN
+
+from .payloads import ledger, stage_row
+
+
+def _pipeline():
+    return ledger(
+        stage_row("Ingest", 0.4),
+        stage_row("Features", 0.97),
+        stage_row("Inference", 0.75),
+        constraint="features",
+        reason="Features is the busiest stage and its queue grows.",
+    )
+
+
+def test_flow_draws_one_box_per_stage_in_pipeline_order(valid):
+    figure = valid(pipeline_flow(_pipeline()))
+    outlines = [s for s in figure["layout"]["shapes"] if "fillcolor" not in s]
+    assert [s["x0"] for s in outlines] == [0, 1, 2]
+    labels = [a["text"] for a in figure["layout"]["annotations"] if a["text"]]
+    assert labels[:2] == ["Ingest", "400 / 1k rec/s<br>40% busy · 2.50×"]
+
+
+def test_flow_colours_stages_by_utilization():
+    fills = [
+        s["fillcolor"]
+        for s in pipeline_flow(_pipeline())["layout"]["shapes"]
+        if "fillcolor" in s
+    ]
+    assert fills == [OK, DANGER, WARN]
+
+
+def test_flow_outlines_and_labels_the_constraint_with_its_reason_on_hover():
+    figure = pipeline_flow(_pipeline())
+    outlines = [s for s in figure["layout"]["shapes"] if "fillcolor" not in s]
+    assert [s["line"]["width"] for s in outlines] == [1.5, 4, 1.5]
+    assert outlines[1]["line"]["color"] == DANGER
+    marks = [a for a in figure["layout"]["annotations"] if "CONSTRAINT" in a["text"]]
+    assert [m["x"] for m in marks] == [1.4]
+    hover = figure["data"][0]["hovertext"]
+    assert "queue grows" in hover[1]
+    assert "queue grows" not in hover[0]
+
+
+def test_flow_joins_neighbours_with_arrows():
+    arrows = [
+        a
+        for a in pipeline_flow(_pipeline())["layout"]["annotations"]
+        if a.get("showarrow")
+    ]
+    assert [(a["ax"], a["x"]) for a in arrows] == [(0.8, 1), (1.8, 2)]
+
+
+def test_flow_shows_a_silent_stage_as_dotted_without_numbers(valid):
+    figure = valid(
+        pipeline_flow(ledger(stage_row("Ingest", 0.5), stage_row("Alerts", None)))
+    )
+    outlines = [s for s in figure["layout"]["shapes"] if "fillcolor" not in s]
+    assert outlines[1]["line"]["dash"] == "dot"
+    assert "no samples" in [a["text"] for a in figure["layout"]["annotations"]]
+
+
+def test_flow_escapes_stage_names_that_look_like_markup():
+    name = '<a href="javascript:alert(1)">x</a>'
+    figure = pipeline_flow(ledger(stage_row(name, 0.5)))
+    drawn = (
+        figure["layout"]["annotations"][0]["text"] + figure["data"][0]["hovertext"][0]
+    )
+    assert "<a " not in drawn
+    assert "&lt;a href=&quot;javascript:alert(1)&quot;&gt;" in drawn
+
+
+def test_headroom_bars_put_the_least_headroom_first_and_skip_stages_without_any(valid):
+    figure = valid(
+        headroom_bars(
+            ledger(
+                stage_row("Ingest", 0.4),
+                stage_row("Features", 0.97),
+                stage_row("Idle", 0.0),
+                stage_row("Alerts", None),
+                constraint="features",
+            )
+        )
+    )
+    bars = figure["data"][0]
+    assert bars["y"] == ["Features", "Ingest"]
+    assert bars["x"] == [1 / 0.97, 1 / 0.4]
+    assert bars["marker"]["line"]["width"] == [3, 0]
+    assert bars["text"][0].endswith("constraint")
+
+
+def test_headroom_bars_draw_the_saturation_threshold():
+    figure = headroom_bars(ledger(stage_row("Ingest", 0.4)))
+    (line,) = figure["layout"]["shapes"]
+    assert line["x0"] == line["x1"] == 1 / 0.85
+    assert "saturated below 1.18×" in figure["layout"]["annotations"][0]["text"]

@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from toc.charts.timeline import OUTSIDE, CycleSpan, Move, constraint_timeline
+
+START = datetime(2026, 11, 1, tzinfo=UTC)
+END = START + timedelta(days=10)
+STAGES = ["Ingest", "Features", "Inference"]
+
+
+def day(n: float) -> datetime:
+    return START + timedelta(days=n)
+
+
+def _bars(figure: dict) -> dict:
+    return {t["name"]: t for t in figure["data"] if t["type"] == "bar"}
+
+
+def test_each_stage_holds_the_constraint_from_one_move_to_the_next(valid):
+    moves = [
+        Move(day(2), "Features", "Inference"),
+        Move(day(6), "Inference", "Features"),
+    ]
+    figure = valid(constraint_timeline(STAGES, moves, [], START, END))
+    bars = _bars(figure)
+    assert sorted(bars) == ["Features", "Inference"]
+    assert bars["Features"]["base"] == ["2026-11-01 00:00:00", "2026-11-07 00:00:00"]
+    assert bars["Features"]["x"] == [2 * 86_400_000, 4 * 86_400_000]
+    assert bars["Inference"]["x"] == [4 * 86_400_000]
+
+
+def test_moves_are_markers_on_the_row_of_the_stage_that_took_over():
+    moves = [Move(day(2), "Features", None, reason="Demand fell.")]
+    figure = constraint_timeline(STAGES, moves, [], START, END)
+    (markers,) = [t for t in figure["data"] if t["type"] == "scatter"]
+    assert markers["y"] == [OUTSIDE]
+    assert markers["x"] == ["2026-11-03 00:00:00"]
+    assert "Demand fell." in markers["hovertext"][0]
+    assert _bars(figure)[OUTSIDE]["x"] == [8 * 86_400_000]
+
+
+def test_rows_are_the_stages_in_pipeline_order_then_outside():
+    layout = constraint_timeline(STAGES, [], [], START, END)["layout"]
+    assert layout["yaxis"]["categoryarray"] == [*STAGES, OUTSIDE]
+
+
+def test_cycles_are_shaded_spans_titled_and_open_ones_run_to_the_end(valid):
+    cycles = [
+        CycleSpan(1, "Cache features", day(1), day(3)),
+        CycleSpan(2, "Cascade <v2>", day(5), None),
+    ]
+    figure = valid(constraint_timeline(STAGES, [], cycles, START, END))
+    spans = figure["layout"]["shapes"]
+    assert [(s["x0"], s["x1"]) for s in spans] == [
+        ("2026-11-02 00:00:00", "2026-11-04 00:00:00"),
+        ("2026-11-06 00:00:00", "2026-11-11 00:00:00"),
+    ]
+    titles = [a["text"] for a in figure["layout"]["annotations"]]
+    assert titles == ["Cycle 1: Cache features", "Cycle 2: Cascade &lt;v2&gt;"]
+
+
+def test_what_lies_before_the_window_is_clipped():
+    moves = [Move(START - timedelta(days=5), "Ingest", "Features")]
+    cycles = [CycleSpan(1, "Old", START - timedelta(days=9), START - timedelta(days=8))]
+    figure = constraint_timeline(STAGES, moves, cycles, START, END)
+    assert _bars(figure)["Features"]["base"] == ["2026-11-01 00:00:00"]
+    assert "Ingest" not in _bars(figure)
+    assert figure["layout"]["shapes"] == []

@@ -1,0 +1,258 @@
+"""Figures of the current ledger: the pipeline as a flow, and headroom per stage."""
+
+from __future__ import annotations
+
+from toc import formats
+from toc.analysis.constraint import SATURATION
+from toc.charts.theme import (
+    DANGER,
+    INK,
+    LINE,
+    MUTED,
+    figure,
+    layout,
+    text,
+    utilization_colour,
+)
+
+BOX_WIDTH = 0.8
+
+
+def pipeline_flow(ledger: dict) -> dict:
+    """The stages left to right, coloured by utilization, the constraint outlined.
+
+    ``ledger`` is the ledger API's payload: ``stages`` in pipeline order and the
+    ``constraint`` (or None).
+    """
+    constraint = (ledger.get("constraint") or {}).get("stage")
+    shapes, annotations, hover = [], [], []
+    for index, row in enumerate(ledger["stages"]):
+        is_constraint = row["stage"] == constraint
+        has_data = bool(row["samples"])
+        colour = utilization_colour(row["utilization"] if has_data else None)
+        shapes.append(
+            {
+                "type": "rect",
+                "x0": index,
+                "x1": index + BOX_WIDTH,
+                "y0": 0,
+                "y1": 1,
+                "fillcolor": colour,
+                "opacity": 0.18 if has_data else 0.08,
+                "line": {"width": 0},
+                "layer": "below",
+            }
+        )
+        shapes.append(
+            {
+                "type": "rect",
+                "x0": index,
+                "x1": index + BOX_WIDTH,
+                "y0": 0,
+                "y1": 1,
+                "line": {
+                    "color": DANGER if is_constraint else colour,
+                    "width": 4 if is_constraint else 1.5,
+                    "dash": "solid" if has_data else "dot",
+                },
+            }
+        )
+        centre = index + BOX_WIDTH / 2
+        annotations.extend(_box_labels(centre, row, has_data))
+        if is_constraint:
+            annotations.append(
+                {
+                    "x": centre,
+                    "y": 1.06,
+                    "yanchor": "bottom",
+                    "text": "CONSTRAINT",
+                    "showarrow": False,
+                    "font": {"color": DANGER, "size": 11, "weight": "bold"},
+                }
+            )
+        if index:
+            annotations.append(
+                {
+                    "x": index,
+                    "y": 0.5,
+                    "ax": index - 1 + BOX_WIDTH,
+                    "ay": 0.5,
+                    "xref": "x",
+                    "yref": "y",
+                    "axref": "x",
+                    "ayref": "y",
+                    "text": "",
+                    "showarrow": True,
+                    "arrowhead": 2,
+                    "arrowsize": 1.2,
+                    "arrowcolor": MUTED,
+                }
+            )
+        hover.append(_hover_text(row, has_data, is_constraint, ledger))
+    count = len(ledger["stages"])
+    data = [
+        {
+            "type": "scatter",
+            "mode": "markers",
+            "name": "stages",
+            "x": [index + BOX_WIDTH / 2 for index in range(count)],
+            "y": [0.5] * count,
+            "marker": {"size": 70, "color": "rgba(0,0,0,0)", "symbol": "square"},
+            "hovertext": hover,
+            "hoverinfo": "text",
+        }
+    ]
+    axis = {"visible": False, "fixedrange": True}
+    return figure(
+        data,
+        layout(
+            xaxis={**axis, "range": [-0.1, max(count, 1) - 0.1]},
+            yaxis={**axis, "range": [-0.05, 1.25]},
+            shapes=shapes,
+            annotations=annotations,
+            margin={"l": 8, "r": 8, "t": 8, "b": 8},
+        ),
+        height=170,
+    )
+
+
+def _box_labels(centre: float, row: dict, has_data: bool) -> list[dict]:
+    # Bold through <b> would need an inline style attribute, which our CSP
+    # refuses; the name is an annotation of its own with a bold font instead.
+    if has_data:
+        details = (
+            f"{formats.compact(row['load'])} / {formats.compact(row['capacity'])}"
+            f" rec/s<br>{formats.percent(row['utilization'])} busy · "
+            f"{formats.times(row['headroom'])}"
+        )
+    else:
+        details = "no samples"
+    colour = INK if has_data else MUTED
+    return [
+        {
+            "x": centre,
+            "y": 0.72,
+            "text": text(row["name"]),
+            "showarrow": False,
+            "font": {"color": colour, "size": 13, "weight": "bold"},
+        },
+        {
+            "x": centre,
+            "y": 0.36,
+            "text": details,
+            "showarrow": False,
+            "font": {"color": colour, "size": 11},
+        },
+    ]
+
+
+def _hover_text(row: dict, has_data: bool, is_constraint: bool, ledger: dict) -> str:
+    name = text(row["name"])
+    if not has_data:
+        return f"{name}<br>No samples in this window."
+    lines = [
+        name,
+        f"Utilization {formats.percent(row['utilization'])}"
+        + (f" ({formats.percent(row['blocked'])} blocked)" if row["blocked"] else ""),
+        f"Queue {formats.count(row['queue_depth'])}, "
+        f"{formats.words(row['backlog_state'])}",
+        f"p95 latency {formats.rate(row['latency_p95_ms'])} ms",
+    ]
+    if is_constraint:
+        lines.append(_wrap(text(ledger["constraint"]["reason"])))
+    return "<br>".join(lines)
+
+
+def _wrap(sentence: str, width: int = 60) -> str:
+    """Hover boxes do not wrap by themselves: a long reason would run off screen."""
+    lines, current = [], ""
+    for word in sentence.split():
+        if current and len(current) + 1 + len(word) > width:
+            lines.append(current)
+            current = word
+        else:
+            current = f"{current} {word}" if current else word
+    if current:
+        lines.append(current)
+    return "<br>".join(lines)
+
+
+def headroom_bars(ledger: dict) -> dict:
+    """Headroom per stage, least first, with the saturation threshold drawn.
+
+    Stages without samples, and idle ones (unbounded headroom), have no bar.
+    """
+    constraint = (ledger.get("constraint") or {}).get("stage")
+    rows = sorted(
+        (row for row in ledger["stages"] if row["samples"] and row["headroom"]),
+        key=lambda row: row["headroom"],
+    )
+    threshold = 1 / SATURATION
+    widest = max([row["headroom"] for row in rows] + [threshold])
+    data = [
+        {
+            "type": "bar",
+            "orientation": "h",
+            "name": "headroom",
+            "y": [text(row["name"]) for row in rows],
+            "x": [row["headroom"] for row in rows],
+            "marker": {
+                "color": [utilization_colour(row["utilization"]) for row in rows],
+                "line": {
+                    "color": [
+                        DANGER if row["stage"] == constraint else LINE for row in rows
+                    ],
+                    "width": [3 if row["stage"] == constraint else 0 for row in rows],
+                },
+            },
+            "text": [
+                formats.times(row["headroom"])
+                + (" · constraint" if row["stage"] == constraint else "")
+                for row in rows
+            ],
+            "textposition": "auto",
+            "hovertext": [
+                f"{text(row['name'])}: load can grow "
+                f"{formats.times(row['headroom'])} before it saturates"
+                for row in rows
+            ],
+            "hoverinfo": "text",
+        }
+    ]
+    return figure(
+        data,
+        layout(
+            xaxis={
+                "title": {"text": "Headroom (× current load)"},
+                "range": [0, min(widest, 10) * 1.05],
+                "gridcolor": LINE,
+                "fixedrange": True,
+            },
+            yaxis={"autorange": "reversed", "automargin": True, "fixedrange": True},
+            shapes=[
+                {
+                    "type": "line",
+                    "x0": threshold,
+                    "x1": threshold,
+                    "y0": 0,
+                    "y1": 1,
+                    "yref": "paper",
+                    "line": {"color": DANGER, "dash": "dash", "width": 1.5},
+                }
+            ],
+            annotations=[
+                {
+                    "x": threshold,
+                    "y": 1,
+                    "yref": "paper",
+                    "yanchor": "bottom",
+                    "xanchor": "left",
+                    "text": f"saturated below {formats.times(threshold)}",
+                    "showarrow": False,
+                    "font": {"color": DANGER, "size": 11},
+                }
+            ],
+            margin={"l": 8, "r": 16, "t": 24, "b": 40},
+        ),
+        height=60 + 34 * max(len(rows), 1),
+    )

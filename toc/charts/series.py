@@ -1,0 +1,134 @@
+"""Utilization and queue depth per stage over time, with the constraint's moves."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from toc.analysis.constraint import SATURATION
+from toc.charts.theme import (
+    DANGER,
+    LINE,
+    MUTED,
+    figure,
+    layout,
+    plot_time,
+    stage_colour,
+    text,
+)
+from toc.charts.timeline import OUTSIDE, Move
+
+# Beyond this many moves in view, the markers stay but their labels would overlap.
+LABELLED_MOVES = 12
+
+
+def stage_timeseries(
+    t: Sequence[datetime],
+    stages: Sequence[dict],
+    moves: Sequence[Move],
+    bucket_label: str | None = None,
+) -> dict:
+    """Two panels on one time axis: utilization above, queue depth below.
+
+    ``stages``: ``{"name", "utilization", "queue_depth"}`` with lists aligned to
+    ``t`` (None where a stage reported nothing). With ``bucket_label`` (e.g.
+    "5 min") each point is the peak of its bucket, and the axis titles say so.
+    """
+    x = [plot_time(moment) for moment in t]
+    peak = f" (peak per {bucket_label})" if bucket_label else ""
+    data = []
+    for index, stage in enumerate(stages):
+        colour = stage_colour(index)
+        name = text(stage["name"])
+        common = {
+            "type": "scatter",
+            "mode": "lines",
+            "x": x,
+            "name": name,
+            "legendgroup": name,
+            "line": {"color": colour, "width": 1.5},
+            "connectgaps": False,
+        }
+        data.append(
+            {
+                **common,
+                "y": stage["utilization"],
+                "yaxis": "y",
+                "hovertemplate": "%{y:.0%}",
+            }
+        )
+        data.append(
+            {
+                **common,
+                "y": stage["queue_depth"],
+                "yaxis": "y2",
+                "showlegend": False,
+                "hovertemplate": "%{y:,} queued",
+            }
+        )
+    shapes = [
+        {
+            "type": "line",
+            "xref": "paper",
+            "x0": 0,
+            "x1": 1,
+            "yref": "y",
+            "y0": SATURATION,
+            "y1": SATURATION,
+            "line": {"color": DANGER, "dash": "dash", "width": 1},
+        }
+    ]
+    annotations = []
+    for number, move in enumerate(moves):
+        at = plot_time(move.at)
+        shapes.append(
+            {
+                "type": "line",
+                "x0": at,
+                "x1": at,
+                "yref": "paper",
+                "y0": 0,
+                "y1": 1,
+                "line": {"color": MUTED, "dash": "dot", "width": 1.5},
+            }
+        )
+        if number >= len(moves) - LABELLED_MOVES:
+            annotations.append(
+                {
+                    "x": at,
+                    "y": 1,
+                    "yref": "paper",
+                    "yanchor": "bottom",
+                    "text": f"→ {text(move.to_name or OUTSIDE)}",
+                    "showarrow": False,
+                    "font": {"color": MUTED, "size": 11},
+                }
+            )
+    return figure(
+        data,
+        layout(
+            showlegend=True,
+            legend={"orientation": "h", "y": -0.12},
+            hovermode="x unified",
+            xaxis={"type": "date", "anchor": "y2", "gridcolor": LINE},
+            yaxis={
+                "title": {"text": f"Utilization{peak}"},
+                "domain": [0.5, 1],
+                "range": [0, 1.05],
+                "tickformat": ".0%",
+                "gridcolor": LINE,
+                "fixedrange": True,
+            },
+            yaxis2={
+                "title": {"text": f"Queue depth{peak}"},
+                "domain": [0, 0.4],
+                "rangemode": "tozero",
+                "gridcolor": LINE,
+                "fixedrange": True,
+            },
+            shapes=shapes,
+            annotations=annotations,
+            margin={"l": 64, "r": 16, "t": 28, "b": 40},
+        ),
+        height=440,
+    )

@@ -1,0 +1,87 @@
+"""What every figure shares: colours, fonts, margins, and how text is made safe."""
+
+from __future__ import annotations
+
+import html
+from datetime import UTC, datetime
+
+from toc.analysis.constraint import SATURATION
+
+# The stylesheet's palette (static/css/toc.css), so charts and tables agree.
+INK = "#1d2430"
+MUTED = "#5d6778"
+LINE = "#dfe3ea"
+ACCENT = "#2456c7"
+OK = "#157347"
+WARN = "#b7791f"
+DANGER = "#b42318"
+NEUTRAL = "#9aa3b2"
+
+# The <meter> in the ledger table turns amber at 0.7 and red at the threshold.
+BUSY = 0.7
+
+# One colour per stage in line charts, in pipeline order; distinguishable for the
+# common kinds of colour blindness (Okabe–Ito, without yellow on white).
+STAGE_COLOURS = (
+    "#0072b2",
+    "#d55e00",
+    "#009e73",
+    "#cc79a7",
+    "#56b4e9",
+    "#e69f00",
+    "#000000",
+    "#8c564b",
+    "#7f7f7f",
+    "#17becf",
+)
+
+CONFIG = {
+    "displaylogo": False,
+    "responsive": True,
+    "modeBarButtonsToRemove": ["lasso2d", "select2d"],
+}
+
+
+def stage_colour(index: int) -> str:
+    return STAGE_COLOURS[index % len(STAGE_COLOURS)]
+
+
+def utilization_colour(utilization: float | None) -> str:
+    if utilization is None:
+        return NEUTRAL
+    if utilization >= SATURATION:
+        return DANGER
+    if utilization >= BUSY:
+        return WARN
+    return OK
+
+
+def text(value: object) -> str:
+    """Typed text made inert for Plotly, which reads labels as a subset of HTML.
+
+    A stage called ``<a href=…>`` must show those characters, not become a link;
+    Plotly decodes the entities back to the characters when it draws.
+    """
+    return html.escape(str(value), quote=True)
+
+
+def plot_time(moment: datetime) -> str:
+    """A UTC time as Plotly reads dates (it has no time zones), to the second."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def layout(**overrides: object) -> dict:
+    base = {
+        "font": {"family": "system-ui, sans-serif", "size": 12, "color": INK},
+        "paper_bgcolor": "rgba(0,0,0,0)",
+        "plot_bgcolor": "rgba(0,0,0,0)",
+        "margin": {"l": 48, "r": 16, "t": 16, "b": 40},
+        "hoverlabel": {"align": "left"},
+        "showlegend": False,
+    }
+    base.update(overrides)
+    return base
+
+
+def figure(data: list[dict], layout_: dict, height: int) -> dict:
+    return {"data": data, "layout": {**layout_, "height": height}, "config": CONFIG}

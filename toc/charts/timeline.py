@@ -1,0 +1,171 @@
+"""Which stage held the system back over time, and the cycles that worked on it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from toc.charts.theme import (
+    ACCENT,
+    DANGER,
+    LINE,
+    MUTED,
+    figure,
+    layout,
+    plot_time,
+    stage_colour,
+    text,
+)
+
+OUTSIDE = "Outside the pipeline"
+
+
+@dataclass(frozen=True, slots=True)
+class Move:
+    """A constraint event: at ``at`` the constraint went from one stage to another
+    (None: outside the pipeline)."""
+
+    at: datetime
+    from_name: str | None
+    to_name: str | None
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CycleSpan:
+    number: int
+    title: str
+    start: datetime
+    end: datetime | None  # None while the cycle is open
+
+
+def constraint_timeline(
+    stage_names: Sequence[str],
+    moves: Sequence[Move],
+    cycles: Sequence[CycleSpan],
+    start: datetime,
+    end: datetime,
+) -> dict:
+    """One row per stage; a bar where that stage was the constraint, cycles as
+    shaded spans with their titles, and a marker at every move.
+
+    ``moves`` in time order. Before the first move the constraint is the first
+    move's ``from_name``; what came before ``start`` is not drawn.
+    """
+    rows = [*stage_names, OUTSIDE]
+    held = _held_spans(moves, start, end)
+    data = []
+    for index, name in enumerate(rows):
+        spans = [(s, e) for holder, s, e in held if (holder or OUTSIDE) == name]
+        if not spans:
+            continue
+        colour = MUTED if name == OUTSIDE else stage_colour(index)
+        data.append(
+            {
+                "type": "bar",
+                "orientation": "h",
+                "name": text(name),
+                "y": [text(name)] * len(spans),
+                "base": [plot_time(s) for s, _ in spans],
+                "x": [(e - s).total_seconds() * 1000 for s, e in spans],
+                "marker": {"color": colour},
+                "hovertext": [
+                    f"{text(name)} held the constraint<br>"
+                    f"{plot_time(s)} → {plot_time(e)} UTC"
+                    for s, e in spans
+                ],
+                "hoverinfo": "text",
+            }
+        )
+    if moves:
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "name": "moves",
+                "x": [plot_time(move.at) for move in moves],
+                "y": [text(move.to_name or OUTSIDE) for move in moves],
+                "marker": {"symbol": "diamond", "size": 11, "color": DANGER},
+                "hovertext": [
+                    f"{plot_time(move.at)} UTC: {text(move.from_name or OUTSIDE)}"
+                    f" → {text(move.to_name or OUTSIDE)}"
+                    + (f"<br>{text(move.reason)}" if move.reason else "")
+                    for move in moves
+                ],
+                "hoverinfo": "text",
+            }
+        )
+    shapes, annotations = [], []
+    for cycle in cycles:
+        cycle_end = min(cycle.end or end, end)
+        if cycle_end < start:
+            continue
+        shapes.append(
+            {
+                "type": "rect",
+                "x0": plot_time(max(cycle.start, start)),
+                "x1": plot_time(cycle_end),
+                "y0": 0,
+                "y1": 1,
+                "yref": "paper",
+                "fillcolor": ACCENT,
+                "opacity": 0.08,
+                "line": {"color": ACCENT, "width": 1},
+                "layer": "below",
+            }
+        )
+        annotations.append(
+            {
+                "x": plot_time(max(cycle.start, start)),
+                "y": 1,
+                "yref": "paper",
+                "xanchor": "left",
+                "yanchor": "bottom",
+                "text": text(f"Cycle {cycle.number}: {cycle.title}"),
+                "showarrow": False,
+                "font": {"color": ACCENT, "size": 11},
+            }
+        )
+    return figure(
+        data,
+        layout(
+            barmode="overlay",
+            xaxis={
+                "type": "date",
+                "range": [plot_time(start), plot_time(end)],
+                "gridcolor": LINE,
+            },
+            yaxis={
+                "type": "category",
+                "categoryorder": "array",
+                "categoryarray": [text(name) for name in rows],
+                "autorange": "reversed",
+                "automargin": True,
+                "fixedrange": True,
+            },
+            shapes=shapes,
+            annotations=annotations,
+            margin={"l": 8, "r": 16, "t": 28, "b": 40},
+        ),
+        height=90 + 32 * len(rows),
+    )
+
+
+def _held_spans(
+    moves: Sequence[Move], start: datetime, end: datetime
+) -> list[tuple[str | None, datetime, datetime]]:
+    """(holder, from, to) pieces of [start, end], clipped to it."""
+    if not moves:
+        return []
+    pieces = []
+    holder, since = moves[0].from_name, start
+    for move in moves:
+        pieces.append((holder, since, move.at))
+        holder, since = move.to_name, move.at
+    pieces.append((holder, since, end))
+    return [
+        (holder, max(s, start), min(e, end))
+        for holder, s, e in pieces
+        if min(e, end) > max(s, start)
+    ]

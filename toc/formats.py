@@ -1,0 +1,64 @@
+"""How numbers read on pages and in charts: shares as percentages, rates with
+separators, factors as "2.50×". Plain functions, so figures and templates agree."""
+
+from __future__ import annotations
+
+DASH = "—"
+
+
+def percent(share: float | None) -> str:
+    return DASH if share is None else f"{share * 100:.0f}%"
+
+
+def rate(value: float | None) -> str:
+    if value is None:
+        return DASH
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    return f"{value:,.1f}"
+
+
+def times(factor: float | None) -> str:
+    return "∞" if factor is None else f"{factor:.2f}×"
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "never"
+    if seconds < 1:
+        return "< 1 s"
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def signed_rate(value: float | None) -> str:
+    if value is None:
+        return DASH
+    return f"{value:+,.1f}/s"
+
+
+def words(value: str | None) -> str:
+    """`falling_behind` → `falling behind`."""
+    return DASH if not value else str(value).replace("_", " ")
+
+
+def count(value: int | None) -> str:
+    return DASH if value is None else f"{value:,}"
+
+
+def number(value: float | None) -> str:
+    """A measured or typed value without trailing zeros: 12.5, 47, 0.001."""
+    return DASH if value is None else f"{value:,.6g}"
+
+
+def compact(value: float | None) -> str:
+    """Three significant digits and a suffix, for labels with little room: 60.2k."""
+    if value is None:
+        return DASH
+    for threshold, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= threshold:
+            return f"{value / threshold:.3g}{suffix}"
+    return f"{value:.3g}"
