@@ -78,12 +78,15 @@ def test_the_saturation_threshold_is_drawn_on_the_utilization_panel():
     assert threshold["y0"] == threshold["y1"] == 0.85
 
 
-def test_axis_titles_say_when_points_are_peaks_of_a_bucket():
-    layout = stage_timeseries(T, STAGES, [], bucket_label="5 min")["layout"]
-    assert layout["yaxis"]["title"]["text"] == "Utilization (peak per 5 min)"
-    assert layout["yaxis2"]["title"]["text"] == "Queue depth (peak per 5 min)"
-    plain = stage_timeseries(T, STAGES, [])["layout"]
-    assert plain["yaxis"]["title"]["text"] == "Utilization"
+def test_titles_and_hover_say_when_points_are_peaks_of_a_bucket():
+    figure = stage_timeseries(T, STAGES, [], bucket_label="5 min")
+    layout = figure["layout"]
+    assert layout["yaxis"]["title"]["text"] == "Peak utilization"
+    assert layout["yaxis2"]["title"]["text"] == "Peak queue depth"
+    assert figure["data"][0]["hovertemplate"] == "%{y:.0%} (peak of 5 min)"
+    plain = stage_timeseries(T, STAGES, [])
+    assert plain["layout"]["yaxis"]["title"]["text"] == "Utilization"
+    assert plain["data"][1]["hovertemplate"] == "%{y:,} queued"
 
 
 def test_stage_names_are_escaped_in_legend_and_hover():

@@ -71,9 +71,9 @@ def test_series_range_switch_buckets_the_points(
     series = figure(content, "chart-series")
     assert len(series["data"][0]["x"]) == points
     title = series["layout"]["yaxis"]["title"]["text"]
-    assert title == (
-        "Utilization" if peak is None else f"Utilization (peak per {peak})"
-    )
+    assert title == ("Utilization" if peak is None else "Peak utilization")
+    hover = series["data"][0]["hovertemplate"]
+    assert hover.endswith(f"(peak of {peak})" if peak else "%}")
 
 
 def test_series_refreshes_itself_at_the_pace_of_its_range(personas, with_data):
@@ -143,3 +143,11 @@ def test_slo_status_points_to_the_goal_step_of_a_cycle_without_targets(
     content = personas.viewer.get("/systems/fraud/").content.decode()
     assert "Cycle 1 has no SLO with a target yet." in content
     assert 'href="/systems/fraud/cycles/1/goal/"' in content
+
+
+def test_a_range_in_the_address_does_not_count_as_a_what_if_question(
+    personas, with_data
+):
+    response = personas.viewer.get("/systems/fraud/?range=week")
+    assert not response.context["what_if_form"].is_bound
+    assert b"This field is required" not in response.content

@@ -32,10 +32,12 @@ def stage_timeseries(
 
     ``stages``: ``{"name", "utilization", "queue_depth"}`` with lists aligned to
     ``t`` (None where a stage reported nothing). With ``bucket_label`` (e.g.
-    "5 min") each point is the peak of its bucket, and the axis titles say so.
+    "5 min") each point is the peak of its bucket, and titles and hover say so.
     """
     x = [plot_time(moment) for moment in t]
-    peak = f" (peak per {bucket_label})" if bucket_label else ""
+    # Axis titles stay short (the panels are low); hover says which bucket.
+    prefix = "Peak " if bucket_label else ""
+    per_bucket = f" (peak of {bucket_label})" if bucket_label else ""
     data = []
     for index, stage in enumerate(stages):
         colour = stage_colour(index)
@@ -54,7 +56,7 @@ def stage_timeseries(
                 **common,
                 "y": stage["utilization"],
                 "yaxis": "y",
-                "hovertemplate": "%{y:.0%}",
+                "hovertemplate": "%{y:.0%}" + per_bucket,
             }
         )
         data.append(
@@ -63,7 +65,7 @@ def stage_timeseries(
                 "y": stage["queue_depth"],
                 "yaxis": "y2",
                 "showlegend": False,
-                "hovertemplate": "%{y:,} queued",
+                "hovertemplate": "%{y:,} queued" + per_bucket,
             }
         )
     shapes = [
@@ -112,7 +114,7 @@ def stage_timeseries(
             hovermode="x unified",
             xaxis={"type": "date", "anchor": "y2", "gridcolor": LINE},
             yaxis={
-                "title": {"text": f"Utilization{peak}"},
+                "title": {"text": f"{prefix}utilization".capitalize()},
                 "domain": [0.5, 1],
                 "range": [0, 1.05],
                 "tickformat": ".0%",
@@ -120,7 +122,7 @@ def stage_timeseries(
                 "fixedrange": True,
             },
             yaxis2={
-                "title": {"text": f"Queue depth{peak}"},
+                "title": {"text": f"{prefix}queue depth".capitalize()},
                 "domain": [0, 0.4],
                 "rangemode": "tozero",
                 "gridcolor": LINE,

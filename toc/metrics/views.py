@@ -27,11 +27,13 @@ def _dashboard_context(request: HttpRequest, system: System, role: Role) -> dict
     ledger = ledger_response(system)
     has_data = ledger["computed_at"] is not None
     names = [row["name"] for row in ledger["stages"] if row["samples"]]
-    form = WhatIfForm(request.GET or None, stage_names=names)
-    if not request.GET and ledger["constraint"]:
+    # The page's other parameters (the chart's range) are not a what-if question.
+    asked = "stage" in request.GET or "factor" in request.GET
+    form = WhatIfForm(request.GET if asked else None, stage_names=names)
+    if not asked and ledger["constraint"]:
         form.initial["stage"] = ledger["constraint"]["name"]
     scenario = None
-    if has_data and request.GET and form.is_valid():
+    if has_data and asked and form.is_valid():
         scenario = what_if(
             rows_from_payload(ledger),
             form.cleaned_data["stage"],
