@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.utils import timezone
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from toc.analysis import LedgerRow
 from toc.cycles.models import (
@@ -133,9 +134,13 @@ def _finished_cycle(system: System, user) -> None:
             "Org chart and on-call rota: each team owns a part, no one the whole.",
         ),
     ]
-    Why.objects.bulk_create(
-        Why(problem=problem, position=n, answer=a, evidence=e, validated=True)
-        for n, (a, e) in enumerate(whys)
+    # The bulk helpers of simple-history, so that the audit trail has these rows.
+    bulk_create_with_history(
+        [
+            Why(problem=problem, position=n, answer=a, evidence=e, validated=True)
+            for n, (a, e) in enumerate(whys)
+        ],
+        Why,
     )
     tier2 = system.stages.get(slug="feature-tier2")
     for name, importance, cost in [
@@ -269,7 +274,10 @@ def _finished_cycle(system: System, user) -> None:
             threshold=threshold,
             result=result,
         )
-    RolloutPhase.objects.filter(rollout=cycle.rollout).update(status=PhaseStatus.PASSED)
+    phases = list(cycle.rollout.phases.all())
+    for phase in phases:
+        phase.status = PhaseStatus.PASSED
+    bulk_update_with_history(phases, RolloutPhase, ["status"])
 
     outcome = cycle.outcome
     outcome.next_constraint = "alerting"

@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from simple_history.models import HistoricalRecords
 
 from toc.systems.models import System
 
@@ -35,6 +36,7 @@ class Cycle(models.Model):
         related_name="+",
     )
     closed_at = models.DateTimeField(null=True, blank=True)
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["-number"]
@@ -93,6 +95,7 @@ class Slo(models.Model):
         max_length=20, choices=MeasuredFrom, default=MeasuredFrom.TYPED
     )
     position = models.PositiveIntegerField(default=0)
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["position", "id"]
@@ -116,6 +119,7 @@ class ConstraintChoice(models.Model):
         related_name="+",
     )
     chosen_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
 
     def __str__(self) -> str:
         return f"{self.stage_name} in {self.cycle}"
@@ -130,6 +134,7 @@ class ValidationExperiment(models.Model):
     started = models.DateTimeField()
     ended = models.DateTimeField()
     notes = models.TextField(blank=True)
+    history = HistoricalRecords()
 
     class Meta:
         constraints = [
@@ -164,6 +169,7 @@ class Problem(models.Model):
     gap_share = models.FloatField(
         null=True, blank=True, help_text="Share of the gap to the goal this explains."
     )
+    history = HistoricalRecords()
 
     class Meta:
         constraints = [
@@ -184,6 +190,7 @@ class Why(models.Model):
     answer = models.TextField()
     evidence = models.TextField(blank=True)
     validated = models.BooleanField(default=False)
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["position", "id"]
@@ -199,6 +206,7 @@ class Feature(models.Model):
     name = models.CharField(max_length=100)
     importance = models.FloatField()
     compute_cost = models.FloatField()
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["name"]
@@ -244,6 +252,7 @@ class Conflict(models.Model):
     broken_assumption = models.ForeignKey(
         "Assumption", models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    history = HistoricalRecords()
 
     def __str__(self) -> str:
         return f"Conflict of {self.cycle}"
@@ -262,6 +271,7 @@ class Assumption(models.Model):
     text = models.CharField(max_length=300)
     verdict = models.CharField(max_length=20, choices=Verdict, blank=True)
     reasoning = models.TextField(blank=True)
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["arrow", "id"]
@@ -289,6 +299,7 @@ class Innovation(models.Model):
     pros_kept_c = models.TextField(blank=True)
     residual_cons = models.TextField(blank=True)
     organizational_change = models.TextField(blank=True)
+    history = HistoricalRecords()
 
     def __str__(self) -> str:
         return f"Innovation of {self.cycle}"
@@ -303,6 +314,7 @@ class Tier(models.Model):
     traffic_share = models.FloatField(help_text="Share of all traffic this tier sees.")
     exit_share = models.FloatField(default=0)
     latency_ms = models.FloatField()
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["position", "id"]
@@ -345,6 +357,7 @@ class Experiment(models.Model):
         related_name="+",
     )
     decided_at = models.DateTimeField(null=True, blank=True)
+    history = HistoricalRecords()
 
     def __str__(self) -> str:
         return f"Experiment of {self.cycle}"
@@ -356,6 +369,7 @@ class Criterion(models.Model):
     comparator = models.CharField(max_length=2, choices=Comparator)
     threshold = models.FloatField()
     result = models.FloatField(null=True, blank=True)
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["id"]
@@ -369,6 +383,7 @@ class Rollout(models.Model):
     rollback_rule = models.TextField(
         default="Roll back to the previous phase automatically on any SLO violation."
     )
+    history = HistoricalRecords()
 
     def __str__(self) -> str:
         return f"Rollout of {self.cycle}"
@@ -391,6 +406,7 @@ class RolloutPhase(models.Model):
     status = models.CharField(
         max_length=12, choices=PhaseStatus, default=PhaseStatus.PENDING
     )
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["position"]
@@ -408,6 +424,7 @@ class Outcome(models.Model):
     cycle = models.OneToOneField(Cycle, models.CASCADE, related_name="outcome")
     next_constraint = models.CharField(max_length=40, blank=True)
     notes = models.TextField(blank=True)
+    history = HistoricalRecords()
 
     def __str__(self) -> str:
         return f"Outcome of {self.cycle}"
@@ -420,6 +437,7 @@ class OutcomeRow(models.Model):
     after = models.FloatField()
     unit = models.CharField(max_length=30, blank=True)
     lower_is_better = models.BooleanField(default=True)
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["id"]

@@ -199,6 +199,21 @@ def _row(kind: RowKind, parent: models.Model, pk: int) -> models.Model:
     return row
 
 
+@transaction.atomic
+def _reorder(kind: RowKind, parent: models.Model, reorder: Callable) -> object:
+    """Runs `reorder` on the parent's rows and writes history for each row it moved.
+
+    toc.ordering writes positions with bulk_update, which simple-history does not
+    see; without these rows the trail and the as-of views would keep old orders.
+    """
+    siblings = kind.model.objects.filter(**{kind.parent_field: parent})
+    before = dict(siblings.select_for_update().values_list("pk", "position"))
+    result = reorder(siblings)
+    moved = [row for row in siblings if before.get(row.pk) != row.position]
+    kind.model.history.bulk_history_create(moved, update=True)
+    return result
+
+
 @login_required
 def row_add(request: HttpRequest, slug: str, number: int, key: str) -> HttpResponse:
     cycle, kind, parent = _editable(request, slug, number, key)
@@ -244,11 +259,13 @@ def row_delete(
     row = _row(kind, parent, pk)
     if request.method == "POST":
         with transaction.atomic():
+            if kind.model is Assumption and cycle.conflict.broken_assumption_id == pk:
+                # SET_NULL would clear it with an UPDATE the audit trail never sees.
+                cycle.conflict.broken_assumption = None
+                cycle.conflict.save(update_fields=["broken_assumption"])
             row.delete()
             if kind.ordered:
-                ordering.close_gaps(
-                    kind.model.objects.filter(**{kind.parent_field: parent})
-                )
+                _reorder(kind, parent, ordering.close_gaps)
         return _rows_response(request, cycle, kind, f"Deleted the {kind.bare_noun}.")
     return render(
         request, "cycles/row_delete.html", {"cycle": cycle, "kind": kind, "row": row}
@@ -264,8 +281,6 @@ def row_move(
     offset = {"up": -1, "down": 1}.get(request.POST.get("direction", ""))
     if not kind.ordered or offset is None:
         return HttpResponse("direction must be up or down", status=400)
-    if not ordering.move(
-        kind.model.objects.filter(**{kind.parent_field: parent}), pk, offset
-    ):
+    if not _reorder(kind, parent, lambda rows: ordering.move(rows, pk, offset)):
         raise Http404(f"No such {kind.bare_noun}.")
     return _rows_response(request, cycle, kind, f"Moved the {kind.bare_noun}.")

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
 
 from toc.cycles.models import (
     Comparator,
@@ -66,16 +67,22 @@ def cycle_open(*, system: System, title: str, user=None) -> Cycle:
     cycle = Cycle.objects.create(
         system=system, number=last + 1, title=title, created_by=user
     )
-    Slo.objects.bulk_create(
-        Slo(
-            cycle=cycle,
-            dimension=dimension,
-            name=name,
-            comparator=comparator,
-            unit=unit,
-            position=position,
-        )
-        for position, (dimension, name, comparator, unit) in enumerate(STANDARD_SLOS)
+    # bulk_create alone would leave these rows out of the audit trail.
+    bulk_create_with_history(
+        [
+            Slo(
+                cycle=cycle,
+                dimension=dimension,
+                name=name,
+                comparator=comparator,
+                unit=unit,
+                position=position,
+            )
+            for position, (dimension, name, comparator, unit) in enumerate(
+                STANDARD_SLOS
+            )
+        ],
+        Slo,
     )
     ledger = ledger_response(system)
     detected = ledger["constraint"]
@@ -91,16 +98,19 @@ def cycle_open(*, system: System, title: str, user=None) -> Cycle:
     for model in (Problem, Conflict, Innovation, Experiment, Outcome):
         model.objects.create(cycle=cycle)
     rollout = Rollout.objects.create(cycle=cycle)
-    RolloutPhase.objects.bulk_create(
-        RolloutPhase(
-            rollout=rollout,
-            position=position,
-            name=name,
-            traffic_share=share,
-            hold_hours=hours,
-            success_criteria=criteria,
-        )
-        for position, (name, share, hours, criteria) in enumerate(STANDARD_PHASES)
+    bulk_create_with_history(
+        [
+            RolloutPhase(
+                rollout=rollout,
+                position=position,
+                name=name,
+                traffic_share=share,
+                hold_hours=hours,
+                success_criteria=criteria,
+            )
+            for position, (name, share, hours, criteria) in enumerate(STANDARD_PHASES)
+        ],
+        RolloutPhase,
     )
     return cycle
 
