@@ -33,31 +33,40 @@ def test_each_stage_holds_the_constraint_from_one_move_to_the_next(valid):
 def test_moves_are_markers_on_the_row_of_the_stage_that_took_over():
     moves = [Move(day(2), "Features", None, reason="Demand fell.")]
     figure = constraint_timeline(STAGES, moves, [], START, END)
-    (markers,) = [t for t in figure["data"] if t["type"] == "scatter"]
+    (markers,) = [t for t in figure["data"] if t["name"] == "moves"]
     assert markers["y"] == [OUTSIDE]
     assert markers["x"] == ["2026-11-03 00:00:00"]
     assert "Demand fell." in markers["hovertext"][0]
     assert _bars(figure)[OUTSIDE]["x"] == [8 * 86_400_000]
 
 
-def test_rows_are_the_stages_in_pipeline_order_then_outside():
-    layout = constraint_timeline(STAGES, [], [], START, END)["layout"]
-    assert layout["yaxis"]["categoryarray"] == [*STAGES, OUTSIDE]
+def test_every_stage_has_a_lane_in_pipeline_order_then_outside(valid):
+    figure = valid(constraint_timeline(STAGES, [], [], START, END))
+    assert figure["layout"]["yaxis"]["categoryarray"] == [*STAGES, OUTSIDE]
+    (lanes,) = figure["data"]
+    assert lanes["y"] == [*STAGES, OUTSIDE]
+    assert lanes["marker"]["opacity"] == 0
 
 
 def test_cycles_are_shaded_spans_titled_and_open_ones_run_to_the_end(valid):
     cycles = [
         CycleSpan(1, "Cache features", day(1), day(3)),
-        CycleSpan(2, "Cascade <v2>", day(5), None),
+        CycleSpan(2, "Cascade <v2>", day(7), None),
     ]
     figure = valid(constraint_timeline(STAGES, [], cycles, START, END))
     spans = figure["layout"]["shapes"]
     assert [(s["x0"], s["x1"]) for s in spans] == [
         ("2026-11-02 00:00:00", "2026-11-04 00:00:00"),
-        ("2026-11-06 00:00:00", "2026-11-11 00:00:00"),
+        ("2026-11-08 00:00:00", "2026-11-11 00:00:00"),
     ]
-    titles = [a["text"] for a in figure["layout"]["annotations"]]
-    assert titles == ["Cycle 1: Cache features", "Cycle 2: Cascade &lt;v2&gt;"]
+    titles = [
+        (a["text"], a["x"], a["xanchor"]) for a in figure["layout"]["annotations"]
+    ]
+    # The second starts late in the window: its title ends where it ends.
+    assert titles == [
+        ("Cycle 1: Cache features", "2026-11-02 00:00:00", "left"),
+        ("Cycle 2: Cascade &lt;v2&gt;", "2026-11-11 00:00:00", "right"),
+    ]
 
 
 def test_what_lies_before_the_window_is_clipped():
@@ -67,3 +76,10 @@ def test_what_lies_before_the_window_is_clipped():
     assert _bars(figure)["Features"]["base"] == ["2026-11-01 00:00:00"]
     assert "Ingest" not in _bars(figure)
     assert figure["layout"]["shapes"] == []
+
+
+def test_nothing_is_drawn_before_the_first_constraint_was_found():
+    moves = [Move(day(2), None, "Features"), Move(day(5), "Features", None)]
+    bars = _bars(constraint_timeline(STAGES, moves, [], START, END))
+    assert bars["Features"]["base"] == ["2026-11-03 00:00:00"]
+    assert bars[OUTSIDE]["base"] == ["2026-11-06 00:00:00"]

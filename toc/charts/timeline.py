@@ -51,11 +51,25 @@ def constraint_timeline(
     shaded spans with their titles, and a marker at every move.
 
     ``moves`` in time order. Before the first move the constraint is the first
-    move's ``from_name``; what came before ``start`` is not drawn.
+    move's ``from_name`` if that is a stage; if it is None, the record starts with
+    that move (the first constraint found), so nothing is drawn before it. What
+    came before ``start`` is not drawn either.
     """
     rows = [*stage_names, OUTSIDE]
     held = _held_spans(moves, start, end)
-    data = []
+    # Plotly shows only the categories that have data: an invisible point per
+    # row keeps every stage's lane, so a stage that never held it is seen to.
+    data = [
+        {
+            "type": "scatter",
+            "mode": "markers",
+            "name": "lanes",
+            "x": [plot_time(start)] * len(rows),
+            "y": [text(name) for name in rows],
+            "marker": {"opacity": 0},
+            "hoverinfo": "skip",
+        }
+    ]
     for index, name in enumerate(rows):
         spans = [(s, e) for holder, s, e in held if (holder or OUTSIDE) == name]
         if not spans:
@@ -115,12 +129,14 @@ def constraint_timeline(
                 "layer": "below",
             }
         )
+        # A title near the right edge ends where its span ends, so it stays in view.
+        near_end = (max(cycle.start, start) - start) / (end - start) > 0.6
         annotations.append(
             {
-                "x": plot_time(max(cycle.start, start)),
+                "x": plot_time(cycle_end if near_end else max(cycle.start, start)),
                 "y": 1,
                 "yref": "paper",
-                "xanchor": "left",
+                "xanchor": "right" if near_end else "left",
                 "yanchor": "bottom",
                 "text": text(f"Cycle {cycle.number}: {cycle.title}"),
                 "showarrow": False,
@@ -161,7 +177,8 @@ def _held_spans(
     pieces = []
     holder, since = moves[0].from_name, start
     for move in moves:
-        pieces.append((holder, since, move.at))
+        if holder is not None or move is not moves[0]:
+            pieces.append((holder, since, move.at))
         holder, since = move.to_name, move.at
     pieces.append((holder, since, end))
     return [

@@ -14,7 +14,6 @@ from toc.charts.slo import SloGauge, slo_bullets
 from toc.charts.timeline import CycleSpan, Move, constraint_timeline
 from toc.cycles.models import Cycle, CycleStatus
 from toc.cycles.steps import measure_slos
-from toc.metrics.models import ConstraintEvent
 from toc.metrics.series import peak_series
 from toc.systems.models import Stage, System
 
@@ -61,15 +60,18 @@ def series_figure(
     start = end - chart_range.span
     series = peak_series(stages, start, end, chart_range.bucket_s)
     events = system.constraint_events.filter(at__gte=start, at__lt=end).order_by("at")
-    moves = _moves(events, ledger)
+    moves = _moves(events, stage_names(ledger))
     return stage_timeseries(
         series["t"], series["stages"], moves, chart_range.bucket_label
     )
 
 
-def _moves(events, ledger: dict) -> list[Move]:
-    # Events keep stage slugs (stable across renames); charts show names.
-    names = {row["stage"]: row["name"] for row in ledger["stages"]}
+def stage_names(ledger: dict) -> dict[str, str]:
+    """Slug → name: events keep slugs (stable across renames), charts show names."""
+    return {row["stage"]: row["name"] for row in ledger["stages"]}
+
+
+def _moves(events, names: dict[str, str]) -> list[Move]:
     return [
         Move(
             at=event.at,
@@ -106,22 +108,20 @@ def slo_figure(system: System, ledger: dict) -> tuple[Cycle | None, dict | None]
 
 
 def timeline_figure(system: System, ledger: dict, now: datetime) -> dict | None:
-    """None until the constraint has moved once or a cycle exists."""
-    events = list(
-        ConstraintEvent.objects.filter(system=system).order_by("-at")[:TIMELINE_MOVES]
-    )
+    """From the first constraint found or cycle opened until now; None before
+    either."""
+    events = list(system.constraint_events.order_by("-at")[:TIMELINE_MOVES])
     events.reverse()
     cycles = list(system.cycles.order_by("number"))
     if not events and not cycles:
         return None
-    starts = [e.at for e in events] + [c.created for c in cycles]
-    start = min(starts) - timedelta(hours=1)
-    ends = [e.at for e in events] + [c.closed_at or now for c in cycles] + [now]
-    end = max(ends)
+    start = min([e.at for e in events] + [c.created for c in cycles])
+    # A little room on the left, so the first marker is not on the edge.
+    start -= max((now - start) / 50, timedelta(minutes=1))
     return constraint_timeline(
         [row["name"] for row in ledger["stages"]],
-        _moves(events, ledger),
+        _moves(events, stage_names(ledger)),
         [CycleSpan(c.number, c.title, c.created, c.closed_at) for c in cycles],
         start,
-        end,
+        now,
     )

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from toc.accounts.models import Role
@@ -13,6 +15,8 @@ from toc.metrics.figures import (
     ledger_figures,
     series_figure,
     slo_figure,
+    stage_names,
+    timeline_figure,
 )
 from toc.metrics.forms import WhatIfForm
 from toc.metrics.models import ConstraintEvent
@@ -21,6 +25,7 @@ from toc.systems.access import get_system
 from toc.systems.models import System
 
 RECENT_EVENTS = 10
+MOVES_PER_PAGE = 25
 
 
 def _dashboard_context(request: HttpRequest, system: System, role: Role) -> dict:
@@ -48,7 +53,9 @@ def _dashboard_context(request: HttpRequest, system: System, role: Role) -> dict
         "slo_cycle": slo_cycle,
         "slo_chart": slo_chart,
         "window_end": parse_datetime(ledger["window_end"] or ""),
-        "events": _named_events(system, ledger),
+        "events": _named_events(
+            system.constraint_events.all()[:RECENT_EVENTS], stage_names(ledger)
+        ),
         "what_if_form": form,
         "scenario": scenario,
         "can_admin": role == Role.ADMIN,
@@ -58,10 +65,8 @@ def _dashboard_context(request: HttpRequest, system: System, role: Role) -> dict
     }
 
 
-def _named_events(system: System, ledger: dict) -> list[ConstraintEvent]:
-    # Events keep stage slugs (stable across renames); people read names.
-    names = {row["stage"]: row["name"] for row in ledger["stages"]}
-    events = list(ConstraintEvent.objects.filter(system=system)[:RECENT_EVENTS])
+def _named_events(events, names: dict[str, str]) -> list[ConstraintEvent]:
+    events = list(events)
     for event in events:
         event.from_name = names.get(event.from_stage, event.from_stage)
         event.to_name = names.get(event.to_stage, event.to_stage)
@@ -119,3 +124,24 @@ def system_what_if(request: HttpRequest, slug: str) -> HttpResponse:
         "metrics/dashboard.html#what-if" if request.htmx else "metrics/dashboard.html"
     )
     return render(request, template, context)
+
+
+@login_required
+def system_timeline(request: HttpRequest, slug: str) -> HttpResponse:
+    """Where the constraint sat over the system's whole history, and the cycles."""
+    system, role = get_system(request, slug)
+    ledger = ledger_response(system)
+    moves = Paginator(system.constraint_events.all(), MOVES_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    moves.object_list = _named_events(moves.object_list, stage_names(ledger))
+    return render(
+        request,
+        "metrics/timeline.html",
+        {
+            "system": system,
+            "can_admin": role == Role.ADMIN,
+            "timeline": timeline_figure(system, ledger, timezone.now()),
+            "moves": moves,
+        },
+    )

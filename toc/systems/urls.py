@@ -14,6 +14,7 @@ urlpatterns = [
     path("<slug:slug>/ledger/", metrics_views.system_ledger, name="ledger"),
     path("<slug:slug>/what-if/", metrics_views.system_what_if, name="what-if"),
     path("<slug:slug>/series/", metrics_views.system_series, name="series"),
+    path("<slug:slug>/timeline/", metrics_views.system_timeline, name="timeline"),
     path("<slug:slug>/stages/", views.stage_list, name="stages"),
     path("<slug:slug>/keys/", views.key_list, name="keys"),
     path("<slug:slug>/keys/<int:key_id>/revoke/", views.key_revoke, name="key-revoke"),

@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.utils import timezone
+
+from tests.metrics.test_dashboard_charts import figure
+from toc.accounts.models import Membership, Role
+from toc.cycles.services import cycle_open
+from toc.metrics.models import ConstraintEvent
+
+
+def test_empty_state_before_any_constraint_or_cycle(personas):
+    response = personas.viewer.get("/systems/fraud/timeline/")
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert "Nothing to show yet" in content
+    assert "data-figure" not in content
+    assert "plotly-basic.min.js" not in content
+
+
+def test_timeline_shows_the_stage_that_became_the_constraint(personas, with_data):
+    content = personas.viewer.get("/systems/fraud/timeline/").content.decode()
+    timeline = figure(content, "chart-timeline")
+    bars = [t for t in timeline["data"] if t["type"] == "bar"]
+    assert [b["name"] for b in bars] == ["Features"]
+    (markers,) = [t for t in timeline["data"] if t["name"] == "moves"]
+    assert markers["y"] == ["Features"]
+    assert timeline["layout"]["yaxis"]["categoryarray"] == [
+        "Ingest",
+        "Features",
+        "Inference",
+        "Outside the pipeline",
+    ]
+    assert (
+        "outside the pipeline" not in content.split("<tbody>")[1].split("</tbody>")[0]
+    )
+    assert "<td>Features</td>" in content
+
+
+def test_cycles_are_drawn_as_spans_with_their_titles(personas):
+    owner = Membership.objects.get(team=personas.team, role=Role.ADMIN).user
+    cycle_open(system=personas.system, title="Cache the features", user=owner)
+    content = personas.viewer.get("/systems/fraud/timeline/").content.decode()
+    timeline = figure(content, "chart-timeline")
+    assert [a["text"] for a in timeline["layout"]["annotations"]] == [
+        "Cycle 1: Cache the features"
+    ]
+    assert "The constraint has not moved yet." in content
+
+
+def test_moves_are_listed_newest_first_25_a_page(personas):
+    start = timezone.now() - timedelta(days=2)
+    for n in range(30):
+        ConstraintEvent.objects.create(
+            system=personas.system,
+            at=start + timedelta(minutes=n),
+            decided_minute=start + timedelta(minutes=n),
+            from_stage="ingest" if n % 2 else "features",
+            to_stage="features" if n % 2 else "ingest",
+            reason=f"move {n}",
+        )
+    first = personas.viewer.get("/systems/fraud/timeline/")
+    assert [e.reason for e in first.context["moves"]][:2] == ["move 29", "move 28"]
+    assert len(first.context["moves"]) == 25
+    second = personas.viewer.get("/systems/fraud/timeline/?page=2")
+    assert [e.reason for e in second.context["moves"]] == [
+        f"move {n}" for n in range(4, -1, -1)
+    ]
+    # Names, not slugs, in the table.
+    assert second.context["moves"][0].to_name == "Ingest"
+
+
+def test_outsider_gets_404(personas):
+    assert personas.outsider.get("/systems/fraud/timeline/").status_code == 404
+
+
+def test_anonymous_is_sent_to_log_in(client, personas):
+    response = client.get("/systems/fraud/timeline/")
+    assert response.status_code == 302
+    assert response.url.startswith("/accounts/login/")
