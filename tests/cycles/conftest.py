@@ -1,9 +1,15 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from django.db.models import F
+from django.utils import timezone
 
 from toc.accounts.models import Membership, Role
+from toc.cycles.models import Cycle
 from toc.cycles.services import cycle_open
+from toc.cycles.trail import SOURCES
 
 
 @pytest.fixture
@@ -13,3 +19,16 @@ def cycle(personas):
 
 
 BASE = "/systems/fraud/cycles/1"
+
+
+def backdate(days: int) -> None:
+    """Moves every cycle and all history recorded so far `days` into the past."""
+    for source in SOURCES:
+        source.model.history.all().update(
+            history_date=F("history_date") - timedelta(days=days)
+        )
+    Cycle.objects.update(created=F("created") - timedelta(days=days))
+
+
+def day_ago(days: int) -> str:
+    return (timezone.now() - timedelta(days=days)).date().isoformat()

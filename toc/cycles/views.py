@@ -2,20 +2,28 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_POST
 
 from toc.accounts.models import Role
-from toc.cycles import services
+from toc.cycles import export, services
 from toc.cycles.access import get_cycle
 from toc.cycles.chain import chain
-from toc.cycles.forms import CycleForm
+from toc.cycles.forms import AsOfForm, CycleForm, HistoryFilterForm
 from toc.cycles.models import CycleStatus
+from toc.cycles.retro import NotYetRecorded, snapshot_as_of, snapshot_now, summarise
 from toc.cycles.rows import KINDS, rows_context
 from toc.cycles.steps import STEPS, record_forms, step_context
+from toc.cycles.trail import entries, trail
 from toc.systems.access import get_system
+
+HISTORY_PAGE = 20  # cycles per page of a system's history
+TRAIL_ON_DETAIL = 20  # newest changes on the cycle page; the rest on its trail page
+TRAIL_PAGE = 50
 
 # Which inline lists each step page shows, in order.
 STEP_ROWS = {
@@ -31,6 +39,7 @@ STEP_ROWS = {
 
 @login_required
 def cycle_list(request: HttpRequest, slug: str) -> HttpResponse:
+    """The system's history: its cycles, newest first, each chain in a line."""
     system, role = get_system(request, slug)
     can_edit = role in (Role.EDITOR, Role.ADMIN)
     form = CycleForm(request.POST or None)
@@ -42,12 +51,34 @@ def cycle_list(request: HttpRequest, slug: str) -> HttpResponse:
             )
             messages.success(request, f"Opened cycle {cycle.number}.")
             return redirect(cycle)
+    filters = HistoryFilterForm(request.GET)
+    filters.is_valid()  # a valid field filters; an invalid one shows its error
+    wanted = filters.cleaned_data
+    cycles = system.cycles.select_related(
+        "constraint",
+        "problem",
+        "conflict__broken_assumption",
+        "innovation",
+        "experiment",
+    ).prefetch_related("outcome__rows")
+    if wanted.get("status"):
+        cycles = cycles.filter(status=wanted["status"])
+    if wanted.get("opened_from"):
+        cycles = cycles.filter(created__date__gte=wanted["opened_from"])
+    if wanted.get("opened_to"):
+        cycles = cycles.filter(created__date__lte=wanted["opened_to"])
+    page = Paginator(cycles, HISTORY_PAGE).get_page(request.GET.get("page"))
+    for cycle in page:
+        cycle.summary = summarise(cycle)
     return render(
         request,
         "cycles/list.html",
         {
             "system": system,
-            "cycles": system.cycles.select_related("constraint"),
+            "page": page,
+            "filters": filters,
+            "filtered": any(wanted.values()),
+            "has_cycles": bool(page.object_list) or system.cycles.exists(),
             "form": form,
             "can_edit": can_edit,
             "can_admin": role == Role.ADMIN,
@@ -71,7 +102,75 @@ def _page_context(cycle, role: Role, step: str | None) -> dict:
 @login_required
 def cycle_detail(request: HttpRequest, slug: str, number: int) -> HttpResponse:
     cycle, role = get_cycle(request, slug, number)
-    return render(request, "cycles/detail.html", _page_context(cycle, role, None))
+    context = _page_context(cycle, role, None)
+    changes = trail(cycle)
+    context["trail"] = entries(changes[:TRAIL_ON_DETAIL])
+    context["trail_total"] = changes.count()
+    return render(request, "cycles/detail.html", context)
+
+
+@login_required
+def cycle_trail(request: HttpRequest, slug: str, number: int) -> HttpResponse:
+    cycle, role = get_cycle(request, slug, number)
+    page = Paginator(trail(cycle), TRAIL_PAGE).get_page(request.GET.get("page"))
+    context = _page_context(cycle, role, None)
+    context.update(page=page, trail=entries(page.object_list))
+    return render(request, "cycles/trail.html", context)
+
+
+@login_required
+def cycle_retrospective(request: HttpRequest, slug: str, number: int) -> HttpResponse:
+    """The whole chain on one page, now or as it stood on a day (?as_of=)."""
+    cycle, role = get_cycle(request, slug, number)
+    form = AsOfForm(request.GET if request.GET.get("as_of") else None)
+    snapshot, not_recorded = snapshot_now(cycle), None
+    if form.is_bound and form.is_valid():
+        try:
+            snapshot = snapshot_as_of(cycle, form.cleaned_data["as_of"])
+        except NotYetRecorded as gap:
+            snapshot, not_recorded = None, gap
+    return render(
+        request,
+        "cycles/retrospective.html",
+        {
+            "cycle": cycle,
+            "system": cycle.system,
+            "s": snapshot,
+            "form": form,
+            "not_recorded": not_recorded,
+            "can_admin": role == Role.ADMIN,
+        },
+    )
+
+
+EXPORTS = {
+    "md": (export.as_markdown, "text/markdown; charset=utf-8"),
+    "json": (export.as_json, "application/json"),
+}
+
+
+@login_required
+def cycle_export(
+    request: HttpRequest, slug: str, number: int, fmt: str
+) -> HttpResponse:
+    if fmt not in EXPORTS:
+        raise Http404("No such export.")
+    cycle, _ = get_cycle(request, slug, number)
+    snapshot = snapshot_now(cycle)
+    if request.GET.get("as_of"):
+        form = AsOfForm(request.GET)
+        if not form.is_valid():
+            return HttpResponseBadRequest(" ".join(form.errors["as_of"]))
+        try:
+            snapshot = snapshot_as_of(cycle, form.cleaned_data["as_of"])
+        except NotYetRecorded:
+            raise Http404("The cycle has no history up to then.") from None
+    write, content_type = EXPORTS[fmt]
+    response = HttpResponse(write(snapshot), content_type=content_type)
+    response["Content-Disposition"] = content_disposition_header(
+        True, export.filename(snapshot, fmt)
+    )
+    return response
 
 
 @login_required

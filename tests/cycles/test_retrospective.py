@@ -1,0 +1,220 @@
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.utils import timezone
+
+from tests.cycles.conftest import BASE, backdate, day_ago
+from toc.cycles.models import (
+    Assumption,
+    Criterion,
+    Decision,
+    OutcomeRow,
+    Tier,
+    Why,
+)
+
+RETRO = f"{BASE}/retrospective/"
+
+
+@pytest.fixture
+def full_cycle(cycle):
+    """A cycle with something in every link."""
+    slo = cycle.slos.get(dimension="time_to_decision")
+    slo.target, slo.measured = 5, 47
+    slo.save()
+    coverage = cycle.slos.get(dimension="coverage")
+    coverage.target, coverage.measured = 95, 97
+    coverage.save()
+    choice = cycle.constraint
+    choice.stage, choice.stage_name = "features", "Features"
+    choice.reason = "Runs at 95% with a growing queue."
+    choice.save()
+    Why.objects.create(
+        problem=cycle.problem,
+        position=0,
+        answer="It computes 47 features per record.",
+        evidence="Profiling shows 89% of time in 12% of features.",
+        validated=True,
+    )
+    broken = Assumption.objects.create(
+        conflict=cycle.conflict,
+        arrow="b_d",
+        text="Every record needs the same depth.",
+        verdict="does_not_hold",
+        reasoning="Routine lookups need less.",
+    )
+    conflict = cycle.conflict
+    conflict.objective, conflict.need_b = "Catch attacks in time", "Rich analysis"
+    conflict.broken_assumption = broken
+    conflict.save()
+    cycle.innovation.summary = "Progressive analysis in tiers."
+    cycle.innovation.patterns = ["cascade"]
+    cycle.innovation.save()
+    Tier.objects.create(
+        innovation=cycle.innovation,
+        position=0,
+        name="Tier-1 triage",
+        traffic_share=1,
+        exit_share=0.68,
+        latency_ms=3,
+    )
+    Criterion.objects.create(
+        experiment=cycle.experiment,
+        metric="False negatives",
+        comparator="==",
+        threshold=0,
+        result=0,
+    )
+    cycle.experiment.decision = Decision.GO
+    cycle.experiment.save()
+    OutcomeRow.objects.create(
+        outcome=cycle.outcome, metric="Detection time", before=47, after=3.2, unit="min"
+    )
+    return cycle
+
+
+def test_every_link_of_the_chain_in_order(personas, full_cycle) -> None:
+    response = personas.viewer.get(RETRO)
+
+    assert response.status_code == 200
+    content = response.content.decode()
+    headings = [
+        "1 · Goal and constraint",
+        "2 · Problem",
+        "3 · Conflict",
+        "4 · Innovation",
+        "5 · Experiment",
+        "6 · Rollout",
+        "7 · Outcome",
+    ]
+    positions = [content.index(h) for h in headings]
+    assert positions == sorted(positions)
+    s = response.context["s"]
+    statuses = {slo.name: slo.status for slo in s.slos}
+    assert statuses["Time to decision (p95)"] == "violated"
+    assert statuses["Coverage of relevant events"] == "met"
+    assert "state--slo-violated" in content and "state--slo-met" in content
+    for text in (
+        "Runs at 95% with a growing queue.",
+        "Profiling shows 89% of time in 12% of features.",
+        "Does not hold",
+        "Tier-1 triage",
+        "Cascade filtering",
+        "False negatives",
+        "Canary 10%",  # the standard rollout phases
+        "15× faster",
+    ):
+        assert text in content, text
+    assert s.broken_assumption.text == "Every record needs the same depth."
+    assert s.verdict == "passed"
+
+
+def test_it_links_a_print_stylesheet_that_hides_the_controls(personas, cycle) -> None:
+    content = personas.viewer.get(RETRO).content.decode()
+    assert '<link rel="stylesheet" href="/static/css/print.css" media="print">' in (
+        content
+    )
+    css = (Path(settings.BASE_DIR) / "static/css/print.css").read_text()
+    assert "@media print" in css
+    for hidden in (".topbar", "nav", "form", ".button"):
+        assert hidden in css
+
+
+def test_exports_are_linked(personas, cycle) -> None:
+    content = personas.viewer.get(RETRO).content.decode()
+    assert f'href="{BASE}/export.md"' in content
+    assert f'href="{BASE}/export.json"' in content
+
+
+def test_free_text_is_escaped(personas, cycle) -> None:
+    Why.objects.create(
+        problem=cycle.problem, position=0, answer="<img src=x onerror=alert(1)>"
+    )
+    content = personas.viewer.get(RETRO).content.decode()
+    assert "<img src=x" not in content
+    assert "&lt;img src=x onerror=alert(1)&gt;" in content
+
+
+def test_as_of_shows_the_cycle_before_a_later_edit(personas, cycle) -> None:
+    Why.objects.create(problem=cycle.problem, position=0, answer="Old why")
+    backdate(10)
+    personas.teammate.post(
+        f"{BASE}/problem/",
+        {"form": "problem", "problem-statement": "Written today"},
+    )
+    personas.teammate.post(f"{BASE}/whys/add/", {"new-whys-answer": "New why"})
+
+    past = personas.viewer.get(RETRO, {"as_of": day_ago(5)})
+    now = personas.viewer.get(RETRO)
+
+    assert past.status_code == 200
+    past_content = past.content.decode()
+    assert "Written today" not in past_content
+    assert "New why" not in past_content
+    assert "Old why" in past_content
+    assert f"As it stood on {day_ago(5)} 23:59 UTC" in past_content
+    assert past.context["s"].as_of is not None
+    assert "Written today" in now.content.decode()
+    assert "New why" in now.content.decode()
+
+
+def test_as_of_brings_back_deleted_rows_and_old_values(personas, cycle) -> None:
+    why = Why.objects.create(problem=cycle.problem, position=0, answer="Kept then")
+    backdate(10)
+    personas.teammate.post(f"{BASE}/whys/{why.pk}/delete/")
+    slo = cycle.slos.get(dimension="coverage")
+    slo.target = 99
+    slo.save()
+
+    s = personas.viewer.get(RETRO, {"as_of": day_ago(3)}).context["s"]
+
+    assert [w.answer for w in s.whys] == ["Kept then"]
+    assert {x.name: x.target for x in s.slos}["Coverage of relevant events"] is None
+
+
+def test_as_of_a_time_ofday_ago(personas, cycle) -> None:
+    backdate(2)
+    cycle.problem.statement = "Later that day"
+    cycle.problem.save()
+    moment = (timezone.now() - timedelta(hours=1)).strftime("%Y-%m-%d %H:%M")
+    content = personas.viewer.get(RETRO, {"as_of": moment}).content.decode()
+    assert "Later that day" not in content
+    assert f"As it stood on {moment} UTC" in content
+
+
+def test_as_of_before_the_cycle_existed_says_so(personas, cycle) -> None:
+    response = personas.viewer.get(RETRO, {"as_of": "2001-01-01"})
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert "did not exist yet on 2001-01-01" in content
+    assert response.context["s"] is None
+    assert "1 · Goal and constraint" not in content
+
+
+@pytest.mark.parametrize("typed", ["yesterday", "2025-02-30", "2999-01-01"])
+def test_an_unusable_date_shows_an_error_and_the_cycle_now(
+    personas, cycle, typed
+) -> None:
+    response = personas.viewer.get(RETRO, {"as_of": typed})
+    assert response.status_code == 200
+    assert "as_of" in response.context["form"].errors
+    content = response.content.decode()
+    assert f'value="{typed}"' in content
+    assert 'id="id_as_of-error"' in content
+    assert response.context["s"].as_of is None
+
+
+@pytest.mark.parametrize("query", [{}, {"as_of": "2020-01-01"}])
+def test_outsider_gets_404(personas, cycle, query) -> None:
+    assert personas.outsider.get(RETRO, query).status_code == 404
+
+
+def test_a_closed_cycle_shows_what_was_typed_not_live_readings(personas, cycle) -> None:
+    personas.teammate.post(f"{BASE}/next/")
+    s = personas.viewer.get(RETRO).context["s"]
+    assert s.cycle.status == "closed"
+    assert all(slo.live is False for slo in s.slos)

@@ -1,0 +1,272 @@
+"""The audit trail of a cycle: who changed which of its records, when, and how.
+
+simple-history keeps one table per tracked model. The rows of one cycle are
+found through the parent each historical row names: the cycle and its links by
+the cycle's id, the rows of a list by their link's id (a why by `problem_id`).
+A cycle's links are created with it and never move to another cycle, so these
+filters are exact and need no extra column. (A cycle id filled in by the
+pre_create_historical_record signal would miss every row that simple-history's
+bulk helpers write, since they send no signal.)
+
+Features belong to a stage, and a stage's registry is shared by every cycle of
+its system. A cycle's trail shows the feature changes of its system's stages
+made while the cycle was open: that is when its team could edit them.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django.contrib.auth import get_user_model
+from django.db import models
+from django.db.models import Value
+from django.utils.text import capfirst
+
+from toc.cycles.models import (
+    Assumption,
+    Conflict,
+    ConstraintChoice,
+    Criterion,
+    Cycle,
+    Experiment,
+    Feature,
+    Innovation,
+    Outcome,
+    OutcomeRow,
+    Pattern,
+    Problem,
+    Rollout,
+    RolloutPhase,
+    Slo,
+    Tier,
+    ValidationExperiment,
+    Why,
+)
+from toc.cycles.retro import number
+
+
+@dataclass(frozen=True)
+class Source:
+    model: type[models.Model]
+    noun: str
+    key: str  # the historical row's field that names the parent
+    parent: type[models.Model] | None = None  # a link of the cycle; None: the cycle
+    title: str = ""  # the field that tells one row of a list from another
+
+
+SOURCES = [
+    Source(Cycle, "Cycle", "id", title="title"),
+    Source(Slo, "SLO", "cycle_id", title="name"),
+    Source(ConstraintChoice, "Constraint", "cycle_id"),
+    Source(ValidationExperiment, "Validation experiment", "cycle_id"),
+    Source(Problem, "Problem", "cycle_id"),
+    Source(Why, "Why", "problem_id", Problem, "answer"),
+    Source(Feature, "Feature", "stage_id", title="name"),
+    Source(Conflict, "Conflict", "cycle_id"),
+    Source(Assumption, "Assumption", "conflict_id", Conflict, "text"),
+    Source(Innovation, "Innovation", "cycle_id"),
+    Source(Tier, "Tier", "innovation_id", Innovation, "name"),
+    Source(Experiment, "Experiment", "cycle_id"),
+    Source(Criterion, "Criterion", "experiment_id", Experiment, "metric"),
+    Source(Rollout, "Rollout", "cycle_id"),
+    Source(RolloutPhase, "Rollout phase", "rollout_id", Rollout, "name"),
+    Source(Outcome, "Outcome", "cycle_id"),
+    Source(OutcomeRow, "Outcome row", "outcome_id", Outcome, "metric"),
+]
+
+ACTIONS = {"+": "created", "~": "changed", "-": "deleted"}
+
+# Where a field's own name reads badly in a sentence.
+LABELS = {
+    "objective": "A · objective",
+    "need_b": "B · need",
+    "action_d": "D · action",
+    "need_c": "C · need",
+    "action_e": "D′ · action",
+    "pros_kept_b": "Pros kept from B",
+    "pros_kept_c": "Pros kept from C",
+    "gap_share": "Share of the gap",
+    "latency_ms": "Latency (ms)",
+    "hold_hours": "Hold (hours)",
+    "capacity_factor": "Capacity multiplied by",
+    "measured_from": "Measured how",
+    "position": "Place in the list",
+}
+
+
+@dataclass(frozen=True)
+class Change:
+    field: str
+    old: str
+    new: str
+
+
+@dataclass(frozen=True)
+class Entry:
+    when: datetime
+    who: str  # empty when no one was signed in (a command or a script)
+    action: str
+    record: str
+    title: str
+    changes: list[Change]
+
+
+def _history(source: Source, cycle: Cycle) -> models.QuerySet:
+    history = source.model.history.all()
+    if source.model is Feature:
+        history = history.filter(
+            stage_id__in=cycle.system.stages.values("pk"),
+            history_date__gte=cycle.created,
+        )
+        if cycle.closed_at:
+            history = history.filter(history_date__lte=cycle.closed_at)
+        return history
+    if source.parent is None:
+        return history.filter(**{source.key: cycle.pk})
+    parents = source.parent.objects.filter(cycle=cycle).values("pk")
+    return history.filter(**{f"{source.key}__in": parents})
+
+
+def trail(cycle: Cycle) -> models.QuerySet:
+    """(source, history id, date) of every change to the cycle, newest first.
+
+    One query over all history tables, so that it can be counted and paginated;
+    `entries` then reads the full records of one page.
+    """
+    parts = [
+        _history(source, cycle)
+        .annotate(source=Value(index))
+        .values_list("source", "history_id", "history_date")
+        for index, source in enumerate(SOURCES)
+    ]
+    return (
+        parts[0]
+        .union(*parts[1:], all=True)
+        .order_by("-history_date", "-source", "-history_id")
+    )
+
+
+def entries(page: Iterable[tuple[int, int, datetime]]) -> list[Entry]:
+    page = list(page)
+    wanted: dict[int, list[int]] = defaultdict(list)
+    for index, history_id, _ in page:
+        wanted[index].append(history_id)
+    names = _Names()
+    found = {}
+    for index, ids in wanted.items():
+        source = SOURCES[index]
+        records = list(
+            source.model.history.filter(history_id__in=ids).select_related(
+                "history_user"
+            )
+        )
+        before = _previous_versions(source.model, records)
+        for record in records:
+            entry = _entry(source, record, before.get(record.history_id), names)
+            found[index, record.history_id] = entry
+    return [found[index, history_id] for index, history_id, _ in page]
+
+
+def _previous_versions(model: type[models.Model], records: list) -> dict:
+    """The version each record replaced, for all records in one query."""
+    latest = max(record.history_date for record in records)
+    versions = model.history.filter(
+        id__in={record.id for record in records}, history_date__lte=latest
+    ).order_by("id", "history_date", "history_id")
+    before, last = {}, {}
+    for version in versions:
+        before[version.history_id] = last.get(version.id)
+        last[version.id] = version
+    return before
+
+
+def _entry(source: Source, record, prior, names: _Names) -> Entry:
+    action = ACTIONS[record.history_type]
+    # The parent never changes; showing it would only repeat the cycle.
+    hidden = {"id", "cycle", "system", source.key.removesuffix("_id")}
+    changes = []
+    if action == "changed" and prior is not None:
+        delta = record.diff_against(prior, excluded_fields=hidden)
+        changes = [
+            Change(
+                _label(source.model, change.field),
+                names.show(source.model, change.field, change.old),
+                names.show(source.model, change.field, change.new),
+            )
+            for change in delta.changes
+        ]
+    elif action == "created":
+        for field in source.model._meta.fields:
+            # The title is shown already; a new row's place is implied by its list.
+            skip = hidden | {"position", source.title}
+            if field.name in skip or not field.editable:
+                continue
+            shown = names.show(source.model, field.name, getattr(record, field.attname))
+            if shown:
+                changes.append(Change(_label(source.model, field.name), "", shown))
+    user = record.history_user
+    return Entry(
+        when=record.history_date,
+        who=user.get_username() if user else "",
+        action=action,
+        record=source.noun,
+        title=str(getattr(record, source.title, "")) if source.title else "",
+        changes=changes,
+    )
+
+
+def _label(model: type[models.Model], name: str) -> str:
+    return LABELS.get(name) or capfirst(model._meta.get_field(name).verbose_name)
+
+
+class _Names:
+    """Values as people read them, with the users and assumptions they name."""
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[str, int], str] = {}
+
+    def show(self, model: type[models.Model], name: str, value) -> str:
+        field = model._meta.get_field(name)
+        if value is None or value == "" or value == []:
+            return ""
+        if name == "position":
+            return str(value + 1)  # people count places from 1
+        if field.choices:
+            return str(dict(field.flatchoices).get(value, value))
+        if isinstance(field, models.BooleanField):
+            return "yes" if value else "no"
+        if name == "patterns":
+            labels = dict(Pattern.choices)
+            return ", ".join(str(labels.get(p, p)) for p in value)
+        if name == "ledger_snapshot":
+            end = value.get("window_end") if isinstance(value, dict) else None
+            return (
+                f"the ledger up to {end[:16].replace('T', ' ')} UTC"
+                if end
+                else ("a ledger")
+            )
+        if field.is_relation:
+            return self._related(field.related_model, value)
+        if name.endswith("_share") and isinstance(value, float):
+            return f"{number(value * 100)}%"
+        if isinstance(value, float):
+            return number(value)
+        if isinstance(value, datetime):
+            return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        return str(value)
+
+    def _related(self, model: type[models.Model], pk: int) -> str:
+        key = (model._meta.label, pk)
+        if key not in self._cache:
+            if model is Assumption:
+                row = Assumption.history.filter(id=pk).first()
+                self._cache[key] = row.text if row else f"assumption #{pk}"
+            elif model is get_user_model():
+                user = model.objects.filter(pk=pk).first()
+                self._cache[key] = user.get_username() if user else f"user #{pk}"
+            else:
+                self._cache[key] = f"#{pk}"
+        return self._cache[key]
