@@ -39,12 +39,7 @@ from toc.cycles.models import (
     Tier,
     Why,
 )
-from toc.cycles.steps import decorate_rows
-from toc.systems.models import Stage
-
-
-def constraint_stage(cycle: Cycle) -> Stage | None:
-    return cycle.system.stages.filter(slug=cycle.constraint.stage).first()
+from toc.cycles.steps import constraint_stage, decorate_rows
 
 
 @dataclass(frozen=True)

@@ -29,11 +29,13 @@ from toc.analysis import (
 from toc.analysis import Criterion as CriterionSpec
 from toc.analysis import Feature as FeatureSpec
 from toc.analysis import Why as WhySpec
+from toc.charts.features import feature_value_chart
 from toc.cycles import forms
 from toc.cycles.models import Cycle, MeasuredFrom, Slo
 from toc.metrics.forms import WhatIfForm
 from toc.metrics.processing import ledger_response
 from toc.metrics.series import stage_series
+from toc.systems.models import Stage
 
 STEPS = [
     "goal",
@@ -228,11 +230,24 @@ def validation_figures(cycle: Cycle):
     }
 
 
+def constraint_stage(cycle: Cycle) -> Stage | None:
+    return cycle.system.stages.filter(slug=cycle.constraint.stage).first()
+
+
 def _problem(request: HttpRequest, cycle: Cycle) -> dict:
     problem = cycle.problem
     whys = [WhySpec(w.answer, w.evidence, w.validated) for w in problem.whys.all()]
+    stage = constraint_stage(cycle)
+    features = list(stage.features.all()) if stage else []
     return {
         "findings": review_chain(whys, problem.root_cause or None, problem.gap_share),
+        "feature_chart": (
+            feature_value_chart(
+                feature_values(_feature_specs(features), CONTRIBUTION_FLOOR)
+            )
+            if features
+            else None
+        ),
     }
 
 
