@@ -39,3 +39,9 @@ def test_the_line_is_the_cumulative_share_of_compute_on_its_own_axis():
 def test_no_features_gives_an_empty_but_valid_figure(valid):
     figure = valid(feature_value_chart([]))
     assert figure["data"][0]["x"] == []
+
+
+def test_pruning_candidates_columns_are_shaded_and_labelled():
+    layout = feature_value_chart(_values())["layout"]
+    assert [(s["x0"], s["x1"]) for s in layout["shapes"]] == [(2.5, 3.5)]
+    assert [(a["x"], a["text"]) for a in layout["annotations"]] == [(3, "prune?")]

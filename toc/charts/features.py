@@ -51,9 +51,40 @@ def feature_value_chart(values: Sequence[FeatureValue]) -> dict:
             "hovertemplate": "%{y:.0%} of all compute<extra></extra>",
         },
     ]
+    # A candidate's bar is often too short to see its colour: shade its column.
+    shapes, annotations = [], []
+    for index, value in enumerate(values):
+        if value.prune_candidate:
+            shapes.append(
+                {
+                    "type": "rect",
+                    "x0": index - 0.5,
+                    "x1": index + 0.5,
+                    "y0": 0,
+                    "y1": 1,
+                    "yref": "paper",
+                    "fillcolor": DANGER,
+                    "opacity": 0.08,
+                    "line": {"width": 0},
+                    "layer": "below",
+                }
+            )
+            annotations.append(
+                {
+                    "x": index,
+                    "y": 1,
+                    "yref": "paper",
+                    "yanchor": "top",
+                    "text": "prune?",
+                    "showarrow": False,
+                    "font": {"color": DANGER, "size": 11},
+                }
+            )
     return figure(
         data,
         layout(
+            shapes=shapes,
+            annotations=annotations,
             showlegend=True,
             legend={"orientation": "h", "y": 1.12},
             xaxis={"type": "category", "automargin": True, "fixedrange": True},
@@ -69,6 +100,7 @@ def feature_value_chart(values: Sequence[FeatureValue]) -> dict:
                 "side": "right",
                 "range": [0, 1.05],
                 "tickformat": ".0%",
+                "dtick": 0.25,
                 "showgrid": False,
                 "fixedrange": True,
             },
