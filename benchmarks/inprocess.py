@@ -14,6 +14,7 @@ import io
 import json
 import os
 import pstats
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -24,6 +25,7 @@ import django
 
 django.setup()
 
+from django.conf import settings  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
@@ -91,6 +93,52 @@ def queries(args: argparse.Namespace) -> dict:
             for query in captured.captured_queries
         ],
     }
+
+
+def session(args: argparse.Namespace) -> dict:
+    """A logged-in session of the bench user, for HTML pages over HTTP."""
+    client = Client()
+    client.force_login(get_user_model().objects.get(username="bench"))
+    return {"cookie": f"{settings.SESSION_COOKIE_NAME}={client.session.session_key}"}
+
+
+# The figures a page hands to static/js/charts.js, by element id.
+_FIGURE = re.compile(
+    r'<script id="([\w-]+)-figure" type="application/json">(.*?)</script>', re.S
+)
+
+
+def page(args: argparse.Namespace) -> dict:
+    """The SQL and the figures (their JSON size) of one HTML page, after a
+    first request has warmed the process; `--htmx` asks for the partial."""
+    client = Client()
+    client.force_login(get_user_model().objects.get(username="bench"))
+    headers = {"HX-Request": "true"} if args.htmx else {}
+
+    def call() -> str:
+        response = client.get(args.path, secure=True, headers=headers)
+        if response.status_code != 200:
+            raise SystemExit(f"GET {args.path}: {response.status_code}")
+        return response.content.decode()
+
+    call()
+    with CaptureQueriesContext(connection) as captured:
+        content = call()
+    return {
+        "count": len(captured.captured_queries),
+        "queries": [
+            {"sql": query["sql"], "ms": float(query["time"]) * 1000}
+            for query in captured.captured_queries
+        ],
+        "figures": {
+            chart: {"bytes": len(body.encode()), "points": _points(json.loads(body))}
+            for chart, body in _FIGURE.findall(content)
+        },
+    }
+
+
+def _points(figure: dict) -> int:
+    return sum(len(trace.get("y") or []) for trace in figure["data"])
 
 
 def profile(args: argparse.Namespace) -> dict:
@@ -190,6 +238,11 @@ def main() -> None:
         cmd.add_argument("--repeat", type=int, default=20)
         cmd.add_argument("--top", type=int, default=25)
         cmd.set_defaults(func=func)
+    commands.add_parser("session").set_defaults(func=session)
+    cmd = commands.add_parser("page")
+    cmd.add_argument("--path", required=True)
+    cmd.add_argument("--htmx", action="store_true")
+    cmd.set_defaults(func=page)
     cmd = commands.add_parser("profile-ingest")
     cmd.add_argument("--path", required=True)
     cmd.add_argument("--token", required=True)

@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from benchmarks import dashboard
 from benchmarks.harness import (
     BenchError,
     Report,
@@ -32,6 +33,7 @@ from benchmarks.harness import (
     log,
     percentile,
     run_inprocess,
+    run_manage,
 )
 
 PART = "reads"
@@ -325,6 +327,7 @@ def prepare(
     info = run_inprocess(env, "setup", "--stages", str(STAGES))
     system_id = info["system_id"]
     seed_finding(url, system_id, end - timedelta(minutes=1))
+    dashboard.seed_moves(url, system_id, end)
     began, rows = time.perf_counter(), 0
     for span_start, span_end, detailed in spans:
         kind = "detailed" if detailed else "constant-valued"
@@ -340,6 +343,8 @@ def prepare(
         f"  {rows:,} samples + rollups in {seconds:.0f}s ({rows / seconds:,.0f} rows/s)"
     )
     log(f"  analyze {analyze(url):.1f}s; {table_sizes(url)}")
+    # The dashboard's templates need the static files' manifest (DEBUG off).
+    run_manage(env, "collectstatic", "--noinput", quiet=True)
     services = stack.enter_context(Services(env))
     services.start_gunicorn(workers=2)
     target = Target(
@@ -397,6 +402,8 @@ def run(report: Report, *, days: int = 30, scale: int = 10) -> None:
                 processing[target.label].append(processing_run(target))
         _report_queries(report, large, count=False)
         _report_growth(report, small_label, large_label, pair, processing)
+        log(f"measuring the dashboard (load average {os.getloadavg()[0]:.2f})")
+        dashboard.measure(report, [small, large])
         _explain_misses(report, large, {small_label: alone, large_label: pair[1]})
 
 

@@ -1,0 +1,121 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from tests.browser.conftest import screenshot
+from tests.browser.test_stage_editor import _log_in
+from toc.systems.demo import demo_load
+from toc.systems.models import IngestKey
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+DASHBOARD_CHARTS = ("chart-flow", "chart-headroom", "chart-slos", "chart-series")
+
+
+def drawn_traces(page, chart_id: str) -> int:
+    """How many traces Plotly drew into the element: 0 unless the chart rendered."""
+    expect(page.locator(f"#{chart_id} .main-svg").first).to_be_attached()
+    return page.evaluate(
+        "id => (document.getElementById(id).data || []).length", chart_id
+    )
+
+
+def flow_labels(page) -> str:
+    return page.evaluate(
+        "document.getElementById('chart-flow').layout.annotations"
+        ".map(a => a.text).join('|')"
+    )
+
+
+def test_dashboard_charts_draw_and_follow_the_simulator(page, live_server) -> None:
+    system = demo_load()
+    _, key = IngestKey.issue(system=system, name="browser test")
+    _log_in(page, live_server)
+    page.goto(f"{live_server.url}/systems/nad/")
+
+    for chart in DASHBOARD_CHARTS:
+        assert drawn_traces(page, chart) > 0, chart
+    # Six stages: a utilization and a queue line each.
+    assert drawn_traces(page, "chart-series") == 12
+    tier2 = page.locator("tr", has=page.locator("th", has_text="Feature-Tier2"))
+    expect(tier2).to_contain_text("100%")
+    before = flow_labels(page)
+    page.evaluate("window.__noReload = true")
+
+    # The simulator triples Feature-Tier2 from now on, over HTTP like a pipeline.
+    start = timezone.now().replace(microsecond=0) + timedelta(seconds=1)
+    call_command(
+        "simulate_pipeline",
+        "nad",
+        "--start",
+        start.isoformat(),
+        "--change",
+        "feature-tier2*3@0",
+        url=live_server.url,
+        key=key,
+        duration=240,
+        speed=0,
+        batch=30,
+    )
+
+    expect(tier2).not_to_contain_text("100%", timeout=12_000)
+    page.wait_for_function(
+        "before => document.getElementById('chart-flow').layout.annotations"
+        ".map(a => a.text).join('|') !== before",
+        arg=before,
+        timeout=5_000,
+    )
+    assert page.evaluate("window.__noReload") is True
+    for chart in DASHBOARD_CHARTS:
+        assert drawn_traces(page, chart) > 0, chart
+    screenshot(page, "dashboard-charts")
+
+    week = page.get_by_role("link", name="Week")
+    week.click()
+    expect(week).to_have_attribute("aria-current", "page")
+    expect(page.locator("#series")).to_contain_text("highest value of its 30 min")
+    assert drawn_traces(page, "chart-series") == 12
+    assert page.evaluate("window.__noReload") is True
+
+    page.get_by_role("link", name="Timeline").click()
+    assert drawn_traces(page, "chart-timeline") > 0
+    expect(page.locator("table")).to_contain_text("Feature-Tier2")
+    screenshot(page, "timeline")
+    assert page.problems == [], "\n".join(page.problems)
+
+
+def test_feature_value_chart_appears_and_grows_as_features_are_added(
+    page, live_server
+) -> None:
+    demo_load(history=False)
+    _log_in(page, live_server)
+    # Cycle 2 is open; its constraint, Alerting, has no features yet.
+    page.goto(f"{live_server.url}/systems/nad/cycles/2/problem/")
+    expect(page.locator("#chart-features")).to_have_count(0)
+    page.evaluate("window.__noReload = true")
+    rows = page.locator("#rows-features")
+    for name, importance, cost in (
+        ("dedup_key", "0.6", "2"),
+        ("geo_lookup", "0.001", "30"),
+    ):
+        rows.get_by_label("Name").fill(name)
+        rows.get_by_label("Importance").fill(importance)
+        rows.get_by_label("Compute cost").fill(cost)
+        rows.get_by_role("button", name="Add feature").click()
+        expect(rows).to_contain_text(name)
+    page.wait_for_function(
+        "() => (document.getElementById('chart-features')?.data?.[0]?.x || [])"
+        ".length === 2"
+    )
+    assert page.evaluate("document.getElementById('chart-features').data[0].x") == [
+        "dedup_key",
+        "geo_lookup",
+    ]
+    assert page.evaluate("window.__noReload") is True
+    screenshot(page, "feature-value")
+    assert page.problems == [], "\n".join(page.problems)
