@@ -307,7 +307,7 @@ def as_markdown(snapshot: Snapshot) -> str:
     if s.validation:
         v = s.validation
         lines += [
-            f"{_lead(s.stage_names.get(v.stage, v.stage))} with "
+            f"{_lead(s.validation_stage_name)} with "
             f"{number(v.capacity_factor)}× capacity, "
             f"{_when(v.started)} to {_when(v.ended)}.",
             "",

@@ -84,6 +84,11 @@ class Snapshot:
         return [labels.get(p, p) for p in patterns]
 
     @property
+    def validation_stage_name(self) -> str:
+        slug = self.validation.stage if self.validation else ""
+        return self.stage_names.get(slug, slug)
+
+    @property
     def next_constraint_name(self) -> str:
         slug = self.outcome.next_constraint if self.outcome else ""
         if slug == OUTSIDE:

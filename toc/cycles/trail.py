@@ -51,30 +51,30 @@ from toc.cycles.retro import number
 @dataclass(frozen=True)
 class Source:
     model: type[models.Model]
-    noun: str
+    noun: str  # as it reads mid-sentence: "demo changed why …"
     key: str  # the historical row's field that names the parent
     parent: type[models.Model] | None = None  # a link of the cycle; None: the cycle
     title: str = ""  # the field that tells one row of a list from another
 
 
 SOURCES = [
-    Source(Cycle, "Cycle", "id", title="title"),
+    Source(Cycle, "cycle", "id", title="title"),
     Source(Slo, "SLO", "cycle_id", title="name"),
-    Source(ConstraintChoice, "Constraint", "cycle_id"),
-    Source(ValidationExperiment, "Validation experiment", "cycle_id"),
-    Source(Problem, "Problem", "cycle_id"),
-    Source(Why, "Why", "problem_id", Problem, "answer"),
-    Source(Feature, "Feature", "stage_id", title="name"),
-    Source(Conflict, "Conflict", "cycle_id"),
-    Source(Assumption, "Assumption", "conflict_id", Conflict, "text"),
-    Source(Innovation, "Innovation", "cycle_id"),
-    Source(Tier, "Tier", "innovation_id", Innovation, "name"),
-    Source(Experiment, "Experiment", "cycle_id"),
-    Source(Criterion, "Criterion", "experiment_id", Experiment, "metric"),
-    Source(Rollout, "Rollout", "cycle_id"),
-    Source(RolloutPhase, "Rollout phase", "rollout_id", Rollout, "name"),
-    Source(Outcome, "Outcome", "cycle_id"),
-    Source(OutcomeRow, "Outcome row", "outcome_id", Outcome, "metric"),
+    Source(ConstraintChoice, "constraint", "cycle_id"),
+    Source(ValidationExperiment, "validation experiment", "cycle_id"),
+    Source(Problem, "problem", "cycle_id"),
+    Source(Why, "why", "problem_id", Problem, "answer"),
+    Source(Feature, "feature", "stage_id", title="name"),
+    Source(Conflict, "conflict", "cycle_id"),
+    Source(Assumption, "assumption", "conflict_id", Conflict, "text"),
+    Source(Innovation, "innovation", "cycle_id"),
+    Source(Tier, "tier", "innovation_id", Innovation, "name"),
+    Source(Experiment, "experiment", "cycle_id"),
+    Source(Criterion, "criterion", "experiment_id", Experiment, "metric"),
+    Source(Rollout, "rollout", "cycle_id"),
+    Source(RolloutPhase, "rollout phase", "rollout_id", Rollout, "name"),
+    Source(Outcome, "outcome", "cycle_id"),
+    Source(OutcomeRow, "outcome row", "outcome_id", Outcome, "metric"),
 ]
 
 ACTIONS = {"+": "created", "~": "changed", "-": "deleted"}
@@ -190,13 +190,15 @@ def _entry(source: Source, record, prior, names: _Names) -> Entry:
     changes = []
     if action == "changed" and prior is not None:
         delta = record.diff_against(prior, excluded_fields=hidden)
+        # diff_against sorts by field name; the model's order reads as its form.
+        order = [field.name for field in source.model._meta.fields]
         changes = [
             Change(
                 _label(source.model, change.field),
                 names.show(source.model, change.field, change.old),
                 names.show(source.model, change.field, change.new),
             )
-            for change in delta.changes
+            for change in sorted(delta.changes, key=lambda c: order.index(c.field))
         ]
     elif action == "created":
         for field in source.model._meta.fields:
