@@ -79,3 +79,18 @@ def test_anonymous_is_sent_to_log_in(client, personas):
     response = client.get("/systems/fraud/timeline/")
     assert response.status_code == 302
     assert response.url.startswith("/accounts/login/")
+
+
+def test_the_history_page_opens_with_the_same_timeline(personas):
+    owner = Membership.objects.get(team=personas.team, role=Role.ADMIN).user
+    cycle_open(system=personas.system, title="Cache the features", user=owner)
+    history = personas.viewer.get("/systems/fraud/cycles/").content.decode()
+    timeline = figure(history, "chart-timeline")
+    assert timeline["layout"]["annotations"][0]["text"] == "Cycle 1: Cache the features"
+    assert 'href="/systems/fraud/timeline/"' in history
+
+
+def test_an_empty_history_has_no_timeline(personas):
+    history = personas.viewer.get("/systems/fraud/cycles/").content.decode()
+    assert "chart-timeline" not in history
+    assert "plotly-basic.min.js" not in history

@@ -137,7 +137,9 @@ def trail(cycle: Cycle) -> models.QuerySet:
     `entries` then reads the full records of one page.
     """
     parts = [
+        # Without their default ordering: SQLite refuses ORDER BY in a UNION's parts.
         _history(source, cycle)
+        .order_by()
         .annotate(source=Value(index))
         .values_list("source", "history_id", "history_date")
         for index, source in enumerate(SOURCES)

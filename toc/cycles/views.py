@@ -19,6 +19,8 @@ from toc.cycles.retro import NotYetRecorded, snapshot_as_of, snapshot_now, summa
 from toc.cycles.rows import KINDS, rows_context
 from toc.cycles.steps import STEPS, record_forms, step_context
 from toc.cycles.trail import entries, trail
+from toc.metrics.figures import timeline_figure
+from toc.metrics.processing import ledger_response
 from toc.systems.access import get_system
 
 HISTORY_PAGE = 20  # cycles per page of a system's history
@@ -79,6 +81,9 @@ def cycle_list(request: HttpRequest, slug: str) -> HttpResponse:
             "filters": filters,
             "filtered": any(wanted.values()),
             "has_cycles": bool(page.object_list) or system.cycles.exists(),
+            "timeline": timeline_figure(
+                system, ledger_response(system), timezone.now()
+            ),
             "form": form,
             "can_edit": can_edit,
             "can_admin": role == Role.ADMIN,
