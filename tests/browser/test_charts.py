@@ -119,3 +119,25 @@ def test_feature_value_chart_appears_and_grows_as_features_are_added(
     assert page.evaluate("window.__noReload") is True
     screenshot(page, "feature-value")
     assert page.problems == [], "\n".join(page.problems)
+
+
+def test_history_opens_with_the_timeline_and_leads_to_a_retrospective(
+    page, live_server
+) -> None:
+    demo_load()
+    _log_in(page, live_server)
+    page.goto(f"{live_server.url}/systems/nad/cycles/")
+    assert drawn_traces(page, "chart-timeline") > 0
+    spans = page.evaluate(
+        "document.getElementById('chart-timeline').layout.annotations.map(a => a.text)"
+    )
+    assert "Cycle 1: Feature-Tier2 cannot keep up" in spans
+    screenshot(page, "history")
+
+    page.get_by_role("link", name="Retrospective").last.click()
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    expect(page.locator("main")).to_contain_text("Retrospective of cycle 1")
+    screenshot(page, "retrospective")
+    page.emulate_media(media="print")
+    screenshot(page, "retrospective-print")
+    assert page.problems == [], "\n".join(page.problems)

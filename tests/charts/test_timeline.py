@@ -83,3 +83,9 @@ def test_nothing_is_drawn_before_the_first_constraint_was_found():
     bars = _bars(constraint_timeline(STAGES, moves, [], START, END))
     assert bars["Features"]["base"] == ["2026-11-03 00:00:00"]
     assert bars[OUTSIDE]["base"] == ["2026-11-06 00:00:00"]
+
+
+def test_buttons_zoom_to_the_last_hour_day_week_month_or_all(valid):
+    figure = valid(constraint_timeline(STAGES, [], [], START, END))
+    buttons = figure["layout"]["xaxis"]["rangeselector"]["buttons"]
+    assert [b["label"] for b in buttons] == ["1 h", "1 d", "1 w", "1 m", "All"]

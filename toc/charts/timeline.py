@@ -151,6 +151,39 @@ def constraint_timeline(
                 "type": "date",
                 "range": [plot_time(start), plot_time(end)],
                 "gridcolor": LINE,
+                # Months of cycles can hide an hour of moves: these zoom to the end.
+                "rangeselector": {
+                    "x": 0,
+                    "y": -0.22,
+                    "yanchor": "top",
+                    "buttons": [
+                        {
+                            "count": 1,
+                            "step": "hour",
+                            "stepmode": "backward",
+                            "label": "1 h",
+                        },
+                        {
+                            "count": 1,
+                            "step": "day",
+                            "stepmode": "backward",
+                            "label": "1 d",
+                        },
+                        {
+                            "count": 7,
+                            "step": "day",
+                            "stepmode": "backward",
+                            "label": "1 w",
+                        },
+                        {
+                            "count": 1,
+                            "step": "month",
+                            "stepmode": "backward",
+                            "label": "1 m",
+                        },
+                        {"step": "all", "label": "All"},
+                    ],
+                },
             },
             yaxis={
                 "type": "category",
@@ -162,9 +195,9 @@ def constraint_timeline(
             },
             shapes=shapes,
             annotations=annotations,
-            margin={"l": 8, "r": 16, "t": 28, "b": 40},
+            margin={"l": 8, "r": 16, "t": 28, "b": 72},
         ),
-        height=90 + 32 * len(rows),
+        height=120 + 32 * len(rows),
     )
 
 
