@@ -30,13 +30,12 @@ def pipeline_flow(ledger: dict) -> dict:
         is_constraint = row["stage"] == constraint
         has_data = bool(row["samples"])
         colour = utilization_colour(row["utilization"] if has_data else None)
+        box = {"type": "rect", "x0": index, "x1": index + BOX_WIDTH, "y0": 0, "y1": 1}
+        # A translucent fill under an opaque outline: the fill's opacity would
+        # fade the outline too.
         shapes.append(
             {
-                "type": "rect",
-                "x0": index,
-                "x1": index + BOX_WIDTH,
-                "y0": 0,
-                "y1": 1,
+                **box,
                 "fillcolor": colour,
                 "opacity": 0.18 if has_data else 0.08,
                 "line": {"width": 0},
@@ -45,11 +44,7 @@ def pipeline_flow(ledger: dict) -> dict:
         )
         shapes.append(
             {
-                "type": "rect",
-                "x0": index,
-                "x1": index + BOX_WIDTH,
-                "y0": 0,
-                "y1": 1,
+                **box,
                 "line": {
                     "color": DANGER if is_constraint else colour,
                     "width": 4 if is_constraint else 1.5,
