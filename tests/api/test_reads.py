@@ -4,7 +4,9 @@ import itertools
 from datetime import datetime, timedelta
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from tests.metrics.samples import steady_pipeline
@@ -209,3 +211,12 @@ def test_series_rejects_bad_ranges(personas, viewer_token, query) -> None:
     )
     assert response.status_code == 400
     assert response.json()["errors"][0]["field"] in {"from", "to"}
+
+
+def test_series_query_shows_in_the_query_log(personas):
+    """The series reads its arrays through the driver's own cursor on PostgreSQL;
+    it still counts, so query budgets stay honest."""
+    with CaptureQueriesContext(connection) as captured:
+        response = personas.viewer.get("/api/v1/systems/fraud/series/")
+    assert response.status_code == 200
+    assert any("metrics_rollup" in query["sql"] for query in captured.captured_queries)

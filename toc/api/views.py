@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from toc.accounts.models import Role
 from toc.api.permissions import IsIngestKey, IsPerson
+from toc.api.renderers import NumbersRenderer
 from toc.api.serializers import ConstraintEventSerializer, SystemSerializer
 from toc.metrics.ingest import (
     MAX_BODY_BYTES,
@@ -97,6 +98,7 @@ class Series(APIView):
     """
 
     permission_classes = [IsPerson]
+    renderer_classes = [NumbersRenderer]
 
     def get(self, request, slug: str) -> Response:
         system, _ = get_system(request, slug)
