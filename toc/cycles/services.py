@@ -1,11 +1,17 @@
 from __future__ import annotations
 
-from django.db import transaction
+from collections.abc import Callable
+
+from django.db import models, transaction
 from django.db.models import Max
+from django.forms import ModelForm
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
+from toc import ordering
+from toc.cycles.kinds import RowKind
 from toc.cycles.models import (
+    Assumption,
     Comparator,
     Conflict,
     ConstraintChoice,
@@ -123,3 +129,65 @@ def cycle_close_and_continue(*, cycle: Cycle, user=None) -> Cycle:
     cycle.save(update_fields=["status", "closed_at"])
     following = cycle_open(system=cycle.system, title=f"After {cycle.title}", user=user)
     return following
+
+
+def row_create(*, kind: RowKind, parent: models.Model, form: ModelForm) -> models.Model:
+    """A valid form's row, at the end of its list if the list is ordered."""
+    row = form.save(commit=False)
+    setattr(row, kind.parent_field, parent)
+    if kind.ordered:
+        last = kind.model.objects.filter(**{kind.parent_field: parent}).aggregate(
+            Max("position")
+        )["position__max"]
+        row.position = 0 if last is None else last + 1
+    row.save()
+    return row
+
+
+@transaction.atomic
+def row_delete(
+    *, cycle: Cycle, kind: RowKind, parent: models.Model, row: models.Model
+) -> None:
+    if kind.model is Assumption and cycle.conflict.broken_assumption_id == row.pk:
+        # SET_NULL would clear it with an UPDATE the audit trail never sees.
+        cycle.conflict.broken_assumption = None
+        cycle.conflict.save(update_fields=["broken_assumption"])
+    row.delete()
+    if kind.ordered:
+        _reorder(kind, parent, ordering.close_gaps)
+
+
+def row_move(*, kind: RowKind, parent: models.Model, pk: int, offset: int) -> bool:
+    """False if the parent has no such row."""
+    return _reorder(kind, parent, lambda rows: ordering.move(rows, pk, offset))
+
+
+@transaction.atomic
+def _reorder(kind: RowKind, parent: models.Model, reorder: Callable) -> object:
+    """Runs `reorder` on the parent's rows and writes history for each row it moved.
+
+    toc.ordering writes positions with bulk_update, which simple-history does not
+    see; without these rows the trail and the as-of views would keep old orders.
+    """
+    siblings = kind.model.objects.filter(**{kind.parent_field: parent})
+    before = dict(siblings.select_for_update().values_list("pk", "position"))
+    result = reorder(siblings)
+    moved = [row for row in siblings if before.get(row.pk) != row.position]
+    kind.model.history.bulk_history_create(moved, update=True)
+    return result
+
+
+def record_save(*, cycle: Cycle, name: str, form: ModelForm, user) -> models.Model:
+    """Saves a valid record form of the cycle (see steps.record_forms), filling in
+    what the form does not carry: its cycle, who chose or decided, when."""
+    record = form.save(commit=False)
+    if name == "validation":
+        record.cycle = cycle
+    elif name == "constraint":
+        record.chosen_by = user
+    elif name == "decision":
+        record.decided_by = user
+        record.decided_at = timezone.now()
+    record.save()
+    form.save_m2m()
+    return record

@@ -14,9 +14,10 @@ from toc.cycles import export, services
 from toc.cycles.access import get_cycle
 from toc.cycles.chain import chain
 from toc.cycles.forms import AsOfForm, CycleForm, HistoryFilterForm
+from toc.cycles.kinds import KINDS
 from toc.cycles.models import CycleStatus
 from toc.cycles.retro import NotYetRecorded, snapshot_as_of, snapshot_now, summarise
-from toc.cycles.rows import KINDS, rows_context
+from toc.cycles.rows import rows_context
 from toc.cycles.steps import STEPS, record_forms, step_context
 from toc.cycles.trail import entries, trail
 from toc.metrics.figures import timeline_figure
@@ -200,10 +201,9 @@ def cycle_step(request: HttpRequest, slug: str, number: int, step: str) -> HttpR
     if bound_name:
         form = record_forms_built[bound_name]
         if form.is_valid():
-            record = form.save(commit=False)
-            _stamp(record, bound_name, cycle, request)
-            record.save()
-            form.save_m2m()
+            services.record_save(
+                cycle=cycle, name=bound_name, form=form, user=request.user
+            )
             messages.success(request, "Saved.")
             return redirect(f"{cycle.get_absolute_url()}{step}/")
     context = _page_context(cycle, role, step)
@@ -213,17 +213,6 @@ def cycle_step(request: HttpRequest, slug: str, number: int, step: str) -> HttpR
         rows_context(cycle, KINDS[key], context["can_edit"]) for key in STEP_ROWS[step]
     ]
     return render(request, f"cycles/step_{step}.html", context)
-
-
-def _stamp(record, form_name: str, cycle, request: HttpRequest) -> None:
-    """Fills in what the form does not carry: its cycle, who chose or decided, when."""
-    if form_name == "validation":
-        record.cycle = cycle
-    elif form_name == "constraint":
-        record.chosen_by = request.user
-    elif form_name == "decision":
-        record.decided_by = request.user
-        record.decided_at = timezone.now()
 
 
 @require_POST
