@@ -55,7 +55,7 @@ def test_dashboard_shows_the_constraint_and_refreshes_itself(page, live_server) 
     expect(alerting_row).to_contain_text("520,000", timeout=12_000)
     assert page.evaluate("window.__noReload") is True
 
-    page.get_by_label("Stage").select_option("Feature-Tier2")
+    page.get_by_label("Stage", exact=True).select_option("Feature-Tier2")
     page.get_by_label("Factor").fill("3")
     page.get_by_role("button", name="Recompute").click()
     expect(page.locator("#what-if-result")).to_contain_text("Ceiling")
