@@ -13,6 +13,9 @@ def _flatten(detail, field: str | None = None) -> list[dict]:
     if isinstance(detail, dict):
         errors = []
         for key, value in detail.items():
+            if isinstance(key, int):  # the items of a list field: "stages[0]"
+                errors += _flatten(value, f"{field}[{key}]")
+                continue
             name = None if key == "non_field_errors" else str(key)
             errors += _flatten(
                 value, f"{field}.{name}" if field and name else name or field

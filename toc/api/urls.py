@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from toc.api import views
+from toc.api import cycles, systems, tools, views
 
 app_name = "api"
 
@@ -16,4 +16,7 @@ urlpatterns = [
         views.ConstraintEventList.as_view(),
         name="constraint-events",
     ),
+    *systems.urlpatterns,
+    *tools.urlpatterns,
+    *cycles.urlpatterns,
 ]

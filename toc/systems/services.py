@@ -6,6 +6,7 @@ from django.db import transaction
 
 from toc import ordering
 from toc.accounts.models import Team
+from toc.systems.forms import StageForm
 from toc.systems.models import Stage, System
 
 
@@ -27,6 +28,15 @@ def system_create(
         for position, (stage_name, stage_slug) in enumerate(stages)
     )
     return system
+
+
+def stage_create(*, system: System, form: StageForm) -> Stage:
+    """A valid stage form's stage, last in the pipeline."""
+    stage = form.save(commit=False)
+    stage.system = system
+    stage.position = system.next_stage_position()
+    stage.save()
+    return stage
 
 
 def stage_move(*, stage: Stage, offset: int) -> None:

@@ -114,10 +114,7 @@ def stage_add(request: HttpRequest, slug: str) -> HttpResponse:
     system, role = get_system(request, slug, needs=Role.EDITOR)
     form = StageForm(request.POST or None, system=system)
     if request.method == "POST" and form.is_valid():
-        stage = form.save(commit=False)
-        stage.system = system
-        stage.position = system.next_stage_position()
-        stage.save()
+        stage = services.stage_create(system=system, form=form)
         return _stages_response(request, system, f"Added stage {stage.name}.")
     if request.htmx:
         return render(

@@ -1,0 +1,135 @@
+"""What every API resource shares.
+
+- Writes are validated by the browser's own Django forms, so a script and a
+  person meet the same rules and the same messages; `bound_form` turns a JSON
+  body into such a form and `require_valid` its errors into the API's shape.
+- Every single record carries an ETag; a write that sends `If-Match` with an
+  older one is refused with 409, so two editors cannot silently overwrite each
+  other. Without `If-Match` the write goes through (last write wins), as for a
+  script that owns the record.
+- Lists are cursor-paginated in a stable order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+
+from django import forms
+from django.forms.models import model_to_dict
+from rest_framework import serializers
+from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.pagination import CursorPagination
+from rest_framework.response import Response
+
+
+class EditConflict(APIException):
+    status_code = 409
+    default_detail = (
+        "This record changed after you read it. GET it again, reapply your "
+        "change, and send its new ETag in If-Match."
+    )
+    default_code = "conflict"
+
+
+def etag(representation: dict) -> str:
+    """A strong ETag of what the client reads: any change to the record changes it."""
+    text = json.dumps(
+        representation, sort_keys=True, separators=(",", ":"), default=str
+    )
+    return '"' + hashlib.sha256(text.encode()).hexdigest()[:32] + '"'
+
+
+def check_if_match(request, representation: dict) -> None:
+    """409 when the client's `If-Match` names another version than the current one."""
+    header = request.headers.get("If-Match")
+    if not header:
+        return
+    sent = {tag.strip().removeprefix("W/") for tag in header.split(",")}
+    if "*" not in sent and etag(representation) not in sent:
+        raise EditConflict()
+
+
+def tagged(representation: dict, status: int = 200) -> Response:
+    response = Response(representation, status=status)
+    response["ETag"] = etag(representation)
+    return response
+
+
+def bound_form(
+    form_class: type[forms.BaseForm],
+    body: object,
+    *,
+    instance=None,
+    partial: bool = False,
+    **kwargs,
+) -> forms.BaseForm:
+    """The browser's form bound to a JSON object.
+
+    Unknown fields are errors rather than silently ignored. Fields the body
+    leaves out keep the instance's values with `partial` (PATCH), and otherwise
+    take their defaults, as the browser's empty form would offer them.
+    """
+    if not isinstance(body, dict):
+        raise ValidationError({"non_field_errors": ["Send a JSON object."]})
+    fields = list(form_class.base_fields)
+    unknown = sorted(set(body) - set(fields))
+    if unknown:
+        raise ValidationError(
+            {
+                name: [f"Unknown field; this record takes {', '.join(fields)}."]
+                for name in unknown
+            }
+        )
+    if partial and instance is not None:
+        data = model_to_dict(instance, fields)
+    else:
+        # What the browser's form would show before anyone typed: model defaults.
+        data = {
+            name: field.initial() if callable(field.initial) else field.initial
+            for name, field in form_class.base_fields.items()
+            if field.initial is not None
+        }
+    data.update(body)
+    if instance is not None:
+        kwargs["instance"] = instance
+    return form_class(data, **kwargs)
+
+
+def require_valid(form: forms.BaseForm) -> forms.BaseForm:
+    if not form.is_valid():
+        errors = form.errors.get_json_data()
+        raise ValidationError(
+            {
+                ("non_field_errors" if field == "__all__" else field): [
+                    error["message"] for error in messages
+                ]
+                for field, messages in errors.items()
+            }
+        )
+    return form
+
+
+def serializer_for(
+    model, fields: Iterable[str], *, name: str | None = None
+) -> type[serializers.ModelSerializer]:
+    """A read serializer of `fields` (an id first), named for the schema."""
+    meta = type("Meta", (), {"model": model, "fields": ["id", *fields]})
+    return type(
+        name or f"{model.__name__}Serializer",
+        (serializers.ModelSerializer,),
+        {"Meta": meta},
+    )
+
+
+class ByName(CursorPagination):
+    ordering = ("name", "id")
+
+
+class NewestFirst(CursorPagination):
+    ordering = ("-at", "-id")
+
+
+class ByPosition(CursorPagination):
+    ordering = ("position", "id")

@@ -1,0 +1,365 @@
+"""Teams (read), a system, its stages, ingest keys and each stage's features.
+
+Writes go through the browser's forms and services (see toc.api.common), with
+the browser's roles: viewers read, editors change systems, stages and
+features, admins delete systems and manage ingest keys.
+"""
+
+from __future__ import annotations
+
+from django.db.models import F
+from django.urls import path
+from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
+from rest_framework import generics, serializers, status
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from toc.accounts.models import Membership, Role, Team
+from toc.api.common import (
+    ByName,
+    ByPosition,
+    bound_form,
+    check_if_match,
+    require_valid,
+    serializer_for,
+    tagged,
+)
+from toc.api.permissions import IsPerson
+from toc.api.serializers import StageSerializer, SystemSerializer
+from toc.cycles.forms import FeatureForm
+from toc.cycles.models import Feature
+from toc.systems import services
+from toc.systems.access import get_stage, get_system
+from toc.systems.forms import StageForm, SystemForm
+from toc.systems.models import IngestKey, Stage, System
+
+MOVES = {"up": -1, "down": 1}
+
+
+class MembershipSerializer(serializers.ModelSerializer):
+    username = serializers.CharField(source="user.username")
+
+    class Meta:
+        model = Membership
+        fields = ["username", "role"]
+
+
+class TeamSerializer(serializers.ModelSerializer):
+    role = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Team
+        fields = ["slug", "name", "role"]
+
+    def get_role(self, team: Team) -> str:
+        return team.my_role
+
+
+class TeamDetailSerializer(TeamSerializer):
+    members = MembershipSerializer(source="memberships", many=True)
+
+    class Meta(TeamSerializer.Meta):
+        fields = [*TeamSerializer.Meta.fields, "members"]
+
+
+class TeamList(generics.ListAPIView):
+    """The teams you belong to, with your role in each."""
+
+    permission_classes = [IsPerson]
+    serializer_class = TeamSerializer
+    pagination_class = ByName
+
+    def get_queryset(self):
+        return _with_role(self.request.user)
+
+
+class TeamDetail(generics.RetrieveAPIView):
+    """One of your teams and its members. Teams are managed in the browser."""
+
+    permission_classes = [IsPerson]
+    serializer_class = TeamDetailSerializer
+    lookup_field = "slug"
+
+    def get_queryset(self):
+        return _with_role(self.request.user).prefetch_related("memberships__user")
+
+
+def _with_role(user):
+    """The user's teams, each with the user's role (one filter: the same membership)."""
+    return Team.objects.filter(memberships__user=user).annotate(
+        my_role=F("memberships__role")
+    )
+
+
+class SystemDetail(APIView):
+    """A system with its stages. PUT or PATCH its `name` and `description`
+    (editors; the slug never changes); DELETE it with everything recorded about
+    it (admins)."""
+
+    permission_classes = [IsPerson]
+    serializer_class = SystemSerializer
+
+    def get(self, request, slug: str) -> Response:
+        system, _ = get_system(request, slug)
+        return tagged(_system(system))
+
+    def put(self, request, slug: str, partial: bool = False) -> Response:
+        system, _ = get_system(request, slug, needs=Role.EDITOR)
+        check_if_match(request, _system(system))
+        form = bound_form(SystemForm, request.data, instance=system, partial=partial)
+        require_valid(form).save()
+        return tagged(_system(system))
+
+    def patch(self, request, slug: str) -> Response:
+        return self.put(request, slug, partial=True)
+
+    def delete(self, request, slug: str) -> Response:
+        system, _ = get_system(request, slug, needs=Role.ADMIN)
+        check_if_match(request, _system(system))
+        system.delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _system(system: System) -> dict:
+    return SystemSerializer(system).data
+
+
+class StageList(APIView):
+    """The system's stages in pipeline order; POST adds one at the end (editors).
+    Without a `slug`, one is made from the name."""
+
+    permission_classes = [IsPerson]
+    serializer_class = StageSerializer
+
+    def get(self, request, slug: str) -> Response:
+        system, _ = get_system(request, slug)
+        paginator = ByPosition()
+        page = paginator.paginate_queryset(system.stages.all(), request, view=self)
+        return paginator.get_paginated_response(StageSerializer(page, many=True).data)
+
+    def post(self, request, slug: str) -> Response:
+        system, _ = get_system(request, slug, needs=Role.EDITOR)
+        form = require_valid(bound_form(StageForm, request.data, system=system))
+        stage = services.stage_create(system=system, form=form)
+        return tagged(StageSerializer(stage).data, status.HTTP_201_CREATED)
+
+
+class StageDetail(APIView):
+    """One stage. PUT or PATCH `name`, `slug`, `unit`, `description` (editors);
+    DELETE removes it and its samples (editors), and the stages after it move up."""
+
+    permission_classes = [IsPerson]
+    serializer_class = StageSerializer
+
+    def get(self, request, slug: str, stage: str) -> Response:
+        return tagged(
+            StageSerializer(get_stage(request, slug, stage, needs=Role.VIEWER)).data
+        )
+
+    def put(self, request, slug: str, stage: str, partial: bool = False) -> Response:
+        found = get_stage(request, slug, stage, needs=Role.EDITOR)
+        check_if_match(request, StageSerializer(found).data)
+        form = bound_form(
+            StageForm,
+            request.data,
+            instance=found,
+            partial=partial,
+            system=found.system,
+        )
+        require_valid(form).save()
+        return tagged(StageSerializer(found).data)
+
+    def patch(self, request, slug: str, stage: str) -> Response:
+        return self.put(request, slug, stage, partial=True)
+
+    def delete(self, request, slug: str, stage: str) -> Response:
+        found = get_stage(request, slug, stage, needs=Role.EDITOR)
+        check_if_match(request, StageSerializer(found).data)
+        services.stage_delete(stage=found)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MoveSerializer(serializers.Serializer):
+    direction = serializers.ChoiceField(choices=list(MOVES))
+
+
+class StageMove(APIView):
+    """Moves a stage one place `up` (upstream) or `down` the pipeline (editors);
+    answers with the stages in their new order."""
+
+    permission_classes = [IsPerson]
+    serializer_class = MoveSerializer
+
+    def post(self, request, slug: str, stage: str) -> Response:
+        found = get_stage(request, slug, stage, needs=Role.EDITOR)
+        move = MoveSerializer(data=request.data)
+        move.is_valid(raise_exception=True)
+        services.stage_move(stage=found, offset=MOVES[move.validated_data["direction"]])
+        return Response(StageSerializer(found.system.stages.all(), many=True).data)
+
+
+IngestKeySerializer = serializer_for(
+    IngestKey,
+    ["name", "token_key", "created", "last_used", "revoked_at"],
+    name="IngestKeySerializer",
+)
+
+
+class NewIngestKeySerializer(serializers.ModelSerializer):
+    key = serializers.CharField(read_only=True, help_text="Shown once, never again.")
+
+    class Meta:
+        model = IngestKey
+        fields = ["id", "name", "token_key", "created", "key"]
+        read_only_fields = ["token_key", "created"]
+
+
+class IngestKeyList(APIView):
+    """The system's ingest keys, newest first, by name and first characters only
+    (admins). POST `{"name"}` creates one: the answer holds the whole key, once."""
+
+    permission_classes = [IsPerson]
+    serializer_class = NewIngestKeySerializer
+
+    def get(self, request, slug: str) -> Response:
+        system, _ = get_system(request, slug, needs=Role.ADMIN)
+        return Response(IngestKeySerializer(system.ingest_keys.all(), many=True).data)
+
+    def post(self, request, slug: str) -> Response:
+        system, _ = get_system(request, slug, needs=Role.ADMIN)
+        new = NewIngestKeySerializer(data=request.data)
+        new.is_valid(raise_exception=True)
+        key, plaintext = IngestKey.issue(
+            system=system, name=new.validated_data["name"], created_by=request.user
+        )
+        response = Response(
+            {**NewIngestKeySerializer(key).data, "key": plaintext},
+            status=status.HTTP_201_CREATED,
+        )
+        add_never_cache_headers(response)
+        return response
+
+
+class IngestKeyRevoke(APIView):
+    """Revokes a key (admins): from now on it posts nothing."""
+
+    permission_classes = [IsPerson]
+
+    def delete(self, request, slug: str, key_id: int) -> Response:
+        system, _ = get_system(request, slug, needs=Role.ADMIN)
+        key = system.ingest_keys.active().filter(pk=key_id).first()
+        if key is None:
+            raise NotFound("No such active key.")
+        key.revoked_at = timezone.now()
+        key.save(update_fields=["revoked_at"])
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+FeatureSerializer = serializer_for(
+    Feature, ["name", "importance", "compute_cost"], name="FeatureSerializer"
+)
+
+
+class FeatureList(APIView):
+    """A stage's feature registry by name; POST registers one (editors). Cycles
+    read it to find pruning candidates (value = importance / compute cost)."""
+
+    permission_classes = [IsPerson]
+    serializer_class = FeatureSerializer
+
+    def get(self, request, slug: str, stage: str) -> Response:
+        found = get_stage(request, slug, stage, needs=Role.VIEWER)
+        paginator = ByName()
+        page = paginator.paginate_queryset(found.features.all(), request, view=self)
+        return paginator.get_paginated_response(FeatureSerializer(page, many=True).data)
+
+    def post(self, request, slug: str, stage: str) -> Response:
+        found = get_stage(request, slug, stage, needs=Role.EDITOR)
+        form = require_valid(bound_form(FeatureForm, request.data))
+        _refuse_duplicate(found, form.cleaned_data["name"])
+        feature = form.save(commit=False)
+        feature.stage = found
+        feature.save()
+        return tagged(FeatureSerializer(feature).data, status.HTTP_201_CREATED)
+
+
+class FeatureDetail(APIView):
+    """One feature of a stage: PUT, PATCH or DELETE it (editors)."""
+
+    permission_classes = [IsPerson]
+    serializer_class = FeatureSerializer
+
+    def _feature(self, request, slug: str, stage: str, pk: int, needs: Role):
+        found = get_stage(request, slug, stage, needs=needs)
+        feature = found.features.filter(pk=pk).first()
+        if feature is None:
+            raise NotFound("No such feature.")
+        return found, feature
+
+    def get(self, request, slug: str, stage: str, pk: int) -> Response:
+        _, feature = self._feature(request, slug, stage, pk, Role.VIEWER)
+        return tagged(FeatureSerializer(feature).data)
+
+    def put(self, request, slug: str, stage: str, pk: int, partial=False) -> Response:
+        found, feature = self._feature(request, slug, stage, pk, Role.EDITOR)
+        check_if_match(request, FeatureSerializer(feature).data)
+        form = require_valid(
+            bound_form(FeatureForm, request.data, instance=feature, partial=partial)
+        )
+        _refuse_duplicate(found, form.cleaned_data["name"], feature.pk)
+        form.save()
+        return tagged(FeatureSerializer(feature).data)
+
+    def patch(self, request, slug: str, stage: str, pk: int) -> Response:
+        return self.put(request, slug, stage, pk, partial=True)
+
+    def delete(self, request, slug: str, stage: str, pk: int) -> Response:
+        _, feature = self._feature(request, slug, stage, pk, Role.EDITOR)
+        check_if_match(request, FeatureSerializer(feature).data)
+        feature.delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _refuse_duplicate(stage: Stage, name: str, own_pk: int | None = None) -> None:
+    # The form does not know the stage, so the unique (stage, name) is checked here
+    # rather than left to the database's IntegrityError.
+    if stage.features.filter(name=name).exclude(pk=own_pk).exists():
+        raise ValidationError({"name": [f"This stage already has a feature “{name}”."]})
+
+
+urlpatterns = [
+    path("teams/", TeamList.as_view(), name="teams"),
+    path("teams/<slug:slug>/", TeamDetail.as_view(), name="team"),
+    path("systems/<slug:slug>/", SystemDetail.as_view(), name="system"),
+    path("systems/<slug:slug>/stages/", StageList.as_view(), name="stages"),
+    path(
+        "systems/<slug:slug>/stages/<slug:stage>/",
+        StageDetail.as_view(),
+        name="stage",
+    ),
+    path(
+        "systems/<slug:slug>/stages/<slug:stage>/move/",
+        StageMove.as_view(),
+        name="stage-move",
+    ),
+    path(
+        "systems/<slug:slug>/stages/<slug:stage>/features/",
+        FeatureList.as_view(),
+        name="features",
+    ),
+    path(
+        "systems/<slug:slug>/stages/<slug:stage>/features/<int:pk>/",
+        FeatureDetail.as_view(),
+        name="feature",
+    ),
+    path(
+        "systems/<slug:slug>/ingest-keys/", IngestKeyList.as_view(), name="ingest-keys"
+    ),
+    path(
+        "systems/<slug:slug>/ingest-keys/<int:key_id>/",
+        IngestKeyRevoke.as_view(),
+        name="ingest-key",
+    ),
+]

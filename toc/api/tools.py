@@ -1,0 +1,206 @@
+"""Stateless calculators: what-if, Little's law and cascade. They store nothing;
+the numbers come from toc.analysis, as on the cycle pages."""
+
+from __future__ import annotations
+
+import math
+
+from django.urls import path
+from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from toc.analysis import CascadeTier, LedgerRow, decision_budget, plan_cascade, what_if
+from toc.api.permissions import IsPerson
+from toc.metrics.processing import ledger_response, rows_from_payload
+from toc.systems.access import get_system
+
+
+def _finite(value: float) -> float | None:
+    # JSON has no infinity: an unbounded figure is null.
+    return value if math.isfinite(value) else None
+
+
+def _calculated(calculation, *args, **kwargs):
+    """The analysis functions refuse impossible input with ValueError: a 400."""
+    try:
+        return calculation(*args, **kwargs)
+    except ValueError as error:
+        raise ValidationError({"non_field_errors": [str(error)]}) from None
+
+
+class StageLineSerializer(serializers.Serializer):
+    stage = serializers.CharField(max_length=100)
+    capacity = serializers.FloatField(min_value=0)
+    load = serializers.FloatField(min_value=0)
+    utilization = serializers.FloatField(
+        min_value=0, required=False, help_text="Default: load / capacity."
+    )
+    blocked = serializers.FloatField(min_value=0, max_value=1, default=0)
+    queue_depth = serializers.IntegerField(min_value=0, default=0)
+    queue_trend = serializers.FloatField(default=0, help_text="Records/s; > 0 grows.")
+
+
+class WhatIfSerializer(serializers.Serializer):
+    system = serializers.SlugField(
+        required=False, help_text="Use this system's current ledger …"
+    )
+    stages = StageLineSerializer(
+        many=True, required=False, help_text="… or these lines, in pipeline order."
+    )
+    stage = serializers.CharField(help_text="The stage (by name) to scale.")
+    factor = serializers.FloatField(min_value=0.01, max_value=1000)
+
+    def validate(self, data: dict) -> dict:
+        if ("system" in data) == ("stages" in data):
+            raise ValidationError("Send either `system` or `stages`.")
+        return data
+
+
+class WhatIf(APIView):
+    """Scale one stage's capacity by `factor` and see where the constraint goes,
+    on a system's current ledger or on lines you send."""
+
+    permission_classes = [IsPerson]
+    serializer_class = WhatIfSerializer
+
+    def post(self, request) -> Response:
+        asked = WhatIfSerializer(data=request.data)
+        asked.is_valid(raise_exception=True)
+        data = asked.validated_data
+        if "system" in data:
+            system, _ = get_system(request, data["system"])
+            rows = rows_from_payload(ledger_response(system))
+        else:
+            rows = [_line(line) for line in data["stages"]]
+        result = _calculated(what_if, rows, data["stage"], data["factor"])
+        return Response(
+            {
+                "summary": result.summary,
+                "before": _finding(result.before),
+                "after": _finding(result.after),
+                "stages": [
+                    {
+                        "stage": row.stage,
+                        "capacity": row.capacity,
+                        "utilization": row.utilization,
+                        "headroom": None
+                        if row.headroom is None
+                        else _finite(row.headroom),
+                    }
+                    for row in result.rows
+                ],
+            }
+        )
+
+
+def _line(line: dict) -> LedgerRow:
+    capacity, load = line["capacity"], line["load"]
+    utilization = line.get("utilization")
+    if utilization is None:
+        utilization = load / capacity if capacity else 1.0
+    return LedgerRow(
+        stage=line["stage"],
+        samples=1,
+        capacity=capacity,
+        load=load,
+        utilization=utilization,
+        blocked=line["blocked"],
+        latency_p95_ms=0.0,
+        queue_depth=line["queue_depth"],
+        queue_trend=line["queue_trend"],
+    )
+
+
+def _finding(finding) -> dict:
+    return {
+        "stage": finding.stage,
+        "ceiling": None if finding.ceiling is None else _finite(finding.ceiling),
+        "reason": finding.reason,
+    }
+
+
+class LittlesLawSerializer(serializers.Serializer):
+    alerts_per_day = serializers.FloatField(min_value=0)
+    minutes_per_investigation = serializers.FloatField(min_value=0.01)
+    analysts = serializers.FloatField(min_value=0)
+    hours_per_analyst_per_day = serializers.FloatField(
+        min_value=0.5, max_value=24, default=8
+    )
+
+
+class LittlesLaw(APIView):
+    """L = λW for a decision budget: how many alerts the people available can
+    work through a day, and how busy the alerts keep them."""
+
+    permission_classes = [IsPerson]
+    serializer_class = LittlesLawSerializer
+
+    def post(self, request) -> Response:
+        asked = LittlesLawSerializer(data=request.data)
+        asked.is_valid(raise_exception=True)
+        budget = _calculated(decision_budget, **asked.validated_data)
+        return Response(
+            {
+                "in_progress": budget.in_progress,
+                "sustainable_alerts_per_day": budget.sustainable_alerts_per_day,
+                "utilization": _finite(budget.utilization),
+                "holds": budget.holds,
+            }
+        )
+
+
+class TierSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    exit_share = serializers.FloatField(min_value=0, max_value=1)
+    cost_ms = serializers.FloatField(min_value=0)
+
+
+class CascadeSerializer(serializers.Serializer):
+    input_rate = serializers.FloatField(min_value=0, help_text="Records/s entering.")
+    target_utilization = serializers.FloatField(
+        min_value=0.05, max_value=1, default=0.7
+    )
+    tiers = TierSerializer(many=True, allow_empty=False)
+
+
+class Cascade(APIView):
+    """Tiers with exit shares and per-record cost: the load reaching each tier,
+    the capacity and workers it needs, and the mean latency of a record."""
+
+    permission_classes = [IsPerson]
+    serializer_class = CascadeSerializer
+
+    def post(self, request) -> Response:
+        asked = CascadeSerializer(data=request.data)
+        asked.is_valid(raise_exception=True)
+        data = asked.validated_data
+        plan = _calculated(
+            plan_cascade,
+            [CascadeTier(**tier) for tier in data["tiers"]],
+            data["input_rate"],
+            data["target_utilization"],
+        )
+        return Response(
+            {
+                "mean_latency_ms": plan.mean_latency_ms,
+                "tiers": [
+                    {
+                        "name": tier.name,
+                        "reach_share": tier.reach_share,
+                        "load": tier.load,
+                        "required_capacity": tier.required_capacity,
+                        "required_workers": tier.required_workers,
+                    }
+                    for tier in plan.tiers
+                ],
+            }
+        )
+
+
+urlpatterns = [
+    path("tools/what-if/", WhatIf.as_view(), name="what-if"),
+    path("tools/littles-law/", LittlesLaw.as_view(), name="littles-law"),
+    path("tools/cascade/", Cascade.as_view(), name="cascade"),
+]
