@@ -1,0 +1,286 @@
+"""The lists of a cycle's records (SLOs, whys, assumptions, tiers, criteria,
+phases, outcome rows) and the measurements of typed SLOs.
+
+The rows are the browser's (kinds.KINDS): same forms, same services. The
+feature registry belongs to a stage and has its own endpoint under stages.
+"""
+
+from __future__ import annotations
+
+import copy
+
+from django.db import models, transaction
+from django.http import Http404
+from django.urls import path, reverse
+from rest_framework import generics, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import CursorPagination, PageNumberPagination
+from rest_framework.response import Response
+
+from toc.accounts.models import Role
+from toc.api.common import bound_form, check_if_match, etag, require_valid
+from toc.api.cycle_serializers import (
+    DERIVED,
+    MeasurementSerializer,
+    MoveSerializer,
+    row_serializer,
+)
+from toc.api.permissions import IsPerson
+from toc.cycles import services
+from toc.cycles.access import get_cycle
+from toc.cycles.kinds import KINDS, RowKind
+from toc.cycles.models import Cycle, MeasuredFrom, Slo
+from toc.cycles.steps import decorate_rows
+
+ROW_KINDS = {key: kind for key, kind in KINDS.items() if key != "features"}
+ROW_SERIALIZERS = {key: row_serializer(kind) for key, kind in ROW_KINDS.items()}
+CYCLE = "systems/<slug:slug>/cycles/<int:number>/"
+# The history reason of a value posted to …/measurements/, so that posting the
+# same value again still counts as a measurement.
+MEASUREMENT = "measurement"
+
+
+def locked_cycle(request, slug: str, number: int) -> Cycle:
+    """For a write, inside a transaction: the cycle (editor only, open only),
+    read once no other write to it is running.
+
+    Writes to one cycle take turns, so an If-Match check and the write it guards
+    see the same record, and a double close opens one next cycle.
+    """
+    Cycle.objects.select_for_update(of=("self",)).filter(
+        system__slug=slug, number=number
+    ).first()
+    cycle, _ = get_cycle(request, slug, number, needs=Role.EDITOR)
+    return cycle
+
+
+def list_url(request, cycle: Cycle, key: str) -> str:
+    return request.build_absolute_uri(
+        reverse(f"api:cycle-{key}", args=[cycle.system.slug, cycle.number])
+    )
+
+
+def _parent(cycle: Cycle, kind: RowKind) -> models.Model:
+    parent = kind.parent(cycle)
+    if parent is None:
+        raise Http404(f"This cycle has nowhere to keep a {kind.bare_noun} yet.")
+    return parent
+
+
+def _row(kind: RowKind, parent: models.Model, pk: int) -> models.Model:
+    row = kind.model.objects.filter(**{kind.parent_field: parent}, pk=pk).first()
+    if row is None:
+        raise Http404(f"No such {kind.bare_noun}.")
+    return row
+
+
+def _represent(cycle: Cycle, kind: RowKind, rows: list[models.Model]) -> list[dict]:
+    if kind.key in DERIVED:
+        # decorate_rows writes onto the rows (an SLO's measured becomes the
+        # ledger's), so it works on copies and the fields stay as stored.
+        twins = [copy.copy(row) for row in rows]
+        decorate_rows(cycle, kind.key, twins)
+        names = list(DERIVED[kind.key]().fields)
+        for row, twin in zip(rows, twins, strict=True):
+            row.derived = {name: getattr(twin, name) for name in names}
+    serializer = ROW_SERIALIZERS[kind.key]
+    return [dict(serializer(row).data) for row in rows]
+
+
+def _version(representation: dict) -> dict:
+    """What the ETag covers: the stored fields (an SLO's live value is not one)."""
+    return {k: v for k, v in representation.items() if k != "derived"}
+
+
+def _tagged(representation: dict, status: int = 200) -> Response:
+    response = Response(representation, status=status)
+    response["ETag"] = etag(_version(representation))
+    return response
+
+
+class RowList(generics.GenericAPIView):
+    """GET: the cycle's rows of this list, in their order. POST (editor, open
+    cycle): adds a row at the end; 201 with the row."""
+
+    permission_classes = [IsPerson]
+    kind: RowKind
+
+    def get(self, request, slug: str, number: int) -> Response:
+        cycle, _ = get_cycle(request, slug, number)
+        parent = _parent(cycle, self.kind)
+        rows = self.kind.model.objects.filter(**{self.kind.parent_field: parent})
+        page = self.paginate_queryset(rows)
+        return self.get_paginated_response(_represent(cycle, self.kind, page))
+
+    def post(self, request, slug: str, number: int) -> Response:
+        with transaction.atomic():
+            cycle = locked_cycle(request, slug, number)
+            parent = _parent(cycle, self.kind)
+            form = require_valid(bound_form(self.kind.form, request.data))
+            row = services.row_create(kind=self.kind, parent=parent, form=form)
+        response = _tagged(_represent(cycle, self.kind, [row])[0], status=201)
+        response["Location"] = f"{list_url(request, cycle, self.kind.key)}{row.pk}/"
+        return response
+
+
+class RowDetail(generics.GenericAPIView):
+    """GET: one row, with its ETag. PUT (all fields) or PATCH (some), and DELETE
+    (editor, open cycle): send `If-Match` with the ETag you read to get 409
+    instead of overwriting someone else's change."""
+
+    permission_classes = [IsPerson]
+    kind: RowKind
+
+    def get(self, request, slug: str, number: int, pk: int) -> Response:
+        cycle, _ = get_cycle(request, slug, number)
+        row = _row(self.kind, _parent(cycle, self.kind), pk)
+        return _tagged(_represent(cycle, self.kind, [row])[0])
+
+    def put(self, request, slug: str, number: int, pk: int) -> Response:
+        return self._edit(request, slug, number, pk, partial=False)
+
+    def patch(self, request, slug: str, number: int, pk: int) -> Response:
+        return self._edit(request, slug, number, pk, partial=True)
+
+    def _edit(self, request, slug: str, number: int, pk: int, *, partial: bool):
+        with transaction.atomic():
+            cycle = locked_cycle(request, slug, number)
+            row = _row(self.kind, _parent(cycle, self.kind), pk)
+            check_if_match(request, _version(_represent(cycle, self.kind, [row])[0]))
+            form = bound_form(
+                self.kind.form, request.data, instance=row, partial=partial
+            )
+            require_valid(form).save()
+        return _tagged(_represent(cycle, self.kind, [row])[0])
+
+    def delete(self, request, slug: str, number: int, pk: int) -> Response:
+        with transaction.atomic():
+            cycle = locked_cycle(request, slug, number)
+            parent = _parent(cycle, self.kind)
+            row = _row(self.kind, parent, pk)
+            check_if_match(request, _version(_represent(cycle, self.kind, [row])[0]))
+            services.row_delete(cycle=cycle, kind=self.kind, parent=parent, row=row)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class RowMove(generics.GenericAPIView):
+    """Moves the row one place up or down its list (editor, open cycle); 200 with
+    the row at its new position. The other rows close up around it."""
+
+    permission_classes = [IsPerson]
+    serializer_class = MoveSerializer
+    kind: RowKind
+
+    def post(self, request, slug: str, number: int, pk: int) -> Response:
+        body = MoveSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        offset = {"up": -1, "down": 1}[body.validated_data["direction"]]
+        with transaction.atomic():
+            cycle = locked_cycle(request, slug, number)
+            parent = _parent(cycle, self.kind)
+            if not services.row_move(
+                kind=self.kind, parent=parent, pk=pk, offset=offset
+            ):
+                raise Http404(f"No such {self.kind.bare_noun}.")
+            row = _row(self.kind, parent, pk)
+        return _tagged(_represent(cycle, self.kind, [row])[0])
+
+
+class NewestMeasurementFirst(PageNumberPagination):
+    page_size_query_param = None
+
+
+class SloMeasurements(generics.GenericAPIView):
+    """The measured values of a typed SLO, from its history.
+
+    GET: each value the SLO was given (posted here, or typed in the browser),
+    newest first, with when and by whom; page-numbered (`?page=2`), so a page
+    shifts when a value is added. POST `{"value": 12.5}` (editor, open cycle)
+    sets the SLO's measured value; 201 with the measurement. An SLO read off the
+    ledger (`measured_from` other than `typed`) takes no values: 400.
+    """
+
+    permission_classes = [IsPerson]
+    serializer_class = MeasurementSerializer
+    pagination_class = NewestMeasurementFirst
+
+    def get(self, request, slug: str, number: int, pk: int) -> Response:
+        cycle, _ = get_cycle(request, slug, number)
+        slo = _row(ROW_KINDS["slos"], cycle, pk)
+        page = self.paginate_queryset(_measurements(slo))
+        return self.get_paginated_response(MeasurementSerializer(page, many=True).data)
+
+    def post(self, request, slug: str, number: int, pk: int) -> Response:
+        body = MeasurementSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        with transaction.atomic():
+            cycle = locked_cycle(request, slug, number)
+            slo = _row(ROW_KINDS["slos"], cycle, pk)
+            if slo.measured_from != MeasuredFrom.TYPED:
+                raise ValidationError(
+                    {
+                        "value": f"This SLO is read off the ledger "
+                        f"({slo.get_measured_from_display().lower()}); only SLOs "
+                        "measured as typed take values."
+                    }
+                )
+            slo.measured = body.validated_data["value"]
+            slo._change_reason = MEASUREMENT
+            slo._history_user = request.user
+            slo.save(update_fields=["measured"])
+        return Response(MeasurementSerializer(_measurements(slo)[0]).data, status=201)
+
+
+def _measurements(slo: Slo) -> list[dict]:
+    """The versions of the SLO that gave it a value: posted here, or a change."""
+    versions = slo.history.order_by("history_date", "history_id").values_list(
+        "measured", "history_date", "history_user__username", "history_change_reason"
+    )
+    found, previous = [], None
+    for value, at, by, reason in versions:
+        if value is not None and (reason == MEASUREMENT or value != previous):
+            found.append({"value": value, "at": at, "by": by})
+        previous = value
+    return found[::-1]
+
+
+def _for_kind(view: type, kind: RowKind, suffix: str):
+    ordering = ("position", "id") if kind.ordered else tuple(kind.model._meta.ordering)
+    pages = type(
+        f"{kind.model.__name__}Pages", (CursorPagination,), {"ordering": ordering}
+    )
+    attrs = {
+        "kind": kind,
+        "serializer_class": ROW_SERIALIZERS[kind.key],
+        "pagination_class": pages,
+        "__doc__": f"The cycle's {kind.key.replace('-', ' ')}. {view.__doc__}",
+    }
+    if view is RowMove:
+        attrs["serializer_class"] = MoveSerializer
+    return type(f"{kind.model.__name__}{suffix}", (view,), attrs).as_view()
+
+
+urlpatterns = [
+    path(
+        f"{CYCLE}slos/<int:pk>/measurements/",
+        SloMeasurements.as_view(),
+        name="cycle-slo-measurements",
+    ),
+]
+for key, kind in ROW_KINDS.items():
+    urlpatterns += [
+        path(f"{CYCLE}{key}/", _for_kind(RowList, kind, "List"), name=f"cycle-{key}"),
+        path(
+            f"{CYCLE}{key}/<int:pk>/",
+            _for_kind(RowDetail, kind, "Detail"),
+            name=f"cycle-{key}-row",
+        ),
+    ]
+    if kind.ordered:
+        urlpatterns.append(
+            path(
+                f"{CYCLE}{key}/<int:pk>/move/",
+                _for_kind(RowMove, kind, "Move"),
+                name=f"cycle-{key}-move",
+            )
+        )

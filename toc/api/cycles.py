@@ -1,0 +1,234 @@
+"""A system's improvement cycles and each cycle's records, for scripts.
+
+The browser's rules throughout: access through get_system/get_cycle (another
+team's cycle is 404, a missing role 403, a closed cycle refuses writes with
+403), the step forms (steps.record_forms) for validation, services for writes.
+The lists of a cycle's rows are in cycle_rows.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.http import Http404
+from django.urls import path, reverse
+from rest_framework import generics
+from rest_framework.pagination import CursorPagination
+from rest_framework.response import Response
+
+from toc.accounts.models import Role
+from toc.api import cycle_rows
+from toc.api.common import bound_form, check_if_match, require_valid, tagged
+from toc.api.cycle_rows import ROW_KINDS, list_url, locked_cycle
+from toc.api.cycle_serializers import (
+    RECORD_SERIALIZERS,
+    CycleCreateSerializer,
+    CycleSerializer,
+)
+from toc.api.permissions import IsPerson
+from toc.cycles import services
+from toc.cycles.access import get_cycle
+from toc.cycles.chain import chain, cycle_with_links
+from toc.cycles.forms import CycleForm, HistoryFilterForm
+from toc.cycles.models import Cycle
+from toc.cycles.steps import record_forms
+from toc.systems.access import get_system
+
+# The step whose record_forms hold each record (tests check this against steps).
+RECORD_STEPS = {
+    "constraint": "goal",
+    "validation": "goal",
+    "problem": "problem",
+    "conflict": "conflict",
+    "innovation": "innovation",
+    "experiment": "experiment",
+    "decision": "experiment",
+    "rollout": "rollout",
+    "outcome": "outcome",
+}
+
+
+def _url(request, name: str, cycle: Cycle) -> str:
+    return request.build_absolute_uri(
+        reverse(name, args=[cycle.system.slug, cycle.number])
+    )
+
+
+def represent(request, cycle: Cycle) -> dict:
+    """A cycle fetched with cycle_with_links, as CycleSerializer shows it."""
+    cycle.steps = chain(cycle)
+    cycle.url = _url(request, "api:cycle", cycle)
+    cycle.links = {
+        "close": _url(request, "api:cycle-close", cycle),
+        "records": {
+            name: _url(request, f"api:cycle-{name}", cycle) for name in RECORD_STEPS
+        },
+        "lists": {key: list_url(request, cycle, key) for key in ROW_KINDS},
+    }
+    return dict(CycleSerializer(cycle).data)
+
+
+def _created(request, slug: str, number: int) -> Response:
+    cycle, _ = get_cycle(request, slug, number)
+    response = tagged(represent(request, cycle), status=201)
+    response["Location"] = response.data["url"]
+    return response
+
+
+class NewestCycleFirst(CursorPagination):
+    ordering = ("-number",)
+
+
+class CycleList(generics.GenericAPIView):
+    """GET: the system's cycles, newest first, each with its chain (every step
+    missing, draft or done, and what is left to do) and links to its records
+    and lists. Filters: `status` (open, closed), `opened_from` and `opened_to`
+    (days, YYYY-MM-DD, in UTC; both included).
+
+    POST `{"title": …}` (editor): opens the next cycle with every record in
+    place, the five standard SLOs, the standard rollout phases and the ledger's
+    constraint chosen; 201 with the cycle.
+    """
+
+    permission_classes = [IsPerson]
+    serializer_class = CycleSerializer
+    request_serializer_class = CycleCreateSerializer
+    pagination_class = NewestCycleFirst
+
+    def get(self, request, slug: str) -> Response:
+        system, _ = get_system(request, slug)
+        wanted = require_valid(HistoryFilterForm(request.query_params)).cleaned_data
+        cycles = cycle_with_links(system.cycles.all())
+        if wanted["status"]:
+            cycles = cycles.filter(status=wanted["status"])
+        if wanted["opened_from"]:
+            cycles = cycles.filter(created__date__gte=wanted["opened_from"])
+        if wanted["opened_to"]:
+            cycles = cycles.filter(created__date__lte=wanted["opened_to"])
+        page = self.paginate_queryset(cycles)
+        return self.get_paginated_response([represent(request, c) for c in page])
+
+    def post(self, request, slug: str) -> Response:
+        system, _ = get_system(request, slug, needs=Role.EDITOR)
+        form = require_valid(bound_form(CycleForm, request.data))
+        cycle = services.cycle_open(
+            system=system, title=form.cleaned_data["title"], user=request.user
+        )
+        return _created(request, slug, cycle.number)
+
+
+class CycleDetail(generics.GenericAPIView):
+    """One cycle, with its chain and links, and its ETag."""
+
+    permission_classes = [IsPerson]
+    serializer_class = CycleSerializer
+
+    def get(self, request, slug: str, number: int) -> Response:
+        cycle, _ = get_cycle(request, slug, number)
+        return tagged(represent(request, cycle))
+
+
+class CycleClose(generics.GenericAPIView):
+    """Closes the cycle and opens the next one, starting from the current ledger
+    (editor). 201 with the next cycle; a closed cycle is 403, so a repeated
+    request opens no second cycle. No body."""
+
+    permission_classes = [IsPerson]
+    serializer_class = CycleSerializer
+
+    def post(self, request, slug: str, number: int) -> Response:
+        with transaction.atomic():
+            cycle = locked_cycle(request, slug, number)
+            following = services.cycle_close_and_continue(
+                cycle=cycle, user=request.user
+            )
+        return _created(request, slug, following.number)
+
+
+class CycleRecord(generics.GenericAPIView):
+    """GET: the record, with its ETag; fields not filled are null. PUT (every
+    writable field) or PATCH (some; the rest keep their values) (editor, open
+    cycle): validated like the browser's form; 200 with the record. Send
+    `If-Match` with the ETag you read to get 409 instead of overwriting someone
+    else's change."""
+
+    permission_classes = [IsPerson]
+    record: str
+
+    def get(self, request, slug: str, number: int) -> Response:
+        cycle, _ = get_cycle(request, slug, number)
+        _, instance, _ = self._form(cycle)
+        return tagged(self._represent(instance))
+
+    def put(self, request, slug: str, number: int) -> Response:
+        return self._save(request, slug, number, partial=False)
+
+    def patch(self, request, slug: str, number: int) -> Response:
+        return self._save(request, slug, number, partial=True)
+
+    def _form(self, cycle: Cycle) -> tuple:
+        return record_forms(cycle, RECORD_STEPS[self.record])[self.record]
+
+    def _represent(self, instance) -> dict:
+        if instance is None:
+            raise Http404(f"This cycle has no {self.record} yet; PUT one.")
+        return dict(self.serializer_class(instance).data)
+
+    def _save(self, request, slug: str, number: int, *, partial: bool) -> Response:
+        body = request.data
+        with transaction.atomic():
+            cycle = locked_cycle(request, slug, number)
+            form_class, instance, extra = self._form(cycle)
+            if instance is not None or partial:
+                current = self._represent(instance)
+                check_if_match(request, current)
+                if partial and isinstance(body, dict):
+                    # Over the record as GET shows it, which has every form
+                    # field (the problem's gap_percent is not a model field).
+                    fields = form_class.base_fields
+                    body = {**{f: current[f] for f in fields}, **body}
+            form = require_valid(
+                bound_form(form_class, body, instance=instance, **extra)
+            )
+            saved = services.record_save(
+                cycle=cycle, name=self.record, form=form, user=request.user
+            )
+        return tagged(self._represent(saved), status=201 if instance is None else 200)
+
+
+def _record_view(name: str):
+    doc = CycleRecord.__doc__
+    if name == "validation":
+        doc += (
+            "\n\nThe validation experiment does not exist until its first PUT "
+            "(201): GET and PATCH are 404 until then."
+        )
+    view = type(
+        f"{name.capitalize()}Record",
+        (CycleRecord,),
+        {"record": name, "serializer_class": RECORD_SERIALIZERS[name], "__doc__": doc},
+    )
+    return view.as_view()
+
+
+urlpatterns = [
+    path("systems/<slug:slug>/cycles/", CycleList.as_view(), name="cycles"),
+    path(
+        "systems/<slug:slug>/cycles/<int:number>/",
+        CycleDetail.as_view(),
+        name="cycle",
+    ),
+    path(
+        "systems/<slug:slug>/cycles/<int:number>/close/",
+        CycleClose.as_view(),
+        name="cycle-close",
+    ),
+    *(
+        path(
+            f"systems/<slug:slug>/cycles/<int:number>/{name}/",
+            _record_view(name),
+            name=f"cycle-{name}",
+        )
+        for name in RECORD_STEPS
+    ),
+    *cycle_rows.urlpatterns,
+]
