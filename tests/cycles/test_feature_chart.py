@@ -35,6 +35,7 @@ def test_the_chart_redraws_itself_when_a_row_changes(personas, cycle) -> None:
     block = block[: block.index(">")]
     assert 'hx-trigger="cycle-changed from:body"' in block
     assert 'hx-select="#feature-value"' in block
+    assert 'hx-sync="this:queue last"' in block
     assert f'hx-get="{BASE}/problem/"' in block
 
 
