@@ -236,11 +236,24 @@ def row_serializer(kind: RowKind) -> type[serializers.ModelSerializer]:
     return type(f"{kind.model.__name__}Serializer", (BlanksAsNull,), attrs)
 
 
-class MoveSerializer(serializers.Serializer):
+class StrictSerializer(serializers.Serializer):
+    """Unknown fields are errors, as they are for the forms (common.bound_form)."""
+
+    def to_internal_value(self, data) -> dict:
+        if isinstance(data, dict):
+            known = [name for name, f in self.fields.items() if not f.read_only]
+            unknown = sorted(set(data) - set(known))
+            if unknown:
+                message = f"Unknown field; this takes {', '.join(known)}."
+                raise serializers.ValidationError({n: [message] for n in unknown})
+        return super().to_internal_value(data)
+
+
+class MoveSerializer(StrictSerializer):
     direction = serializers.ChoiceField(choices=["up", "down"])
 
 
-class MeasurementSerializer(serializers.Serializer):
+class MeasurementSerializer(StrictSerializer):
     """One measured value of a typed SLO, from the SLO's history."""
 
     value = serializers.FloatField()

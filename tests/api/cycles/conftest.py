@@ -8,6 +8,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
+from tests.api.clients import send  # noqa: F401  (shared with the other API tests)
 from toc.accounts.models import ApiToken, Membership, Role
 from toc.cycles.models import Cycle
 from toc.cycles.services import cycle_open
@@ -59,9 +60,3 @@ def has_offset(moment: str) -> bool:
 
 def fields_of(response) -> set:
     return {error["field"] for error in response.json()["errors"]}
-
-
-def send(client: Client, method: str, url: str, body=None, **headers):
-    return getattr(client, method)(
-        url, body, content_type="application/json", headers=headers
-    )
