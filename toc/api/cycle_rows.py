@@ -22,7 +22,7 @@ from toc.api.common import bound_form, check_if_match, etag, require_valid
 from toc.api.cycle_serializers import (
     DERIVED,
     MeasurementSerializer,
-    MoveSerializer,
+    RowMoveSerializer,
     row_serializer,
 )
 from toc.api.permissions import IsPerson
@@ -98,7 +98,7 @@ def _tagged(representation: dict, status: int = 200) -> Response:
     return response
 
 
-class RowList(generics.GenericAPIView):
+class RowList(generics.ListCreateAPIView):
     """GET: the cycle's rows of this list, in their order. POST (editor, open
     cycle): adds a row at the end; 201 with the row."""
 
@@ -168,11 +168,11 @@ class RowMove(generics.GenericAPIView):
     the row at its new position. The other rows close up around it."""
 
     permission_classes = [IsPerson]
-    serializer_class = MoveSerializer
+    serializer_class = RowMoveSerializer
     kind: RowKind
 
     def post(self, request, slug: str, number: int, pk: int) -> Response:
-        body = MoveSerializer(data=request.data)
+        body = RowMoveSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         offset = {"up": -1, "down": 1}[body.validated_data["direction"]]
         with transaction.atomic():
@@ -190,7 +190,7 @@ class NewestMeasurementFirst(PageNumberPagination):
     page_size_query_param = None
 
 
-class SloMeasurements(generics.GenericAPIView):
+class SloMeasurements(generics.ListCreateAPIView):
     """The measured values of a typed SLO, from its history.
 
     GET: each value the SLO was given (posted here, or typed in the browser),
@@ -256,7 +256,7 @@ def _for_kind(view: type, kind: RowKind, suffix: str):
         "__doc__": f"The cycle's {kind.key.replace('-', ' ')}. {view.__doc__}",
     }
     if view is RowMove:
-        attrs["serializer_class"] = MoveSerializer
+        attrs["serializer_class"] = RowMoveSerializer
     return type(f"{kind.model.__name__}{suffix}", (view,), attrs).as_view()
 
 

@@ -63,10 +63,6 @@ class CycleSerializer(serializers.ModelSerializer):
         read_only_fields = ["number", "status", "created", "closed_at"]
 
 
-class CycleCreateSerializer(serializers.Serializer):
-    title = serializers.CharField(max_length=200)
-
-
 class ConstraintSerializer(BlanksAsNull):
     chosen_by = _username()
 
@@ -217,7 +213,7 @@ DERIVED = {
 
 
 def row_serializer(kind: RowKind) -> type[serializers.ModelSerializer]:
-    """`<Model>Serializer`: the row's id, its form's fields, its position if
+    """`<Model>RowSerializer`: the row's id, its form's fields, its position if
     the list is ordered, and `derived` where the browser shows more."""
     extra = ["position"] if kind.ordered else []
     meta = type(
@@ -233,7 +229,8 @@ def row_serializer(kind: RowKind) -> type[serializers.ModelSerializer]:
     if kind.key in DERIVED:
         attrs["derived"] = DERIVED[kind.key](read_only=True)
         meta.fields.append("derived")
-    return type(f"{kind.model.__name__}Serializer", (BlanksAsNull,), attrs)
+    name = kind.model.__name__.removesuffix("Row")
+    return type(f"{name}RowSerializer", (BlanksAsNull,), attrs)
 
 
 class StrictSerializer(serializers.Serializer):
@@ -249,7 +246,7 @@ class StrictSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
-class MoveSerializer(StrictSerializer):
+class RowMoveSerializer(StrictSerializer):
     direction = serializers.ChoiceField(choices=["up", "down"])
 
 

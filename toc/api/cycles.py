@@ -21,7 +21,6 @@ from toc.api.common import bound_form, check_if_match, require_valid, tagged
 from toc.api.cycle_rows import ROW_KINDS, list_url, locked_cycle
 from toc.api.cycle_serializers import (
     RECORD_SERIALIZERS,
-    CycleCreateSerializer,
     CycleSerializer,
 )
 from toc.api.permissions import IsPerson
@@ -78,7 +77,7 @@ class NewestCycleFirst(CursorPagination):
     ordering = ("-number",)
 
 
-class CycleList(generics.GenericAPIView):
+class CycleList(generics.ListCreateAPIView):
     """GET: the system's cycles, newest first, each with its chain (every step
     missing, draft or done, and what is left to do) and links to its records
     and lists. Filters: `status` (open, closed), `opened_from` and `opened_to`
@@ -91,13 +90,12 @@ class CycleList(generics.GenericAPIView):
 
     permission_classes = [IsPerson]
     serializer_class = CycleSerializer
-    request_serializer_class = CycleCreateSerializer
     pagination_class = NewestCycleFirst
 
     def get(self, request, slug: str) -> Response:
         system, _ = get_system(request, slug)
         wanted = require_valid(HistoryFilterForm(request.query_params)).cleaned_data
-        cycles = cycle_with_links(system.cycles.all())
+        cycles = cycle_with_links(system.cycles.select_related("created_by"))
         if wanted["status"]:
             cycles = cycles.filter(status=wanted["status"])
         if wanted["opened_from"]:

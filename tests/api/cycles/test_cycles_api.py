@@ -3,7 +3,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from tests.api.cycles.conftest import API, BASE, fields_of, has_offset, send, user_of
@@ -210,3 +212,16 @@ def test_viewer_cannot_close_a_cycle(personas, cycle, viewer):
     cycle.refresh_from_db()
     assert cycle.status == CycleStatus.OPEN
     assert Cycle.objects.count() == 1
+
+
+def test_list_reads_a_fixed_number_of_queries(personas, cycle, viewer):
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert viewer.get(f"{API}/").status_code == 200
+        return len(captured)
+
+    queries()  # the token's first use records when it was used
+    few = queries()
+    for title in ("Second", "Third", "Fourth"):
+        cycle_open(system=personas.system, title=title, user=None)
+    assert queries() == few
