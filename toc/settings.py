@@ -89,6 +89,8 @@ INSTALLED_APPS = [
     "django_htmx",
     "rest_framework",
     "knox",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "simple_history",
     "toc.accounts",
     "toc.systems",
@@ -157,6 +159,29 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.CursorPagination",
     "PAGE_SIZE": 100,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # The schema's paths as the URL conf names them ({pk}), not renamed to {id}.
+    "SCHEMA_COERCE_PATH_PK": False,
+}
+# The OpenAPI schema is generated from the views; the docs page and its assets
+# are served from our static files (the sidecar), never a CDN.
+SPECTACULAR_SETTINGS = {
+    "TITLE": "toc API",
+    "DESCRIPTION": (
+        "Everything a team does in the browser, for scripts: systems and stages, "
+        "stage metrics, the constraint ledger, improvement cycles and their "
+        "records, and calculators. Send a personal token (tocpat_…) or, to post "
+        "samples only, an ingest key (tocik_…) as `Authorization: Bearer …`. "
+        'Errors are `{"errors": [{"field", "message"}]}`; records carry an '
+        "ETag, and a write with a stale `If-Match` gets 409."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 # Personal API tokens: knox stores only a digest; they never expire on their own
 # and are revoked by deleting them.

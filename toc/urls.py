@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from toc.accounts import views as account_views
 from toc.health import healthz
@@ -23,5 +24,11 @@ urlpatterns = [
     path("systems/", include("toc.systems.urls")),
     path("systems/<slug:slug>/cycles/", include("toc.cycles.urls")),
     path("api/v1/", include("toc.api.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path(
+        "api/docs/",
+        SpectacularSwaggerSplitView.as_view(url_name="schema"),
+        name="api-docs",
+    ),
     path("admin/", admin.site.urls),
 ]

@@ -11,6 +11,7 @@ from django.db.models import F
 from django.urls import path
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
@@ -36,6 +37,18 @@ from toc.systems.forms import StageForm, SystemForm
 from toc.systems.models import IngestKey, Stage, System
 
 MOVES = {"up": -1, "down": 1}
+
+
+class SystemWriteSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = System
+        fields = ["name", "description"]
+
+
+class StageWriteSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Stage
+        fields = ["name", "slug", "unit", "description"]
 
 
 class MembershipSerializer(serializers.ModelSerializer):
@@ -93,6 +106,10 @@ def _with_role(user):
     )
 
 
+@extend_schema_view(
+    put=extend_schema(request=SystemWriteSerializer),
+    patch=extend_schema(request=SystemWriteSerializer),
+)
 class SystemDetail(APIView):
     """A system with its stages. PUT or PATCH its `name` and `description`
     (editors; the slug never changes); DELETE it with everything recorded about
@@ -126,19 +143,19 @@ def _system(system: System) -> dict:
     return SystemSerializer(system).data
 
 
-class StageList(APIView):
+class StageList(generics.ListAPIView):
     """The system's stages in pipeline order; POST adds one at the end (editors).
     Without a `slug`, one is made from the name."""
 
     permission_classes = [IsPerson]
     serializer_class = StageSerializer
+    pagination_class = ByPosition
 
-    def get(self, request, slug: str) -> Response:
-        system, _ = get_system(request, slug)
-        paginator = ByPosition()
-        page = paginator.paginate_queryset(system.stages.all(), request, view=self)
-        return paginator.get_paginated_response(StageSerializer(page, many=True).data)
+    def get_queryset(self):
+        system, _ = get_system(self.request, self.kwargs["slug"])
+        return system.stages.all()
 
+    @extend_schema(request=StageWriteSerializer, responses={201: StageSerializer})
     def post(self, request, slug: str) -> Response:
         system, _ = get_system(request, slug, needs=Role.EDITOR)
         form = require_valid(bound_form(StageForm, request.data, system=system))
@@ -146,6 +163,10 @@ class StageList(APIView):
         return tagged(StageSerializer(stage).data, status.HTTP_201_CREATED)
 
 
+@extend_schema_view(
+    put=extend_schema(request=StageWriteSerializer),
+    patch=extend_schema(request=StageWriteSerializer),
+)
 class StageDetail(APIView):
     """One stage. PUT or PATCH `name`, `slug`, `unit`, `description` (editors);
     DELETE removes it and its samples (editors), and the stages after it move up."""
@@ -181,20 +202,21 @@ class StageDetail(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class MoveSerializer(serializers.Serializer):
+class StageMoveSerializer(serializers.Serializer):
     direction = serializers.ChoiceField(choices=list(MOVES))
 
 
+@extend_schema(request=StageMoveSerializer, responses=StageSerializer(many=True))
 class StageMove(APIView):
     """Moves a stage one place `up` (upstream) or `down` the pipeline (editors);
     answers with the stages in their new order."""
 
     permission_classes = [IsPerson]
-    serializer_class = MoveSerializer
+    serializer_class = StageMoveSerializer
 
     def post(self, request, slug: str, stage: str) -> Response:
         found = get_stage(request, slug, stage, needs=Role.EDITOR)
-        move = MoveSerializer(data=request.data)
+        move = StageMoveSerializer(data=request.data)
         move.is_valid(raise_exception=True)
         services.stage_move(stage=found, offset=MOVES[move.validated_data["direction"]])
         return Response(StageSerializer(found.system.stages.all(), many=True).data)
@@ -216,6 +238,10 @@ class NewIngestKeySerializer(serializers.ModelSerializer):
         read_only_fields = ["token_key", "created"]
 
 
+@extend_schema_view(
+    get=extend_schema(responses=IngestKeySerializer(many=True)),
+    post=extend_schema(responses={201: NewIngestKeySerializer}),
+)
 class IngestKeyList(APIView):
     """The system's ingest keys, newest first, by name and first characters only
     (admins). POST `{"name"}` creates one: the answer holds the whole key, once."""
@@ -242,6 +268,7 @@ class IngestKeyList(APIView):
         return response
 
 
+@extend_schema(responses={204: None})
 class IngestKeyRevoke(APIView):
     """Revokes a key (admins): from now on it posts nothing."""
 
@@ -262,19 +289,22 @@ FeatureSerializer = serializer_for(
 )
 
 
-class FeatureList(APIView):
+class FeatureList(generics.ListAPIView):
     """A stage's feature registry by name; POST registers one (editors). Cycles
     read it to find pruning candidates (value = importance / compute cost)."""
 
     permission_classes = [IsPerson]
     serializer_class = FeatureSerializer
+    pagination_class = ByName
 
-    def get(self, request, slug: str, stage: str) -> Response:
-        found = get_stage(request, slug, stage, needs=Role.VIEWER)
-        paginator = ByName()
-        page = paginator.paginate_queryset(found.features.all(), request, view=self)
-        return paginator.get_paginated_response(FeatureSerializer(page, many=True).data)
+    def get_queryset(self):
+        kwargs = self.kwargs
+        found = get_stage(
+            self.request, kwargs["slug"], kwargs["stage"], needs=Role.VIEWER
+        )
+        return found.features.all()
 
+    @extend_schema(responses={201: FeatureSerializer})
     def post(self, request, slug: str, stage: str) -> Response:
         found = get_stage(request, slug, stage, needs=Role.EDITOR)
         form = require_valid(bound_form(FeatureForm, request.data))

@@ -151,7 +151,7 @@ class LittlesLaw(APIView):
         )
 
 
-class TierSerializer(serializers.Serializer):
+class CascadeTierSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100)
     exit_share = serializers.FloatField(min_value=0, max_value=1)
     cost_ms = serializers.FloatField(min_value=0)
@@ -162,7 +162,7 @@ class CascadeSerializer(serializers.Serializer):
     target_utilization = serializers.FloatField(
         min_value=0.05, max_value=1, default=0.7
     )
-    tiers = TierSerializer(many=True, allow_empty=False)
+    tiers = CascadeTierSerializer(many=True, allow_empty=False)
 
 
 class Cascade(APIView):

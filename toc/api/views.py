@@ -6,15 +6,23 @@ from django.core.exceptions import RequestDataTooBig
 from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import ValidationError
-from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from toc.accounts.models import Role
+from toc.api.common import ByName, NewestFirst
 from toc.api.permissions import IsIngestKey, IsPerson
 from toc.api.renderers import NumbersRenderer
+from toc.api.schema import (
+    AcceptedSerializer,
+    LedgerSerializer,
+    SampleBatchSerializer,
+    SeriesSerializer,
+)
 from toc.api.serializers import ConstraintEventSerializer, SystemSerializer
 from toc.metrics.ingest import (
     MAX_BODY_BYTES,
@@ -31,8 +39,21 @@ from toc.systems.access import get_system
 from toc.systems.models import IngestKey, System
 
 
+@extend_schema(
+    request=SampleBatchSerializer,
+    responses={
+        202: AcceptedSerializer,
+        400: OpenApiResponse(description="Every bad item, by index and field."),
+        413: OpenApiResponse(description="The body is over 5 MB."),
+    },
+)
 class SampleIngest(APIView):
-    """Accepts a batch of stage samples: all stored, or none with every error listed."""
+    """Accepts a batch of stage samples: all stored, or none with every error listed.
+
+    Send an ingest key of this system, or a personal token of an editor. The 202
+    comes after the samples are committed; resending a sample with the same stage
+    and `ts` stores nothing twice.
+    """
 
     permission_classes = [IsIngestKey | IsPerson]
     parser_classes = []
@@ -79,7 +100,11 @@ class SampleIngest(APIView):
         return system
 
 
+@extend_schema(responses=LedgerSerializer)
 class Ledger(APIView):
+    """The constraint ledger as last computed: each stage's capacity, load,
+    utilization, queue and headroom over the window, the constraint and why."""
+
     permission_classes = [IsPerson]
 
     def get(self, request, slug: str) -> Response:
@@ -90,6 +115,13 @@ class Ledger(APIView):
 MAX_SERIES_RANGE = timedelta(days=2)
 
 
+@extend_schema(
+    parameters=[
+        OpenApiParameter("from", OpenApiTypes.DATETIME),
+        OpenApiParameter("to", OpenApiTypes.DATETIME),
+    ],
+    responses=SeriesSerializer,
+)
 class Series(APIView):
     """Per-minute load, capacity, utilization, queue and latency of every stage.
 
@@ -140,10 +172,6 @@ def _time_param(request, name: str) -> datetime | None:
     return moment
 
 
-class NewestFirst(CursorPagination):
-    ordering = ("-at", "-id")
-
-
 class ConstraintEventList(generics.ListAPIView):
     permission_classes = [IsPerson]
     serializer_class = ConstraintEventSerializer
@@ -152,10 +180,6 @@ class ConstraintEventList(generics.ListAPIView):
     def get_queryset(self):
         system, _ = get_system(self.request, self.kwargs["slug"])
         return ConstraintEvent.objects.filter(system=system)
-
-
-class ByName(CursorPagination):
-    ordering = ("name", "id")
 
 
 class SystemList(generics.ListCreateAPIView):
