@@ -159,7 +159,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.CursorPagination",
     "PAGE_SIZE": 100,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "toc.api.schema.TocAutoSchema",
     # The schema's paths as the URL conf names them ({pk}), not renamed to {id}.
     "SCHEMA_COERCE_PATH_PK": False,
 }
