@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
@@ -128,6 +128,31 @@ def test_events_are_paginated_newest_first(personas, viewer_token) -> None:
     assert len(second["results"]) == 50
     times = [e["at"] for e in first["results"] + second["results"]]
     assert times == sorted(times, reverse=True)
+
+
+def test_events_filter_by_time(personas, viewer_token) -> None:
+    base = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+    for hour in range(5):
+        ConstraintEvent.objects.create(
+            system=personas.system,
+            at=base + timedelta(hours=hour),
+            decided_minute=base,
+            to_stage="features",
+            reason=f"move {hour}",
+        )
+    response = Client().get(
+        "/api/v1/systems/fraud/constraint-events/",
+        {"from": "2026-11-01T13:00:00+00:00", "to": "2026-11-01T15:00:00+00:00"},
+        headers=_bearer(viewer_token),
+    )
+    assert [e["reason"] for e in response.json()["results"]] == ["move 2", "move 1"]
+    bad = Client().get(
+        "/api/v1/systems/fraud/constraint-events/",
+        {"from": "yesterday"},
+        headers=_bearer(viewer_token),
+    )
+    assert bad.status_code == 400
+    assert bad.json()["errors"][0]["field"] == "from"
 
 
 def test_outsider_gets_404_on_reads(personas) -> None:

@@ -172,17 +172,38 @@ def _time_param(request, name: str) -> datetime | None:
     return moment
 
 
+@extend_schema(
+    parameters=[
+        OpenApiParameter(
+            "from", OpenApiTypes.DATETIME, description="Moves at or after."
+        ),
+        OpenApiParameter("to", OpenApiTypes.DATETIME, description="Moves before."),
+    ]
+)
 class ConstraintEventList(generics.ListAPIView):
+    """Each time the constraint moved, newest first: when, from which stage to
+    which (null: outside the pipeline), and why."""
+
     permission_classes = [IsPerson]
     serializer_class = ConstraintEventSerializer
     pagination_class = NewestFirst
 
     def get_queryset(self):
         system, _ = get_system(self.request, self.kwargs["slug"])
-        return ConstraintEvent.objects.filter(system=system)
+        events = ConstraintEvent.objects.filter(system=system)
+        start = _time_param(self.request, "from")
+        end = _time_param(self.request, "to")
+        if start:
+            events = events.filter(at__gte=start)
+        if end:
+            events = events.filter(at__lt=end)
+        return events
 
 
 class SystemList(generics.ListCreateAPIView):
+    """The systems of your teams, by name; POST creates one with its stages in
+    pipeline order (editors of the team)."""
+
     permission_classes = [IsPerson]
     serializer_class = SystemSerializer
     pagination_class = ByName
