@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
@@ -49,6 +50,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             red=True,
         )
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture(autouse=True)
+def rate_limits_start_afresh() -> None:
+    """Rate-limit counters live in the cache: one test's logins must not count
+    against the next."""
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

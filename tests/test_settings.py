@@ -77,6 +77,15 @@ def test_bad_database_url_stops_manage_py_with_a_clear_message() -> None:
     assert "DATABASE_URL='nonsense' is not a database URL" in result.stderr
 
 
+def test_cache_url_must_be_redis() -> None:
+    result = _run_manage("check", CACHE_URL="memcached://127.0.0.1:11211")
+    assert result.returncode != 0
+    assert (
+        "CACHE_URL='memcached://127.0.0.1:11211' must be a redis:// URL"
+        in result.stderr
+    )
+
+
 def test_production_settings_pass_the_deploy_check() -> None:
     result = _run_manage(
         "check",

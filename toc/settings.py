@@ -229,6 +229,31 @@ STORAGES = {
     },
 }
 
+# The cache holds rate-limit counters. On Redis they are shared by every
+# process; the default counts per process, which suits the embedded setup.
+CACHE_URL = os.environ.get("CACHE_URL", "")
+if CACHE_URL and not CACHE_URL.startswith(("redis://", "rediss://")):
+    raise ImproperlyConfigured(f"CACHE_URL={CACHE_URL!r} must be a redis:// URL.")
+CACHES = {
+    "default": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        }
+        if CACHE_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+# "requests/seconds" per scope (toc/ratelimit.py). Ingest: per key and per
+# address; login: per address and per user name tried.
+RATE_LIMITS = {
+    "ingest-key": os.environ.get("RATE_LIMIT_INGEST_KEY", "3000/60"),
+    "ingest-address": os.environ.get("RATE_LIMIT_INGEST_ADDRESS", "6000/60"),
+    "login-address": os.environ.get("RATE_LIMIT_LOGIN_ADDRESS", "30/300"),
+    "login-username": os.environ.get("RATE_LIMIT_LOGIN_USERNAME", "10/300"),
+}
+
 # Celery: without a broker, tasks run in-process as they are sent, so the
 # embedded default needs no Redis and no worker.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")

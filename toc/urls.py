@@ -12,7 +12,7 @@ from toc.health import healthz
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="systems:list"), name="home"),
     path("healthz", healthz, name="healthz"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", account_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("account/tokens/", account_views.token_list, name="tokens"),
     path(

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
@@ -8,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_POST
 
+from toc import ratelimit
 from toc.accounts.access import get_team
 from toc.accounts.forms import MemberAddForm, MemberRoleForm, SecretNameForm, TeamForm
 from toc.accounts.models import ApiToken, Membership, Role, Team
@@ -154,3 +156,25 @@ def token_revoke(request: HttpRequest, token_key: str) -> HttpResponse:
         messages.success(request, f"Revoked {token.name}.")
         return redirect("tokens")
     return render(request, "accounts/token_revoke.html", {"token": token})
+
+
+class LoginView(auth_views.LoginView):
+    """Django's login, with attempts limited per address and per user name, so
+    passwords cannot be guessed at speed from one place or against one person."""
+
+    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        username = request.POST.get("username", "").strip().lower()[:150]
+        try:
+            ratelimit.hit("login-address", ratelimit.client_address(request))
+            ratelimit.hit("login-username", username)
+        except ratelimit.RateLimited as limited:
+            # Unbound, keeping the name typed: a bound form would check the
+            # password while rendering its errors, which is what the limit stops.
+            form = self.get_form_class()(
+                request, initial={"username": request.POST.get("username", "")}
+            )
+            context = self.get_context_data(form=form, retry_after=limited.retry_after)
+            response = self.render_to_response(context, status=429)
+            response["Retry-After"] = str(limited.retry_after)
+            return response
+        return super().post(request, *args, **kwargs)

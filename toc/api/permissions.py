@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 from rest_framework.permissions import BasePermission
+from rest_framework.throttling import BaseThrottle
 
+from toc import ratelimit
 from toc.systems.models import IngestKey
 
 
@@ -19,3 +21,25 @@ class IsPerson(BasePermission):
 class IsIngestKey(BasePermission):
     def has_permission(self, request, view) -> bool:
         return isinstance(request.auth, IngestKey)
+
+
+class IngestThrottle(BaseThrottle):
+    """Per sending key (or person) and per address; DRF answers 429 with an
+    integer Retry-After when either is over its limit."""
+
+    def allow_request(self, request, view) -> bool:
+        sender = (
+            f"key:{request.auth.pk}"
+            if isinstance(request.auth, IngestKey)
+            else f"user:{request.user.pk}"
+        )
+        try:
+            ratelimit.hit("ingest-address", ratelimit.client_address(request))
+            ratelimit.hit("ingest-key", sender)
+        except ratelimit.RateLimited as limited:
+            self.retry_after = limited.retry_after
+            return False
+        return True
+
+    def wait(self) -> float:
+        return self.retry_after

@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 
 from toc.accounts.models import Role
 from toc.api.common import ByName, NewestFirst
-from toc.api.permissions import IsIngestKey, IsPerson
+from toc.api.permissions import IngestThrottle, IsIngestKey, IsPerson
 from toc.api.renderers import NumbersRenderer
 from toc.api.schema import (
     AcceptedSerializer,
@@ -56,6 +56,7 @@ class SampleIngest(APIView):
     """
 
     permission_classes = [IsIngestKey | IsPerson]
+    throttle_classes = [IngestThrottle]
     parser_classes = []
 
     def post(self, request, slug: str) -> Response:
