@@ -17,7 +17,6 @@ import json
 from collections.abc import Iterable
 
 from django import forms
-from django.forms.models import model_to_dict
 from rest_framework import serializers
 from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.pagination import CursorPagination
@@ -83,7 +82,10 @@ def bound_form(
             }
         )
     if partial and instance is not None:
-        data = model_to_dict(instance, fields)
+        # What the browser's form shows for the record, fields of its own included
+        # (a share shown as a percentage, say), not only the model's columns.
+        shown = form_class(instance=instance, **kwargs).initial
+        data = {name: shown[name] for name in fields if name in shown}
     else:
         # What the browser's form would show before anyone typed: model defaults.
         data = {

@@ -177,15 +177,11 @@ class CycleRecord(generics.GenericAPIView):
             cycle = locked_cycle(request, slug, number)
             form_class, instance, extra = self._form(cycle)
             if instance is not None or partial:
-                current = self._represent(instance)
-                check_if_match(request, current)
-                if partial and isinstance(body, dict):
-                    # Over the record as GET shows it, which has every form
-                    # field (the problem's gap_percent is not a model field).
-                    fields = form_class.base_fields
-                    body = {**{f: current[f] for f in fields}, **body}
+                check_if_match(request, self._represent(instance))
             form = require_valid(
-                bound_form(form_class, body, instance=instance, **extra)
+                bound_form(
+                    form_class, body, instance=instance, partial=partial, **extra
+                )
             )
             saved = services.record_save(
                 cycle=cycle, name=self.record, form=form, user=request.user
