@@ -13,14 +13,17 @@ from toc import ratelimit
 from toc.accounts.access import get_team
 from toc.accounts.forms import MemberAddForm, MemberRoleForm, SecretNameForm, TeamForm
 from toc.accounts.models import ApiToken, Membership, Role, Team
+from toc.http import form_page, read_only
 
 
+@read_only
 @login_required
 def team_list(request: HttpRequest) -> HttpResponse:
     memberships = Membership.objects.filter(user=request.user).select_related("team")
     return render(request, "accounts/team_list.html", {"memberships": memberships})
 
 
+@form_page
 @login_required
 def team_create(request: HttpRequest) -> HttpResponse:
     form = TeamForm(request.POST or None)
@@ -33,6 +36,7 @@ def team_create(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/team_form.html", {"form": form})
 
 
+@read_only
 @login_required
 def team_detail(request: HttpRequest, slug: str) -> HttpResponse:
     team, role = get_team(request, slug)
@@ -51,6 +55,7 @@ def _team_context(team: Team, role: Role, add_form: MemberAddForm) -> dict:
     }
 
 
+@form_page
 @login_required
 def member_add(request: HttpRequest, slug: str) -> HttpResponse:
     team, role = get_team(request, slug, needs=Role.ADMIN)
@@ -95,6 +100,7 @@ def member_role(request: HttpRequest, slug: str, member_id: int) -> HttpResponse
     return redirect("accounts:team", slug=team.slug)
 
 
+@form_page
 @login_required
 def member_remove(request: HttpRequest, slug: str, member_id: int) -> HttpResponse:
     team, _ = get_team(request, slug, needs=Role.ADMIN)
@@ -135,6 +141,7 @@ def _tokens_page(
     return response
 
 
+@form_page
 @login_required
 def token_list(request: HttpRequest) -> HttpResponse:
     form = SecretNameForm(request.POST or None)
@@ -146,6 +153,7 @@ def token_list(request: HttpRequest) -> HttpResponse:
     return _tokens_page(request, form)
 
 
+@form_page
 @login_required
 def token_revoke(request: HttpRequest, token_key: str) -> HttpResponse:
     token = ApiToken.objects.filter(user=request.user, token_key=token_key).first()

@@ -172,6 +172,8 @@ class RowMove(generics.GenericAPIView):
     kind: RowKind
 
     def post(self, request, slug: str, number: int, pk: int) -> Response:
+        # Who may move it first: the body of a stranger's request is not read.
+        get_cycle(request, slug, number, needs=Role.EDITOR)
         body = RowMoveSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         offset = {"up": -1, "down": 1}[body.validated_data["direction"]]
@@ -211,6 +213,7 @@ class SloMeasurements(generics.ListCreateAPIView):
         return self.get_paginated_response(MeasurementSerializer(page, many=True).data)
 
     def post(self, request, slug: str, number: int, pk: int) -> Response:
+        get_cycle(request, slug, number, needs=Role.EDITOR)
         body = MeasurementSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         with transaction.atomic():

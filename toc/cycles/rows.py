@@ -29,6 +29,7 @@ from toc.cycles.models import (
     Cycle,
 )
 from toc.cycles.steps import decorate_rows
+from toc.http import form_page
 
 
 def _kind(key: str) -> RowKind:
@@ -77,6 +78,7 @@ def _row(kind: RowKind, parent: models.Model, pk: int) -> models.Model:
     return row
 
 
+@form_page
 @login_required
 def row_add(request: HttpRequest, slug: str, number: int, key: str) -> HttpResponse:
     cycle, kind, parent = _editable(request, slug, number, key)
@@ -90,6 +92,7 @@ def row_add(request: HttpRequest, slug: str, number: int, key: str) -> HttpRespo
     return render(request, "cycles/row_form.html", {**context, "form": form})
 
 
+@form_page
 @login_required
 def row_edit(
     request: HttpRequest, slug: str, number: int, key: str, pk: int
@@ -107,6 +110,7 @@ def row_edit(
     return render(request, template, context)
 
 
+@form_page
 @login_required
 def row_delete(
     request: HttpRequest, slug: str, number: int, key: str, pk: int

@@ -20,6 +20,7 @@ from toc.cycles.retro import NotYetRecorded, snapshot_as_of, snapshot_now, summa
 from toc.cycles.rows import rows_context
 from toc.cycles.steps import STEPS, record_forms, step_context
 from toc.cycles.trail import entries, trail
+from toc.http import form_page, read_only
 from toc.metrics.figures import timeline_figure
 from toc.metrics.processing import ledger_response
 from toc.systems.access import get_system
@@ -40,6 +41,7 @@ STEP_ROWS = {
 }
 
 
+@form_page
 @login_required
 def cycle_list(request: HttpRequest, slug: str) -> HttpResponse:
     """The system's history: its cycles, newest first, each chain in a line."""
@@ -105,6 +107,7 @@ def _page_context(cycle, role: Role, step: str | None) -> dict:
     }
 
 
+@read_only
 @login_required
 def cycle_detail(request: HttpRequest, slug: str, number: int) -> HttpResponse:
     cycle, role = get_cycle(request, slug, number)
@@ -115,6 +118,7 @@ def cycle_detail(request: HttpRequest, slug: str, number: int) -> HttpResponse:
     return render(request, "cycles/detail.html", context)
 
 
+@read_only
 @login_required
 def cycle_trail(request: HttpRequest, slug: str, number: int) -> HttpResponse:
     cycle, role = get_cycle(request, slug, number)
@@ -124,6 +128,7 @@ def cycle_trail(request: HttpRequest, slug: str, number: int) -> HttpResponse:
     return render(request, "cycles/trail.html", context)
 
 
+@read_only
 @login_required
 def cycle_retrospective(request: HttpRequest, slug: str, number: int) -> HttpResponse:
     """The whole chain on one page, now or as it stood on a day (?as_of=)."""
@@ -155,6 +160,7 @@ EXPORTS = {
 }
 
 
+@read_only
 @login_required
 def cycle_export(
     request: HttpRequest, slug: str, number: int, fmt: str
@@ -179,6 +185,7 @@ def cycle_export(
     return response
 
 
+@form_page
 @login_required
 def cycle_step(request: HttpRequest, slug: str, number: int, step: str) -> HttpResponse:
     if step not in STEPS:

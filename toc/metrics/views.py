@@ -9,6 +9,7 @@ from django.utils.dateparse import parse_datetime
 
 from toc.accounts.models import Role
 from toc.analysis import what_if
+from toc.http import read_only
 from toc.metrics.figures import (
     DEFAULT_RANGE,
     RANGES,
@@ -86,6 +87,7 @@ def _series_context(request: HttpRequest, system: System, ledger: dict) -> dict:
     }
 
 
+@read_only
 @login_required
 def system_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
     system, role = get_system(request, slug)
@@ -95,6 +97,7 @@ def system_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "metrics/dashboard.html", context)
 
 
+@read_only
 @login_required
 def system_series(request: HttpRequest, slug: str) -> HttpResponse:
     """The time-series block alone, for its range switch and its refresh."""
@@ -106,6 +109,7 @@ def system_series(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "metrics/dashboard.html#series", context)
 
 
+@read_only
 @login_required
 def system_ledger(request: HttpRequest, slug: str) -> HttpResponse:
     """The ledger block alone, which the dashboard polls."""
@@ -116,6 +120,7 @@ def system_ledger(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "metrics/dashboard.html#ledger", context)
 
 
+@read_only
 @login_required
 def system_what_if(request: HttpRequest, slug: str) -> HttpResponse:
     system, role = get_system(request, slug)
@@ -126,6 +131,7 @@ def system_what_if(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, template, context)
 
 
+@read_only
 @login_required
 def system_timeline(request: HttpRequest, slug: str) -> HttpResponse:
     """Where the constraint sat over the system's whole history, and the cycles."""

@@ -12,12 +12,14 @@ from django_htmx.http import reswap, retarget
 
 from toc.accounts.forms import SecretNameForm
 from toc.accounts.models import Role, Team
+from toc.http import form_page, read_only
 from toc.systems import services
 from toc.systems.access import get_stage, get_system
 from toc.systems.forms import StageForm, SystemCreateForm, SystemForm
 from toc.systems.models import IngestKey, System
 
 
+@read_only
 @login_required
 def system_list(request: HttpRequest) -> HttpResponse:
     systems = (
@@ -34,6 +36,7 @@ def system_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+@form_page
 @login_required
 def system_create(request: HttpRequest) -> HttpResponse:
     teams = Team.objects.writable_by(request.user)
@@ -54,6 +57,7 @@ def system_create(request: HttpRequest) -> HttpResponse:
     return render(request, "systems/form.html", {"form": form, "system": None})
 
 
+@read_only
 @login_required
 def stage_list(request: HttpRequest, slug: str) -> HttpResponse:
     system, role = get_system(request, slug)
@@ -61,6 +65,7 @@ def stage_list(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, template, _stages_context(system, role))
 
 
+@form_page
 @login_required
 def system_edit(request: HttpRequest, slug: str) -> HttpResponse:
     system, _ = get_system(request, slug, needs=Role.EDITOR)
@@ -72,6 +77,7 @@ def system_edit(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "systems/form.html", {"form": form, "system": system})
 
 
+@form_page
 @login_required
 def system_delete(request: HttpRequest, slug: str) -> HttpResponse:
     system, _ = get_system(request, slug, needs=Role.ADMIN)
@@ -109,6 +115,7 @@ def _stages_response(
     return redirect("systems:stages", slug=system.slug)
 
 
+@form_page
 @login_required
 def stage_add(request: HttpRequest, slug: str) -> HttpResponse:
     system, role = get_system(request, slug, needs=Role.EDITOR)
@@ -123,6 +130,7 @@ def stage_add(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "systems/stage_form.html", {"form": form, "system": system})
 
 
+@form_page
 @login_required
 def stage_edit(request: HttpRequest, slug: str, stage_slug: str) -> HttpResponse:
     stage = get_stage(request, slug, stage_slug, needs=Role.EDITOR)
@@ -154,6 +162,7 @@ def stage_move(request: HttpRequest, slug: str, stage_slug: str) -> HttpResponse
     return _stages_response(request, stage.system, f"Moved stage {stage.name}.")
 
 
+@form_page
 @login_required
 def stage_delete(request: HttpRequest, slug: str, stage_slug: str) -> HttpResponse:
     stage = get_stage(request, slug, stage_slug, needs=Role.EDITOR)
@@ -185,6 +194,7 @@ def _keys_page(
     return response
 
 
+@form_page
 @login_required
 def key_list(request: HttpRequest, slug: str) -> HttpResponse:
     system, _ = get_system(request, slug, needs=Role.ADMIN)
@@ -197,6 +207,7 @@ def key_list(request: HttpRequest, slug: str) -> HttpResponse:
     return _keys_page(request, system, form)
 
 
+@form_page
 @login_required
 def key_revoke(request: HttpRequest, slug: str, key_id: int) -> HttpResponse:
     system, _ = get_system(request, slug, needs=Role.ADMIN)
