@@ -102,6 +102,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Outside everything that reads the database: an outage answers 503.
+    "toc.unavailable.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -142,6 +144,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # analytical queries; every query here is short, and the planner's guesses
     # for unnested arrays were enough to trigger it.
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
+    # An unreachable database fails a request in seconds (then 503) instead of
+    # holding it until the kernel gives up on the connection.
+    DATABASES["default"]["OPTIONS"]["connect_timeout"] = env_int(
+        "DATABASE_CONNECT_TIMEOUT", 5
+    )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory, so that a Celery worker started by a test sees the
     # same test database as the test itself.
@@ -267,12 +274,26 @@ if CELERY_TASK_ALWAYS_EAGER:
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "toc")
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
-CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": 2,
+    "socket_timeout": 5,
+    # Sending a task gives up at the first failure instead of retrying for
+    # broker_connection_timeout: the sweeper sends it later (toc/metrics/sweeper.py).
+    "max_retries": 0,
+    # A task taken by a worker that died whole is delivered again after this;
+    # longer than a task may wait in a worker and then run (time limits below).
+    "visibility_timeout": 300,
+}
 CELERY_TASK_SOFT_TIME_LIMIT = 60
 CELERY_TASK_TIME_LIMIT = 90
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# The sweeper of owed processing (toc/metrics/sweeper.py): beat runs it this
+# often, and a queued flag this old counts as a lost task. Together they bound
+# how long a lost queue goes unnoticed (under two minutes by default).
+TOC_SWEEP_INTERVAL_S = env_int("TOC_SWEEP_INTERVAL_S", 30)
+TOC_QUEUED_STALE_S = env_int("TOC_QUEUED_STALE_S", 60)
 
 SECURE_CSP = {
     "default-src": [CSP.SELF],

@@ -269,7 +269,9 @@ def _insert_portable(system: System, rows: list[SampleRow]) -> None:
     minutes = {(row.stage_id, floor_minute(row.ts)) for row in rows}
     PendingMinute.objects.bulk_create(
         (PendingMinute(system=system, stage_id=s, minute=m) for s, m in minutes),
-        ignore_conflicts=True,
+        update_conflicts=True,
+        unique_fields=["stage", "minute"],
+        update_fields=["created"],
     )
 
 
@@ -300,6 +302,9 @@ def _copy_postgres(system: System, rows: list[SampleRow]) -> None:
             "SELECT %s, stage_id, minute, now() FROM ("
             "SELECT DISTINCT stage_id, date_trunc('minute', ts AT TIME ZONE 'UTC') "
             "AT TIME ZONE 'UTC' AS minute FROM ingest_staging) AS touched "
-            "ORDER BY stage_id, minute ON CONFLICT (stage_id, minute) DO NOTHING",
+            # An owed minute is marked anew: processing that read it before
+            # these samples were committed then leaves it owed (system_process).
+            "ORDER BY stage_id, minute "
+            "ON CONFLICT (stage_id, minute) DO UPDATE SET created = EXCLUDED.created",
             [system.pk],
         )

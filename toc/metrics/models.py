@@ -2,13 +2,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
 from toc.systems.models import Stage, System
 
-QUEUED_STALE = timedelta(seconds=60)
+# A queued flag older than this stands for a task that was lost (broker down or
+# flushed); it must exceed the longest wait in the queue plus the task's run.
+QUEUED_STALE = timedelta(seconds=settings.TOC_QUEUED_STALE_S)
 
 
 class Sample(models.Model):
@@ -162,6 +165,11 @@ class SystemLedger(models.Model):
             system=system, defaults={"queued": True, "queued_at": now}
         )
         return created
+
+    @classmethod
+    def release(cls, system_id: int) -> None:
+        """Clears the flag of a task that could not be sent, so the sweeper sends it."""
+        cls.objects.filter(system_id=system_id).update(queued=False)
 
 
 class ConstraintFinding(models.Model):

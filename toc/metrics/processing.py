@@ -74,17 +74,41 @@ def system_process(*, system_id: int) -> None:
         stages = list(system.stages.all())
         pending = list(
             PendingMinute.objects.filter(system_id=system_id).values_list(
-                "pk", "stage_id", "minute"
+                "pk", "stage_id", "minute", "created"
             )
         )
         latest = latest_sample_ts(stages)
         if pending:
-            _refresh_rollups(stages, [(stage, minute) for _, stage, minute in pending])
-            _replay_findings(
-                system, stages, since=min(m for _, _, m in pending), latest=latest
+            _refresh_rollups(
+                stages, [(stage, minute) for _, stage, minute, _ in pending]
             )
-            PendingMinute.objects.filter(pk__in=[pk for pk, _, _ in pending]).delete()
+            _replay_findings(
+                system, stages, since=min(m for _, _, m, _ in pending), latest=latest
+            )
+            _settle(pending)
         _refresh_ledger(system, stages, latest)
+
+
+def _settle(pending: list[tuple[int, int, datetime, datetime]]) -> None:
+    """Deletes the owed minutes as read, keeping any marked again since.
+
+    A batch committed after this run read the samples marks its minutes anew
+    (a newer `created`), and those stay owed for the next run.
+    """
+    if connection.vendor != "postgresql":  # SQLite: small, development data
+        for pk, *_, created in pending:
+            PendingMinute.objects.filter(pk=pk, created=created).delete()
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "DELETE FROM metrics_pendingminute p USING unnest(%s::bigint[], "
+            "%s::timestamptz[]) AS done(id, created) "
+            "WHERE p.id = done.id AND p.created = done.created",
+            [[pk for pk, *_ in pending], [created for *_, created in pending]],
+        )
+
+
+_LOCK_CLASS = 7001
 
 
 def _lock_system(system_id: int) -> None:
@@ -92,7 +116,24 @@ def _lock_system(system_id: int) -> None:
     # ledger row, which ingest requests update.
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [7001, system_id])
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(%s, %s)", [_LOCK_CLASS, system_id]
+            )
+
+
+def systems_in_processing() -> set[int]:
+    """The systems whose processing holds its lock right now (PostgreSQL only)."""
+    if connection.vendor != "postgresql":
+        return set()
+    with connection.cursor() as cursor:
+        # A two-key advisory lock shows its keys as classid and objid.
+        cursor.execute(
+            "SELECT objid FROM pg_locks WHERE locktype = 'advisory' AND granted "
+            "AND classid = %s AND objsubid = 2 AND database = "
+            "(SELECT oid FROM pg_database WHERE datname = current_database())",
+            [_LOCK_CLASS],
+        )
+        return {int(objid) for (objid,) in cursor.fetchall()}
 
 
 def _to_sample(stage: Stage, values: dict) -> StageSample:

@@ -4,15 +4,23 @@ import logging
 
 from celery import shared_task
 from django.db import OperationalError
+from kombu.exceptions import OperationalError as BrokerError
 
+from toc.metrics.models import SystemLedger
 from toc.metrics.processing import system_process
+from toc.metrics.sweeper import pending_sweep
 
 logger = logging.getLogger(__name__)
 
 
 @shared_task(
     name="metrics.process_system",
+    # Acknowledged only once done, and given back if the worker dies mid-task
+    # (task_reject_on_worker_lost): processing is idempotent, so a rerun is safe.
     acks_late=True,
+    reject_on_worker_lost=True,
+    # Nobody reads the result; without a result, sending needs only the broker.
+    ignore_result=True,
     autoretry_for=(OperationalError,),
     retry_backoff=True,
     max_retries=5,
@@ -23,12 +31,31 @@ def process_system(system_id: int) -> None:
     system_process(system_id=system_id)
 
 
+@shared_task(
+    name="metrics.sweep_pending",
+    ignore_result=True,
+    soft_time_limit=20,
+    time_limit=30,
+)
+def sweep_pending() -> None:
+    pending_sweep(enqueue=enqueue_processing)
+
+
 def enqueue_processing(system_id: int) -> None:
     """Sends the processing task; the samples are already safe if that fails."""
     try:
-        process_system.delay(system_id)
-    except Exception:
+        # One attempt, within the broker timeouts in settings: this runs inside
+        # the ingest request, which must answer quickly whatever the broker does.
+        process_system.apply_async((system_id,), retry=False)
+    except Exception as error:
         # A broker outage (or, in-process, a processing error) must not turn an
-        # acknowledged batch into an error: the pending minutes stay recorded
-        # and the next batch, after QUEUED_STALE, claims the work again.
-        logger.exception("Could not run processing for system %s", system_id)
+        # acknowledged batch into an error: the pending minutes stay recorded,
+        # and with the flag released the sweeper sends the task once it can.
+        logger.warning(
+            "Could not run processing for system %s: %s",
+            system_id,
+            error,
+            # A broker error says it all; anything else is worth a traceback.
+            exc_info=not isinstance(error, BrokerError | OSError),
+        )
+        SystemLedger.release(system_id)

@@ -1,0 +1,66 @@
+"""Processing and ingest overlapping, on committed data in separate connections."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from tests.factories import StageFactory, SystemFactory
+from toc.metrics import processing
+from toc.metrics.ingest import SampleRow, samples_store
+from toc.metrics.models import PendingMinute, Rollup
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _row(stage, ts) -> SampleRow:
+    return SampleRow(
+        stage_id=stage.pk,
+        ts=ts,
+        throughput=1.0,
+        capacity=2.0,
+        utilization=None,
+        latency_p95_ms=1.0,
+        queue_depth=0,
+        errors=0,
+        dropped=0,
+        blocked=None,
+        failure_mode="",
+    )
+
+
+def test_a_batch_committed_while_its_minute_is_processed_stays_owed(
+    monkeypatch,
+) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("Concurrent transactions need PostgreSQL.")
+    system = SystemFactory(slug="race")
+    stage = StageFactory(system=system, slug="ingest")
+    minute = (timezone.now() - timedelta(minutes=10)).replace(second=0, microsecond=0)
+    monkeypatch.setattr("toc.metrics.ingest.enqueue_processing", lambda pk: None)
+    samples_store(system=system, rows=[_row(stage, minute)])
+
+    replay = processing._replay_findings
+
+    def replay_then_a_batch_arrives(*args, **kwargs) -> None:
+        replay(*args, **kwargs)
+        # After this run has read the minute's samples, before it settles.
+        late = [_row(stage, minute + timedelta(seconds=30))]
+        batch = threading.Thread(
+            target=lambda: (samples_store(system=system, rows=late), connection.close())
+        )
+        batch.start()
+        batch.join()
+
+    monkeypatch.setattr(processing, "_replay_findings", replay_then_a_batch_arrives)
+    processing.system_process(system_id=system.pk)
+    assert PendingMinute.objects.filter(stage=stage, minute=minute).exists()
+
+    monkeypatch.setattr(processing, "_replay_findings", replay)
+    processing.system_process(system_id=system.pk)
+    assert Rollup.objects.get(stage=stage, minute=minute).count == 2
+    assert not PendingMinute.objects.filter(system=system).exists()
