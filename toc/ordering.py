@@ -28,9 +28,11 @@ def _write(rows: list[models.Model]) -> None:
     if not rows:
         return
     model = type(rows[0])
-    # Two passes through free numbers, so that a unique position never collides.
+    # Two passes, the first through numbers above every position in use, so that
+    # a unique position never collides (PostgreSQL checks it row by row).
+    above = max(row.position for row in rows) + 1
     for index, row in enumerate(rows):
-        row.position = len(rows) + index
+        row.position = above + index
     model.objects.bulk_update(rows, ["position"])
     for index, row in enumerate(rows):
         row.position = index
