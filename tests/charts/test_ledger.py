@@ -97,3 +97,11 @@ def test_headroom_bars_draw_the_saturation_threshold():
     (line,) = figure["layout"]["shapes"]
     assert line["x0"] == line["x1"] == 1 / 0.85
     assert "saturated below 1.18×" in figure["layout"]["annotations"][0]["text"]
+
+
+def test_a_long_stage_name_is_shortened_in_its_box_and_whole_on_hover():
+    name = "Feature enrichment with graph lookups"
+    figure = pipeline_flow(ledger(stage_row(name, 0.5)))
+    label = figure["layout"]["annotations"][0]["text"]
+    assert label == "Feature enrichmen…"
+    assert figure["data"][0]["hovertext"][0].startswith(name)

@@ -16,6 +16,8 @@ from toc.charts.theme import (
 )
 
 BOX_WIDTH = 0.8
+# Characters of a stage name that fit a box of six at the dashboard's width.
+LABEL_ROOM = 18
 
 
 def pipeline_flow(ledger: dict) -> dict:
@@ -127,7 +129,7 @@ def _box_labels(centre: float, row: dict, has_data: bool) -> list[dict]:
         {
             "x": centre,
             "y": 0.72,
-            "text": text(row["name"]),
+            "text": text(_short(row["name"])),
             "showarrow": False,
             "font": {"color": colour, "size": 13, "weight": "bold"},
         },
@@ -139,6 +141,11 @@ def _box_labels(centre: float, row: dict, has_data: bool) -> list[dict]:
             "font": {"color": colour, "size": 11},
         },
     ]
+
+
+def _short(name: str, room: int = LABEL_ROOM) -> str:
+    """A name that fits its box; the hover shows it whole."""
+    return name if len(name) <= room else name[: room - 1].rstrip() + "…"
 
 
 def _hover_text(row: dict, has_data: bool, is_constraint: bool, ledger: dict) -> str:
