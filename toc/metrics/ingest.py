@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from django.conf import settings
 from django.db import connection, transaction
 
 from toc.metrics.models import PendingMinute, Sample, SystemLedger
@@ -19,9 +21,22 @@ from toc.metrics.tasks import enqueue_processing
 from toc.systems.models import System
 
 MAX_SAMPLES = 5000
-MAX_BODY_BYTES = 5 * 1024 * 1024
+MAX_BODY_BYTES = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
 MAX_FUTURE = timedelta(minutes=5)
+# No pipeline's clock reads earlier; an earlier time is a clock gone wrong, and
+# windows computed around it would leave the range of Python's datetime.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 MAX_BIGINT = 2**63 - 1
+# Rollups and series sum and divide a minute's samples in PostgreSQL, which
+# fails on a float8 or bigint overflow or underflow instead of saturating: one
+# accepted sample past these would stop its system's processing for good.
+# Rates and shares are 0 or from MIN_POSITIVE; rates at most MAX_RATE (a
+# trillion records/s); errors and drops at most MAX_EVENTS a sample, so that
+# even 60 million samples in one minute (one a microsecond) sum within a bigint.
+MIN_POSITIVE = 1e-9
+MAX_RATE = 1e12
+MAX_EVENTS = 10**11
+RATES = ("throughput", "capacity")
 MAX_TEXT = 200
 
 REQUIRED_NUMBERS = ("throughput", "capacity", "latency_p95_ms")
@@ -57,7 +72,23 @@ class FieldError:
     message: str
 
     def as_dict(self) -> dict:
-        return {"index": self.index, "field": self.field, "message": self.message}
+        return {
+            "index": self.index,
+            "field": None if self.field is None else _shown(self.field),
+            "message": _shown(self.message),
+        }
+
+
+# NUL and unpaired surrogates: sent in a field name, they would be echoed in
+# the error, and a lone surrogate cannot be written as UTF-8 (a 500).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _shown(text: str) -> str:
+    """The text, with NUL and unpaired surrogates written as JSON escapes."""
+    if not _UNSTORABLE.search(text):
+        return text
+    return _UNSTORABLE.sub(lambda found: f"\\u{ord(found.group()):04x}", text)
 
 
 class BatchInvalid(Exception):
@@ -113,6 +144,10 @@ def _number(value: object) -> float | None:
     return number if math.isfinite(number) else None
 
 
+def _measure(number: float | None, highest: float) -> bool:
+    return number is not None and (number == 0 or MIN_POSITIVE <= number <= highest)
+
+
 def _count(value: object) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int):
         return None
@@ -134,6 +169,8 @@ def _timestamp(value: object, now: datetime) -> tuple[datetime | None, str]:
         return None, "is outside the range of representable times"
     if ts > now + MAX_FUTURE:
         return None, "is more than 5 minutes in the future; check the sender's clock"
+    if ts < EARLIEST:
+        return None, "is before 1970; check the sender's clock"
     return ts, ""
 
 
@@ -180,7 +217,14 @@ def validate_batch(
                 problems.append((field, "is required"))
                 continue
             number = _number(item[field])
-            if number is None or number < 0:
+            if field in RATES and not _measure(number, MAX_RATE):
+                problems.append(
+                    (
+                        field,
+                        f"must be 0 or a number from {MIN_POSITIVE} to {MAX_RATE:.0e}",
+                    )
+                )
+            elif number is None or number < 0:
                 problems.append((field, "must be a finite number, 0 or more"))
             numbers[field] = number
         for field in OPTIONAL_SHARES:
@@ -188,8 +232,10 @@ def validate_batch(
                 numbers[field] = None
                 continue
             number = _number(item[field])
-            if number is None or not 0 <= number <= 1:
-                problems.append((field, "must be a share between 0 and 1"))
+            if not _measure(number, 1):
+                problems.append(
+                    (field, f"must be a share: 0, or from {MIN_POSITIVE} to 1")
+                )
             numbers[field] = number
 
         counts: dict[str, int] = {}
@@ -204,8 +250,9 @@ def validate_batch(
                 counts[field] = 0
                 continue
             count = _count(item[field])
-            if count is None or not 0 <= count <= MAX_BIGINT:
-                problems.append((field, "must be a whole number, 0 or more"))
+            limit = MAX_BIGINT if field == "queue_depth" else MAX_EVENTS
+            if count is None or not 0 <= count <= limit:
+                problems.append((field, f"must be a whole number from 0 to {limit}"))
             counts[field] = count or 0
 
         failure_mode = item.get("failure_mode") or ""

@@ -7,6 +7,7 @@ belong: a changed minute is re-rolled and the findings after it replayed.
 
 from __future__ import annotations
 
+import bisect
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -362,6 +363,9 @@ def _replay_findings(
 
     findings: list[ConstraintFinding] = []
     events: list[ConstraintEvent] = []
+    # Minutes whose window holds no rollup are skipped in one step, so a gap of
+    # months between two samples costs nothing (a minute at a time, it did).
+    with_data = sorted(rollups_by_minute)
     minute = since
     while minute <= last_closed:
         window = [
@@ -369,38 +373,41 @@ def _replay_findings(
             for offset in range(WINDOW_MINUTES)
             for rollup in rollups_by_minute.get(minute - offset * MINUTE, ())
         ]
-        if window:
-            finding = find_constraint(ledger_from_rollups(window, names))
-            evaluated_at = minute + MINUTE
-            tracker, event = step(tracker, evaluated_at, finding.stage, DEFAULT_HOLD_S)
-            findings.append(
-                ConstraintFinding(
+        if not window:
+            later = bisect.bisect_right(with_data, minute)
+            if later == len(with_data):
+                break
+            minute = max(minute + MINUTE, with_data[later])
+            continue
+        finding = find_constraint(ledger_from_rollups(window, names))
+        evaluated_at = minute + MINUTE
+        tracker, event = step(tracker, evaluated_at, finding.stage, DEFAULT_HOLD_S)
+        findings.append(
+            ConstraintFinding(
+                system=system,
+                minute=minute,
+                stage=slug_of.get(finding.stage, ""),
+                headroom=finding.headroom,
+                confirmed=slug_of.get(tracker.confirmed, tracker.confirmed or ""),
+                candidate=slug_of.get(tracker.candidate, tracker.candidate or ""),
+                candidate_since=tracker.candidate_since,
+            )
+        )
+        if event is not None:
+            events.append(
+                ConstraintEvent(
                     system=system,
-                    minute=minute,
-                    stage=slug_of.get(finding.stage, ""),
-                    headroom=finding.headroom,
-                    confirmed=slug_of.get(tracker.confirmed, tracker.confirmed or ""),
-                    candidate=slug_of.get(tracker.candidate, tracker.candidate or ""),
-                    candidate_since=tracker.candidate_since,
+                    at=event.at,
+                    decided_minute=minute,
+                    from_stage=slug_of.get(event.from_stage, event.from_stage or ""),
+                    to_stage=slug_of.get(event.to_stage, event.to_stage or ""),
+                    reason=event.reason,
+                    evidence={
+                        "finding": finding.reason,
+                        "headroom": finding.headroom,
+                    },
                 )
             )
-            if event is not None:
-                events.append(
-                    ConstraintEvent(
-                        system=system,
-                        at=event.at,
-                        decided_minute=minute,
-                        from_stage=slug_of.get(
-                            event.from_stage, event.from_stage or ""
-                        ),
-                        to_stage=slug_of.get(event.to_stage, event.to_stage or ""),
-                        reason=event.reason,
-                        evidence={
-                            "finding": finding.reason,
-                            "headroom": finding.headroom,
-                        },
-                    )
-                )
         minute += MINUTE
 
     ConstraintFinding.objects.filter(system=system, minute__gte=since).delete()

@@ -20,11 +20,14 @@ from toc.systems.models import Stage
 MINUTE = timedelta(minutes=1)
 METRICS = ("load", "capacity", "utilization", "queue_depth", "latency_p95_ms")
 
-# Reported utilization where there is one, else load over capacity.
+# Reported utilization where there is one, else load over capacity (at most 1).
+# Divided only when the quotient is at most 1: PostgreSQL fails on a float
+# overflow, which a tiny capacity (5e-324) under a large load would cause.
 _UTILIZATION_SQL = """CASE WHEN utilization_count > 0
                       THEN utilization_sum / utilization_count
-                      WHEN capacity_sum > 0
-                      THEN LEAST(throughput_sum / capacity_sum, 1.0::float8) END"""
+                      WHEN capacity_sum >= throughput_sum AND capacity_sum > 0
+                      THEN throughput_sum / capacity_sum
+                      WHEN capacity_sum > 0 THEN 1.0::float8 END"""
 
 # On PostgreSQL each stage's minutes come back as arrays, decoded in C: a day of
 # ten stages is ten rows instead of fourteen thousand. The arrays need no ORDER
