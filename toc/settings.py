@@ -101,6 +101,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before anything reads or authenticates: an API body over the limit is a 413.
+    "toc.api.middleware.BodyLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Outside everything that reads the database: an outage answers 503.
     "toc.unavailable.DatabaseUnavailableMiddleware",
@@ -155,6 +157,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "toc-test.sqlite3")}
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 
+# Every request body, an API one included (a full batch of 5000 samples is
+# about 1 MB); over it, the API answers 413 (toc.api.middleware).
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "toc.api.authentication.BearerAuthentication",
@@ -162,6 +168,9 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # JSON only, and only what PostgreSQL can store (no NUL, no lone surrogates).
+    "DEFAULT_PARSER_CLASSES": ["toc.api.parsers.StrictJSONParser"],
+    "DEFAULT_METADATA_CLASS": "toc.api.common.PlainMetadata",
     "EXCEPTION_HANDLER": "toc.api.errors.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.CursorPagination",
     "PAGE_SIZE": 100,

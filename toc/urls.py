@@ -32,3 +32,8 @@ urlpatterns = [
     ),
     path("admin/", admin.site.urls),
 ]
+
+# JSON under /api/, the usual pages elsewhere.
+handler400 = "toc.api.errors.bad_request"
+handler404 = "toc.api.errors.page_not_found"
+handler500 = "toc.api.errors.server_error"

@@ -14,13 +14,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Iterable
+from datetime import UTC, datetime
 
 from django import forms
 from rest_framework import serializers
 from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.metadata import SimpleMetadata
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
+
+from toc.api.jsontypes import form_type_errors
 
 
 class EditConflict(APIException):
@@ -81,6 +86,9 @@ def bound_form(
                 for name in unknown
             }
         )
+    wrong_type = form_type_errors(form_class, body)
+    if wrong_type:
+        raise ValidationError(wrong_type)
     if partial and instance is not None:
         # What the browser's form shows for the record, fields of its own included
         # (a share shown as a percentage, say), not only the model's columns.
@@ -135,3 +143,71 @@ class NewestFirst(CursorPagination):
 
 class ByPosition(CursorPagination):
     ordering = ("position", "id")
+
+
+class PlainMetadata(SimpleMetadata):
+    """OPTIONS names the view and its media types; the schema documents the rest.
+
+    DRF's default would also describe each write's fields by calling
+    `get_object()`, which views that look objects up through the team do not
+    have.
+    """
+
+    def determine_metadata(self, request, view) -> dict:
+        return {
+            "name": view.get_view_name(),
+            "renders": [renderer.media_type for renderer in view.renderer_classes],
+            "parses": [parser.media_type for parser in view.parser_classes],
+        }
+
+
+# Far enough inside Python's datetime range that a window of days around the
+# time can still be computed.
+EARLIEST = datetime(1, 1, 8, tzinfo=UTC)
+LATEST = datetime(9999, 12, 24, tzinfo=UTC)
+
+
+def time_param(request, name: str) -> datetime | None:
+    """The query parameter `name` as an aware time in UTC, or a 400 naming it.
+
+    In UTC because PostgreSQL refuses offsets beyond ±15:59, which Python allows.
+    """
+    raw = request.query_params.get(name)
+    if raw is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        raise ValidationError({name: "Use an ISO 8601 time with an offset."}) from None
+    if moment.utcoffset() is None:
+        raise ValidationError({name: "Use an ISO 8601 time with an offset."})
+    try:
+        moment = moment.astimezone(UTC)
+    except OverflowError:
+        moment = None
+    if moment is None or not EARLIEST <= moment <= LATEST:
+        raise ValidationError({name: "Use a time between the years 1 and 9999."})
+    return moment
+
+
+def finite(answer: dict) -> dict:
+    """The answer, if every number in it is finite; otherwise a 400.
+
+    JSON has no infinity, and numbers near the largest float (1e308) multiply
+    into one; the client sent them, so the client hears about it.
+    """
+
+    def walk(value: object) -> bool:
+        if isinstance(value, float):
+            return math.isfinite(value)
+        if isinstance(value, dict):
+            return all(walk(item) for item in value.values())
+        if isinstance(value, list | tuple):
+            return all(walk(item) for item in value)
+        return True
+
+    if not walk(answer):
+        raise ValidationError(
+            {"non_field_errors": ["The numbers are too large to calculate with."]}
+        )
+    return answer

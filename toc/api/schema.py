@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
+
+from toc.metrics.ingest import MAX_BIGINT, MAX_EVENTS, MAX_RATE, MAX_TEXT
 
 # The docs group operations by what they are about, not by their first path part.
 TAGS = {
@@ -19,7 +22,52 @@ TAGS = {
 }
 
 
+class ErrorItemSerializer(serializers.Serializer):
+    field = serializers.CharField(
+        allow_null=True, help_text="The field at fault (a.b[0].c); null: the request."
+    )
+    message = serializers.CharField()
+    index = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        help_text="Samples only: the position of the sample at fault in the batch.",
+    )
+
+
+class ErrorSerializer(serializers.Serializer):
+    errors = ErrorItemSerializer(many=True)
+
+
+# The errors any operation may answer with, in the one error shape.
+ERRORS = {
+    "400": "The request is malformed or breaks a rule; every problem is listed.",
+    "401": "No credentials, or they are invalid, expired or revoked.",
+    "403": "Your role does not allow this (or an ingest key was sent).",
+    "404": "No such object, or not one of your teams'.",
+    "413": "The body is over the size limit.",
+}
+WRITE_ERRORS = {
+    "409": "The record changed since the ETag sent in If-Match.",
+    "415": "The body is not JSON (send Content-Type: application/json).",
+}
+
+
 class TocAutoSchema(AutoSchema):
+    def _get_response_bodies(self, direction="response") -> dict:
+        responses = super()._get_response_bodies(direction)
+        errors = dict(ERRORS)
+        if self.method in ("POST", "PUT", "PATCH", "DELETE"):
+            errors |= WRITE_ERRORS
+        for code, description in errors.items():
+            if code not in responses:
+                responses[code] = self._get_response_for_code(
+                    OpenApiResponse(ErrorSerializer, description),
+                    code,
+                    ["application/json"],
+                    direction,
+                )
+        return responses
+
     def get_tags(self) -> list[str]:
         parts = [part for part in self.path.split("/") if part and "{" not in part]
         # /api/v1/systems/{slug}/<resource>/…: the resource names the group.
@@ -98,15 +146,29 @@ class LedgerSerializer(serializers.Serializer):
 class SampleSerializer(serializers.Serializer):
     stage = serializers.CharField(help_text="The stage's slug.")
     ts = serializers.DateTimeField(help_text="ISO 8601 with an offset.")
-    throughput = serializers.FloatField(min_value=0, help_text="Records/s.")
-    capacity = serializers.FloatField(min_value=0, help_text="Records/s.")
-    utilization = serializers.FloatField(min_value=0, max_value=1, required=False)
+    throughput = serializers.FloatField(
+        min_value=0, max_value=MAX_RATE, help_text="Records/s; 0 or at least 1e-9."
+    )
+    capacity = serializers.FloatField(
+        min_value=0, max_value=MAX_RATE, help_text="Records/s; 0 or at least 1e-9."
+    )
+    utilization = serializers.FloatField(
+        min_value=0, max_value=1, required=False, allow_null=True
+    )
     latency_p95_ms = serializers.FloatField(min_value=0)
-    queue_depth = serializers.IntegerField(min_value=0)
-    errors = serializers.IntegerField(min_value=0, required=False)
-    dropped = serializers.IntegerField(min_value=0, required=False)
-    blocked = serializers.FloatField(min_value=0, max_value=1, required=False)
-    failure_mode = serializers.CharField(required=False)
+    queue_depth = serializers.IntegerField(min_value=0, max_value=MAX_BIGINT)
+    errors = serializers.IntegerField(
+        min_value=0, max_value=MAX_EVENTS, required=False, allow_null=True
+    )
+    dropped = serializers.IntegerField(
+        min_value=0, max_value=MAX_EVENTS, required=False, allow_null=True
+    )
+    blocked = serializers.FloatField(
+        min_value=0, max_value=1, required=False, allow_null=True
+    )
+    failure_mode = serializers.CharField(
+        required=False, allow_blank=True, allow_null=True, max_length=MAX_TEXT
+    )
 
 
 class SampleBatchSerializer(serializers.Serializer):
@@ -141,3 +203,47 @@ SeriesSerializer = type(
         "stages": StageSeriesSerializer(many=True),
     },
 )
+
+
+class FindingSerializer(serializers.Serializer):
+    stage = serializers.CharField(
+        allow_null=True, help_text="Null: outside the pipeline, or no data."
+    )
+    ceiling = serializers.FloatField(allow_null=True)
+    reason = serializers.CharField()
+
+
+class WhatIfStageSerializer(serializers.Serializer):
+    stage = serializers.CharField()
+    capacity = serializers.FloatField(allow_null=True)
+    utilization = serializers.FloatField(allow_null=True)
+    headroom = serializers.FloatField(allow_null=True, help_text="Null: unbounded.")
+
+
+class WhatIfResultSerializer(serializers.Serializer):
+    summary = serializers.CharField()
+    before = FindingSerializer()
+    after = FindingSerializer()
+    stages = WhatIfStageSerializer(many=True)
+
+
+class DecisionBudgetSerializer(serializers.Serializer):
+    in_progress = serializers.FloatField()
+    sustainable_alerts_per_day = serializers.FloatField()
+    utilization = serializers.FloatField(
+        allow_null=True, help_text="Null: work arrives but nobody is there to do it."
+    )
+    holds = serializers.BooleanField()
+
+
+class TierLoadSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    reach_share = serializers.FloatField()
+    load = serializers.FloatField()
+    required_capacity = serializers.FloatField()
+    required_workers = serializers.FloatField()
+
+
+class CascadePlanSerializer(serializers.Serializer):
+    mean_latency_ms = serializers.FloatField()
+    tiers = TierLoadSerializer(many=True)

@@ -3,11 +3,12 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from toc.accounts.models import Team
+from toc.api.jsontypes import JsonTyped
 from toc.metrics.models import ConstraintEvent
 from toc.systems.models import Stage, System, slug_validator
 
 
-class StageSerializer(serializers.ModelSerializer):
+class StageSerializer(JsonTyped, serializers.ModelSerializer):
     slug = serializers.CharField(max_length=40, validators=[slug_validator])
 
     class Meta:
@@ -16,7 +17,7 @@ class StageSerializer(serializers.ModelSerializer):
         read_only_fields = ["position"]
 
 
-class SystemSerializer(serializers.ModelSerializer):
+class SystemSerializer(JsonTyped, serializers.ModelSerializer):
     team = serializers.SlugRelatedField(slug_field="slug", queryset=Team.objects.none())
     stages = StageSerializer(many=True, required=False)
 

@@ -27,6 +27,7 @@ from toc.api.common import (
     serializer_for,
     tagged,
 )
+from toc.api.jsontypes import JsonTyped
 from toc.api.permissions import IsPerson
 from toc.api.serializers import StageSerializer, SystemSerializer
 from toc.cycles.forms import FeatureForm
@@ -49,6 +50,8 @@ class StageWriteSerializer(serializers.ModelSerializer):
     class Meta:
         model = Stage
         fields = ["name", "slug", "unit", "description"]
+        # Without one (or with ""), the slug is made from the name.
+        extra_kwargs = {"slug": {"required": False, "allow_blank": True}}
 
 
 class MembershipSerializer(serializers.ModelSerializer):
@@ -202,7 +205,7 @@ class StageDetail(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class StageMoveSerializer(serializers.Serializer):
+class StageMoveSerializer(JsonTyped, serializers.Serializer):
     direction = serializers.ChoiceField(choices=list(MOVES))
 
 
@@ -229,7 +232,7 @@ IngestKeySerializer = serializer_for(
 )
 
 
-class NewIngestKeySerializer(serializers.ModelSerializer):
+class NewIngestKeySerializer(JsonTyped, serializers.ModelSerializer):
     key = serializers.CharField(read_only=True, help_text="Shown once, never again.")
 
     class Meta:

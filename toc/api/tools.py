@@ -6,13 +6,21 @@ from __future__ import annotations
 import math
 
 from django.urls import path
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from toc.analysis import CascadeTier, LedgerRow, decision_budget, plan_cascade, what_if
+from toc.api.common import finite
+from toc.api.jsontypes import JsonTyped
 from toc.api.permissions import IsPerson
+from toc.api.schema import (
+    CascadePlanSerializer,
+    DecisionBudgetSerializer,
+    WhatIfResultSerializer,
+)
 from toc.metrics.processing import ledger_response, rows_from_payload
 from toc.systems.access import get_system
 
@@ -23,14 +31,19 @@ def _finite(value: float) -> float | None:
 
 
 def _calculated(calculation, *args, **kwargs):
-    """The analysis functions refuse impossible input with ValueError: a 400."""
+    """The analysis functions refuse impossible input with ValueError: a 400.
+    So are numbers too large to calculate with (OverflowError)."""
     try:
         return calculation(*args, **kwargs)
     except ValueError as error:
         raise ValidationError({"non_field_errors": [str(error)]}) from None
+    except ArithmeticError:
+        raise ValidationError(
+            {"non_field_errors": ["The numbers are too large to calculate with."]}
+        ) from None
 
 
-class StageLineSerializer(serializers.Serializer):
+class StageLineSerializer(JsonTyped, serializers.Serializer):
     stage = serializers.CharField(max_length=100)
     capacity = serializers.FloatField(min_value=0)
     load = serializers.FloatField(min_value=0)
@@ -42,7 +55,7 @@ class StageLineSerializer(serializers.Serializer):
     queue_trend = serializers.FloatField(default=0, help_text="Records/s; > 0 grows.")
 
 
-class WhatIfSerializer(serializers.Serializer):
+class WhatIfSerializer(JsonTyped, serializers.Serializer):
     system = serializers.SlugField(
         required=False, help_text="Use this system's current ledger …"
     )
@@ -58,6 +71,7 @@ class WhatIfSerializer(serializers.Serializer):
         return data
 
 
+@extend_schema(responses=WhatIfResultSerializer)
 class WhatIf(APIView):
     """Scale one stage's capacity by `factor` and see where the constraint goes,
     on a system's current ledger or on lines you send."""
@@ -76,22 +90,24 @@ class WhatIf(APIView):
             rows = [_line(line) for line in data["stages"]]
         result = _calculated(what_if, rows, data["stage"], data["factor"])
         return Response(
-            {
-                "summary": result.summary,
-                "before": _finding(result.before),
-                "after": _finding(result.after),
-                "stages": [
-                    {
-                        "stage": row.stage,
-                        "capacity": row.capacity,
-                        "utilization": row.utilization,
-                        "headroom": None
-                        if row.headroom is None
-                        else _finite(row.headroom),
-                    }
-                    for row in result.rows
-                ],
-            }
+            finite(
+                {
+                    "summary": result.summary,
+                    "before": _finding(result.before),
+                    "after": _finding(result.after),
+                    "stages": [
+                        {
+                            "stage": row.stage,
+                            "capacity": row.capacity,
+                            "utilization": row.utilization,
+                            "headroom": None
+                            if row.headroom is None
+                            else _finite(row.headroom),
+                        }
+                        for row in result.rows
+                    ],
+                }
+            )
         )
 
 
@@ -121,7 +137,7 @@ def _finding(finding) -> dict:
     }
 
 
-class LittlesLawSerializer(serializers.Serializer):
+class LittlesLawSerializer(JsonTyped, serializers.Serializer):
     alerts_per_day = serializers.FloatField(min_value=0)
     minutes_per_investigation = serializers.FloatField(min_value=0.01)
     analysts = serializers.FloatField(min_value=0)
@@ -130,6 +146,7 @@ class LittlesLawSerializer(serializers.Serializer):
     )
 
 
+@extend_schema(responses=DecisionBudgetSerializer)
 class LittlesLaw(APIView):
     """L = λW for a decision budget: how many alerts the people available can
     work through a day, and how busy the alerts keep them."""
@@ -142,22 +159,24 @@ class LittlesLaw(APIView):
         asked.is_valid(raise_exception=True)
         budget = _calculated(decision_budget, **asked.validated_data)
         return Response(
-            {
-                "in_progress": budget.in_progress,
-                "sustainable_alerts_per_day": budget.sustainable_alerts_per_day,
-                "utilization": _finite(budget.utilization),
-                "holds": budget.holds,
-            }
+            finite(
+                {
+                    "in_progress": budget.in_progress,
+                    "sustainable_alerts_per_day": budget.sustainable_alerts_per_day,
+                    "utilization": _finite(budget.utilization),
+                    "holds": budget.holds,
+                }
+            )
         )
 
 
-class CascadeTierSerializer(serializers.Serializer):
+class CascadeTierSerializer(JsonTyped, serializers.Serializer):
     name = serializers.CharField(max_length=100)
     exit_share = serializers.FloatField(min_value=0, max_value=1)
     cost_ms = serializers.FloatField(min_value=0)
 
 
-class CascadeSerializer(serializers.Serializer):
+class CascadeSerializer(JsonTyped, serializers.Serializer):
     input_rate = serializers.FloatField(min_value=0, help_text="Records/s entering.")
     target_utilization = serializers.FloatField(
         min_value=0.05, max_value=1, default=0.7
@@ -165,6 +184,7 @@ class CascadeSerializer(serializers.Serializer):
     tiers = CascadeTierSerializer(many=True, allow_empty=False)
 
 
+@extend_schema(responses=CascadePlanSerializer)
 class Cascade(APIView):
     """Tiers with exit shares and per-record cost: the load reaching each tier,
     the capacity and workers it needs, and the mean latency of a record."""
@@ -183,19 +203,21 @@ class Cascade(APIView):
             data["target_utilization"],
         )
         return Response(
-            {
-                "mean_latency_ms": plan.mean_latency_ms,
-                "tiers": [
-                    {
-                        "name": tier.name,
-                        "reach_share": tier.reach_share,
-                        "load": tier.load,
-                        "required_capacity": tier.required_capacity,
-                        "required_workers": tier.required_workers,
-                    }
-                    for tier in plan.tiers
-                ],
-            }
+            finite(
+                {
+                    "mean_latency_ms": plan.mean_latency_ms,
+                    "tiers": [
+                        {
+                            "name": tier.name,
+                            "reach_share": tier.reach_share,
+                            "load": tier.load,
+                            "required_capacity": tier.required_capacity,
+                            "required_workers": tier.required_workers,
+                        }
+                        for tier in plan.tiers
+                    ],
+                }
+            )
         )
 
 

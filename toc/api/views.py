@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from django.core.exceptions import RequestDataTooBig
 from django.db import transaction
@@ -14,11 +14,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from toc.accounts.models import Role
-from toc.api.common import ByName, NewestFirst
+from toc.api.common import ByName, NewestFirst, time_param
 from toc.api.permissions import IngestThrottle, IsIngestKey, IsPerson
 from toc.api.renderers import NumbersRenderer
 from toc.api.schema import (
     AcceptedSerializer,
+    ErrorSerializer,
     LedgerSerializer,
     SampleBatchSerializer,
     SeriesSerializer,
@@ -40,11 +41,14 @@ from toc.systems.models import IngestKey, System
 
 
 @extend_schema(
-    request=SampleBatchSerializer,
+    # The view parses the body itself (no parser classes), so name its type here.
+    request={"application/json": SampleBatchSerializer},
     responses={
         202: AcceptedSerializer,
-        400: OpenApiResponse(description="Every bad item, by index and field."),
-        413: OpenApiResponse(description="The body is over 5 MB."),
+        400: OpenApiResponse(
+            ErrorSerializer, description="Every bad item, by index and field."
+        ),
+        413: OpenApiResponse(ErrorSerializer, description="The body is over 5 MB."),
     },
 )
 class SampleIngest(APIView):
@@ -142,10 +146,10 @@ class Series(APIView):
             .values_list("window_end", flat=True)
             .first()
         )
-        end = _time_param(request, "to") or (
+        end = time_param(request, "to") or (
             (processed or timezone.now()) + timedelta(minutes=1)
         )
-        start = _time_param(request, "from") or end - timedelta(days=1)
+        start = time_param(request, "from") or end - timedelta(days=1)
         if not start < end <= start + MAX_SERIES_RANGE:
             raise ValidationError(
                 {"from": "`from` must be before `to`, at most two days apart."}
@@ -158,19 +162,6 @@ class Series(APIView):
                 **stage_series(stages, start, end),
             }
         )
-
-
-def _time_param(request, name: str) -> datetime | None:
-    raw = request.query_params.get(name)
-    if raw is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(raw)
-    except ValueError:
-        raise ValidationError({name: "Use an ISO 8601 time with an offset."}) from None
-    if moment.tzinfo is None:
-        raise ValidationError({name: "Use an ISO 8601 time with an offset."})
-    return moment
 
 
 @extend_schema(
@@ -192,8 +183,8 @@ class ConstraintEventList(generics.ListAPIView):
     def get_queryset(self):
         system, _ = get_system(self.request, self.kwargs["slug"])
         events = ConstraintEvent.objects.filter(system=system)
-        start = _time_param(self.request, "from")
-        end = _time_param(self.request, "to")
+        start = time_param(self.request, "from")
+        end = time_param(self.request, "to")
         if start:
             events = events.filter(at__gte=start)
         if end:

@@ -1,0 +1,49 @@
+"""The API reads JSON only, and only JSON that PostgreSQL can store.
+
+Python's json module accepts what the database then refuses (NUL characters,
+unpaired surrogates such as "\\ud800"), which would surface as a 500 on save;
+they are refused here, before any view sees them. Bodies over the size limit
+never get this far (toc.api.middleware).
+"""
+
+from __future__ import annotations
+
+import re
+
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import JSONParser
+
+# NUL, and UTF-16 surrogates, which no valid text holds once decoded.
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def unstorable_text(value: object, path: str = "") -> str | None:
+    """Where in a parsed JSON document text holds NUL or an unpaired surrogate."""
+    if isinstance(value, str):
+        return (path or "the body") if UNSTORABLE.search(value) else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if UNSTORABLE.search(key):
+                return f"a name in {path or 'the body'}"
+            if found := unstorable_text(item, f"{path}.{key}" if path else key):
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            if found := unstorable_text(item, f"{path}[{index}]"):
+                return found
+    return None
+
+
+class StrictJSONParser(JSONParser):
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            data = super().parse(stream, media_type, parser_context)
+            where = unstorable_text(data)
+        except RecursionError:
+            raise ParseError("The JSON is nested too deeply.") from None
+        if where:
+            raise ParseError(
+                f"Text at {where} holds a NUL character or an unpaired "
+                "surrogate; send UTF-8 text without them."
+            )
+        return data
