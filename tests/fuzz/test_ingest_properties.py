@@ -1,0 +1,285 @@
+"""Property tests of the ingest endpoint: whatever arrives, the answer is JSON and
+never a 5xx; and what was accepted is what the database holds.
+
+Each example runs in a savepoint that is rolled back, with processing run as it
+would after a commit, so a bad sample that crashed the rollups would fail here.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from django.db import transaction
+from django.test import Client
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.api.clients import api_clients
+from toc.metrics.ingest import MAX_BIGINT, MAX_EVENTS, MAX_RATE, MIN_POSITIVE
+from toc.metrics.models import Sample
+
+STAGES = ["ingest", "features", "inference"]
+FIELDS = [
+    "stage",
+    "ts",
+    "throughput",
+    "capacity",
+    "utilization",
+    "latency_p95_ms",
+    "queue_depth",
+    "errors",
+    "dropped",
+    "blocked",
+    "failure_mode",
+]
+# Samples are judged against the time of the request; the strategies use a
+# fixed "now" a little earlier, so that every generated time is in the past.
+NOW = datetime.now(UTC) - timedelta(minutes=1)
+
+FUZZ = settings(
+    max_examples=int(os.environ.get("TOC_FUZZ_EXAMPLES", "40")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+# Any offset Python allows (PostgreSQL allows less; times are stored in UTC).
+offsets = st.builds(
+    timezone,
+    st.timedeltas(
+        min_value=timedelta(hours=-23, minutes=-59),
+        max_value=timedelta(hours=23, minutes=59),
+    ).map(lambda d: timedelta(minutes=round(d.total_seconds() / 60))),
+)
+# From 1970 (earlier times are refused as a clock gone wrong) to a minute ago.
+sample_times = st.datetimes(
+    min_value=datetime(1970, 1, 1), max_value=NOW.replace(tzinfo=None)
+).map(lambda moment: moment.replace(tzinfo=UTC))
+# Text PostgreSQL can store: no NUL, no surrogates (Hypothesis's "Cs" category).
+storable_text = st.text(
+    st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+    max_size=200,
+)
+# Up to the limits ingest accepts (and their edges).
+rates = st.one_of(
+    st.floats(min_value=MIN_POSITIVE, max_value=MAX_RATE),
+    st.integers(min_value=0, max_value=int(MAX_RATE)),
+    st.sampled_from([0, 0.0, MIN_POSITIVE, MAX_RATE]),
+)
+latencies = st.one_of(
+    st.floats(min_value=0, allow_infinity=False), st.sampled_from([1e308, 5e-324])
+)
+shares = st.one_of(
+    st.none(), st.just(0.0), st.floats(min_value=MIN_POSITIVE, max_value=1)
+)
+queue_depths = st.integers(min_value=0, max_value=MAX_BIGINT)
+counts = st.integers(min_value=0, max_value=MAX_EVENTS)
+
+
+@st.composite
+def valid_samples(draw) -> tuple[dict, datetime]:
+    moment = draw(sample_times)
+    sample = {
+        "stage": draw(st.sampled_from(STAGES)),
+        "ts": moment.astimezone(draw(offsets)).isoformat(),
+        "throughput": draw(rates),
+        "capacity": draw(rates),
+        "latency_p95_ms": draw(latencies),
+        "queue_depth": draw(queue_depths),
+    }
+    for name, values in (
+        ("utilization", shares),
+        ("blocked", shares),
+        ("errors", counts),
+        ("dropped", counts),
+        ("failure_mode", storable_text),
+    ):
+        if draw(st.booleans()):
+            sample[name] = draw(values)
+    return sample, moment
+
+
+# Values of every JSON type and then some: NaN and infinities (which Python's
+# json writes as bare words), numbers past any column, NUL and lone surrogates.
+nasty_text = st.one_of(
+    st.text(),
+    st.sampled_from(["\x00", "ingest\x00", "\ud800", "a\udfffb", "", "INGEST"]),
+)
+nasty_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.integers(min_value=2**63 - 10, max_value=2**70),
+    st.integers(max_value=-(2**63) + 10, min_value=-(2**70)),
+    st.floats(),
+    st.sampled_from([1e308, -1e308, 5e-324, math.nan, math.inf, -math.inf]),
+    nasty_text,
+    st.sampled_from(
+        [
+            "9999-12-31T23:59:59+00:00",
+            "9999-12-31T23:59:59-23:59",
+            "0001-01-01T00:00:00+23:59",
+            "0001-01-01T00:00:00Z",
+            "2026-13-01T00:00:00Z",
+            "2026-11-01T12:00:00",
+        ]
+    ),
+)
+json_values = st.recursive(
+    nasty_scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(nasty_text, inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+@st.composite
+def nasty_samples(draw) -> object:
+    """Mostly sample-shaped objects with some fields wrong, missing or extra."""
+    if draw(st.integers(0, 9)) == 0:
+        return draw(json_values)
+    sample, _ = draw(valid_samples())
+    for name in draw(st.lists(st.sampled_from(FIELDS), max_size=3)):
+        if draw(st.booleans()):
+            sample.pop(name, None)
+        else:
+            sample[name] = draw(json_values)
+    if draw(st.integers(0, 4)) == 0:
+        sample[draw(nasty_text)] = draw(json_values)
+    return sample
+
+
+payloads = st.one_of(
+    st.builds(
+        lambda samples: {"samples": samples}, st.lists(nasty_samples(), max_size=4)
+    ),
+    json_values,
+)
+
+
+def _post(ingest_key: str, body: bytes | str, capture) -> object:
+    with capture(execute=True):
+        return Client().post(
+            "/api/v1/systems/fraud/samples/",
+            body,
+            content_type="application/json",
+            headers={"Authorization": f"Bearer {ingest_key}"},
+        )
+
+
+@pytest.mark.django_db
+@FUZZ
+@given(payload=payloads)
+def test_any_payload_gets_a_json_4xx_or_a_202(
+    payload, ingest_key, django_capture_on_commit_callbacks
+) -> None:
+    # allow_nan: NaN and Infinity go out as the bare words some clients send.
+    body = json.dumps(payload, allow_nan=True)
+    with transaction.atomic():
+        response = _post(ingest_key, body, django_capture_on_commit_callbacks)
+        transaction.set_rollback(True)
+    assert response.status_code in (202, 400), response.content
+    assert response["Content-Type"] == "application/json"
+    answer = response.json()
+    if response.status_code == 400:
+        assert answer["errors"]
+        assert all(
+            set(error) == {"index", "field", "message"} for error in answer["errors"]
+        )
+
+
+@pytest.mark.django_db
+@FUZZ
+@given(raw=st.binary(max_size=300))
+def test_any_bytes_get_a_json_400(
+    raw, ingest_key, django_capture_on_commit_callbacks
+) -> None:
+    with transaction.atomic():
+        response = _post(ingest_key, raw, django_capture_on_commit_callbacks)
+        transaction.set_rollback(True)
+    assert response.status_code in (202, 400), response.content
+    assert "errors" in response.json() or response.status_code == 202
+
+
+def _read_back(stage_slug: str, moment: datetime) -> dict:
+    row = Sample.objects.values().get(stage__slug=stage_slug, ts=moment)
+    return {name: row[name] for name in FIELDS if name not in ("stage", "ts")}
+
+
+def _expected(sample: dict) -> dict:
+    return {
+        "throughput": float(sample["throughput"]),
+        "capacity": float(sample["capacity"]),
+        "latency_p95_ms": float(sample["latency_p95_ms"]),
+        "queue_depth": sample["queue_depth"],
+        "utilization": sample.get("utilization"),
+        "blocked": sample.get("blocked"),
+        "errors": sample.get("errors", 0),
+        "dropped": sample.get("dropped", 0),
+        "failure_mode": sample.get("failure_mode", ""),
+    }
+
+
+@pytest.mark.django_db
+@FUZZ
+@given(
+    batch=st.lists(
+        valid_samples(),
+        min_size=1,
+        max_size=6,
+        unique_by=lambda drawn: (drawn[0]["stage"], drawn[1]),
+    )
+)
+def test_an_accepted_sample_reads_back_equal(
+    batch, ingest_key, personas, django_capture_on_commit_callbacks
+) -> None:
+    samples = [sample for sample, _ in batch]
+    with transaction.atomic():
+        response = _post(
+            ingest_key,
+            json.dumps({"samples": samples}),
+            django_capture_on_commit_callbacks,
+        )
+        assert response.status_code == 202, response.json()
+        assert response.json() == {"accepted": len(samples)}
+        for sample, moment in batch:
+            assert _read_back(sample["stage"], moment) == _expected(sample)
+        transaction.set_rollback(True)
+
+
+@pytest.mark.django_db
+@FUZZ
+@given(
+    batch=st.lists(
+        valid_samples(),
+        min_size=1,
+        max_size=6,
+        unique_by=lambda drawn: (drawn[0]["stage"], drawn[1]),
+    )
+)
+def test_the_series_and_ledger_read_whatever_was_accepted(
+    batch, ingest_key, personas, django_capture_on_commit_callbacks
+) -> None:
+    viewer = api_clients(personas).viewer
+    newest = max(moment for _, moment in batch)
+    with transaction.atomic():
+        response = _post(
+            ingest_key,
+            json.dumps({"samples": [sample for sample, _ in batch]}),
+            django_capture_on_commit_callbacks,
+        )
+        assert response.status_code == 202, response.json()
+        ledger = viewer.get("/api/v1/systems/fraud/ledger/")
+        start = newest - timedelta(days=1)
+        series = viewer.get(
+            "/api/v1/systems/fraud/series/",
+            {"from": start.isoformat(), "to": (start + timedelta(days=2)).isoformat()},
+        )
+        transaction.set_rollback(True)
+    assert ledger.status_code == 200, ledger.content
+    assert series.status_code == 200, series.content
+    assert {line["stage"] for line in series.json()["stages"]} == set(STAGES)
