@@ -297,12 +297,13 @@ class Services:
                 "-m",
                 "gunicorn",
                 "toc.wsgi",
+                # The deployed settings (threads, access log), on a free port.
+                "--config",
+                "python:toc.gunicorn_conf",
                 "--workers",
                 str(workers),
                 "--bind",
                 f"{HOST}:{self.port}",
-                "--timeout",
-                "60",
             ],
         )
         deadline = time.monotonic() + STARTUP_TIMEOUT_S

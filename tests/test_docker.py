@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import re
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -75,3 +76,14 @@ def test_app_services_build_from_the_dockerfile(compose) -> None:
     dockerfile = (DOCKER / build["context"] / build["dockerfile"]).resolve()
     assert dockerfile == (DOCKER / "Dockerfile").resolve()
     assert "gunicorn" in dockerfile.read_text()
+
+
+def test_web_serves_with_threads(compose) -> None:
+    # An ingest request waits on PostgreSQL for about half its time; a sync
+    # worker would idle through it while the next request queues.
+    command = compose["services"]["web"]["command"]
+    config = command[command.index("--config") + 1]
+    assert config == "python:toc.gunicorn_conf"
+    settings = importlib.import_module(config.removeprefix("python:"))
+    assert settings.worker_class == "gthread"
+    assert settings.workers >= 2 and settings.threads >= 2

@@ -11,12 +11,14 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import connection, transaction
 
+from toc.metrics import wire
 from toc.metrics.models import PendingMinute, Sample, SystemLedger
-from toc.metrics.processing import SAMPLE_FIELDS, floor_minute
+from toc.metrics.processing import floor_minute
 from toc.metrics.tasks import enqueue_processing
 from toc.systems.models import System
 
@@ -50,8 +52,9 @@ KNOWN_FIELDS = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class SampleRow:
+class SampleRow(NamedTuple):
+    """A valid sample, its fields in the order of _COLUMNS."""
+
     stage_id: int
     ts: datetime
     throughput: float
@@ -190,6 +193,8 @@ def validate_batch(
     """Checks every sample; any error rejects the batch, listing every problem found."""
     errors: list[FieldError] = []
     rows: list[SampleRow] = []
+    # A pipeline sends one ts for all its stages: each text is parsed once.
+    times: dict[str, tuple[datetime | None, str]] = {}
     for index, item in enumerate(samples):
         if not isinstance(item, dict):
             errors.append(FieldError(index, None, "Each sample must be a JSON object."))
@@ -205,9 +210,15 @@ def validate_batch(
         elif stage_id is None:
             problems.append(("stage", f"{stage!r} is not a stage of this system"))
 
-        ts, ts_problem = (
-            (None, "is required") if "ts" not in item else _timestamp(item["ts"], now)
-        )
+        sent_ts = item.get("ts")
+        if "ts" not in item:
+            ts, ts_problem = None, "is required"
+        elif isinstance(sent_ts, str):
+            if sent_ts not in times:
+                times[sent_ts] = _timestamp(sent_ts, now)
+            ts, ts_problem = times[sent_ts]
+        else:
+            ts, ts_problem = _timestamp(sent_ts, now)
         if ts is None:
             problems.append(("ts", ts_problem))
 
@@ -286,7 +297,7 @@ def validate_batch(
     return rows
 
 
-_COLUMNS = ("stage_id", *SAMPLE_FIELDS)
+_COLUMNS = SampleRow._fields
 
 
 def samples_store(*, system: System, rows: list[SampleRow]) -> None:
@@ -297,7 +308,7 @@ def samples_store(*, system: System, rows: list[SampleRow]) -> None:
     """
     with transaction.atomic():
         if connection.vendor == "postgresql":
-            _copy_postgres(system, rows)
+            _insert_postgres(system, rows)
         else:
             _insert_portable(system, rows)
         must_enqueue = SystemLedger.mark_queued(system)
@@ -307,10 +318,7 @@ def samples_store(*, system: System, rows: list[SampleRow]) -> None:
 
 def _insert_portable(system: System, rows: list[SampleRow]) -> None:
     Sample.objects.bulk_create(
-        (
-            Sample(**{column: getattr(row, column) for column in _COLUMNS})
-            for row in rows
-        ),
+        (Sample(**row._asdict()) for row in rows),
         ignore_conflicts=True,
     )
     minutes = {(row.stage_id, floor_minute(row.ts)) for row in rows}
@@ -322,36 +330,39 @@ def _insert_portable(system: System, rows: list[SampleRow]) -> None:
     )
 
 
-def _copy_postgres(system: System, rows: list[SampleRow]) -> None:
-    # COPY into a per-connection staging table, then one INSERT that skips
-    # retried samples: far cheaper than an INSERT per row.
-    columns = ", ".join(_COLUMNS)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS ingest_staging ("
-            "stage_id bigint, ts timestamptz, throughput float8, capacity float8, "
-            "utilization float8, latency_p95_ms float8, queue_depth bigint, "
-            "errors bigint, dropped bigint, blocked float8, failure_mode text"
-            ") ON COMMIT DELETE ROWS"
-        )
-        with cursor.copy(f"COPY ingest_staging ({columns}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(tuple(getattr(row, column) for column in _COLUMNS))
-        cursor.execute(
-            f"INSERT INTO metrics_sample ({columns}, received_at) "
-            f"SELECT {columns}, now() FROM ingest_staging "
-            # A fixed order, so that two batches sharing rows lock them in the
-            # same order and cannot deadlock.
-            "ORDER BY stage_id, ts ON CONFLICT (stage_id, ts) DO NOTHING"
-        )
-        cursor.execute(
-            "INSERT INTO metrics_pendingminute (system_id, stage_id, minute, created) "
-            "SELECT %s, stage_id, minute, now() FROM ("
-            "SELECT DISTINCT stage_id, date_trunc('minute', ts AT TIME ZONE 'UTC') "
-            "AT TIME ZONE 'UTC' AS minute FROM ingest_staging) AS touched "
-            # An owed minute is marked anew: processing that read it before
-            # these samples were committed then leaves it owed (system_process).
-            "ORDER BY stage_id, minute "
-            "ON CONFLICT (stage_id, minute) DO UPDATE SET created = EXCLUDED.created",
-            [system.pk],
-        )
+# One statement: the batch arrives as one binary array per column, unnested
+# once. PostgreSQL runs the outer INSERT (owed minutes) before the one in WITH
+# (samples); every ingest takes its locks in that one order, and each insert
+# sorts its keys, so that concurrent batches sharing rows cannot deadlock.
+_STORE_SQL = f"""
+WITH batch AS (
+    SELECT * FROM unnest(
+        %(stage_id)b::bigint[], %(ts)b::timestamptz[], %(throughput)b::float8[],
+        %(capacity)b::float8[], %(utilization)b::float8[],
+        %(latency_p95_ms)b::float8[], %(queue_depth)b::bigint[],
+        %(errors)b::bigint[], %(dropped)b::bigint[], %(blocked)b::float8[],
+        %(failure_mode)b::text[]
+    ) AS sample({", ".join(_COLUMNS)})
+), stored AS (
+    INSERT INTO metrics_sample ({", ".join(_COLUMNS)}, received_at)
+    SELECT *, now() FROM batch
+    ORDER BY stage_id, ts
+    ON CONFLICT (stage_id, ts) DO NOTHING
+)
+INSERT INTO metrics_pendingminute (system_id, stage_id, minute, created)
+SELECT %(system)s, stage_id, minute, now() FROM (
+    SELECT DISTINCT stage_id,
+           date_trunc('minute', ts AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS minute
+    FROM batch
+) AS touched
+ORDER BY stage_id, minute
+-- An owed minute is marked anew: processing that read it before these samples
+-- were committed then leaves it owed (system_process).
+ON CONFLICT (stage_id, minute) DO UPDATE SET created = EXCLUDED.created
+"""
+
+
+def _insert_postgres(system: System, rows: list[SampleRow]) -> None:
+    # A retried sample (same stage and ts) is skipped by ON CONFLICT.
+    columns = dict(zip(_COLUMNS, map(list, zip(*rows, strict=True)), strict=True))
+    wire.execute(_STORE_SQL, {**columns, "system": system.pk})
