@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import math
+
 import pytest
 
-from toc.formats import compact
+from toc.formats import compact, json_number
 
 
 @pytest.mark.parametrize(
@@ -21,3 +23,19 @@ from toc.formats import compact
 )
 def test_compact_keeps_three_significant_digits_and_a_suffix(value, shown):
     assert compact(value) == shown
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (1.5, 1.5),
+        (0.0, 0.0),
+        (-2.0, -2.0),
+        (None, None),
+        (math.inf, None),
+        (-math.inf, None),
+        (math.nan, None),
+    ],
+)
+def test_json_number_has_no_infinity_or_nan(value, expected) -> None:
+    assert json_number(value) == expected

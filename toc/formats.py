@@ -1,9 +1,18 @@
-"""How numbers read on pages and in charts: shares as percentages, rates with
-separators, factors as "2.50×". Plain functions, so figures and templates agree."""
+"""How numbers read on pages, in charts and in JSON: shares as percentages,
+rates with separators, factors as "2.50×", no infinities in JSON. Plain
+functions, so figures, templates and the API agree."""
 
 from __future__ import annotations
 
+import math
+
 DASH = "—"
+
+
+def json_number(value: float | None) -> float | None:
+    """The value, or None where JSON has no number for it (infinity, NaN): an
+    idle stage's unbounded headroom, a ceiling nothing limits."""
+    return value if value is not None and math.isfinite(value) else None
 
 
 def percent(share: float | None) -> str:

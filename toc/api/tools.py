@@ -3,8 +3,6 @@ the numbers come from toc.analysis, as on the cycle pages."""
 
 from __future__ import annotations
 
-import math
-
 from django.urls import path
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -21,13 +19,9 @@ from toc.api.schema import (
     DecisionBudgetSerializer,
     WhatIfResultSerializer,
 )
+from toc.formats import json_number
 from toc.metrics.processing import ledger_response, rows_from_payload
 from toc.systems.access import get_system
-
-
-def _finite(value: float) -> float | None:
-    # JSON has no infinity: an unbounded figure is null.
-    return value if math.isfinite(value) else None
 
 
 def _calculated(calculation, *args, **kwargs):
@@ -102,7 +96,7 @@ class WhatIf(APIView):
                             "utilization": row.utilization,
                             "headroom": None
                             if row.headroom is None
-                            else _finite(row.headroom),
+                            else json_number(row.headroom),
                         }
                         for row in result.rows
                     ],
@@ -132,7 +126,7 @@ def _line(line: dict) -> LedgerRow:
 def _finding(finding) -> dict:
     return {
         "stage": finding.stage,
-        "ceiling": None if finding.ceiling is None else _finite(finding.ceiling),
+        "ceiling": json_number(finding.ceiling),
         "reason": finding.reason,
     }
 
@@ -163,7 +157,7 @@ class LittlesLaw(APIView):
                 {
                     "in_progress": budget.in_progress,
                     "sustainable_alerts_per_day": budget.sustainable_alerts_per_day,
-                    "utilization": _finite(budget.utilization),
+                    "utilization": json_number(budget.utilization),
                     "holds": budget.holds,
                 }
             )

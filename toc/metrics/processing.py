@@ -29,6 +29,7 @@ from toc.analysis import (
     rollup_samples,
     step,
 )
+from toc.formats import json_number
 from toc.metrics.models import (
     ConstraintEvent,
     ConstraintFinding,
@@ -462,13 +463,13 @@ def ledger_payload(
     return {
         "window_end": window_end.astimezone(UTC).isoformat() if window_end else None,
         "window_s": WINDOW_S,
-        "ceiling": _finite(finding.ceiling),
-        "max_input_rate": _finite(finding.max_input_rate),
+        "ceiling": json_number(finding.ceiling),
+        "max_input_rate": json_number(finding.max_input_rate),
         "constraint": (
             {
                 "stage": slug_of[finding.stage],
                 "name": finding.stage,
-                "headroom": _finite(finding.headroom),
+                "headroom": json_number(finding.headroom),
                 "confidence": round(finding.confidence, 3),
                 "confidence_label": str(finding.confidence_label),
                 "reason": finding.reason,
@@ -482,7 +483,7 @@ def ledger_payload(
             {
                 "stage": slug_of[finding.next_constraint],
                 "name": finding.next_constraint,
-                "lift": _finite(finding.lift),
+                "lift": json_number(finding.lift),
             }
             if finding.next_constraint
             else None
@@ -505,9 +506,9 @@ def _row_payload(row: LedgerRow, slug: str, headroom_of: dict) -> dict:
         "queue_depth": row.queue_depth,
         "queue_trend": row.queue_trend,
         "backlog_state": str(backlog.state) if backlog else None,
-        "queue_seconds": _finite(backlog.queue_seconds) if backlog else None,
-        "drain_time_s": _finite(backlog.drain_seconds) if backlog else None,
-        "headroom": _finite(headroom_of.get(row.stage)),
+        "queue_seconds": json_number(backlog.queue_seconds) if backlog else None,
+        "drain_time_s": json_number(backlog.drain_seconds) if backlog else None,
+        "headroom": json_number(headroom_of.get(row.stage)),
         "failure_mode": row.failure_mode,
         "errors": row.errors,
         "dropped": row.dropped,
@@ -533,10 +534,3 @@ def rows_from_payload(payload: dict) -> list[LedgerRow]:
         )
         for row in payload["stages"]
     ]
-
-
-def _finite(value: float | None) -> float | None:
-    # JSON has no infinity: an idle stage's unbounded headroom is reported as null.
-    if value is None or value != value or value in (float("inf"), float("-inf")):
-        return None
-    return value
