@@ -106,6 +106,7 @@ def test_cookies_are_secure_httponly_and_same_site(client_in_production) -> None
     page = client_in_production.get("/accounts/login/", secure=True)
     csrf = page.cookies["csrftoken"]
     assert csrf["secure"] is True
+    assert csrf["httponly"] is True
     assert csrf["samesite"] == "Lax"
 
     logged_in = client_in_production.post(
