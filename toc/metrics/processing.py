@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from django.db import connection, transaction
+from django.db.models import Max, OuterRef, Subquery
 from django.utils import timezone
 
 from toc.analysis import (
@@ -30,6 +31,7 @@ from toc.analysis import (
     step,
 )
 from toc.formats import json_number
+from toc.metrics import wire
 from toc.metrics.models import (
     ConstraintEvent,
     ConstraintFinding,
@@ -101,13 +103,12 @@ def _settle(pending: list[tuple[int, int, datetime, datetime]]) -> None:
         for pk, *_, created in pending:
             PendingMinute.objects.filter(pk=pk, created=created).delete()
         return
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "DELETE FROM metrics_pendingminute p USING unnest(%s::bigint[], "
-            "%s::timestamptz[]) AS done(id, created) "
-            "WHERE p.id = done.id AND p.created = done.created",
-            [[pk for pk, *_ in pending], [created for *_, created in pending]],
-        )
+    wire.execute(
+        "DELETE FROM metrics_pendingminute p USING unnest(%b::bigint[], "
+        "%b::timestamptz[]) AS done(id, created) "
+        "WHERE p.id = done.id AND p.created = done.created",
+        [[pk for pk, *_ in pending], [created for *_, created in pending]],
+    )
 
 
 _LOCK_CLASS = 7001
@@ -147,14 +148,14 @@ def _to_sample(stage: Stage, values: dict) -> StageSample:
 # cost. Time sums count seconds from each minute's first sample, as in Python.
 _TOUCHED = """
     SELECT DISTINCT stage_id, minute
-    FROM unnest(%(stage_ids)s::bigint[], %(minutes)s::timestamptz[])
+    FROM unnest(%(stage_ids)b::bigint[], %(minutes)b::timestamptz[])
         AS touched(stage_id, minute)
 """
 # The ANY conditions let the (stage, minute) index find the rows; joined with the
 # unnested pairs alone, the planner may scan the whole table.
 _ROLLUPS_CLEAR_SQL = f"""
 DELETE FROM metrics_rollup r
-WHERE r.stage_id = ANY(%(stage_ids)s) AND r.minute = ANY(%(minutes)s)
+WHERE r.stage_id = ANY(%(stage_ids)b) AND r.minute = ANY(%(minutes)b)
   AND EXISTS (
       SELECT 1 FROM ({_TOUCHED}) t
       WHERE t.stage_id = r.stage_id AND t.minute = r.minute
@@ -212,9 +213,8 @@ def _refresh_rollups(
             "stage_ids": [stage_id for stage_id, _ in pairs],
             "minutes": [minute for _, minute in pairs],
         }
-        with connection.cursor() as cursor:
-            cursor.execute(_ROLLUPS_CLEAR_SQL, params)
-            cursor.execute(_ROLLUPS_SQL, params)
+        wire.execute(_ROLLUPS_CLEAR_SQL, params)
+        wire.execute(_ROLLUPS_SQL, params)
         return
     by_id = {stage.pk: stage for stage in stages}
     minutes_by_stage: dict[int, set[datetime]] = defaultdict(set)
@@ -296,15 +296,12 @@ def stage_rollup(row: Rollup, stage_name: str) -> StageRollup:
 
 
 def latest_sample_ts(stages: Sequence[Stage]) -> datetime | None:
-    # One index probe per stage; a MAX over all the system's rows would not use it.
-    latest = [
-        Sample.objects.filter(stage=stage)
-        .order_by("-ts")
-        .values_list("ts", flat=True)
-        .first()
-        for stage in stages
-    ]
-    return max((ts for ts in latest if ts is not None), default=None)
+    # One index probe per stage, in one query; a MAX over all the system's
+    # samples would not use the (stage, ts) index.
+    newest = Sample.objects.filter(stage=OuterRef("pk")).order_by("-ts").values("ts")
+    return Stage.objects.filter(pk__in=[stage.pk for stage in stages]).aggregate(
+        latest=Max(Subquery(newest[:1]))
+    )["latest"]
 
 
 def _replay_findings(
