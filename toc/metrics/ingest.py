@@ -305,64 +305,75 @@ def samples_store(*, system: System, rows: list[SampleRow]) -> None:
 
     A retried sample (same stage and ts) is skipped, so retries never duplicate.
     Processing is enqueued after commit, at most once per system at a time.
+
+    The owed minutes are marked last: concurrent batches of one pipeline share
+    their boundary minutes, and a marked minute stays locked until commit, so
+    the later batch waits only for the earlier one's commit, not its insert.
+    Every batch takes its locks in one order (samples, minutes, the ledger
+    flag; each sorted), so that batches sharing rows cannot deadlock.
     """
+    minutes = sorted({(row.stage_id, floor_minute(row.ts)) for row in rows})
     with transaction.atomic():
         if connection.vendor == "postgresql":
-            _insert_postgres(system, rows)
+            _insert_postgres(system, rows, minutes)
         else:
-            _insert_portable(system, rows)
+            _insert_portable(system, rows, minutes)
         must_enqueue = SystemLedger.mark_queued(system)
     if must_enqueue:
         transaction.on_commit(lambda: enqueue_processing(system.pk))
 
 
-def _insert_portable(system: System, rows: list[SampleRow]) -> None:
-    Sample.objects.bulk_create(
-        (Sample(**row._asdict()) for row in rows),
-        ignore_conflicts=True,
+# The batch arrives as one binary array per column.
+_SAMPLES_SQL = f"""
+INSERT INTO metrics_sample ({", ".join(_COLUMNS)}, received_at)
+SELECT *, now() FROM unnest(
+    %(stage_id)b::bigint[], %(ts)b::timestamptz[], %(throughput)b::float8[],
+    %(capacity)b::float8[], %(utilization)b::float8[],
+    %(latency_p95_ms)b::float8[], %(queue_depth)b::bigint[],
+    %(errors)b::bigint[], %(dropped)b::bigint[], %(blocked)b::float8[],
+    %(failure_mode)b::text[]
+) AS sample({", ".join(_COLUMNS)})
+ORDER BY stage_id, ts
+ON CONFLICT (stage_id, ts) DO NOTHING
+"""
+
+
+# An owed minute is marked anew (a newer `created`): processing that read it
+# before these samples were committed then leaves it owed (system_process).
+_OWED_SQL = """
+INSERT INTO metrics_pendingminute (system_id, stage_id, minute, created)
+SELECT %(system)s, stage_id, minute, now()
+FROM unnest(%(stage_ids)b::bigint[], %(minutes)b::timestamptz[])
+    AS owed(stage_id, minute)
+ORDER BY stage_id, minute
+ON CONFLICT (stage_id, minute) DO UPDATE SET created = EXCLUDED.created
+"""
+
+
+def _insert_postgres(
+    system: System, rows: list[SampleRow], minutes: list[tuple[int, datetime]]
+) -> None:
+    columns = zip(_COLUMNS, map(list, zip(*rows, strict=True)), strict=True)
+    wire.execute(_SAMPLES_SQL, dict(columns))
+    wire.execute(
+        _OWED_SQL,
+        {
+            "system": system.pk,
+            "stage_ids": [stage_id for stage_id, _ in minutes],
+            "minutes": [minute for _, minute in minutes],
+        },
     )
-    minutes = {(row.stage_id, floor_minute(row.ts)) for row in rows}
+
+
+def _insert_portable(
+    system: System, rows: list[SampleRow], minutes: list[tuple[int, datetime]]
+) -> None:
+    Sample.objects.bulk_create(
+        (Sample(**row._asdict()) for row in rows), ignore_conflicts=True
+    )
     PendingMinute.objects.bulk_create(
         (PendingMinute(system=system, stage_id=s, minute=m) for s, m in minutes),
         update_conflicts=True,
         unique_fields=["stage", "minute"],
         update_fields=["created"],
     )
-
-
-# One statement: the batch arrives as one binary array per column, unnested
-# once. PostgreSQL runs the outer INSERT (owed minutes) before the one in WITH
-# (samples); every ingest takes its locks in that one order, and each insert
-# sorts its keys, so that concurrent batches sharing rows cannot deadlock.
-_STORE_SQL = f"""
-WITH batch AS (
-    SELECT * FROM unnest(
-        %(stage_id)b::bigint[], %(ts)b::timestamptz[], %(throughput)b::float8[],
-        %(capacity)b::float8[], %(utilization)b::float8[],
-        %(latency_p95_ms)b::float8[], %(queue_depth)b::bigint[],
-        %(errors)b::bigint[], %(dropped)b::bigint[], %(blocked)b::float8[],
-        %(failure_mode)b::text[]
-    ) AS sample({", ".join(_COLUMNS)})
-), stored AS (
-    INSERT INTO metrics_sample ({", ".join(_COLUMNS)}, received_at)
-    SELECT *, now() FROM batch
-    ORDER BY stage_id, ts
-    ON CONFLICT (stage_id, ts) DO NOTHING
-)
-INSERT INTO metrics_pendingminute (system_id, stage_id, minute, created)
-SELECT %(system)s, stage_id, minute, now() FROM (
-    SELECT DISTINCT stage_id,
-           date_trunc('minute', ts AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS minute
-    FROM batch
-) AS touched
-ORDER BY stage_id, minute
--- An owed minute is marked anew: processing that read it before these samples
--- were committed then leaves it owed (system_process).
-ON CONFLICT (stage_id, minute) DO UPDATE SET created = EXCLUDED.created
-"""
-
-
-def _insert_postgres(system: System, rows: list[SampleRow]) -> None:
-    # A retried sample (same stage and ts) is skipped by ON CONFLICT.
-    columns = dict(zip(_COLUMNS, map(list, zip(*rows, strict=True)), strict=True))
-    wire.execute(_STORE_SQL, {**columns, "system": system.pk})

@@ -169,12 +169,15 @@ WITH touched AS ({_TOUCHED}), s AS (
            EXTRACT(EPOCH FROM x.ts - min(x.ts) OVER (PARTITION BY t.stage_id, t.minute))
                ::float8 AS t
     FROM touched t
-    -- LATERAL, so that each touched minute is one probe of the (stage, ts)
-    -- index, whatever the planner guesses about the unnested arrays.
+    -- Each touched minute is one probe of the (stage, ts) index, whatever the
+    -- planner guesses about the unnested arrays or the table's size: OFFSET 0
+    -- keeps the LATERAL subquery from being flattened into a join, which the
+    -- planner may then run as a scan of every sample of every stage.
     CROSS JOIN LATERAL (
         SELECT * FROM metrics_sample x
         WHERE x.stage_id = t.stage_id
           AND x.ts >= t.minute AND x.ts < t.minute + interval '1 minute'
+        OFFSET 0
     ) x
 ), modes AS (
     SELECT stage_id, minute,
@@ -421,12 +424,13 @@ def _refresh_ledger(
     payload = None
     if latest is not None:
         start = latest - timedelta(seconds=WINDOW_S)
+        by_id = {stage.pk: stage for stage in stages}
+        window = Sample.objects.filter(
+            stage__in=stages, ts__gt=start, ts__lte=latest
+        ).order_by("stage_id", "ts")
         samples = [
-            _to_sample(stage, values)
-            for stage in stages
-            for values in Sample.objects.filter(
-                stage=stage, ts__gt=start, ts__lte=latest
-            ).values(*SAMPLE_FIELDS)
+            _to_sample(by_id[values.pop("stage_id")], values)
+            for values in window.values("stage_id", *SAMPLE_FIELDS)
         ]
         rows = ledger_rows(samples, [s.name for s in stages], latest, WINDOW_S)
         payload = ledger_payload(stages, rows, latest)
