@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.test import Client
@@ -29,6 +29,45 @@ def test_valid_batch_is_stored_and_acknowledged(post_samples, recent) -> None:
     assert (stored.ts, stored.utilization, stored.blocked) == (recent, 0.5, 0.1)
     assert stored.failure_mode == "burst loss"
     assert Sample.objects.get(stage__slug="features").dropped == 1
+
+
+def test_stored_values_read_back_exactly(post_samples, recent) -> None:
+    # Text a database array or a quoted literal could mangle, and floats whose
+    # last digit a rounding on the way would change.
+    texts = [
+        'say "hi"',
+        "back\\slash\\",
+        "{braces},commas",
+        "NULL",
+        "it's",
+        "line\nbreak",
+        "  ",
+        "ünï ☃",
+    ]
+    floats = [0.1 + 0.2, 1.0000000000000002, 123456789.12345679, 1e-09, 9.99e11]
+    samples = [
+        sample(
+            "ingest",
+            recent - timedelta(seconds=index),
+            failure_mode=text,
+            throughput=floats[index % len(floats)],
+            latency_p95_ms=floats[-1 - index % len(floats)],
+        )
+        for index, text in enumerate(texts)
+    ]
+    assert post_samples(samples).status_code == 202
+    stored = {
+        row.failure_mode: (row.throughput, row.latency_p95_ms, row.ts)
+        for row in Sample.objects.all()
+    }
+    assert stored == {
+        item["failure_mode"]: (
+            item["throughput"],
+            item["latency_p95_ms"],
+            datetime.fromisoformat(item["ts"]),
+        )
+        for item in samples
+    }
 
 
 def test_resending_a_batch_does_not_duplicate(post_samples, recent) -> None:

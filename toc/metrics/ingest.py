@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
@@ -16,7 +17,6 @@ from typing import NamedTuple
 from django.conf import settings
 from django.db import connection, transaction
 
-from toc.metrics import wire
 from toc.metrics.models import PendingMinute, Sample, SystemLedger
 from toc.metrics.processing import floor_minute
 from toc.metrics.tasks import enqueue_processing
@@ -306,63 +306,96 @@ def samples_store(*, system: System, rows: list[SampleRow]) -> None:
     A retried sample (same stage and ts) is skipped, so retries never duplicate.
     Processing is enqueued after commit, at most once per system at a time.
 
-    The owed minutes are marked last: concurrent batches of one pipeline share
-    their boundary minutes, and a marked minute stays locked until commit, so
-    the later batch waits only for the earlier one's commit, not its insert.
-    Every batch takes its locks in one order (samples, minutes, the ledger
-    flag; each sorted), so that batches sharing rows cannot deadlock.
+    Every batch takes its locks in one order (samples, owed minutes, the ledger
+    flag; each sorted), so that batches sharing rows cannot deadlock. Batches
+    of one pipeline share their boundary minutes, and an owed minute stays
+    locked until commit: the shorter the transaction, the shorter the wait.
     """
     minutes = sorted({(row.stage_id, floor_minute(row.ts)) for row in rows})
-    with transaction.atomic():
-        if connection.vendor == "postgresql":
-            _insert_postgres(system, rows, minutes)
-        else:
+    if connection.vendor == "postgresql":
+        must_enqueue = _store_postgres(system, rows, minutes)
+    else:
+        with transaction.atomic():
             _insert_portable(system, rows, minutes)
-        must_enqueue = SystemLedger.mark_queued(system)
+            must_enqueue = SystemLedger.mark_queued(system)
     if must_enqueue:
+        # At once in autocommit; after the commit inside a caller's transaction.
         transaction.on_commit(lambda: enqueue_processing(system.pk))
 
 
-# The batch arrives as one binary array per column.
-_SAMPLES_SQL = f"""
+# One simple query: PostgreSQL runs its statements in order as one transaction
+# (or within the caller's), in one round trip, so no lock waits on the client
+# between statements. The batch travels as one array literal per column.
+_STORE_SQL = f"""
 INSERT INTO metrics_sample ({", ".join(_COLUMNS)}, received_at)
 SELECT *, now() FROM unnest(
-    %(stage_id)b::bigint[], %(ts)b::timestamptz[], %(throughput)b::float8[],
-    %(capacity)b::float8[], %(utilization)b::float8[],
-    %(latency_p95_ms)b::float8[], %(queue_depth)b::bigint[],
-    %(errors)b::bigint[], %(dropped)b::bigint[], %(blocked)b::float8[],
-    %(failure_mode)b::text[]
+    %s::bigint[], %s::timestamptz[], %s::float8[], %s::float8[], %s::float8[],
+    %s::float8[], %s::bigint[], %s::bigint[], %s::bigint[], %s::float8[],
+    %s::text[]
 ) AS sample({", ".join(_COLUMNS)})
 ORDER BY stage_id, ts
-ON CONFLICT (stage_id, ts) DO NOTHING
-"""
+ON CONFLICT (stage_id, ts) DO NOTHING;
 
-
-# An owed minute is marked anew (a newer `created`): processing that read it
-# before these samples were committed then leaves it owed (system_process).
-_OWED_SQL = """
+-- An owed minute is marked anew (a newer `created`): processing that read it
+-- before these samples were committed then leaves it owed (system_process).
 INSERT INTO metrics_pendingminute (system_id, stage_id, minute, created)
-SELECT %(system)s, stage_id, minute, now()
-FROM unnest(%(stage_ids)b::bigint[], %(minutes)b::timestamptz[])
-    AS owed(stage_id, minute)
+SELECT %s, stage_id, minute, now()
+FROM unnest(%s::bigint[], %s::timestamptz[]) AS owed(stage_id, minute)
 ORDER BY stage_id, minute
-ON CONFLICT (stage_id, minute) DO UPDATE SET created = EXCLUDED.created
+ON CONFLICT (stage_id, minute) DO UPDATE SET created = EXCLUDED.created;
+
+{SystemLedger.CLAIM_SQL};
+{SystemLedger.CLAIM_FIRST_SQL}
 """
 
 
-def _insert_postgres(
+def _store_postgres(
     system: System, rows: list[SampleRow], minutes: list[tuple[int, datetime]]
-) -> None:
-    columns = zip(_COLUMNS, map(list, zip(*rows, strict=True)), strict=True)
-    wire.execute(_SAMPLES_SQL, dict(columns))
-    wire.execute(
-        _OWED_SQL,
-        {
-            "system": system.pk,
-            "stage_ids": [stage_id for stage_id, _ in minutes],
-            "minutes": [minute for _, minute in minutes],
-        },
-    )
+) -> bool:
+    """Stores the batch; True if this batch claimed the processing flag."""
+    stage_ids, ts, *measures, failure_modes = zip(*rows, strict=True)
+    claim, claim_first = SystemLedger.claim_params(system.pk)
+    params = [
+        _numbers(stage_ids),
+        _times(ts),
+        *map(_numbers, measures),
+        _texts(failure_modes),
+        system.pk,
+        _numbers(stage_id for stage_id, _ in minutes),
+        _times(minute for _, minute in minutes),
+        *claim,
+        *claim_first,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_STORE_SQL, params)
+        cursor.nextset()  # the owed minutes
+        cursor.nextset()  # the claim
+        claimed = cursor.fetchone() is not None
+        cursor.nextset()  # the claim of a system's first batch
+        return cursor.fetchone() is not None or claimed
+
+
+# Array literals: repr gives the shortest text that reads back as the same
+# float, so nothing is lost on the way; texts are quoted, times in ISO 8601.
+def _numbers(values: Iterable[float | int | None]) -> str:
+    return "{" + ",".join("NULL" if v is None else repr(v) for v in values) + "}"
+
+
+def _times(values: Iterable[datetime]) -> str:
+    # A batch repeats each ts once per stage: each is written once.
+    written: dict[datetime, str] = {}
+    texts = []
+    for value in values:
+        text = written.get(value)
+        if text is None:
+            text = written[value] = value.isoformat()
+        texts.append(text)
+    return "{" + ",".join(texts) + "}"
+
+
+def _texts(values: Iterable[str]) -> str:
+    quoted = (v.replace("\\", "\\\\").replace('"', '\\"') for v in values)
+    return "{" + ",".join(f'"{v}"' for v in quoted) + "}"
 
 
 def _insert_portable(
