@@ -9,6 +9,7 @@ from kombu.exceptions import OperationalError as BrokerError
 from tests.metrics.samples import sample
 from toc.metrics.models import PendingMinute, SystemLedger
 from toc.metrics.tasks import enqueue_processing, process_system, sweep_pending
+from toc.systems.services import stage_delete
 
 
 def _broker_down(*args, **kwargs):
@@ -55,3 +56,20 @@ def test_processing_is_given_back_if_its_worker_dies_and_has_time_limits() -> No
     assert process_system.reject_on_worker_lost
     assert process_system.time_limit and process_system.soft_time_limit
     assert sweep_pending.time_limit and sweep_pending.soft_time_limit
+
+
+def test_owed_minutes_go_with_their_stage_and_system(personas, recent) -> None:
+    # The table has no database constraints (ingest writes it on every batch);
+    # the ORM's cascade is what removes the rows of a deleted stage or system.
+    stages = {stage.slug: stage for stage in personas.system.stages.all()}
+    for stage in stages.values():
+        PendingMinute.objects.create(
+            system=personas.system, stage=stage, minute=recent.replace(second=0)
+        )
+    stage_delete(stage=stages["features"])
+    assert set(PendingMinute.objects.values_list("stage__slug", flat=True)) == {
+        "ingest",
+        "inference",
+    }
+    personas.system.delete()
+    assert not PendingMinute.objects.exists()

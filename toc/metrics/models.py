@@ -112,9 +112,22 @@ class PendingMinute(models.Model):
     always leaves a record of the processing it needs, whatever the broker does.
     """
 
-    system = models.ForeignKey(System, models.CASCADE, related_name="pending_minutes")
-    # Served by the unique (stage, minute) index, like Sample.stage.
-    stage = models.ForeignKey(Stage, models.CASCADE, related_name="+", db_index=False)
+    # No database constraints: these rows live seconds, and every batch writes
+    # one per stage and minute it touches, each of which a constraint would
+    # check with a query and a share lock on the stage (or system) row that
+    # every concurrent batch also locks. Deleting a system or stage still
+    # deletes its rows (the ORM cascades), and processing skips unknown stages.
+    # The (system, minute) and (stage, minute) indexes serve the lookups.
+    system = models.ForeignKey(
+        System,
+        models.CASCADE,
+        related_name="pending_minutes",
+        db_constraint=False,
+        db_index=False,
+    )
+    stage = models.ForeignKey(
+        Stage, models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
     minute = models.DateTimeField()
     created = models.DateTimeField(auto_now_add=True)
 
