@@ -1,9 +1,9 @@
 """Part 2, freshness: how long after a batch's 202 the ledger API shows it.
 
-gunicorn (2 workers of 4 threads) and a real Celery worker (solo pool) on Redis db 14. Each
-measured batch is 6 minutes of new sample time in which a different stage than
-before is saturated with a growing queue, so the ledger's constraint moves. A
-client then polls the ledger API every ~10 ms until `window_end` is the batch's
+gunicorn (2 workers of 4 threads) and a real Celery worker (solo pool) on Redis
+db 14. Each measured batch is 6 minutes of new sample time in which a different
+stage than before is saturated with a growing queue, so the ledger's constraint
+moves. A client then polls the ledger API every ~10 ms until `window_end` is the batch's
 last timestamp and the constraint is the new stage.
 """
 

@@ -1,11 +1,12 @@
 """Part 1, ingest: samples/s through the HTTP API against a raw COPY of the same rows.
 
 4 client threads post 500-sample batches (10 stages x 50 distinct timestamps,
-10 s apart) to gunicorn (2 workers of 4 threads) with a Celery worker processing what the
-batches owe. The timeline is shared: batch k covers the k-th 500 s, handed out
-in order, as several senders of one live pipeline would post. Then the same
-rows go into an empty metrics_sample with psycopg COPY from 4 threads, 500 rows
-per commit: what the database alone can take, the ceiling for the API.
+10 s apart) to gunicorn (2 workers of 4 threads) with a Celery worker
+processing what the batches owe. The timeline is shared: batch k covers the
+k-th 500 s, handed out in order, as several senders of one live pipeline would
+post. Then the same rows go into an empty metrics_sample with psycopg COPY from
+4 threads, 500 rows per commit: what the database alone can take, the ceiling
+for the API.
 """
 
 from __future__ import annotations
