@@ -14,8 +14,10 @@ from django.test import Client
 from django.utils import timezone
 
 from tests.factories import MembershipFactory, StageFactory, SystemFactory
-from toc.accounts.models import Role
+from toc.accounts.models import Membership, Role
 from toc.celery import app as celery_app
+from toc.cycles.models import Cycle
+from toc.cycles.services import cycle_open
 from toc.systems.models import IngestKey
 
 CHROMIUM = os.environ.get("TOC_CHROMIUM", "/usr/bin/chromium")
@@ -88,6 +90,12 @@ def _client_for(user) -> Client:
 
 @pytest.fixture
 def personas(db) -> Personas:
+    return make_personas()
+
+
+def make_personas() -> Personas:
+    """A team (admin, editor, viewer) with the system "fraud" of three stages, and
+    an outsider: another team's admin, with a system of their own."""
     owner = MembershipFactory(role=Role.ADMIN)
     team = owner.team
     teammate = MembershipFactory(team=team, role=Role.EDITOR)
@@ -105,6 +113,13 @@ def personas(db) -> Personas:
         viewer=_client_for(viewer.user),
         outsider=_client_for(outsider.user),
     )
+
+
+@pytest.fixture
+def cycle(personas) -> Cycle:
+    """Cycle 1 of "fraud", opened by the team's admin."""
+    owner = Membership.objects.get(team=personas.team, role=Role.ADMIN).user
+    return cycle_open(system=personas.system, title="Features saturate", user=owner)
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.contrib.auth.models import User
 from django.test import Client
 
 from toc.accounts.models import ApiToken, Membership, Role
@@ -19,18 +20,30 @@ class ApiClients:
 
 
 def api_clients(personas) -> ApiClients:
-    def client(membership: Membership) -> Client:
-        token = ApiToken.objects.create(user=membership.user, name="t", expiry=None)[1]
-        return Client(headers={"Authorization": f"Bearer {token}"})
-
-    team = Membership.objects.filter(team=personas.team)
     return ApiClients(
-        admin=client(team.get(role=Role.ADMIN)),
-        editor=client(team.get(role=Role.EDITOR)),
-        viewer=client(team.get(role=Role.VIEWER)),
-        outsider=client(Membership.objects.exclude(team=personas.team).get()),
+        admin=token_client(personas, Role.ADMIN),
+        editor=token_client(personas, Role.EDITOR),
+        viewer=token_client(personas, Role.VIEWER),
+        outsider=token_client(personas, None),
         anonymous=Client(),
     )
+
+
+def user_of(personas, role: Role | None) -> User:
+    """The team's member with `role`; None is the outsider (another team's admin)."""
+    if role is None:
+        return Membership.objects.exclude(team=personas.team).get().user
+    return Membership.objects.get(team=personas.team, role=role).user
+
+
+def token_of(personas, role: Role | None) -> str:
+    """A new personal API token of the persona with `role`."""
+    user = user_of(personas, role)
+    return ApiToken.objects.create(user=user, name="t", expiry=None)[1]
+
+
+def token_client(personas, role: Role | None) -> Client:
+    return Client(headers={"Authorization": f"Bearer {token_of(personas, role)}"})
 
 
 def send(client: Client, method: str, path: str, body=None, **headers):

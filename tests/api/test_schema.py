@@ -61,3 +61,47 @@ def test_the_docs_page_is_served_from_our_own_static_files():
     )
     assert "<style>" not in page
     assert "cdn" not in page.lower()
+
+
+def _operation(schema: dict, path: str, method: str) -> dict:
+    return schema["paths"][f"/api/v1/systems/{{slug}}/{path}"][method]
+
+
+def _answer(operation: dict, status: str) -> str:
+    return operation["responses"][status]["content"]["application/json"]["schema"][
+        "$ref"
+    ].rsplit("/", 1)[1]
+
+
+def test_cycle_writes_are_documented_as_they_answer():
+    schema = yaml.safe_load(Client().get("/api/schema/").content)
+    close = _operation(schema, "cycles/{number}/close/", "post")
+    assert "requestBody" not in close
+    assert _answer(close, "201") == "Cycle"
+    assert "200" not in close["responses"]
+    for kind, row in [
+        ("whys", "WhyRow"),
+        ("slos", "SloRow"),
+        ("phases", "RolloutPhaseRow"),
+    ]:
+        move = _operation(schema, f"cycles/{{number}}/{kind}/{{pk}}/move/", "post")
+        assert _answer(move, "200") == row
+        body = move["requestBody"]["content"]["application/json"]["schema"]
+        assert body["$ref"].endswith("/RowMoveRequest")
+    validation = _operation(schema, "cycles/{number}/validation/", "put")
+    assert _answer(validation, "200") == _answer(validation, "201") == "Validation"
+
+
+def test_only_the_rate_limited_operation_documents_429_and_its_retry_after():
+    schema = yaml.safe_load(Client().get("/api/schema/").content)
+    limited = {
+        (path, method)
+        for path, item in schema["paths"].items()
+        for method, operation in item.items()
+        if "429" in operation["responses"]
+    }
+    assert limited == {("/api/v1/systems/{slug}/samples/", "post")}
+    answer = _operation(schema, "samples/", "post")["responses"]["429"]
+    assert answer["headers"]["Retry-After"]["schema"]["type"] == "integer"
+    assert answer["headers"]["Retry-After"]["required"] is True
+    assert answer["content"]["application/json"]["schema"]["$ref"].endswith("/Error")

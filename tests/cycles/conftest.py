@@ -2,21 +2,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from django.db.models import F
 from django.utils import timezone
 
-from toc.accounts.models import Membership, Role
 from toc.cycles.models import Cycle
-from toc.cycles.services import cycle_open
 from toc.cycles.trail import SOURCES
-
-
-@pytest.fixture
-def cycle(personas):
-    owner = Membership.objects.get(team=personas.team, role=Role.ADMIN).user
-    return cycle_open(system=personas.system, title="Features saturate", user=owner)
-
 
 BASE = "/systems/fraud/cycles/1"
 

@@ -12,6 +12,7 @@ import copy
 from django.db import models, transaction
 from django.http import Http404
 from django.urls import path, reverse
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import CursorPagination, PageNumberPagination
@@ -27,7 +28,7 @@ from toc.api.cycle_serializers import (
 )
 from toc.api.permissions import IsPerson
 from toc.cycles import services
-from toc.cycles.access import get_cycle
+from toc.cycles.access import get_cycle, get_parent, get_row
 from toc.cycles.kinds import KINDS, RowKind
 from toc.cycles.models import Cycle, MeasuredFrom, Slo
 from toc.cycles.steps import decorate_rows
@@ -50,7 +51,7 @@ def locked_cycle(request, slug: str, number: int) -> Cycle:
     Cycle.objects.select_for_update(of=("self",)).filter(
         system__slug=slug, number=number
     ).first()
-    cycle, _ = get_cycle(request, slug, number, needs=Role.EDITOR)
+    cycle, _ = get_cycle(request, slug, number, needs=Role.EDITOR, links=False)
     return cycle
 
 
@@ -58,20 +59,6 @@ def list_url(request, cycle: Cycle, key: str) -> str:
     return request.build_absolute_uri(
         reverse(f"api:cycle-{key}", args=[cycle.system.slug, cycle.number])
     )
-
-
-def _parent(cycle: Cycle, kind: RowKind) -> models.Model:
-    parent = kind.parent(cycle)
-    if parent is None:
-        raise Http404(f"This cycle has nowhere to keep a {kind.bare_noun} yet.")
-    return parent
-
-
-def _row(kind: RowKind, parent: models.Model, pk: int) -> models.Model:
-    row = kind.model.objects.filter(**{kind.parent_field: parent}, pk=pk).first()
-    if row is None:
-        raise Http404(f"No such {kind.bare_noun}.")
-    return row
 
 
 def _represent(cycle: Cycle, kind: RowKind, rows: list[models.Model]) -> list[dict]:
@@ -106,8 +93,8 @@ class RowList(generics.ListCreateAPIView):
     kind: RowKind
 
     def get(self, request, slug: str, number: int) -> Response:
-        cycle, _ = get_cycle(request, slug, number)
-        parent = _parent(cycle, self.kind)
+        cycle, _ = get_cycle(request, slug, number, links=False)
+        parent = get_parent(cycle, self.kind)
         rows = self.kind.model.objects.filter(**{self.kind.parent_field: parent})
         page = self.paginate_queryset(rows)
         return self.get_paginated_response(_represent(cycle, self.kind, page))
@@ -115,7 +102,7 @@ class RowList(generics.ListCreateAPIView):
     def post(self, request, slug: str, number: int) -> Response:
         with transaction.atomic():
             cycle = locked_cycle(request, slug, number)
-            parent = _parent(cycle, self.kind)
+            parent = get_parent(cycle, self.kind)
             form = require_valid(bound_form(self.kind.form, request.data))
             row = services.row_create(kind=self.kind, parent=parent, form=form)
         response = _tagged(_represent(cycle, self.kind, [row])[0], status=201)
@@ -132,8 +119,8 @@ class RowDetail(generics.GenericAPIView):
     kind: RowKind
 
     def get(self, request, slug: str, number: int, pk: int) -> Response:
-        cycle, _ = get_cycle(request, slug, number)
-        row = _row(self.kind, _parent(cycle, self.kind), pk)
+        cycle, _ = get_cycle(request, slug, number, links=False)
+        row = get_row(self.kind, get_parent(cycle, self.kind), pk)
         return _tagged(_represent(cycle, self.kind, [row])[0])
 
     def put(self, request, slug: str, number: int, pk: int) -> Response:
@@ -145,7 +132,7 @@ class RowDetail(generics.GenericAPIView):
     def _edit(self, request, slug: str, number: int, pk: int, *, partial: bool):
         with transaction.atomic():
             cycle = locked_cycle(request, slug, number)
-            row = _row(self.kind, _parent(cycle, self.kind), pk)
+            row = get_row(self.kind, get_parent(cycle, self.kind), pk)
             check_if_match(request, _version(_represent(cycle, self.kind, [row])[0]))
             form = bound_form(
                 self.kind.form, request.data, instance=row, partial=partial
@@ -156,8 +143,8 @@ class RowDetail(generics.GenericAPIView):
     def delete(self, request, slug: str, number: int, pk: int) -> Response:
         with transaction.atomic():
             cycle = locked_cycle(request, slug, number)
-            parent = _parent(cycle, self.kind)
-            row = _row(self.kind, parent, pk)
+            parent = get_parent(cycle, self.kind)
+            row = get_row(self.kind, parent, pk)
             check_if_match(request, _version(_represent(cycle, self.kind, [row])[0]))
             services.row_delete(cycle=cycle, kind=self.kind, parent=parent, row=row)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -168,23 +155,22 @@ class RowMove(generics.GenericAPIView):
     the row at its new position. The other rows close up around it."""
 
     permission_classes = [IsPerson]
-    serializer_class = RowMoveSerializer
     kind: RowKind
 
     def post(self, request, slug: str, number: int, pk: int) -> Response:
         # Who may move it first: the body of a stranger's request is not read.
-        get_cycle(request, slug, number, needs=Role.EDITOR)
+        get_cycle(request, slug, number, needs=Role.EDITOR, links=False)
         body = RowMoveSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         offset = {"up": -1, "down": 1}[body.validated_data["direction"]]
         with transaction.atomic():
             cycle = locked_cycle(request, slug, number)
-            parent = _parent(cycle, self.kind)
+            parent = get_parent(cycle, self.kind)
             if not services.row_move(
                 kind=self.kind, parent=parent, pk=pk, offset=offset
             ):
                 raise Http404(f"No such {self.kind.bare_noun}.")
-            row = _row(self.kind, parent, pk)
+            row = get_row(self.kind, parent, pk)
         return _tagged(_represent(cycle, self.kind, [row])[0])
 
 
@@ -207,18 +193,18 @@ class SloMeasurements(generics.ListCreateAPIView):
     pagination_class = NewestMeasurementFirst
 
     def get(self, request, slug: str, number: int, pk: int) -> Response:
-        cycle, _ = get_cycle(request, slug, number)
-        slo = _row(ROW_KINDS["slos"], cycle, pk)
+        cycle, _ = get_cycle(request, slug, number, links=False)
+        slo = get_row(ROW_KINDS["slos"], cycle, pk)
         page = self.paginate_queryset(_measurements(slo))
         return self.get_paginated_response(MeasurementSerializer(page, many=True).data)
 
     def post(self, request, slug: str, number: int, pk: int) -> Response:
-        get_cycle(request, slug, number, needs=Role.EDITOR)
+        get_cycle(request, slug, number, needs=Role.EDITOR, links=False)
         body = MeasurementSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         with transaction.atomic():
             cycle = locked_cycle(request, slug, number)
-            slo = _row(ROW_KINDS["slos"], cycle, pk)
+            slo = get_row(ROW_KINDS["slos"], cycle, pk)
             if slo.measured_from != MeasuredFrom.TYPED:
                 raise ValidationError(
                     {
@@ -258,9 +244,14 @@ def _for_kind(view: type, kind: RowKind, suffix: str):
         "pagination_class": pages,
         "__doc__": f"The cycle's {kind.key.replace('-', ' ')}. {view.__doc__}",
     }
+    cls = type(f"{kind.model.__name__}{suffix}", (view,), attrs)
     if view is RowMove:
-        attrs["serializer_class"] = RowMoveSerializer
-    return type(f"{kind.model.__name__}{suffix}", (view,), attrs).as_view()
+        # Like a stage's move: the body names the direction, the answer is what
+        # moved (here the row, there the stages in their new order).
+        cls = extend_schema(
+            request=RowMoveSerializer, responses=ROW_SERIALIZERS[kind.key]
+        )(cls)
+    return cls.as_view()
 
 
 urlpatterns = [

@@ -1,23 +1,20 @@
 """How the API shows a cycle, its records and its rows.
 
-The writable fields of each record and row are exactly its browser form's, so
-what a GET returns can be sent back with PUT; the rest is read-only. Text not
-filled in reads as null (and null is accepted back as empty).
+The writable fields of each record and row are exactly its browser form's; the
+rest is read-only. Text and choices not filled in read as "", as they are
+stored and as the browser's form sends them, so a record's writable fields can
+be sent back as read; null is only for what may be missing (a number, a time,
+a person).
 """
 
 from __future__ import annotations
 
 from rest_framework import serializers
 
+from toc.api.jsontypes import JsonTyped
 from toc.cycles import models
 from toc.cycles.forms import ProblemForm
 from toc.cycles.kinds import RowKind
-
-
-class BlanksAsNull(serializers.ModelSerializer):
-    def to_representation(self, instance) -> dict:
-        data = super().to_representation(instance)
-        return {key: None if value == "" else value for key, value in data.items()}
 
 
 def _username() -> serializers.SlugRelatedField:
@@ -63,7 +60,7 @@ class CycleSerializer(serializers.ModelSerializer):
         read_only_fields = ["number", "status", "created", "closed_at"]
 
 
-class ConstraintSerializer(BlanksAsNull):
+class ConstraintSerializer(serializers.ModelSerializer):
     chosen_by = _username()
 
     class Meta:
@@ -79,7 +76,7 @@ class ConstraintSerializer(BlanksAsNull):
         read_only_fields = ["stage_name", "detected_stage", "chosen_at"]
 
 
-class ValidationSerializer(BlanksAsNull):
+class ValidationSerializer(serializers.ModelSerializer):
     class Meta:
         model = models.ValidationExperiment
         fields = ["stage", "capacity_factor", "started", "ended", "notes"]
@@ -95,7 +92,7 @@ class GapPercentField(serializers.FloatField):
         return ProblemForm(instance=problem).initial.get("gap_percent")
 
 
-class ProblemSerializer(BlanksAsNull):
+class ProblemSerializer(serializers.ModelSerializer):
     gap_percent = GapPercentField(min_value=0, max_value=100)
 
     class Meta:
@@ -103,7 +100,7 @@ class ProblemSerializer(BlanksAsNull):
         fields = ["statement", "root_cause", "gap_percent"]
 
 
-class ConflictSerializer(BlanksAsNull):
+class ConflictSerializer(serializers.ModelSerializer):
     broken_assumption = serializers.IntegerField(
         source="broken_assumption_id",
         allow_null=True,
@@ -125,7 +122,7 @@ class ConflictSerializer(BlanksAsNull):
         ]
 
 
-class InnovationSerializer(BlanksAsNull):
+class InnovationSerializer(serializers.ModelSerializer):
     patterns = serializers.ListField(
         child=serializers.ChoiceField(choices=models.Pattern.choices), required=False
     )
@@ -142,13 +139,13 @@ class InnovationSerializer(BlanksAsNull):
         ]
 
 
-class ExperimentSerializer(BlanksAsNull):
+class ExperimentSerializer(serializers.ModelSerializer):
     class Meta:
         model = models.Experiment
         fields = ["riskiest_assumption", "hypothesis", "results", "learnings"]
 
 
-class DecisionSerializer(BlanksAsNull):
+class DecisionSerializer(serializers.ModelSerializer):
     decided_by = _username()
 
     class Meta:
@@ -157,13 +154,13 @@ class DecisionSerializer(BlanksAsNull):
         read_only_fields = ["decided_at"]
 
 
-class RolloutSerializer(BlanksAsNull):
+class RolloutSerializer(serializers.ModelSerializer):
     class Meta:
         model = models.Rollout
         fields = ["rollback_rule"]
 
 
-class OutcomeSerializer(BlanksAsNull):
+class OutcomeSerializer(serializers.ModelSerializer):
     class Meta:
         model = models.Outcome
         fields = ["next_constraint", "notes"]
@@ -230,10 +227,10 @@ def row_serializer(kind: RowKind) -> type[serializers.ModelSerializer]:
         attrs["derived"] = DERIVED[kind.key](read_only=True)
         meta.fields.append("derived")
     name = kind.model.__name__.removesuffix("Row")
-    return type(f"{name}RowSerializer", (BlanksAsNull,), attrs)
+    return type(f"{name}RowSerializer", (serializers.ModelSerializer,), attrs)
 
 
-class StrictSerializer(serializers.Serializer):
+class StrictSerializer(JsonTyped, serializers.Serializer):
     """Unknown fields are errors, as they are for the forms (common.bound_form)."""
 
     def to_internal_value(self, data) -> dict:

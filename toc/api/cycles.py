@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.http import Http404
 from django.urls import path, reverse
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import generics
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
@@ -125,10 +126,11 @@ class CycleDetail(generics.GenericAPIView):
         return tagged(represent(request, cycle))
 
 
+@extend_schema(request=None, responses={201: CycleSerializer})
 class CycleClose(generics.GenericAPIView):
     """Closes the cycle and opens the next one, starting from the current ledger
     (editor). 201 with the next cycle; a closed cycle is 403, so a repeated
-    request opens no second cycle. No body."""
+    request opens no second cycle. No body (one sent is not read)."""
 
     permission_classes = [IsPerson]
     serializer_class = CycleSerializer
@@ -143,7 +145,7 @@ class CycleClose(generics.GenericAPIView):
 
 
 class CycleRecord(generics.GenericAPIView):
-    """GET: the record, with its ETag; fields not filled are null. PUT (every
+    """GET: the record, with its ETag; text not filled is "". PUT (every
     writable field) or PATCH (some; the rest keep their values) (editor, open
     cycle): validated like the browser's form; 200 with the record. Send
     `If-Match` with the ETag you read to get 409 instead of overwriting someone
@@ -153,7 +155,7 @@ class CycleRecord(generics.GenericAPIView):
     record: str
 
     def get(self, request, slug: str, number: int) -> Response:
-        cycle, _ = get_cycle(request, slug, number)
+        cycle, _ = get_cycle(request, slug, number, links=False)
         _, instance, _ = self._form(cycle)
         return tagged(self._represent(instance))
 
@@ -196,11 +198,16 @@ def _record_view(name: str):
             "\n\nThe validation experiment does not exist until its first PUT "
             "(201): GET and PATCH are 404 until then."
         )
+    serializer = RECORD_SERIALIZERS[name]
     view = type(
         f"{name.capitalize()}Record",
         (CycleRecord,),
-        {"record": name, "serializer_class": RECORD_SERIALIZERS[name], "__doc__": doc},
+        {"record": name, "serializer_class": serializer, "__doc__": doc},
     )
+    if name == "validation":
+        view = extend_schema_view(
+            put=extend_schema(responses={200: serializer, 201: serializer})
+        )(view)
     return view.as_view()
 
 

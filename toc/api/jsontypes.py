@@ -39,10 +39,15 @@ def _form_field_message(field: forms.Field, value: object) -> str | None:
     if isinstance(field, forms.JSONField):
         return None
     if value is None:
-        # Null is empty; text that is stored as "" when empty is not nullable,
-        # and a checkbox is true or false.
-        if isinstance(field, forms.CharField) and field.empty_value is not None:
-            return TEXT
+        # Null is empty where empty is stored as null (a number, a time, a link
+        # to another row). Text and choices stored as "" when empty are not
+        # nullable, nor are lists (empty is []) or a checkbox (true or false).
+        if isinstance(field, forms.MultipleChoiceField):
+            return LIST
+        if isinstance(field, forms.ModelChoiceField):
+            return None
+        if isinstance(field, forms.CharField | forms.ChoiceField):
+            return None if getattr(field, "empty_value", "") is None else TEXT
         if type(field) is forms.BooleanField:
             return BOOLEAN
         return None  # the field says whether it may be empty

@@ -50,6 +50,15 @@ WRITE_ERRORS = {
     "409": "The record changed since the ETag sent in If-Match.",
     "415": "The body is not JSON (send Content-Type: application/json).",
 }
+# Only views with throttles (ingest) answer it.
+RATE_LIMITED = "Too many requests from this key or address; wait and resend."
+RETRY_AFTER = {
+    "Retry-After": {
+        "schema": {"type": "integer", "minimum": 1},
+        "description": "Seconds until the limit's window ends.",
+        "required": True,
+    }
+}
 
 
 class TocAutoSchema(AutoSchema):
@@ -58,6 +67,8 @@ class TocAutoSchema(AutoSchema):
         errors = dict(ERRORS)
         if self.method in ("POST", "PUT", "PATCH", "DELETE"):
             errors |= WRITE_ERRORS
+        if self.view.get_throttles():
+            errors["429"] = RATE_LIMITED
         for code, description in errors.items():
             if code not in responses:
                 responses[code] = self._get_response_for_code(
@@ -66,6 +77,8 @@ class TocAutoSchema(AutoSchema):
                     ["application/json"],
                     direction,
                 )
+        if "429" in responses:
+            responses["429"]["headers"] = RETRY_AFTER
         return responses
 
     def get_tags(self) -> list[str]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import models
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -23,11 +22,9 @@ from django_htmx.http import (
 
 from toc.accounts.models import Role
 from toc.cycles import services
-from toc.cycles.access import get_cycle
+from toc.cycles.access import get_cycle, get_parent, get_row
 from toc.cycles.kinds import KINDS, RowKind
-from toc.cycles.models import (
-    Cycle,
-)
+from toc.cycles.models import Cycle
 from toc.cycles.steps import decorate_rows
 from toc.http import form_page
 
@@ -65,17 +62,7 @@ def _rows_response(request: HttpRequest, cycle: Cycle, kind: RowKind, message: s
 def _editable(request: HttpRequest, slug: str, number: int, key: str):
     cycle, _ = get_cycle(request, slug, number, needs=Role.EDITOR)
     kind = _kind(key)
-    parent = kind.parent(cycle)
-    if parent is None:
-        raise Http404(f"This cycle has nowhere to keep a {kind.bare_noun} yet.")
-    return cycle, kind, parent
-
-
-def _row(kind: RowKind, parent: models.Model, pk: int) -> models.Model:
-    row = kind.model.objects.filter(**{kind.parent_field: parent}, pk=pk).first()
-    if row is None:
-        raise Http404(f"No such {kind.bare_noun}.")
-    return row
+    return cycle, kind, get_parent(cycle, kind)
 
 
 @form_page
@@ -98,7 +85,7 @@ def row_edit(
     request: HttpRequest, slug: str, number: int, key: str, pk: int
 ) -> HttpResponse:
     cycle, kind, parent = _editable(request, slug, number, key)
-    row = _row(kind, parent, pk)
+    row = get_row(kind, parent, pk)
     form = kind.form(request.POST or None, instance=row, prefix=f"edit-{kind.key}-{pk}")
     if request.method == "POST" and form.is_valid():
         form.save()
@@ -116,7 +103,7 @@ def row_delete(
     request: HttpRequest, slug: str, number: int, key: str, pk: int
 ) -> HttpResponse:
     cycle, kind, parent = _editable(request, slug, number, key)
-    row = _row(kind, parent, pk)
+    row = get_row(kind, parent, pk)
     if request.method == "POST":
         services.row_delete(cycle=cycle, kind=kind, parent=parent, row=row)
         return _rows_response(request, cycle, kind, f"Deleted the {kind.bare_noun}.")

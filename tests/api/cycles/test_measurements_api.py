@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from django.test import Client
 
-from tests.api.cycles.conftest import BASE, has_offset, send, user_of
+from tests.api.clients import send, user_of
+from tests.api.cycles.conftest import BASE, has_offset
 from toc.accounts.models import Role
 from toc.api.cycle_rows import NewestMeasurementFirst
 from toc.cycles.services import cycle_close_and_continue, cycle_open
@@ -80,7 +81,9 @@ def test_a_live_slo_takes_no_measurements(personas, cycle, editor):
 def test_a_measurement_must_be_a_number(personas, cycle, editor):
     slo = _slo(cycle)
     for body, field, message in [
-        ({"value": "fast"}, "value", "A valid number is required."),
+        ({"value": "fast"}, "value", "Send a number."),
+        ({"value": "4.5"}, "value", "Send a number."),
+        ({"value": True}, "value", "Send a number."),
         ({}, "value", "This field is required."),
         ({"value": 1, "unit": "ms"}, "unit", "Unknown field; this takes value."),
     ]:

@@ -2,14 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.cycles.conftest import (
-    BASE,
-    fields_of,
-    has_offset,
-    send,
-    token_client,
-    user_of,
-)
+from tests.api.clients import send, token_client, user_of
+from tests.api.cycles.conftest import BASE, fields_of, has_offset
 from toc.accounts.models import Role
 from toc.api.common import etag
 from toc.api.cycles import RECORD_STEPS
@@ -37,22 +31,58 @@ def test_every_record_of_every_step_has_an_endpoint(personas, cycle):
         assert set(record_forms(cycle, step)) == names
 
 
-def test_records_read_null_where_not_filled(personas, cycle, viewer):
+def test_text_and_choices_not_filled_read_as_empty(personas, cycle, viewer):
     response = viewer.get(f"{BASE}/problem/")
     assert response.status_code == 200
-    assert response.json() == {
-        "statement": None,
-        "root_cause": None,
-        "gap_percent": None,
-    }
+    assert response.json() == {"statement": "", "root_cause": "", "gap_percent": None}
     assert response["ETag"] == etag(response.json())
     decision = viewer.get(f"{BASE}/decision/").json()
     assert decision == {
-        "decision": None,
-        "decision_reason": None,
+        "decision": "",
+        "decision_reason": "",
         "decided_by": None,
         "decided_at": None,
     }
+
+
+@pytest.mark.parametrize(
+    "name", ["problem", "conflict", "innovation", "experiment", "rollout", "outcome"]
+)
+def test_a_record_read_can_be_put_back_as_it_is(personas, cycle, editor, name):
+    read = editor.get(f"{BASE}/{name}/")
+    response = send(editor, "put", f"{BASE}/{name}/", read.json())
+    assert response.status_code == 200, response.json()
+    assert response.json() == read.json()
+    assert response["ETag"] == read["ETag"]
+
+
+@pytest.mark.parametrize(
+    ("name", "field", "message"),
+    [
+        ("problem", "statement", "Send text (a JSON string)."),
+        ("problem", "root_cause", "Send text (a JSON string)."),
+        ("conflict", "oscillation", "Send text (a JSON string)."),
+        ("outcome", "next_constraint", "Send text (a JSON string)."),
+        ("innovation", "patterns", "Send a list."),
+    ],
+)
+def test_null_is_refused_where_empty_is_stored_as_empty(
+    personas, cycle, editor, name, field, message
+):
+    response = send(editor, "patch", f"{BASE}/{name}/", {field: None})
+    assert response.status_code == 400
+    assert response.json()["errors"] == [{"field": field, "message": message}]
+    assert getattr(cycle, name).history.count() == 1
+
+
+def test_null_clears_what_may_be_missing(personas, cycle, editor):
+    send(editor, "put", f"{BASE}/problem/", PROBLEM)
+    response = send(editor, "patch", f"{BASE}/problem/", {"gap_percent": None})
+    assert response.status_code == 200, response.json()
+    assert response.json()["gap_percent"] is None
+    assert Problem.objects.get(cycle=cycle).gap_share is None
+    response = send(editor, "patch", f"{BASE}/conflict/", {"broken_assumption": None})
+    assert response.status_code == 200, response.json()
 
 
 def test_editor_puts_a_record(personas, cycle, editor):
@@ -77,7 +107,7 @@ def test_put_replaces_and_patch_keeps_the_rest(personas, cycle, editor):
     response = send(editor, "put", f"{BASE}/problem/", {"statement": "Only this"})
     assert response.json() == {
         "statement": "Only this",
-        "root_cause": None,
+        "root_cause": "",
         "gap_percent": None,
     }
     problem.refresh_from_db()
@@ -147,7 +177,7 @@ def test_validation_exists_from_its_first_put(personas, cycle, editor):
     body = response.json()
     assert body["started"] == "2025-03-01T09:00:00Z"
     assert has_offset(body["ended"])
-    assert body["notes"] is None
+    assert body["notes"] == ""
     saved = ValidationExperiment.objects.get(cycle=cycle)
     assert (saved.stage, saved.capacity_factor) == ("features", 3)
     response = send(editor, "patch", url, {"notes": "Doubled throughput"})

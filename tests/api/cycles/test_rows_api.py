@@ -4,39 +4,13 @@ import pytest
 from django.test import Client
 from django.urls import resolve
 
-from tests.api.cycles.conftest import BASE, fields_of, send, token_client
+from tests.api.clients import send, token_client
+from tests.api.cycles.bodies import VALID_ROWS
+from tests.api.cycles.conftest import BASE, fields_of
 from toc.accounts.models import Role
 from toc.api.common import etag
 from toc.cycles.models import Assumption, Slo, Tier, Why
 from toc.cycles.services import cycle_close_and_continue, cycle_open
-
-VALID_ROWS = {
-    "slos": {
-        "name": "Recall",
-        "dimension": "custom",
-        "comparator": ">=",
-        "target": 90,
-        "unit": "%",
-        "measured": None,
-        "measured_from": "typed",
-    },
-    "whys": {"answer": "Because", "evidence": "logs", "validated": True},
-    "assumptions": {"arrow": "b_d", "text": "All records need the same depth"},
-    "tiers": {
-        "name": "Tier-1",
-        "traffic_share": 1,
-        "exit_share": 0.68,
-        "latency_ms": 3,
-    },
-    "criteria": {"metric": "False negatives", "comparator": "==", "threshold": 0},
-    "phases": {
-        "name": "Extra",
-        "traffic_share": 0.5,
-        "hold_hours": 24,
-        "status": "pending",
-    },
-    "outcome-rows": {"metric": "Alerts a day", "before": 847, "after": 11},
-}
 
 
 def _why(cycle, answer: str, position: int) -> Why:
@@ -53,7 +27,7 @@ def test_editor_adds_a_row_of_each_kind(personas, cycle, editor, key):
     listed = editor.get(f"{BASE}/{key}/").json()["results"]
     assert body in listed
     for field, value in VALID_ROWS[key].items():
-        assert body[field] == (None if value == "" else value)
+        assert body[field] == value
 
 
 def test_rows_are_appended_in_order(personas, cycle, editor):
@@ -65,8 +39,8 @@ def test_rows_are_appended_in_order(personas, cycle, editor):
     ]
     results = editor.get(f"{BASE}/whys/").json()["results"]
     assert [(w["answer"], w["position"], w["evidence"]) for w in results] == [
-        ("First", 0, None),
-        ("Second", 1, None),
+        ("First", 0, ""),
+        ("Second", 1, ""),
     ]
 
 
@@ -232,6 +206,10 @@ def test_editor_moves_a_row(personas, cycle, editor):
     )
     assert response.status_code == 200
     assert response.json()["position"] == 1
+    # The answer is the row as it now reads, ETag included.
+    row = editor.get(f"{BASE}/whys/{whys[2].pk}/")
+    assert response.json() == row.json()
+    assert response["ETag"] == row["ETag"]
     assert list(Why.objects.order_by("position").values_list("answer", flat=True)) == [
         "A",
         "C",
