@@ -1,4 +1,10 @@
-"""A system with one of everything the API can address, for the fuzzers."""
+"""A system with one of everything the API can address, for the fuzzers.
+
+The world is built once per test module, in a transaction that is rolled back
+after the module's last test; each test runs in a savepoint inside it (the `db`
+fixture's), so nothing one test writes reaches the next. Built per test, it
+cost the fuzz suite more than a minute of setup.
+"""
 
 from __future__ import annotations
 
@@ -8,57 +14,32 @@ from dataclasses import dataclass
 
 import pytest
 from django.core.signals import request_finished, request_started
-from django.db import close_old_connections
+from django.db import close_old_connections, transaction
 from django.test import Client
 
-from tests.api.clients import send
-from toc.accounts.models import ApiToken, Membership, Role
-from toc.cycles.models import Cycle
+from tests.api.clients import send, token_of, user_of
+from tests.api.cycles.bodies import VALID_ROWS
+from tests.conftest import Personas, make_personas
+from toc.accounts.models import Role
 from toc.cycles.services import cycle_open
 from toc.systems.models import IngestKey
-
-ROWS = {
-    "slos": {
-        "name": "Recall",
-        "dimension": "custom",
-        "comparator": ">=",
-        "target": 90,
-        "unit": "%",
-        "measured": None,
-        "measured_from": "typed",
-    },
-    "whys": {"answer": "Because", "evidence": "logs", "validated": True},
-    "assumptions": {"arrow": "b_d", "text": "All records need the same depth"},
-    "tiers": {
-        "name": "Tier-1",
-        "traffic_share": 1,
-        "exit_share": 0.68,
-        "latency_ms": 3,
-    },
-    "criteria": {"metric": "False negatives", "comparator": "==", "threshold": 0},
-    "phases": {"name": "Extra", "traffic_share": 0.5, "hold_hours": 24},
-    "outcome-rows": {"metric": "Alerts a day", "before": 847, "after": 11},
-}
 
 
 @dataclass
 class World:
     """Real identifiers to put in paths, and the tokens to send."""
 
+    personas: Personas
     ids: dict[str, object]  # path parameter or row kind -> an existing value
     tokens: dict[Role, str]
 
 
-def token_of(personas, role: Role) -> str:
-    user = Membership.objects.get(team=personas.team, role=role).user
-    return ApiToken.objects.create(user=user, name="fuzz", expiry=None)[1]
-
-
-@pytest.fixture
-def world(personas) -> World:
+def _build_world() -> World:
+    personas = make_personas()
     tokens = {role: token_of(personas, role) for role in Role}
-    admin = Membership.objects.get(team=personas.team, role=Role.ADMIN).user
-    cycle: Cycle = cycle_open(system=personas.system, title="Fuzzed", user=admin)
+    cycle = cycle_open(
+        system=personas.system, title="Fuzzed", user=user_of(personas, Role.ADMIN)
+    )
     editor = Client(headers={"Authorization": f"Bearer {tokens[Role.EDITOR]}"})
     ids: dict[str, object] = {
         "team": personas.team.slug,
@@ -66,7 +47,7 @@ def world(personas) -> World:
         "stage": "features",
         "number": cycle.number,
     }
-    for kind, row in ROWS.items():
+    for kind, row in VALID_ROWS.items():
         response = send(editor, "post", f"/api/v1/systems/fraud/cycles/1/{kind}/", row)
         assert response.status_code == 201, response.json()
         ids[kind] = response.json()["id"]
@@ -78,9 +59,28 @@ def world(personas) -> World:
     )
     assert feature.status_code == 201, feature.json()
     ids["features"] = feature.json()["id"]
-    key, _ = IngestKey.issue(system=personas.system, name="pipeline")
+    key, _ = IngestKey.issue(system=personas.system, name="fuzzed")
     ids["key_id"] = key.pk
-    return World(ids=ids, tokens=tokens)
+    return World(personas=personas, ids=ids, tokens=tokens)
+
+
+@pytest.fixture(scope="module")
+def _module_world(django_db_setup, django_db_blocker) -> Iterator[World]:
+    with django_db_blocker.unblock(), transaction.atomic():
+        yield _build_world()
+        transaction.set_rollback(True)
+
+
+@pytest.fixture
+def world(_module_world: World, db) -> World:
+    return _module_world
+
+
+@pytest.fixture
+def personas(world: World) -> Personas:
+    """The world's people and system (tests/conftest.py's would be a second
+    "fraud")."""
+    return world.personas
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from django.db import transaction
 from django.test import Client
 
 from tests.api.clients import api_clients
-from tests.fuzz.conftest import ROWS
+from tests.api.cycles.bodies import VALID_ROWS
 from toc.accounts.models import Role
 from toc.metrics.models import Sample
 
@@ -44,7 +44,7 @@ ENCODED = ["%00", "%ED%A0%80", "9999-12-31T23%3A59%3A59-23%3A59", "1e308", "9" *
 # Bodies that pass validation apart from the value under test, for the
 # operations that create rather than patch.
 CREATE_BODIES = {
-    r"/cycles/\{number\}/(?P<kind>[\w-]+)/$": None,  # a row: ROWS[kind]
+    r"/cycles/\{number\}/(?P<kind>[\w-]+)/$": None,  # a row: VALID_ROWS[kind]
     r"/stages/\{stage\}/features/$": {
         "name": "f",
         "importance": 0.5,
@@ -122,8 +122,8 @@ def _base_body(path: str, method: str, ids: dict) -> dict | None:
                 name: ids["team"] if value == "{team}" else value
                 for name, value in body.items()
             }
-        if found and found.group("kind") in ROWS:
-            return dict(ROWS[found.group("kind")])
+        if found and found.group("kind") in VALID_ROWS:
+            return dict(VALID_ROWS[found.group("kind")])
     return None
 
 
