@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 import pytest
-from django.db import connection
 
+from tests.database import database_unreachable
 from tests.worker import broker_or_skip
 
 
@@ -29,18 +29,8 @@ def test_unreachable_broker_is_reported_but_not_fatal(db, client, settings) -> N
 @pytest.mark.django_db(transaction=True)
 def test_unreachable_database_is_a_503_naming_it(client, settings) -> None:
     settings.CELERY_TASK_ALWAYS_EAGER = True
-    saved = dict(connection.settings_dict)
-    connection.close()
-    if connection.vendor == "sqlite":
-        connection.settings_dict["NAME"] = "/nonexistent-dir/toc.sqlite3"
-    else:
-        connection.settings_dict.update(HOST="127.0.0.1", PORT=1)
-    try:
+    with database_unreachable():
         response = client.get("/healthz")
-    finally:
-        connection.close()
-        connection.settings_dict.clear()
-        connection.settings_dict.update(saved)
     assert response.status_code == 503
     assert response.json() == {
         "status": "down",

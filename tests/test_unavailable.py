@@ -1,35 +1,18 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 from django.contrib.sessions.middleware import SessionMiddleware
-from django.db import OperationalError, connection
+from django.db import OperationalError
 from django.test import Client, RequestFactory
 
+from tests.database import database_unreachable
 from tests.metrics.samples import sample
 from toc.accounts.models import ApiToken, Membership
 from toc.unavailable import DatabaseUnavailableMiddleware
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@contextmanager
-def database_unreachable() -> Iterator[None]:
-    saved = dict(connection.settings_dict)
-    connection.close()
-    if connection.vendor == "sqlite":
-        connection.settings_dict["NAME"] = "/nonexistent-dir/toc.sqlite3"
-    else:
-        connection.settings_dict.update(HOST="127.0.0.1", PORT=1)
-    try:
-        yield
-    finally:
-        connection.close()
-        connection.settings_dict.clear()
-        connection.settings_dict.update(saved)
 
 
 def test_a_page_is_a_short_503_page_with_retry_after(personas) -> None:

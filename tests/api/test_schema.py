@@ -3,33 +3,23 @@ covering every API route and method the URL conf has."""
 
 from __future__ import annotations
 
-import re
-
 import yaml
 from django.core.management import call_command
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver
+
+from tests.security.routes import ROUTE_ARGUMENT, all_routes
 
 METHODS = ("get", "post", "put", "patch", "delete")
-
-
-def _routes(patterns, prefix: str = ""):
-    for pattern in patterns:
-        route = prefix + str(pattern.pattern)
-        if isinstance(pattern, URLResolver):
-            yield from _routes(pattern.url_patterns, route)
-        elif isinstance(pattern, URLPattern):
-            yield route, pattern.callback
 
 
 def api_operations() -> set[tuple[str, str]]:
     """(OpenAPI path, method) of every route under /api/v1/, read off the URL conf."""
     operations = set()
-    for route, callback in _routes(get_resolver().url_patterns):
-        view = getattr(callback, "cls", None)
-        if not route.startswith("api/v1/") or view is None:
+    for route in all_routes():
+        view = getattr(route.callback, "cls", None)
+        if not route.route.startswith("api/v1/") or view is None:
             continue
-        path = "/" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", route)
+        path = "/" + ROUTE_ARGUMENT.sub(r"{\2}", route.route)
         operations |= {(path, m) for m in METHODS if hasattr(view, m)}
     return operations
 

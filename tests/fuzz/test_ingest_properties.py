@@ -21,21 +21,10 @@ from hypothesis import strategies as st
 from toc.accounts.models import Role
 from toc.metrics.ingest import MAX_BIGINT, MAX_EVENTS, MAX_RATE, MIN_POSITIVE
 from toc.metrics.models import Sample
+from toc.metrics.processing import SAMPLE_FIELDS
 
 STAGES = ["ingest", "features", "inference"]
-FIELDS = [
-    "stage",
-    "ts",
-    "throughput",
-    "capacity",
-    "utilization",
-    "latency_p95_ms",
-    "queue_depth",
-    "errors",
-    "dropped",
-    "blocked",
-    "failure_mode",
-]
+FIELDS = ["stage", *SAMPLE_FIELDS]
 # Samples are judged against the time of the request; the strategies use a
 # fixed "now" a little earlier, so that every generated time is in the past.
 NOW = datetime.now(UTC) - timedelta(minutes=1)
