@@ -8,13 +8,10 @@ never get this far (toc.api.middleware).
 
 from __future__ import annotations
 
-import re
-
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
-# NUL, and UTF-16 surrogates, which no valid text holds once decoded.
-UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+from toc.text import UNSTORABLE
 
 
 def unstorable_text(value: object, path: str = "") -> str | None:

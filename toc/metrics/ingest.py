@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -21,6 +20,7 @@ from toc.metrics.models import PendingMinute, Sample, SystemLedger
 from toc.metrics.processing import floor_minute
 from toc.metrics.tasks import enqueue_processing
 from toc.systems.models import System
+from toc.text import UNSTORABLE
 
 MAX_SAMPLES = 5000
 MAX_BODY_BYTES = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
@@ -82,16 +82,12 @@ class FieldError:
         }
 
 
-# NUL and unpaired surrogates: sent in a field name, they would be echoed in
-# the error, and a lone surrogate cannot be written as UTF-8 (a 500).
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-
-
 def _shown(text: str) -> str:
-    """The text, with NUL and unpaired surrogates written as JSON escapes."""
-    if not _UNSTORABLE.search(text):
+    """The text, with NUL and unpaired surrogates written as JSON escapes: a
+    field name sent with them is echoed in the error."""
+    if not UNSTORABLE.search(text):
         return text
-    return _UNSTORABLE.sub(lambda found: f"\\u{ord(found.group()):04x}", text)
+    return UNSTORABLE.sub(lambda found: f"\\u{ord(found.group()):04x}", text)
 
 
 class BatchInvalid(Exception):
@@ -178,11 +174,7 @@ def _timestamp(value: object, now: datetime) -> tuple[datetime | None, str]:
 
 
 def _text(value: object) -> str | None:
-    if not isinstance(value, str) or len(value) > MAX_TEXT or "\x00" in value:
-        return None
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:  # lone surrogates
+    if not isinstance(value, str) or len(value) > MAX_TEXT or UNSTORABLE.search(value):
         return None
     return value
 
