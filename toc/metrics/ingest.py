@@ -53,7 +53,7 @@ KNOWN_FIELDS = frozenset(
 
 
 class SampleRow(NamedTuple):
-    """A valid sample, its fields in the order of _COLUMNS."""
+    """A valid sample; its fields are the sample table's columns, in order."""
 
     stage_id: int
     ts: datetime
