@@ -95,9 +95,27 @@ def test_feature_value_chart_appears_and_grows_as_features_are_added(
     demo_load(history=False)
     _log_in(page, live_server)
     # Cycle 2 is open; its constraint, Alerting, has no features yet.
-    page.goto(f"{live_server.url}/systems/nad/cycles/2/problem/")
+    step_url = f"{live_server.url}/systems/nad/cycles/2/problem/"
+    page.goto(step_url)
     expect(page.locator("#chart-features")).to_have_count(0)
     page.evaluate("window.__noReload = true")
+
+    # The first refresh of the chart and of the chain is held until the second
+    # feature is in, so the second change arrives while they are in flight: a
+    # refresh must still follow each, or they would show the older registry.
+    refreshes = {"feature-value": 0, "chain": 0}
+    held = []
+
+    def hold_first_refreshes(route) -> None:
+        target = route.request.headers.get("hx-target")
+        if target in refreshes:
+            refreshes[target] += 1
+            if refreshes[target] == 1:
+                held.append((route, route.fetch()))
+                return
+        route.continue_()
+
+    page.route(step_url, hold_first_refreshes)
     rows = page.locator("#rows-features")
     for name, importance, cost in (
         ("dedup_key", "0.6", "2"),
@@ -108,6 +126,10 @@ def test_feature_value_chart_appears_and_grows_as_features_are_added(
         rows.get_by_label("Compute cost").fill(cost)
         rows.get_by_role("button", name="Add feature").click()
         expect(rows).to_contain_text(name)
+    assert refreshes == {"feature-value": 1, "chain": 1}
+    for route, response in held:
+        route.fulfill(response=response)
+
     page.wait_for_function(
         "() => (document.getElementById('chart-features')?.data?.[0]?.x || [])"
         ".length === 2"
@@ -116,6 +138,9 @@ def test_feature_value_chart_appears_and_grows_as_features_are_added(
         "dedup_key",
         "geo_lookup",
     ]
+    page.wait_for_load_state("networkidle")
+    expect(page.locator("#chain li.chain__step")).to_have_count(7)
+    assert refreshes == {"feature-value": 2, "chain": 2}
     assert page.evaluate("window.__noReload") is True
     screenshot(page, "feature-value")
     assert page.problems == [], "\n".join(page.problems)
