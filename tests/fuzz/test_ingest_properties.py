@@ -19,7 +19,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from toc.accounts.models import Role
-from toc.metrics.ingest import MAX_BIGINT, MAX_EVENTS, MAX_RATE, MIN_POSITIVE
+from toc.metrics.ingest import (
+    MAX_BIGINT,
+    MAX_EVENTS,
+    MAX_RATE,
+    MIN_POSITIVE,
+    BatchInvalid,
+    validate_batch,
+)
 from toc.metrics.models import Sample
 from toc.metrics.processing import SAMPLE_FIELDS
 
@@ -251,3 +258,30 @@ def test_an_accepted_batch_reads_back_equal_and_the_series_and_ledger_read_it(
     assert ledger.status_code == 200, ledger.content
     assert series.status_code == 200, series.content
     assert {line["stage"] for line in series.json()["stages"]} == set(STAGES)
+
+
+@FUZZ
+@given(samples=st.lists(nasty_samples(), min_size=1, max_size=5))
+def test_every_sample_is_stored_or_explained(samples) -> None:
+    """A batch is accepted whole, or each bad sample (and only a bad one) is
+    named by index: nothing is dropped without a word."""
+    stage_ids = {slug: pk for pk, slug in enumerate(STAGES, start=1)}
+    now = datetime.now(UTC)
+    alone = []
+    for sample in samples:
+        try:
+            rows = validate_batch([sample], stage_ids, now)
+            assert len(rows) == 1
+            alone.append(rows)
+        except BatchInvalid as invalid:
+            assert invalid.errors
+            assert {error.index for error in invalid.errors} == {0}
+            alone.append(None)
+    bad = {index for index, rows in enumerate(alone) if rows is None}
+    try:
+        rows = validate_batch(samples, stage_ids, now)
+    except BatchInvalid as invalid:
+        assert {error.index for error in invalid.errors} == bad
+    else:
+        assert not bad
+        assert rows == [row for single in alone for row in single]

@@ -7,11 +7,11 @@ sample of every batch, and a batch is accepted or rejected whole.
 from __future__ import annotations
 
 import json
-import math
-from collections.abc import Iterable
+import sys
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -40,16 +40,6 @@ MAX_RATE = 1e12
 MAX_EVENTS = 10**11
 RATES = ("throughput", "capacity")
 MAX_TEXT = 200
-
-REQUIRED_NUMBERS = ("throughput", "capacity", "latency_p95_ms")
-OPTIONAL_SHARES = ("utilization", "blocked")
-OPTIONAL_COUNTS = ("errors", "dropped")
-KNOWN_FIELDS = frozenset(
-    {"stage", "ts", "queue_depth", "failure_mode"}
-    | set(REQUIRED_NUMBERS)
-    | set(OPTIONAL_SHARES)
-    | set(OPTIONAL_COUNTS)
-)
 
 
 class SampleRow(NamedTuple):
@@ -132,25 +122,107 @@ def parse_batch(body: bytes) -> list:
     return samples
 
 
-def _number(value: object) -> float | None:
+# A check returns the value to store, or INVALID. Absent optional fields read
+# as None; each check says what that stores.
+INVALID = object()
+
+
+def _number(value: object) -> float | object:
+    # Callers take a float as it is first: most values are floats.
     # bool is an int in Python, but `true` is not a measurement.
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    kind = type(value)
+    if kind is float:
+        return value
+    if kind is int:
+        try:
+            return float(value)
+        except OverflowError:  # an integer beyond any float
+            return INVALID
+    return INVALID
+
+
+def _rate(value: object) -> float | object:
+    number = value if type(value) is float else _number(value)
+    # The comparisons are false for NaN and infinities, which JSON cannot carry
+    # but a caller's parser might.
+    if number is INVALID or not (number == 0 or MIN_POSITIVE <= number <= MAX_RATE):
+        return INVALID
+    return number
+
+
+def _non_negative(value: object) -> float | object:
+    number = value if type(value) is float else _number(value)
+    if number is INVALID or not 0 <= number <= sys.float_info.max:
+        return INVALID
+    return number
+
+
+def _share(value: object) -> float | object | None:
+    if value is None:
         return None
-    try:
-        number = float(value)
-    except OverflowError:  # an integer beyond any float
-        return None
-    return number if math.isfinite(number) else None
+    number = value if type(value) is float else _number(value)
+    if number is INVALID or not (number == 0 or MIN_POSITIVE <= number <= 1):
+        return INVALID
+    return number
 
 
-def _measure(number: float | None, highest: float) -> bool:
-    return number is not None and (number == 0 or MIN_POSITIVE <= number <= highest)
+def _queue_depth(value: object) -> int | object:
+    if type(value) is int and 0 <= value <= MAX_BIGINT:
+        return value
+    return INVALID
 
 
-def _count(value: object) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        return None
+def _events(value: object) -> int | object:
+    if value is None:
+        return 0
+    if type(value) is int and 0 <= value <= MAX_EVENTS:
+        return value
+    return INVALID
+
+
+def _failure_mode(value: object) -> str | object:
+    if not value:
+        return ""
+    if type(value) is not str or len(value) > MAX_TEXT or UNSTORABLE.search(value):
+        return INVALID
     return value
+
+
+# The sample's columns after stage and ts, in order: (field, check, required,
+# what a bad value gets told).
+CHECKS = (
+    (
+        "throughput",
+        _rate,
+        True,
+        f"must be 0 or a number from {MIN_POSITIVE} to {MAX_RATE:.0e}",
+    ),
+    (
+        "capacity",
+        _rate,
+        True,
+        f"must be 0 or a number from {MIN_POSITIVE} to {MAX_RATE:.0e}",
+    ),
+    ("utilization", _share, False, f"must be a share: 0, or from {MIN_POSITIVE} to 1"),
+    ("latency_p95_ms", _non_negative, True, "must be a finite number, 0 or more"),
+    (
+        "queue_depth",
+        _queue_depth,
+        True,
+        f"must be a whole number from 0 to {MAX_BIGINT}",
+    ),
+    ("errors", _events, False, f"must be a whole number from 0 to {MAX_EVENTS}"),
+    ("dropped", _events, False, f"must be a whole number from 0 to {MAX_EVENTS}"),
+    ("blocked", _share, False, f"must be a share: 0, or from {MIN_POSITIVE} to 1"),
+    (
+        "failure_mode",
+        _failure_mode,
+        False,
+        f"must be text of at most {MAX_TEXT} characters",
+    ),
+)
+KNOWN_FIELDS = frozenset({"stage", "ts"} | {field for field, *_ in CHECKS})
+_FIELD_CHECKS = tuple((field, check) for field, check, *_ in CHECKS)
 
 
 def _timestamp(value: object, now: datetime) -> tuple[datetime | None, str]:
@@ -173,120 +245,73 @@ def _timestamp(value: object, now: datetime) -> tuple[datetime | None, str]:
     return ts, ""
 
 
-def _text(value: object) -> str | None:
-    if not isinstance(value, str) or len(value) > MAX_TEXT or UNSTORABLE.search(value):
-        return None
-    return value
-
-
 def validate_batch(
     samples: list, stage_ids: dict[str, int], now: datetime
 ) -> list[SampleRow]:
-    """Checks every sample; any error rejects the batch, listing every problem found."""
+    """Checks every sample; any error rejects the batch, listing every problem found.
+
+    It runs for every sample of every batch, so a sample is first checked as
+    cheaply as can be; only a bad one is looked at again to say what is wrong.
+    """
     errors: list[FieldError] = []
     rows: list[SampleRow] = []
     # A pipeline sends one ts for all its stages: each text is parsed once.
     times: dict[str, tuple[datetime | None, str]] = {}
+    known = KNOWN_FIELDS.issuperset
     for index, item in enumerate(samples):
-        if not isinstance(item, dict):
-            errors.append(FieldError(index, None, "Each sample must be a JSON object."))
-            continue
-        problems: list[tuple[str, str]] = []
-        for field in sorted(set(item) - KNOWN_FIELDS):
-            problems.append((field, "is not a sample field"))
-
-        stage = item.get("stage")
-        stage_id = stage_ids.get(stage) if isinstance(stage, str) else None
-        if "stage" not in item:
-            problems.append(("stage", "is required"))
-        elif stage_id is None:
-            problems.append(("stage", f"{stage!r} is not a stage of this system"))
-
-        sent_ts = item.get("ts")
-        if "ts" not in item:
-            ts, ts_problem = None, "is required"
-        elif isinstance(sent_ts, str):
-            if sent_ts not in times:
-                times[sent_ts] = _timestamp(sent_ts, now)
-            ts, ts_problem = times[sent_ts]
-        else:
-            ts, ts_problem = _timestamp(sent_ts, now)
-        if ts is None:
-            problems.append(("ts", ts_problem))
-
-        numbers: dict[str, float | None] = {}
-        for field in REQUIRED_NUMBERS:
-            if field not in item:
-                problems.append((field, "is required"))
+        if isinstance(item, dict) and known(item):
+            stage, sent_ts = item.get("stage"), item.get("ts")
+            stage_id = stage_ids.get(stage) if type(stage) is str else None
+            if type(sent_ts) is str:
+                if sent_ts not in times:
+                    times[sent_ts] = _timestamp(sent_ts, now)
+                ts = times[sent_ts][0]
+            else:
+                ts = None
+            get = item.get
+            values = [check(get(field)) for field, check in _FIELD_CHECKS]
+            if stage_id is not None and ts is not None and INVALID not in values:
+                rows.append(SampleRow(stage_id, ts, *values))
                 continue
-            number = _number(item[field])
-            if field in RATES and not _measure(number, MAX_RATE):
-                problems.append(
-                    (
-                        field,
-                        f"must be 0 or a number from {MIN_POSITIVE} to {MAX_RATE:.0e}",
-                    )
-                )
-            elif number is None or number < 0:
-                problems.append((field, "must be a finite number, 0 or more"))
-            numbers[field] = number
-        for field in OPTIONAL_SHARES:
-            if item.get(field) is None:
-                numbers[field] = None
-                continue
-            number = _number(item[field])
-            if not _measure(number, 1):
-                problems.append(
-                    (field, f"must be a share: 0, or from {MIN_POSITIVE} to 1")
-                )
-            numbers[field] = number
-
-        counts: dict[str, int] = {}
-        for field, required in (
-            ("queue_depth", True),
-            ("errors", False),
-            ("dropped", False),
-        ):
-            if item.get(field) is None:
-                if required:
-                    problems.append((field, "is required"))
-                counts[field] = 0
-                continue
-            count = _count(item[field])
-            limit = MAX_BIGINT if field == "queue_depth" else MAX_EVENTS
-            if count is None or not 0 <= count <= limit:
-                problems.append((field, f"must be a whole number from 0 to {limit}"))
-            counts[field] = count or 0
-
-        failure_mode = item.get("failure_mode") or ""
-        if failure_mode and _text(failure_mode) is None:
-            problems.append(
-                ("failure_mode", f"must be text of at most {MAX_TEXT} characters")
-            )
-
-        if problems:
-            errors.extend(
-                FieldError(index, field, f"{field} {msg}") for field, msg in problems
-            )
-            continue
-        rows.append(
-            SampleRow(
-                stage_id=stage_id,
-                ts=ts,
-                throughput=numbers["throughput"],
-                capacity=numbers["capacity"],
-                utilization=numbers["utilization"],
-                latency_p95_ms=numbers["latency_p95_ms"],
-                queue_depth=counts["queue_depth"],
-                errors=counts["errors"],
-                dropped=counts["dropped"],
-                blocked=numbers["blocked"],
-                failure_mode=failure_mode,
-            )
+        # The two looks agree (tests/fuzz); were they ever not to, the sample
+        # is refused rather than dropped.
+        errors.extend(
+            _item_errors(index, item, stage_ids, now)
+            or [FieldError(index, None, "This sample could not be validated.")]
         )
     if errors:
         raise BatchInvalid(errors)
     return rows
+
+
+def _item_errors(
+    index: int, item: object, stage_ids: dict[str, int], now: datetime
+) -> list[FieldError]:
+    """Everything wrong with one sample, in words."""
+    if not isinstance(item, dict):
+        return [FieldError(index, None, "Each sample must be a JSON object.")]
+    problems = [
+        (field, "is not a sample field") for field in sorted(item.keys() - KNOWN_FIELDS)
+    ]
+    stage = item.get("stage")
+    if "stage" not in item:
+        problems.append(("stage", "is required"))
+    elif not isinstance(stage, str) or stage not in stage_ids:
+        problems.append(("stage", f"{stage!r} is not a stage of this system"))
+    if "ts" not in item:
+        problems.append(("ts", "is required"))
+    else:
+        ts, ts_problem = _timestamp(item["ts"], now)
+        if ts is None:
+            problems.append(("ts", ts_problem))
+    for field, check, required, message in CHECKS:
+        if required and item.get(field) is None:
+            problems.append((field, "is required"))
+        elif check(item.get(field)) is INVALID:
+            problems.append((field, message))
+    return [
+        FieldError(index, field, f"{field} {message}") for field, message in problems
+    ]
 
 
 _COLUMNS = SampleRow._fields
@@ -303,7 +328,9 @@ def samples_store(*, system: System, rows: list[SampleRow]) -> None:
     of one pipeline share their boundary minutes, and an owed minute stays
     locked until commit: the shorter the transaction, the shorter the wait.
     """
-    minutes = sorted({(row.stage_id, floor_minute(row.ts)) for row in rows})
+    # A batch repeats each ts once per stage: each is floored once.
+    minute_of = {ts: floor_minute(ts) for ts in {row.ts for row in rows}}
+    minutes = sorted({(row.stage_id, minute_of[row.ts]) for row in rows})
     if connection.vendor == "postgresql":
         must_enqueue = _store_postgres(system, rows, minutes)
     else:
@@ -353,7 +380,7 @@ def _store_postgres(
         *map(_numbers, measures),
         _texts(failure_modes),
         system.pk,
-        _numbers(stage_id for stage_id, _ in minutes),
+        _numbers([stage_id for stage_id, _ in minutes]),
         _times(minute for _, minute in minutes),
         *claim,
         *claim_first,
@@ -369,25 +396,37 @@ def _store_postgres(
 
 # Array literals: repr gives the shortest text that reads back as the same
 # float, so nothing is lost on the way; texts are quoted, times in ISO 8601.
-def _numbers(values: Iterable[float | int | None]) -> str:
-    return "{" + ",".join("NULL" if v is None else repr(v) for v in values) + "}"
+def _numbers(values: Sequence[float | int | None]) -> str:
+    if None in values:
+        values = ["NULL" if v is None else repr(v) for v in values]
+        return "{" + ",".join(values) + "}"
+    return "{" + ",".join(map(repr, values)) + "}"
 
 
 def _times(values: Iterable[datetime]) -> str:
-    # A batch repeats each ts once per stage: each is written once.
-    written: dict[datetime, str] = {}
+    return _array(values, datetime.isoformat)
+
+
+def _texts(values: Iterable[str]) -> str:
+    return _array(values, _quoted)
+
+
+def _quoted(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
+
+
+def _array(values: Iterable, write: Callable[[Any], str]) -> str:
+    # A batch repeats its times and texts (one ts per stage): each distinct
+    # value is written once.
+    written: dict = {}
     texts = []
     for value in values:
         text = written.get(value)
         if text is None:
-            text = written[value] = value.isoformat()
+            text = written[value] = write(value)
         texts.append(text)
     return "{" + ",".join(texts) + "}"
-
-
-def _texts(values: Iterable[str]) -> str:
-    quoted = (v.replace("\\", "\\\\").replace('"', '\\"') for v in values)
-    return "{" + ",".join(f'"{v}"' for v in quoted) + "}"
 
 
 def _insert_portable(
