@@ -154,7 +154,7 @@ def test_stored_rollups_equal_the_pure_computation(post_samples, personas, start
     """On PostgreSQL the minutes are rolled up in SQL; they must match Python's."""
     from toc.analysis import StageSample, rollup_samples
     from toc.metrics.models import Rollup, Sample
-    from toc.metrics.processing import SAMPLE_FIELDS, stage_rollup
+    from toc.metrics.processing import ROLLUP_SUMS, SAMPLE_FIELDS, stage_rollup
 
     samples = steady_pipeline(STAGES, start, 3, {"features": 0.9}, growing="features")
     for n, item in enumerate(samples):
@@ -172,7 +172,8 @@ def test_stored_rollups_equal_the_pure_computation(post_samples, personas, start
             ts__lt=row.minute + timedelta(minutes=1),
         ).values(*SAMPLE_FIELDS)
         expected = rollup_samples([StageSample(stage=row.stage.name, **v) for v in raw])
-        stored = stage_rollup(row, row.stage.name)
+        sums = [getattr(row, name) for name in ROLLUP_SUMS]
+        stored = stage_rollup(row.stage.name, sums, row.failure_modes)
         for field in ("first_ts", "last_ts", "count", "utilization_count"):
             assert getattr(stored, field) == getattr(expected, field), field
         for field in ("blocked_count", "last_queue_depth", "errors", "dropped"):

@@ -271,29 +271,38 @@ def _rollup_row(stage_id: int, minute: datetime, rollup: StageRollup) -> Rollup:
     )
 
 
-def stage_rollup(row: Rollup, stage_name: str) -> StageRollup:
+# A rollup row's sums, in the order StageRollup takes them after the stage.
+ROLLUP_SUMS = (
+    "first_ts",
+    "last_ts",
+    "count",
+    "capacity_sum",
+    "throughput_sum",
+    "utilization_sum",
+    "utilization_count",
+    "blocked_sum",
+    "blocked_count",
+    "latency_p95_max",
+    "last_queue_depth",
+    "time_sum",
+    "queue_sum",
+    "time_sq_sum",
+    "time_queue_sum",
+    "errors",
+    "dropped",
+)
+
+
+def stage_rollup(
+    stage_name: str, sums: Sequence, failure_modes: list[list]
+) -> StageRollup:
+    """The rollup of a row read as ROLLUP_SUMS and its failure modes."""
     return StageRollup(
-        stage=stage_name,
-        first_ts=row.first_ts,
-        last_ts=row.last_ts,
-        count=row.count,
-        capacity_sum=row.capacity_sum,
-        throughput_sum=row.throughput_sum,
-        utilization_sum=row.utilization_sum,
-        utilization_count=row.utilization_count,
-        blocked_sum=row.blocked_sum,
-        blocked_count=row.blocked_count,
-        latency_p95_max_ms=row.latency_p95_max,
-        last_queue_depth=row.last_queue_depth,
-        time_sum=row.time_sum,
-        queue_sum=row.queue_sum,
-        time_sq_sum=row.time_sq_sum,
-        time_queue_sum=row.time_queue_sum,
-        errors=row.errors,
-        dropped=row.dropped,
+        stage_name,
+        *sums,
         failure_modes=tuple(
             FailureModeTally(mode, count, datetime.fromisoformat(seen))
-            for mode, count, seen in row.failure_modes
+            for mode, count, seen in failure_modes
         ),
     )
 
@@ -355,11 +364,12 @@ def _replay_findings(
     rollups_by_minute: dict[datetime, list[StageRollup]] = defaultdict(list)
     stage_name = {stage.pk: stage.name for stage in stages}
     window_start = since - (WINDOW_MINUTES - 1) * MINUTE
-    for row in Rollup.objects.filter(
+    # Tuples rather than model instances: a run reads hundreds of rows.
+    for stage_id, minute, *sums, failure_modes in Rollup.objects.filter(
         stage__in=stages, minute__gte=window_start, minute__lte=last_closed
-    ):
-        rollups_by_minute[row.minute].append(
-            stage_rollup(row, stage_name[row.stage_id])
+    ).values_list("stage_id", "minute", *ROLLUP_SUMS, "failure_modes"):
+        rollups_by_minute[minute].append(
+            stage_rollup(stage_name[stage_id], sums, failure_modes)
         )
 
     findings: list[ConstraintFinding] = []
@@ -424,13 +434,13 @@ def _refresh_ledger(
     payload = None
     if latest is not None:
         start = latest - timedelta(seconds=WINDOW_S)
-        by_id = {stage.pk: stage for stage in stages}
+        name_of = {stage.pk: stage.name for stage in stages}
         window = Sample.objects.filter(
             stage__in=stages, ts__gt=start, ts__lte=latest
         ).order_by("stage_id", "ts")
         samples = [
-            _to_sample(by_id[values.pop("stage_id")], values)
-            for values in window.values("stage_id", *SAMPLE_FIELDS)
+            StageSample(name_of[stage_id], *values)
+            for stage_id, *values in window.values_list("stage_id", *SAMPLE_FIELDS)
         ]
         rows = ledger_rows(samples, [s.name for s in stages], latest, WINDOW_S)
         payload = ledger_payload(stages, rows, latest)
