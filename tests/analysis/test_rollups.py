@@ -15,6 +15,7 @@ from toc.analysis import (
     ledger_from_rollups,
     ledger_row_from_rollups,
     ledger_rows,
+    merge_all,
     merge_rollups,
     rollup_sample,
     rollup_samples,
@@ -113,6 +114,29 @@ def test_merging_rollups_is_associative(
             assert left_value == pytest.approx(right_value, rel=1e-9, abs=1e-6), name
         else:
             assert left_value == right_value, name
+
+
+@PROPERTY_ON_SAMPLES
+@given(st.lists(rollups_of_one_stage, min_size=1, max_size=6))
+def test_merging_all_at_once_equals_merging_two_at_a_time(
+    rollups: list[StageRollup],
+) -> None:
+    at_once = merge_all(rollups)
+    pairwise = reduce(merge_rollups, rollups)
+
+    for name in StageRollup.__slots__:
+        once_value, pairwise_value = getattr(at_once, name), getattr(pairwise, name)
+        if isinstance(once_value, float):
+            assert once_value == pytest.approx(pairwise_value, rel=1e-9, abs=1e-6), name
+        else:
+            assert once_value == pairwise_value, name
+
+
+def test_merging_needs_rollups_of_one_stage() -> None:
+    with pytest.raises(ValueError, match="at least one"):
+        merge_all([])
+    with pytest.raises(ValueError, match="cannot merge"):
+        merge_all([rollup_sample(sample("A")), rollup_sample(sample("B"))])
 
 
 def test_adding_a_sample_to_nothing_starts_a_rollup() -> None:

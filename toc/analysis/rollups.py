@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import reduce
 
 from toc.analysis.ledger import (
     FailureModeTally,
@@ -143,37 +142,54 @@ def merge_rollups(first: StageRollup, second: StageRollup) -> StageRollup:
 
     Commutative exactly; associative up to float rounding of the sums.
     """
-    if first.stage != second.stage:
-        raise ValueError(f"cannot merge {first.stage!r} with {second.stage!r}")
-    origin = min(first.first_ts, second.first_ts)
-    first_time, first_time_sq, first_time_queue = _time_sums_since(first, origin)
-    second_time, second_time_sq, second_time_queue = _time_sums_since(second, origin)
-    if first.last_ts == second.last_ts:
-        last_ts = first.last_ts
-        last_queue_depth = max(first.last_queue_depth, second.last_queue_depth)
-    else:
-        latest = first if first.last_ts > second.last_ts else second
-        last_ts, last_queue_depth = latest.last_ts, latest.last_queue_depth
+    return merge_all((first, second))
+
+
+def merge_all(rollups: Sequence[StageRollup]) -> StageRollup:
+    """Combine rollups of one stage in one pass.
+
+    Equal (up to float rounding) to merging them two at a time, in any order,
+    without building a rollup per step: each minute's findings merge a window
+    of rollups per stage.
+    """
+    if not rollups:
+        raise ValueError("merging needs at least one rollup")
+    stage = rollups[0].stage
+    for rollup in rollups:
+        if rollup.stage != stage:
+            raise ValueError(f"cannot merge {stage!r} with {rollup.stage!r}")
+    origin = min(rollup.first_ts for rollup in rollups)
+    last_ts = max(rollup.last_ts for rollup in rollups)
+    # Several rollups may end at the same time: the deepest queue is the last.
+    last_queue_depth = max(
+        rollup.last_queue_depth for rollup in rollups if rollup.last_ts == last_ts
+    )
+    time_sum = time_sq_sum = time_queue_sum = 0.0
+    for rollup in rollups:
+        time, time_sq, time_queue = _time_sums_since(rollup, origin)
+        time_sum += time
+        time_sq_sum += time_sq
+        time_queue_sum += time_queue
     return StageRollup(
-        stage=first.stage,
+        stage=stage,
         first_ts=origin,
         last_ts=last_ts,
-        count=first.count + second.count,
-        capacity_sum=first.capacity_sum + second.capacity_sum,
-        throughput_sum=first.throughput_sum + second.throughput_sum,
-        utilization_sum=first.utilization_sum + second.utilization_sum,
-        utilization_count=first.utilization_count + second.utilization_count,
-        blocked_sum=first.blocked_sum + second.blocked_sum,
-        blocked_count=first.blocked_count + second.blocked_count,
-        latency_p95_max_ms=max(first.latency_p95_max_ms, second.latency_p95_max_ms),
+        count=sum(rollup.count for rollup in rollups),
+        capacity_sum=sum(rollup.capacity_sum for rollup in rollups),
+        throughput_sum=sum(rollup.throughput_sum for rollup in rollups),
+        utilization_sum=sum(rollup.utilization_sum for rollup in rollups),
+        utilization_count=sum(rollup.utilization_count for rollup in rollups),
+        blocked_sum=sum(rollup.blocked_sum for rollup in rollups),
+        blocked_count=sum(rollup.blocked_count for rollup in rollups),
+        latency_p95_max_ms=max(rollup.latency_p95_max_ms for rollup in rollups),
         last_queue_depth=last_queue_depth,
-        time_sum=first_time + second_time,
-        queue_sum=first.queue_sum + second.queue_sum,
-        time_sq_sum=first_time_sq + second_time_sq,
-        time_queue_sum=first_time_queue + second_time_queue,
-        errors=first.errors + second.errors,
-        dropped=first.dropped + second.dropped,
-        failure_modes=_merge_tallies(first.failure_modes, second.failure_modes),
+        time_sum=time_sum,
+        queue_sum=sum(rollup.queue_sum for rollup in rollups),
+        time_sq_sum=time_sq_sum,
+        time_queue_sum=time_queue_sum,
+        errors=sum(rollup.errors for rollup in rollups),
+        dropped=sum(rollup.dropped for rollup in rollups),
+        failure_modes=_merge_tallies(rollup.failure_modes for rollup in rollups),
     )
 
 
@@ -190,20 +206,21 @@ def _time_sums_since(
 
 
 def _merge_tallies(
-    first: tuple[FailureModeTally, ...], second: tuple[FailureModeTally, ...]
+    tallies_per_rollup: Iterable[tuple[FailureModeTally, ...]],
 ) -> tuple[FailureModeTally, ...]:
-    merged = {tally.mode: tally for tally in first}
-    for tally in second:
-        seen = merged.get(tally.mode)
-        merged[tally.mode] = (
-            tally
-            if seen is None
-            else FailureModeTally(
-                tally.mode,
-                seen.count + tally.count,
-                max(seen.last_seen, tally.last_seen),
+    merged: dict[str, FailureModeTally] = {}
+    for tallies in tallies_per_rollup:
+        for tally in tallies:
+            seen = merged.get(tally.mode)
+            merged[tally.mode] = (
+                tally
+                if seen is None
+                else FailureModeTally(
+                    tally.mode,
+                    seen.count + tally.count,
+                    max(seen.last_seen, tally.last_seen),
+                )
             )
-        )
     return tuple(sorted(merged.values(), key=lambda tally: tally.mode))
 
 
@@ -218,7 +235,7 @@ def ledger_row_from_rollups(stage: str, rollups: Iterable[StageRollup]) -> Ledge
     rollups = list(rollups)
     if not rollups:
         return LedgerRow(stage)
-    merged = reduce(merge_rollups, rollups)
+    merged = merge_all(rollups)
     if merged.stage != stage:
         raise ValueError(f"rollups of {merged.stage!r} given for {stage!r}")
     count = merged.count
