@@ -245,3 +245,44 @@ def test_series_query_shows_in_the_query_log(personas):
         response = personas.viewer.get("/api/v1/systems/fraud/series/")
     assert response.status_code == 200
     assert any("metrics_rollup" in query["sql"] for query in captured.captured_queries)
+
+
+def test_a_token_is_found_in_one_query(personas, viewer_token):
+    """The token's own row and its user, nothing else: knox's lookup read all
+    of the user's tokens on every request."""
+    user = ApiToken.objects.get().user
+    for name in ("laptop", "ci"):
+        ApiToken.objects.create(user=user, name=name, expiry=None)
+    with CaptureQueriesContext(connection) as captured:
+        response = Client().get(
+            "/api/v1/systems/fraud/ledger/", headers=_bearer(viewer_token)
+        )
+    assert response.status_code == 200
+    token_queries = [
+        query["sql"]
+        for query in captured.captured_queries
+        if "accounts_apitoken" in query["sql"] and query["sql"].startswith("SELECT")
+    ]
+    assert len(token_queries) == 1
+
+
+def test_tokens_of_inactive_users_and_expired_tokens_are_refused(
+    personas, viewer_token
+):
+    token = ApiToken.objects.get()
+    token.user.is_active = False
+    token.user.save()
+    inactive = Client().get(
+        "/api/v1/systems/fraud/ledger/", headers=_bearer(viewer_token)
+    )
+    assert inactive.status_code == 401
+
+    token.user.is_active = True
+    token.user.save()
+    ApiToken.objects.filter(pk=token.pk).update(
+        expiry=timezone.now() - timedelta(seconds=1)
+    )
+    expired = Client().get(
+        "/api/v1/systems/fraud/ledger/", headers=_bearer(viewer_token)
+    )
+    assert expired.status_code == 401

@@ -169,18 +169,12 @@ def test_no_plaintext_key_or_token_in_the_database_or_the_logs(
     keys, tokens = _create_everything(client)
     assert len(set(keys)) == 3 and all(k.startswith("tocik_") for k in keys)
     assert len(set(tokens)) == 2 and all(t.startswith("tocpat_") for t in tokens)
-    with (
-        mock.patch(
-            "toc.systems.models.compare_digest", wraps=__import__("hmac").compare_digest
-        ) as ingest_compare,
-        mock.patch(
-            "knox.auth.compare_digest", wraps=__import__("hmac").compare_digest
-        ) as token_compare,
-    ):
+    with mock.patch(
+        "toc.accounts.models.compare_digest", wraps=__import__("hmac").compare_digest
+    ) as compare:
         _use(keys, tokens)
     # Constant-time comparison of digests, for both kinds of secret.
-    assert ingest_compare.call_count >= len(keys)
-    assert token_compare.call_count >= len(tokens)
+    assert compare.call_count >= len(keys) + len(tokens)
 
     # Stored as digests, findable only by their first characters.
     for key in keys:

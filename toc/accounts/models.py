@@ -1,8 +1,16 @@
 from __future__ import annotations
 
+from hmac import compare_digest
+
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
+from knox.crypto import hash_token
 from knox.models import AbstractAuthToken
+from knox.settings import CONSTANTS
+
+# This many leading characters of a secret (prefix included) find its row.
+TOKEN_KEY_LENGTH = CONSTANTS.TOKEN_KEY_LENGTH
 
 
 class Role(models.TextChoices):
@@ -79,6 +87,17 @@ def role_allows(role: Role | str | None, needed: Role) -> bool:
     return _RANK[Role(role)] >= _RANK[needed]
 
 
+def find_by_secret(queryset: models.QuerySet, plaintext: str):
+    """The row of `queryset` whose digest is that of `plaintext`, or None.
+
+    Rows are stored as a digest and `token_key`, the secret's first
+    characters, which finds the candidates; digests compare in constant time.
+    """
+    digest = hash_token(plaintext)
+    candidates = queryset.filter(token_key=plaintext[:TOKEN_KEY_LENGTH])
+    return next((row for row in candidates if compare_digest(row.digest, digest)), None)
+
+
 class ApiToken(AbstractAuthToken):
     """A personal API token: acts as its user, with that user's team roles."""
 
@@ -90,3 +109,17 @@ class ApiToken(AbstractAuthToken):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.token_key}…)"
+
+    @classmethod
+    def find(cls, plaintext: str) -> ApiToken | None:
+        """The token of an active user matching `plaintext`, if not expired.
+
+        knox's own lookup also reads all of the user's other tokens on every
+        request, to delete expired ones; toc's tokens do not expire.
+        """
+        token = find_by_secret(cls.objects.select_related("user"), plaintext)
+        if token is None or not token.user.is_active:
+            return None
+        if token.expiry is not None and token.expiry < timezone.now():
+            return None
+        return token

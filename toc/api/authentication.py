@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
-from knox.auth import TokenAuthentication
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 
@@ -41,9 +40,11 @@ class BearerAuthentication(BaseAuthentication):
             _touch(IngestKey, key)
             return AnonymousUser(), key
 
-        user, token = TokenAuthentication().authenticate_credentials(header[1])
+        token = ApiToken.find(secret)
+        if token is None:
+            raise exceptions.AuthenticationFailed("Invalid token.")
         _touch(ApiToken, token)
-        return user, token
+        return token.user, token
 
     def authenticate_header(self, request) -> str:
         return f'{self.keyword} realm="api"'

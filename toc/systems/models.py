@@ -1,18 +1,11 @@
 from __future__ import annotations
 
-from hmac import compare_digest
-
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
-from knox.crypto import hash_token
 from knox.models import get_digest_token
-from knox.settings import CONSTANTS
 
-from toc.accounts.models import Team
-
-# Like knox's personal tokens: this many leading characters find the row.
-TOKEN_KEY_LENGTH = CONSTANTS.TOKEN_KEY_LENGTH
+from toc.accounts.models import TOKEN_KEY_LENGTH, Team, find_by_secret
 
 # Short and URL-safe, like a project key: it appears in URLs and API paths.
 slug_validator = RegexValidator(
@@ -128,11 +121,5 @@ class IngestKey(models.Model):
 
     @classmethod
     def find(cls, plaintext: str) -> IngestKey | None:
-        """The active key matching `plaintext`, compared in constant time."""
-        digest = hash_token(plaintext)
-        candidates = (
-            cls.objects.active()
-            .select_related("system")
-            .filter(token_key=plaintext[:TOKEN_KEY_LENGTH])
-        )
-        return next((k for k in candidates if compare_digest(k.digest, digest)), None)
+        """The active key matching `plaintext`."""
+        return find_by_secret(cls.objects.active().select_related("system"), plaintext)
