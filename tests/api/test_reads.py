@@ -247,9 +247,12 @@ def test_series_query_shows_in_the_query_log(personas):
     assert any("metrics_rollup" in query["sql"] for query in captured.captured_queries)
 
 
-def test_a_token_is_found_in_one_query(personas, viewer_token):
+def test_a_token_is_found_in_one_query_and_the_role_without_users(
+    personas, viewer_token
+):
     """The token's own row and its user, nothing else: knox's lookup read all
-    of the user's tokens on every request."""
+    of the user's tokens on every request. The role is read without joining
+    the users, as Membership's default ordering would."""
     user = ApiToken.objects.get().user
     for name in ("laptop", "ci"):
         ApiToken.objects.create(user=user, name=name, expiry=None)
@@ -264,6 +267,13 @@ def test_a_token_is_found_in_one_query(personas, viewer_token):
         if "accounts_apitoken" in query["sql"] and query["sql"].startswith("SELECT")
     ]
     assert len(token_queries) == 1
+    membership_queries = [
+        query["sql"]
+        for query in captured.captured_queries
+        if "accounts_membership" in query["sql"]
+    ]
+    assert membership_queries
+    assert not [sql for sql in membership_queries if "auth_user" in sql]
 
 
 def test_tokens_of_inactive_users_and_expired_tokens_are_refused(

@@ -15,8 +15,11 @@ from toc.accounts.models import Membership, Role, Team, role_allows
 def team_role(request: HttpRequest, team_id: int) -> Role | None:
     if not request.user.is_authenticated:
         return None
+    # One membership per user and team: Meta's ordering by username would
+    # only add a join with auth_user to every request.
     role = (
         Membership.objects.filter(team_id=team_id, user=request.user)
+        .order_by()
         .values_list("role", flat=True)
         .first()
     )
