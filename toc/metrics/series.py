@@ -31,10 +31,11 @@ _UTILIZATION_SQL = """CASE WHEN utilization_count > 0
 # On PostgreSQL each stage's minutes come back as arrays, decoded in C: a day of
 # ten stages is ten rows instead of fourteen thousand. The arrays need no ORDER
 # BY: aggregated from the same rows they stay aligned, and the epochs place each
-# value on the axis.
+# value on the axis. date_part, a float, rather than EXTRACT, a numeric: the
+# numeric arithmetic took about a tenth of the query.
 _ARRAYS_SQL = f"""
 SELECT stage_id,
-       array_agg(EXTRACT(EPOCH FROM minute)::bigint),
+       array_agg(date_part('epoch', minute)::bigint),
        array_agg(throughput_sum / count),
        array_agg(capacity_sum / count),
        array_agg({_UTILIZATION_SQL}),
@@ -116,8 +117,14 @@ def stage_series(stages: Sequence[Stage], start: datetime, end: datetime) -> dic
         columns: Iterable = fetch([stage.pk for stage in stages], start, end)
         for stage_id, epochs, *metrics in columns:
             slots = [(epoch - origin) // 60 for epoch in epochs]
+            first = slots[0]
+            # Mostly every minute is there, in order: then each list goes in whole.
+            in_a_row = slots == list(range(first, first + len(slots)))
             for metric, values in zip(METRICS, metrics, strict=True):
                 target = series[stage_id][metric]
+                if in_a_row:
+                    target[first : first + len(values)] = values
+                    continue
                 for slot, value in zip(slots, values, strict=True):
                     target[slot] = value
     return {
@@ -135,7 +142,7 @@ _PEAKS_SQL = f"""
 SELECT stage_id, array_agg(bucket), array_agg(utilization), array_agg(queue)
 FROM (
     SELECT stage_id,
-           EXTRACT(EPOCH FROM minute)::bigint / %(bucket)s * %(bucket)s AS bucket,
+           date_part('epoch', minute)::bigint / %(bucket)s * %(bucket)s AS bucket,
            max({_UTILIZATION_SQL}) AS utilization,
            max(last_queue_depth) AS queue
     FROM metrics_rollup
