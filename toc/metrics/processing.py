@@ -444,14 +444,15 @@ def _refresh_ledger(
         ]
         rows = ledger_rows(samples, [s.name for s in stages], latest, WINDOW_S)
         payload = ledger_payload(stages, rows, latest)
-    SystemLedger.objects.update_or_create(
-        system=system,
-        defaults={
-            "payload": payload,
-            "computed_at": timezone.now(),
-            "window_end": latest,
-        },
-    )
+    snapshot = {
+        "payload": payload,
+        "computed_at": timezone.now(),
+        "window_end": latest,
+    }
+    # One UPDATE, which leaves the processing flag to ingest; the row exists
+    # once a batch has been stored, so creating it is rare.
+    if not SystemLedger.objects.filter(system=system).update(**snapshot):
+        SystemLedger.objects.update_or_create(system=system, defaults=snapshot)
 
 
 def ledger_response(system: System) -> dict:
