@@ -108,12 +108,7 @@ def test_merging_rollups_is_associative(
     left = merge_rollups(merge_rollups(first, second), third)
     right = merge_rollups(first, merge_rollups(second, third))
 
-    for name in StageRollup.__slots__:
-        left_value, right_value = getattr(left, name), getattr(right, name)
-        if isinstance(left_value, float):
-            assert left_value == pytest.approx(right_value, rel=1e-9, abs=1e-6), name
-        else:
-            assert left_value == right_value, name
+    assert_equal_up_to_rounding(left, right)
 
 
 @PROPERTY_ON_SAMPLES
@@ -121,15 +116,17 @@ def test_merging_rollups_is_associative(
 def test_merging_all_at_once_equals_merging_two_at_a_time(
     rollups: list[StageRollup],
 ) -> None:
-    at_once = merge_all(rollups)
-    pairwise = reduce(merge_rollups, rollups)
+    assert_equal_up_to_rounding(merge_all(rollups), reduce(merge_rollups, rollups))
 
+
+def assert_equal_up_to_rounding(left: StageRollup, right: StageRollup) -> None:
+    """Equal, but for float sums added in another order."""
     for name in StageRollup.__slots__:
-        once_value, pairwise_value = getattr(at_once, name), getattr(pairwise, name)
-        if isinstance(once_value, float):
-            assert once_value == pytest.approx(pairwise_value, rel=1e-9, abs=1e-6), name
+        left_value, right_value = getattr(left, name), getattr(right, name)
+        if isinstance(left_value, float):
+            assert left_value == pytest.approx(right_value, rel=1e-9, abs=1e-6), name
         else:
-            assert once_value == pairwise_value, name
+            assert left_value == right_value, name
 
 
 def test_merging_needs_rollups_of_one_stage() -> None:
