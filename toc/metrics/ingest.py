@@ -39,7 +39,6 @@ MAX_BIGINT = 2**63 - 1
 MIN_POSITIVE = 1e-9
 MAX_RATE = 1e12
 MAX_EVENTS = 10**11
-RATES = ("throughput", "capacity")
 MAX_TEXT = 200
 
 
@@ -197,22 +196,15 @@ def _failure_mode(value: object) -> str | object:
     return value
 
 
+_RATE = f"must be 0 or a number from {MIN_POSITIVE} to {MAX_RATE:.0e}"
+_SHARE = f"must be a share: 0, or from {MIN_POSITIVE} to 1"
+_EVENTS = f"must be a whole number from 0 to {MAX_EVENTS}"
 # The sample's columns after stage and ts, in order: (field, check, required,
 # what a bad value gets told).
 CHECKS = (
-    (
-        "throughput",
-        _rate,
-        True,
-        f"must be 0 or a number from {MIN_POSITIVE} to {MAX_RATE:.0e}",
-    ),
-    (
-        "capacity",
-        _rate,
-        True,
-        f"must be 0 or a number from {MIN_POSITIVE} to {MAX_RATE:.0e}",
-    ),
-    ("utilization", _share, False, f"must be a share: 0, or from {MIN_POSITIVE} to 1"),
+    ("throughput", _rate, True, _RATE),
+    ("capacity", _rate, True, _RATE),
+    ("utilization", _share, False, _SHARE),
     ("latency_p95_ms", _non_negative, True, "must be a finite number, 0 or more"),
     (
         "queue_depth",
@@ -220,9 +212,9 @@ CHECKS = (
         True,
         f"must be a whole number from 0 to {MAX_BIGINT}",
     ),
-    ("errors", _events, False, f"must be a whole number from 0 to {MAX_EVENTS}"),
-    ("dropped", _events, False, f"must be a whole number from 0 to {MAX_EVENTS}"),
-    ("blocked", _share, False, f"must be a share: 0, or from {MIN_POSITIVE} to 1"),
+    ("errors", _events, False, _EVENTS),
+    ("dropped", _events, False, _EVENTS),
+    ("blocked", _share, False, _SHARE),
     (
         "failure_mode",
         _failure_mode,

@@ -139,10 +139,6 @@ def systems_in_processing() -> set[int]:
         return {int(objid) for (objid,) in cursor.fetchall()}
 
 
-def _to_sample(stage: Stage, values: dict) -> StageSample:
-    return StageSample(stage=stage.name, **values)
-
-
 # The same sums as rollup_samples, computed where the samples are: processing
 # runs for every batch, and building Python objects per sample was its largest
 # cost. Time sums count seconds from each minute's first sample, as in Python.
@@ -235,7 +231,7 @@ def _refresh_rollups(
         for values in samples:
             minute = floor_minute(values["ts"])
             if minute in minutes:
-                by_minute[minute].append(_to_sample(stage, values))
+                by_minute[minute].append(StageSample(stage=stage.name, **values))
         Rollup.objects.filter(stage_id=stage_id, minute__in=minutes).delete()
         fresh.extend(
             _rollup_row(stage_id, minute, rollup_samples(in_minute))
