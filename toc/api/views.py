@@ -30,6 +30,7 @@ from toc.metrics.ingest import (
     BatchInvalid,
     parse_batch,
     samples_store,
+    stage_ids_by_slug,
     validate_batch,
 )
 from toc.metrics.models import ConstraintEvent, SystemLedger
@@ -85,7 +86,7 @@ class SampleIngest(APIView):
             )
         try:
             items = parse_batch(body)
-            stage_ids = dict(system.stages.values_list("slug", "pk"))
+            stage_ids = stage_ids_by_slug(system)
             rows = validate_batch(items, stage_ids, now=timezone.now())
         except BatchInvalid as invalid:
             return Response(

@@ -10,7 +10,12 @@ from django.utils import timezone
 
 from toc.accounts.models import Membership, Role, Team
 from toc.cycles.demo import demo_cycles
-from toc.metrics.ingest import MAX_SAMPLES, samples_store, validate_batch
+from toc.metrics.ingest import (
+    MAX_SAMPLES,
+    samples_store,
+    stage_ids_by_slug,
+    validate_batch,
+)
 from toc.metrics.models import Sample
 from toc.metrics.simulation import demo_history
 from toc.systems.models import Stage, System
@@ -81,7 +86,7 @@ def _load_history(system: System) -> None:
     """An hour in which Feature-Tier2 saturates, through the real ingest path."""
     now = timezone.now().replace(microsecond=0)
     samples = demo_history(now - timedelta(hours=1))
-    stage_ids = dict(system.stages.values_list("slug", "pk"))
+    stage_ids = stage_ids_by_slug(system)
     for start in range(0, len(samples), MAX_SAMPLES):
         batch = samples[start : start + MAX_SAMPLES]
         samples_store(system=system, rows=validate_batch(batch, stage_ids, now=now))
