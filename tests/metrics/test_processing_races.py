@@ -64,3 +64,37 @@ def test_a_batch_committed_while_its_minute_is_processed_stays_owed(
     processing.system_process(system_id=system.pk)
     assert Rollup.objects.get(stage=stage, minute=minute).count == 2
     assert not PendingMinute.objects.filter(system=system).exists()
+
+
+def test_a_batch_for_a_processed_minute_does_not_wait_for_processing_to_end(
+    monkeypatch,
+) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("Concurrent transactions need PostgreSQL.")
+    system = SystemFactory(slug="race")
+    stage = StageFactory(system=system, slug="ingest")
+    minute = (timezone.now() - timedelta(minutes=10)).replace(second=0, microsecond=0)
+    monkeypatch.setattr("toc.metrics.ingest.enqueue_processing", lambda pk: None)
+    samples_store(system=system, rows=[_row(stage, minute)])
+
+    refresh_ledger = processing._refresh_ledger
+    seen = {}
+
+    def a_batch_arrives_while_the_ledger_is_computed(*args, **kwargs) -> None:
+        late = [_row(stage, minute + timedelta(seconds=30))]
+        batch = threading.Thread(
+            target=lambda: (samples_store(system=system, rows=late), connection.close())
+        )
+        batch.start()
+        batch.join(timeout=3)
+        seen["blocked"], seen["batch"] = batch.is_alive(), batch
+        refresh_ledger(*args, **kwargs)
+
+    monkeypatch.setattr(
+        processing, "_refresh_ledger", a_batch_arrives_while_the_ledger_is_computed
+    )
+    processing.system_process(system_id=system.pk)
+    seen["batch"].join()
+    assert not seen["blocked"], "the batch waited for processing's transaction to end"
+    # Its samples came after this run read the minute: it stays owed.
+    assert PendingMinute.objects.filter(stage=stage, minute=minute).exists()

@@ -89,12 +89,17 @@ def system_process(*, system_id: int) -> None:
             _replay_findings(
                 system, stages, since=min(m for _, _, m, _ in pending), latest=latest
             )
-            _settle(pending)
         _refresh_ledger(system, stages, latest)
+    # After the commit: the deleted rows stay locked until their transaction
+    # ends, and a batch marking one of these minutes again would wait that long.
+    # Should this never run, the minutes stay owed and are processed again,
+    # which gives the same result.
+    if pending:
+        _settle(pending)
 
 
 def _settle(pending: list[tuple[int, int, datetime, datetime]]) -> None:
-    """Deletes the owed minutes as read, keeping any marked again since.
+    """Deletes the owed minutes as processed, keeping any marked again since.
 
     A batch committed after this run read the samples marks its minutes anew
     (a newer `created`), and those stay owed for the next run.
