@@ -338,14 +338,13 @@ def samples_store(*, system: System, rows: list[SampleRow]) -> None:
     A retried sample (same stage and ts) is skipped, so retries never duplicate.
     Processing is enqueued after commit, at most once per system at a time.
 
-    Every batch takes its locks in one order (samples, owed minutes, the ledger
-    flag; each sorted), so that batches sharing rows cannot deadlock. Batches
-    of one pipeline share their boundary minutes, and an owed minute stays
-    locked until commit: the shorter the transaction, the shorter the wait.
+    Every batch takes its locks in one order (samples, then the ledger flag;
+    samples sorted), so that batches sharing rows cannot deadlock. Owed minutes
+    take none: each batch adds its own rows (PendingMinute).
     """
     # A batch repeats each ts once per stage: each is floored once.
     minute_of = {ts: floor_minute(ts) for ts in {row.ts for row in rows}}
-    minutes = sorted({(row.stage_id, minute_of[row.ts]) for row in rows})
+    minutes = list({(row.stage_id, minute_of[row.ts]) for row in rows})
     if connection.vendor == "postgresql":
         must_enqueue = _store_postgres(system, rows, minutes)
     else:
@@ -370,13 +369,11 @@ SELECT *, now() FROM unnest(
 ORDER BY stage_id, ts
 ON CONFLICT (stage_id, ts) DO NOTHING;
 
--- An owed minute is marked anew (a newer `created`): processing that read it
--- before these samples were committed then leaves it owed (system_process).
+-- Rows of this batch's own, even for minutes already owed: processing that
+-- read the owed minutes before these samples were committed leaves them owed.
 INSERT INTO metrics_pendingminute (system_id, stage_id, minute, created)
 SELECT %s, stage_id, minute, now()
-FROM unnest(%s::bigint[], %s::timestamptz[]) AS owed(stage_id, minute)
-ORDER BY stage_id, minute
-ON CONFLICT (stage_id, minute) DO UPDATE SET created = EXCLUDED.created;
+FROM unnest(%s::bigint[], %s::timestamptz[]) AS owed(stage_id, minute);
 
 {SystemLedger.CLAIM_SQL};
 {SystemLedger.CLAIM_FIRST_SQL}
@@ -450,8 +447,5 @@ def _insert_portable(
         (Sample(**row._asdict()) for row in rows), ignore_conflicts=True
     )
     PendingMinute.objects.bulk_create(
-        (PendingMinute(system=system, stage_id=s, minute=m) for s, m in minutes),
-        update_conflicts=True,
-        unique_fields=["stage", "minute"],
-        update_fields=["created"],
+        PendingMinute(system=system, stage_id=s, minute=m) for s, m in minutes
     )

@@ -110,6 +110,8 @@ class PendingMinute(models.Model):
 
     Written in the same transaction as the samples, so an acknowledged batch
     always leaves a record of the processing it needs, whatever the broker does.
+    Each batch adds rows of its own, even for a minute already owed; processing
+    deletes the rows it read, so a row added after it read stays owed.
     """
 
     # No database constraints: these rows live seconds, and every batch writes
@@ -117,7 +119,8 @@ class PendingMinute(models.Model):
     # check with a query and a share lock on the stage (or system) row that
     # every concurrent batch also locks. Deleting a system or stage still
     # deletes its rows (the ORM cascades), and processing skips unknown stages.
-    # The (system, minute) and (stage, minute) indexes serve the lookups.
+    # Nor a unique (stage, minute) key: the batches of one pipeline share their
+    # boundary minutes, and with the key each waited for the other's commit.
     system = models.ForeignKey(
         System,
         models.CASCADE,
@@ -132,11 +135,6 @@ class PendingMinute(models.Model):
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["stage", "minute"], name="pending_stage_minute"
-            ),
-        ]
         indexes = [
             # Serves "what does this system owe", oldest first.
             models.Index(fields=["system", "minute"], name="pending_system_minute"),

@@ -78,41 +78,34 @@ def system_process(*, system_id: int) -> None:
         stages = list(system.stages.all())
         pending = list(
             PendingMinute.objects.filter(system_id=system_id).values_list(
-                "pk", "stage_id", "minute", "created"
+                "pk", "stage_id", "minute"
             )
         )
         latest = latest_sample_ts(stages)
         if pending:
-            _refresh_rollups(
-                stages, [(stage, minute) for _, stage, minute, _ in pending]
-            )
+            _refresh_rollups(stages, [(stage, minute) for _, stage, minute in pending])
             _replay_findings(
-                system, stages, since=min(m for _, _, m, _ in pending), latest=latest
+                system, stages, since=min(m for _, _, m in pending), latest=latest
             )
         _refresh_ledger(system, stages, latest)
-    # After the commit: the deleted rows stay locked until their transaction
-    # ends, and a batch marking one of these minutes again would wait that long.
-    # Should this never run, the minutes stay owed and are processed again,
-    # which gives the same result.
+    # After the commit, in a statement of its own: should it never run, the
+    # minutes stay owed and are processed again, which gives the same result.
     if pending:
-        _settle(pending)
+        _settle([pk for pk, *_ in pending])
 
 
-def _settle(pending: list[tuple[int, int, datetime, datetime]]) -> None:
-    """Deletes the owed minutes as processed, keeping any marked again since.
+def _settle(pending_ids: list[int]) -> None:
+    """Deletes the owed minutes' rows that this run read.
 
-    A batch committed after this run read the samples marks its minutes anew
-    (a newer `created`), and those stay owed for the next run.
+    Rows that batches added since, for the same minutes or others, stay owed
+    for the next run.
     """
     if connection.vendor != "postgresql":  # SQLite: small, development data
-        for pk, *_, created in pending:
-            PendingMinute.objects.filter(pk=pk, created=created).delete()
+        PendingMinute.objects.filter(pk__in=pending_ids).delete()
         return
     wire.execute(
-        "DELETE FROM metrics_pendingminute p USING unnest(%b::bigint[], "
-        "%b::timestamptz[]) AS done(id, created) "
-        "WHERE p.id = done.id AND p.created = done.created",
-        [[pk for pk, *_ in pending], [created for *_, created in pending]],
+        "DELETE FROM metrics_pendingminute WHERE id = ANY(%b::bigint[])",
+        [pending_ids],
     )
 
 
