@@ -98,3 +98,20 @@ def test_a_batch_for_a_processed_minute_does_not_wait_for_processing_to_end(
     assert not seen["blocked"], "the batch waited for processing's transaction to end"
     # Its samples came after this run read the minute: it stays owed.
     assert PendingMinute.objects.filter(stage=stage, minute=minute).exists()
+
+
+def test_a_run_that_fails_leaves_its_minutes_owed(monkeypatch) -> None:
+    system = SystemFactory(slug="race")
+    stage = StageFactory(system=system, slug="ingest")
+    minute = (timezone.now() - timedelta(minutes=10)).replace(second=0, microsecond=0)
+    monkeypatch.setattr("toc.metrics.ingest.enqueue_processing", lambda pk: None)
+    samples_store(system=system, rows=[_row(stage, minute)])
+
+    def fail(*args, **kwargs) -> None:
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(processing, "_refresh_ledger", fail)
+    with pytest.raises(RuntimeError):
+        processing.system_process(system_id=system.pk)
+    assert PendingMinute.objects.filter(stage=stage, minute=minute).exists()
+    assert not Rollup.objects.filter(stage=stage).exists()

@@ -76,36 +76,36 @@ def system_process(*, system_id: int) -> None:
         if system is None:
             return
         stages = list(system.stages.all())
-        pending = list(
+        owed = _take_owed_minutes(system_id)
+        latest = latest_sample_ts(stages)
+        if owed:
+            _refresh_rollups(stages, owed)
+            _replay_findings(
+                system, stages, since=min(m for _, m in owed), latest=latest
+            )
+        _refresh_ledger(system, stages, latest)
+
+
+def _take_owed_minutes(system_id: int) -> list[tuple[int, datetime]]:
+    """The (stage, minute) pairs the system owes, each once.
+
+    Their rows are deleted in this run's transaction: should the run fail, they
+    are owed again. Rows that batches add meanwhile are not among them and stay
+    owed for the next run; adding one never waits on this deletion.
+    """
+    if connection.vendor != "postgresql":  # SQLite: small, development data
+        rows = list(
             PendingMinute.objects.filter(system_id=system_id).values_list(
                 "pk", "stage_id", "minute"
             )
         )
-        latest = latest_sample_ts(stages)
-        if pending:
-            _refresh_rollups(stages, [(stage, minute) for _, stage, minute in pending])
-            _replay_findings(
-                system, stages, since=min(m for _, _, m in pending), latest=latest
-            )
-        _refresh_ledger(system, stages, latest)
-    # After the commit, in a statement of its own: should it never run, the
-    # minutes stay owed and are processed again, which gives the same result.
-    if pending:
-        _settle([pk for pk, *_ in pending])
-
-
-def _settle(pending_ids: list[int]) -> None:
-    """Deletes the owed minutes' rows that this run read.
-
-    Rows that batches added since, for the same minutes or others, stay owed
-    for the next run.
-    """
-    if connection.vendor != "postgresql":  # SQLite: small, development data
-        PendingMinute.objects.filter(pk__in=pending_ids).delete()
-        return
-    wire.execute(
-        "DELETE FROM metrics_pendingminute WHERE id = ANY(%b::bigint[])",
-        [pending_ids],
+        PendingMinute.objects.filter(pk__in=[pk for pk, *_ in rows]).delete()
+        return sorted({(stage, minute) for _, stage, minute in rows})
+    return wire.execute(
+        "WITH taken AS (DELETE FROM metrics_pendingminute WHERE system_id = %s "
+        "RETURNING stage_id, minute) SELECT DISTINCT stage_id, minute FROM taken",
+        [system_id],
+        fetch=True,
     )
 
 
