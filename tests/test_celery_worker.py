@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import gc
 import os
 
 import pytest
+from celery.signals import worker_process_init, worker_ready
 
 from tests.worker import running_worker
 from toc.celery import ping
@@ -19,3 +21,13 @@ def test_task_sent_through_the_broker_runs_on_a_real_worker(settings) -> None:
         answer = result.get(timeout=30, disable_sync_subtasks=False)
     assert answer.endswith(f":{worker.pid}")
     assert worker.pid != os.getpid()
+
+
+@pytest.mark.parametrize("started", [worker_ready, worker_process_init])
+def test_a_started_worker_keeps_start_up_objects_out_of_collections(started) -> None:
+    gc.unfreeze()
+    try:
+        started.send(sender=None)
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()

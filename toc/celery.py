@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import gc
 import os
 import socket
 
 from celery import Celery
+from celery.signals import worker_process_init, worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "toc.settings")
 
@@ -25,6 +27,15 @@ def _schedule(sender: Celery, **kwargs) -> None:
         # A sweep that waited a whole interval in the queue is superseded.
         expires=interval,
     )
+
+
+@worker_ready.connect  # the worker's own process: it runs the tasks of a solo pool
+@worker_process_init.connect  # each process of a prefork pool
+def _freeze_start_up_objects(**kwargs) -> None:
+    """Keeps what the worker holds from start-up out of Python's collections,
+    as gunicorn's workers do (toc/gunicorn_conf.py): a processing run allocates
+    thousands of objects, and each full collection walked all of them."""
+    gc.freeze()
 
 
 @app.task(name="toc.ping", soft_time_limit=5, time_limit=10)
