@@ -25,6 +25,8 @@ from toc.metrics.ingest import (
     MAX_RATE,
     MIN_POSITIVE,
     BatchInvalid,
+    _rows_if_plainly_valid,
+    _rows_sample_by_sample,
     validate_batch,
 )
 from toc.metrics.models import Sample
@@ -285,3 +287,134 @@ def test_every_sample_is_stored_or_explained(samples) -> None:
     else:
         assert not bad
         assert rows == [row for single in alone for row in single]
+
+
+OPTIONAL_VALUES = {
+    "utilization": shares.filter(lambda share: share is not None),
+    "blocked": shares.filter(lambda share: share is not None),
+    "errors": counts,
+    "dropped": counts,
+    "failure_mode": storable_text,
+}
+# Numbers just inside and outside every limit, and any float or integer.
+edge_numbers = st.one_of(
+    st.floats(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.sampled_from(
+        [
+            0,
+            0.0,
+            -0.0,
+            -1,
+            MIN_POSITIVE / 2,
+            MIN_POSITIVE,
+            1,
+            1.0000000000000002,
+            MAX_RATE,
+            MAX_RATE * 1.0000001,
+            MAX_EVENTS,
+            MAX_EVENTS + 1,
+            MAX_BIGINT,
+            MAX_BIGINT + 1,
+            1e308,
+            math.inf,
+            -math.inf,
+            math.nan,
+        ]
+    ),
+)
+edge_texts = st.one_of(nasty_text, st.text(min_size=199, max_size=202))
+
+
+@st.composite
+def uniform_batches(draw) -> list[dict]:
+    """Samples that all carry the same fields, as a pipeline's do, with values
+    mostly valid and some just past a limit."""
+    carried = draw(st.sets(st.sampled_from(sorted(OPTIONAL_VALUES))))
+    batch = []
+    for _ in range(draw(st.integers(1, 6))):
+        sample, _ = draw(valid_samples())
+        for name in OPTIONAL_VALUES:
+            sample.pop(name, None)
+        for name in carried:
+            sample[name] = draw(OPTIONAL_VALUES[name])
+        for name in sample.keys() - {"stage", "ts"}:
+            if draw(st.integers(0, 3)) == 0:
+                edges = edge_texts if name == "failure_mode" else edge_numbers
+                sample[name] = draw(edges)
+        batch.append(sample)
+    return batch
+
+
+@FUZZ
+@given(
+    samples=st.one_of(
+        uniform_batches(), st.lists(nasty_samples(), min_size=1, max_size=5)
+    )
+)
+def test_the_column_checks_pass_only_what_the_sample_checks_pass(samples) -> None:
+    """A batch the column checks pass is stored as sample-by-sample checking
+    would store it; one they do not pass gets the sample-by-sample answer."""
+    stage_ids = {slug: pk for pk, slug in enumerate(STAGES, start=1)}
+    now = datetime.now(UTC)
+    by_columns = _rows_if_plainly_valid(samples, stage_ids, now)
+    if by_columns is not None:
+        assert by_columns == _rows_sample_by_sample(samples, stage_ids, now)
+
+
+def test_a_pipelines_plain_batch_passes_a_column_at_a_time() -> None:
+    sample = {
+        "stage": "ingest",
+        "ts": NOW.isoformat(),
+        "throughput": 0.0,
+        "capacity": 1200,
+        "utilization": 0.5,
+        "latency_p95_ms": 12.5,
+        "queue_depth": 3,
+        "failure_mode": None,
+    }
+    batch = [sample, {**sample, "stage": "features", "throughput": 640.25}]
+    rows = _rows_if_plainly_valid(batch, {"ingest": 1, "features": 2}, NOW)
+    assert rows is not None
+    assert [(row.stage_id, row.throughput, row.capacity) for row in rows] == [
+        (1, 0.0, 1200.0),
+        (2, 640.25, 1200.0),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("field", "bad"),
+    [
+        ("throughput", MIN_POSITIVE / 2),
+        ("throughput", math.nan),
+        ("capacity", math.inf),
+        ("capacity", math.nan),
+        ("utilization", math.nan),
+        ("utilization", 1.5),
+        ("latency_p95_ms", math.inf),
+        ("latency_p95_ms", math.nan),
+        ("queue_depth", -1),
+        ("errors", MAX_EVENTS + 1),
+        ("failure_mode", "x" * 201),
+    ],
+)
+def test_a_bad_value_among_plain_ones_is_refused(field, bad) -> None:
+    """Min and max pass over a NaN that is not first; a zero makes the lowest
+    value say nothing of the next lowest."""
+    plain = {
+        "stage": "ingest",
+        "ts": NOW.isoformat(),
+        "throughput": 0.0,
+        "capacity": 1.0,
+        "utilization": 0.0,
+        "latency_p95_ms": 1.0,
+        "queue_depth": 0,
+        "errors": 0,
+        "failure_mode": "",
+    }
+    batch = [plain, plain, {**plain, field: bad}]
+    with pytest.raises(BatchInvalid) as refused:
+        validate_batch(batch, {"ingest": 1}, NOW + timedelta(minutes=1))
+    assert [(error.index, error.field) for error in refused.value.errors] == [
+        (2, field)
+    ]

@@ -7,6 +7,7 @@ sample of every batch, and a batch is accepted or rejected whole.
 from __future__ import annotations
 
 import json
+import math
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -265,9 +266,137 @@ def validate_batch(
 ) -> list[SampleRow]:
     """Checks every sample; any error rejects the batch, listing every problem found.
 
-    It runs for every sample of every batch, so a sample is first checked as
-    cheaply as can be; only a bad one is looked at again to say what is wrong.
+    It runs for every sample of every batch. A batch whose every value is
+    plainly fine passes a column at a time (builtins over lists, in under half
+    the time); any other goes sample by sample, each checked as cheaply as can be,
+    and only a bad one is looked at again to say what is wrong.
     """
+    rows = _rows_if_plainly_valid(samples, stage_ids, now)
+    if rows is not None:
+        return rows
+    return _rows_sample_by_sample(samples, stage_ids, now)
+
+
+# Column checks: the column to store, or None when some value needs a closer
+# look (which the sample-by-sample checks give, with the same result or an
+# error). NaN and infinities make the sum not finite; min and max alone would
+# pass over a NaN.
+def _floats(values: list) -> list[float] | None:
+    kinds = set(map(type, values))
+    if kinds == {float}:
+        return values
+    if kinds <= {float, int}:  # JavaScript and Go write 1000.0 as 1000
+        try:
+            return [float(value) for value in values]
+        except OverflowError:
+            return None
+    return None
+
+
+def _zero_or_at_least_min_positive(values: list[float]) -> bool:
+    low = min(values)
+    if low >= MIN_POSITIVE:
+        return True
+    return low == 0 and min(filter(None, values), default=1.0) >= MIN_POSITIVE
+
+
+def _rate_or_share_column(highest: float) -> Callable[[list], list | None]:
+    def check(values: list) -> list | None:
+        floats = _floats(values)
+        if (
+            floats is None
+            or max(floats) > highest
+            or not math.isfinite(sum(floats))
+            or not _zero_or_at_least_min_positive(floats)
+        ):
+            return None
+        return floats
+
+    return check
+
+
+def _whole_number_column(highest: int) -> Callable[[list], list | None]:
+    def check(values: list) -> list | None:
+        if set(map(type, values)) != {int}:
+            return None
+        return values if min(values) >= 0 and max(values) <= highest else None
+
+    return check
+
+
+_rate_column = _rate_or_share_column(MAX_RATE)
+_some_shares = _rate_or_share_column(1.0)
+_some_events = _whole_number_column(MAX_EVENTS)
+
+
+def _share_column(values: list) -> list | None:
+    if set(map(type, values)) == {type(None)}:
+        return values
+    return _some_shares(values)
+
+
+def _events_column(values: list) -> list | None:
+    if set(map(type, values)) == {type(None)}:
+        return [0] * len(values)
+    return _some_events(values)
+
+
+def _non_negative_column(values: list) -> list | None:
+    floats = _floats(values)
+    if floats is None or min(floats) < 0 or not math.isfinite(sum(floats)):
+        return None
+    return floats
+
+
+def _text_column(values: list) -> list | None:
+    if not set(map(type, values)) <= {type(None), str}:
+        return None
+    texts = [value or "" for value in values]
+    if all(
+        len(text) <= MAX_TEXT and not UNSTORABLE.search(text) for text in set(texts)
+    ):
+        return texts
+    return None
+
+
+_COLUMN_CHECKS = {
+    _rate: _rate_column,
+    _share: _share_column,
+    _non_negative: _non_negative_column,
+    _queue_depth: _whole_number_column(MAX_BIGINT),
+    _events: _events_column,
+    _failure_mode: _text_column,
+}
+
+
+def _rows_if_plainly_valid(
+    samples: list, stage_ids: dict[str, int], now: datetime
+) -> list[SampleRow] | None:
+    """The rows, when a column at a time finds every value fine; else None."""
+    if set(map(type, samples)) != {dict} or not all(
+        map(KNOWN_FIELDS.issuperset, samples)
+    ):
+        return None
+    stages = [sample.get("stage") for sample in samples]
+    sent_times = [sample.get("ts") for sample in samples]
+    if set(map(type, stages)) != {str} or set(map(type, sent_times)) != {str}:
+        return None
+    stage_column = list(map(stage_ids.get, stages))
+    times = {text: _timestamp(text, now)[0] for text in set(sent_times)}
+    if None in stage_column or None in times.values():
+        return None
+    columns = [stage_column, [times[text] for text in sent_times]]
+    for field, check in _FIELD_CHECKS:
+        column = _COLUMN_CHECKS[check]([sample.get(field) for sample in samples])
+        if column is None:
+            return None
+        columns.append(column)
+    return list(map(SampleRow._make, zip(*columns, strict=True)))
+
+
+def _rows_sample_by_sample(
+    samples: list, stage_ids: dict[str, int], now: datetime
+) -> list[SampleRow]:
     errors: list[FieldError] = []
     rows: list[SampleRow] = []
     # A pipeline sends one ts for all its stages: each text is parsed once.
