@@ -57,7 +57,7 @@ def with_data(personas, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         samples_store(
             system=personas.system,
-            rows=validate_batch(samples, stage_ids, now=timezone.now()),
+            batch=validate_batch(samples, stage_ids, now=timezone.now()),
         )
 
 

@@ -25,7 +25,9 @@ from toc.metrics.ingest import (
     MAX_RATE,
     MIN_POSITIVE,
     BatchInvalid,
-    _rows_if_plainly_valid,
+    SampleColumns,
+    SampleRow,
+    _columns_if_plainly_valid,
     _rows_sample_by_sample,
     validate_batch,
 )
@@ -272,7 +274,7 @@ def test_every_sample_is_stored_or_explained(samples) -> None:
     alone = []
     for sample in samples:
         try:
-            rows = validate_batch([sample], stage_ids, now)
+            rows = validate_batch([sample], stage_ids, now).rows()
             assert len(rows) == 1
             alone.append(rows)
         except BatchInvalid as invalid:
@@ -281,7 +283,7 @@ def test_every_sample_is_stored_or_explained(samples) -> None:
             alone.append(None)
     bad = {index for index, rows in enumerate(alone) if rows is None}
     try:
-        rows = validate_batch(samples, stage_ids, now)
+        rows = validate_batch(samples, stage_ids, now).rows()
     except BatchInvalid as invalid:
         assert {error.index for error in invalid.errors} == bad
     else:
@@ -357,9 +359,9 @@ def test_the_column_checks_pass_only_what_the_sample_checks_pass(samples) -> Non
     would store it; one they do not pass gets the sample-by-sample answer."""
     stage_ids = {slug: pk for pk, slug in enumerate(STAGES, start=1)}
     now = datetime.now(UTC)
-    by_columns = _rows_if_plainly_valid(samples, stage_ids, now)
+    by_columns = _columns_if_plainly_valid(samples, stage_ids, now)
     if by_columns is not None:
-        assert by_columns == _rows_sample_by_sample(samples, stage_ids, now)
+        assert by_columns.rows() == _rows_sample_by_sample(samples, stage_ids, now)
 
 
 def test_a_pipelines_plain_batch_passes_a_column_at_a_time() -> None:
@@ -374,9 +376,11 @@ def test_a_pipelines_plain_batch_passes_a_column_at_a_time() -> None:
         "failure_mode": None,
     }
     batch = [sample, {**sample, "stage": "features", "throughput": 640.25}]
-    rows = _rows_if_plainly_valid(batch, {"ingest": 1, "features": 2}, NOW)
-    assert rows is not None
-    assert [(row.stage_id, row.throughput, row.capacity) for row in rows] == [
+    columns = _columns_if_plainly_valid(batch, {"ingest": 1, "features": 2}, NOW)
+    assert columns is not None
+    assert list(
+        zip(columns.stage_id, columns.throughput, columns.capacity, strict=True)
+    ) == [
         (1, 0.0, 1200.0),
         (2, 640.25, 1200.0),
     ]
@@ -418,3 +422,10 @@ def test_a_bad_value_among_plain_ones_is_refused(field, bad) -> None:
     assert [(error.index, error.field) for error in refused.value.errors] == [
         (2, field)
     ]
+
+
+def test_columns_and_rows_name_the_same_fields_in_the_same_order() -> None:
+    assert SampleColumns._fields == SampleRow._fields
+    row = SampleRow(1, NOW, 1.0, 2.0, None, 3.0, 4, 0, 0, None, "")
+    assert SampleColumns.of_rows([row]).rows() == [row]
+    assert SampleColumns.of_rows([]).sample_count == 0

@@ -11,25 +11,29 @@ from django.utils import timezone
 
 from tests.factories import StageFactory, SystemFactory
 from toc.metrics import processing
-from toc.metrics.ingest import SampleRow, samples_store
+from toc.metrics.ingest import SampleColumns, SampleRow, samples_store
 from toc.metrics.models import PendingMinute, Rollup
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def _row(stage, ts) -> SampleRow:
-    return SampleRow(
-        stage_id=stage.pk,
-        ts=ts,
-        throughput=1.0,
-        capacity=2.0,
-        utilization=None,
-        latency_p95_ms=1.0,
-        queue_depth=0,
-        errors=0,
-        dropped=0,
-        blocked=None,
-        failure_mode="",
+def _batch(stage, ts) -> SampleColumns:
+    return SampleColumns.of_rows(
+        [
+            SampleRow(
+                stage_id=stage.pk,
+                ts=ts,
+                throughput=1.0,
+                capacity=2.0,
+                utilization=None,
+                latency_p95_ms=1.0,
+                queue_depth=0,
+                errors=0,
+                dropped=0,
+                blocked=None,
+                failure_mode="",
+            )
+        ]
     )
 
 
@@ -42,16 +46,19 @@ def test_a_batch_committed_while_its_minute_is_processed_stays_owed(
     stage = StageFactory(system=system, slug="ingest")
     minute = (timezone.now() - timedelta(minutes=10)).replace(second=0, microsecond=0)
     monkeypatch.setattr("toc.metrics.ingest.enqueue_processing", lambda pk: None)
-    samples_store(system=system, rows=[_row(stage, minute)])
+    samples_store(system=system, batch=_batch(stage, minute))
 
     replay = processing._replay_findings
 
     def replay_then_a_batch_arrives(*args, **kwargs) -> None:
         replay(*args, **kwargs)
         # After this run has read the minute's samples, before it settles.
-        late = [_row(stage, minute + timedelta(seconds=30))]
+        late = _batch(stage, minute + timedelta(seconds=30))
         batch = threading.Thread(
-            target=lambda: (samples_store(system=system, rows=late), connection.close())
+            target=lambda: (
+                samples_store(system=system, batch=late),
+                connection.close(),
+            )
         )
         batch.start()
         batch.join()
@@ -75,15 +82,18 @@ def test_a_batch_for_a_processed_minute_does_not_wait_for_processing_to_end(
     stage = StageFactory(system=system, slug="ingest")
     minute = (timezone.now() - timedelta(minutes=10)).replace(second=0, microsecond=0)
     monkeypatch.setattr("toc.metrics.ingest.enqueue_processing", lambda pk: None)
-    samples_store(system=system, rows=[_row(stage, minute)])
+    samples_store(system=system, batch=_batch(stage, minute))
 
     refresh_ledger = processing._refresh_ledger
     seen = {}
 
     def a_batch_arrives_while_the_ledger_is_computed(*args, **kwargs) -> None:
-        late = [_row(stage, minute + timedelta(seconds=30))]
+        late = _batch(stage, minute + timedelta(seconds=30))
         batch = threading.Thread(
-            target=lambda: (samples_store(system=system, rows=late), connection.close())
+            target=lambda: (
+                samples_store(system=system, batch=late),
+                connection.close(),
+            )
         )
         batch.start()
         batch.join(timeout=3)
@@ -105,7 +115,7 @@ def test_a_run_that_fails_leaves_its_minutes_owed(monkeypatch) -> None:
     stage = StageFactory(system=system, slug="ingest")
     minute = (timezone.now() - timedelta(minutes=10)).replace(second=0, microsecond=0)
     monkeypatch.setattr("toc.metrics.ingest.enqueue_processing", lambda pk: None)
-    samples_store(system=system, rows=[_row(stage, minute)])
+    samples_store(system=system, batch=_batch(stage, minute))
 
     def fail(*args, **kwargs) -> None:
         raise RuntimeError("the database went away")

@@ -173,8 +173,8 @@ def test_samples_are_valid_ingest_samples_whatever_the_numbers(
         assert isinstance(sample["queue_depth"], int) and sample["queue_depth"] >= 0
     body = json.dumps({"samples": samples}, allow_nan=False).encode()
     stage_ids = {stage.slug: index for index, stage in enumerate(stages)}
-    rows = validate_batch(parse_batch(body), stage_ids, now=START + timedelta(days=1))
-    assert len(rows) == 20 * len(stages)
+    batch = validate_batch(parse_batch(body), stage_ids, now=START + timedelta(days=1))
+    assert batch.sample_count == 20 * len(stages)
 
 
 def test_demo_history_has_feature_tier2_saturated_with_a_growing_queue() -> None:

@@ -87,14 +87,16 @@ class SampleIngest(APIView):
         try:
             items = parse_batch(body)
             stage_ids = stage_ids_by_slug(system)
-            rows = validate_batch(items, stage_ids, now=timezone.now())
+            batch = validate_batch(items, stage_ids, now=timezone.now())
         except BatchInvalid as invalid:
             return Response(
                 {"errors": [error.as_dict() for error in invalid.errors]},
                 status=status.HTTP_400_BAD_REQUEST,
             )
-        samples_store(system=system, rows=rows)
-        return Response({"accepted": len(rows)}, status=status.HTTP_202_ACCEPTED)
+        samples_store(system=system, batch=batch)
+        return Response(
+            {"accepted": batch.sample_count}, status=status.HTTP_202_ACCEPTED
+        )
 
     def _system(self, request, slug: str) -> System:
         if isinstance(request.auth, IngestKey):

@@ -59,6 +59,36 @@ class SampleRow(NamedTuple):
     failure_mode: str
 
 
+class SampleColumns(NamedTuple):
+    """Valid samples as the sample table's columns: SampleRow's fields, a list
+    each. A batch is checked and stored a column at a time."""
+
+    stage_id: list[int]
+    ts: list[datetime]
+    throughput: list[float]
+    capacity: list[float]
+    utilization: list[float | None]
+    latency_p95_ms: list[float]
+    queue_depth: list[int]
+    errors: list[int]
+    dropped: list[int]
+    blocked: list[float | None]
+    failure_mode: list[str]
+
+    @classmethod
+    def of_rows(cls, rows: Sequence[SampleRow]) -> SampleColumns:
+        if not rows:
+            return cls(*([] for _ in cls._fields))
+        return cls(*map(list, zip(*rows, strict=True)))
+
+    @property
+    def sample_count(self) -> int:
+        return len(self.stage_id)
+
+    def rows(self) -> list[SampleRow]:
+        return list(map(SampleRow._make, zip(*self, strict=True)))
+
+
 @dataclass(frozen=True, slots=True)
 class FieldError:
     index: int | None
@@ -263,7 +293,7 @@ def stage_ids_by_slug(system: System) -> dict[str, int]:
 
 def validate_batch(
     samples: list, stage_ids: dict[str, int], now: datetime
-) -> list[SampleRow]:
+) -> SampleColumns:
     """Checks every sample; any error rejects the batch, listing every problem found.
 
     It runs for every sample of every batch. A batch whose every value is
@@ -271,10 +301,10 @@ def validate_batch(
     the time); any other goes sample by sample, each checked as cheaply as can be,
     and only a bad one is looked at again to say what is wrong.
     """
-    rows = _rows_if_plainly_valid(samples, stage_ids, now)
-    if rows is not None:
-        return rows
-    return _rows_sample_by_sample(samples, stage_ids, now)
+    columns = _columns_if_plainly_valid(samples, stage_ids, now)
+    if columns is not None:
+        return columns
+    return SampleColumns.of_rows(_rows_sample_by_sample(samples, stage_ids, now))
 
 
 # Column checks: the column to store, or None when some value needs a closer
@@ -369,10 +399,10 @@ _COLUMN_CHECKS = {
 }
 
 
-def _rows_if_plainly_valid(
+def _columns_if_plainly_valid(
     samples: list, stage_ids: dict[str, int], now: datetime
-) -> list[SampleRow] | None:
-    """The rows, when a column at a time finds every value fine; else None."""
+) -> SampleColumns | None:
+    """The columns, when a column at a time finds every value fine; else None."""
     if set(map(type, samples)) != {dict} or not all(
         map(KNOWN_FIELDS.issuperset, samples)
     ):
@@ -391,7 +421,7 @@ def _rows_if_plainly_valid(
         if column is None:
             return None
         columns.append(column)
-    return list(map(SampleRow._make, zip(*columns, strict=True)))
+    return SampleColumns(*columns)
 
 
 def _rows_sample_by_sample(
@@ -461,8 +491,8 @@ def _item_errors(
 _COLUMNS = SampleRow._fields
 
 
-def samples_store(*, system: System, rows: list[SampleRow]) -> None:
-    """Writes the rows durably, with the work they create, in one transaction.
+def samples_store(*, system: System, batch: SampleColumns) -> None:
+    """Writes the samples durably, with the work they create, in one transaction.
 
     A retried sample (same stage and ts) is skipped, so retries never duplicate.
     Processing is enqueued after commit, at most once per system at a time.
@@ -472,13 +502,14 @@ def samples_store(*, system: System, rows: list[SampleRow]) -> None:
     take none: each batch adds its own rows (PendingMinute).
     """
     # A batch repeats each ts once per stage: each is floored once.
-    minute_of = {ts: floor_minute(ts) for ts in {row.ts for row in rows}}
-    minutes = list({(row.stage_id, minute_of[row.ts]) for row in rows})
+    minute_of = {ts: floor_minute(ts) for ts in set(batch.ts)}
+    pairs = zip(batch.stage_id, batch.ts, strict=True)
+    minutes = list({(stage, minute_of[ts]) for stage, ts in pairs})
     if connection.vendor == "postgresql":
-        must_enqueue = _store_postgres(system, rows, minutes)
+        must_enqueue = _store_postgres(system, batch, minutes)
     else:
         with transaction.atomic():
-            _insert_portable(system, rows, minutes)
+            _insert_portable(system, batch, minutes)
             must_enqueue = SystemLedger.mark_queued(system)
     if must_enqueue:
         # At once in autocommit; after the commit inside a caller's transaction.
@@ -510,10 +541,10 @@ FROM unnest(%s::bigint[], %s::timestamptz[]) AS owed(stage_id, minute);
 
 
 def _store_postgres(
-    system: System, rows: list[SampleRow], minutes: list[tuple[int, datetime]]
+    system: System, batch: SampleColumns, minutes: list[tuple[int, datetime]]
 ) -> bool:
     """Stores the batch; True if this batch claimed the processing flag."""
-    stage_ids, ts, *measures, failure_modes = zip(*rows, strict=True)
+    stage_ids, ts, *measures, failure_modes = batch
     claim, claim_first = SystemLedger.claim_params(system.pk)
     params = [
         _numbers(stage_ids),
@@ -570,10 +601,10 @@ def _array(values: Iterable, write: Callable[[Any], str]) -> str:
 
 
 def _insert_portable(
-    system: System, rows: list[SampleRow], minutes: list[tuple[int, datetime]]
+    system: System, batch: SampleColumns, minutes: list[tuple[int, datetime]]
 ) -> None:
     Sample.objects.bulk_create(
-        (Sample(**row._asdict()) for row in rows), ignore_conflicts=True
+        (Sample(**row._asdict()) for row in batch.rows()), ignore_conflicts=True
     )
     PendingMinute.objects.bulk_create(
         PendingMinute(system=system, stage_id=s, minute=m) for s, m in minutes

@@ -89,4 +89,4 @@ def _load_history(system: System) -> None:
     stage_ids = stage_ids_by_slug(system)
     for start in range(0, len(samples), MAX_SAMPLES):
         batch = samples[start : start + MAX_SAMPLES]
-        samples_store(system=system, rows=validate_batch(batch, stage_ids, now=now))
+        samples_store(system=system, batch=validate_batch(batch, stage_ids, now=now))
