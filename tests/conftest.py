@@ -1,9 +1,10 @@
 from __future__ import annotations
 
+import gc
 import json
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -164,3 +165,12 @@ def post_samples(ingest_key, django_capture_on_commit_callbacks):
 def recent():
     """A sample time a few minutes ago, so that it is valid now."""
     return (timezone.now() - timedelta(minutes=30)).replace(second=0, microsecond=0)
+
+
+@pytest.fixture
+def gc_frozen_count() -> Iterator[Callable[[], int]]:
+    """How many objects the test froze out of Python's collections; the
+    process is left unfrozen, as it was found."""
+    gc.unfreeze()
+    yield gc.get_freeze_count
+    gc.unfreeze()

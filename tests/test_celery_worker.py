@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import gc
 import os
 
 import pytest
@@ -24,10 +23,8 @@ def test_task_sent_through_the_broker_runs_on_a_real_worker(settings) -> None:
 
 
 @pytest.mark.parametrize("started", [worker_ready, worker_process_init])
-def test_a_started_worker_keeps_start_up_objects_out_of_collections(started) -> None:
-    gc.unfreeze()
-    try:
-        started.send(sender=None)
-        assert gc.get_freeze_count() > 0
-    finally:
-        gc.unfreeze()
+def test_a_started_worker_keeps_start_up_objects_out_of_collections(
+    started, gc_frozen_count
+) -> None:
+    started.send(sender=None)
+    assert gc_frozen_count() > 0
