@@ -148,3 +148,36 @@ def test_an_unreachable_cache_lets_requests_through(db, settings, caplog):
     for _ in range(3):
         ratelimit.hit("ingest-key", "anyone")
     assert "the cache is unavailable" in caplog.text
+
+
+@pytest.mark.parametrize("backend", ["locmem", "redis"])
+def test_one_call_counts_every_scope_and_waits_for_the_longest(
+    db, settings, backend
+) -> None:
+    if backend == "redis":
+        if not REDIS.startswith("redis://"):
+            pytest.skip("needs Redis (CELERY_BROKER_URL)")
+        settings.CACHES = {
+            "default": {
+                "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                "LOCATION": REDIS.rsplit("/", 1)[0] + "/11",
+            }
+        }
+    from django.core.cache import caches
+
+    caches["default"].clear()
+    settings.RATE_LIMITS = {
+        **settings.RATE_LIMITS,
+        "login-address": "1/60",
+        "login-username": "1/3600",
+    }
+    both = [("login-address", "1.2.3.4"), ("login-username", "ada")]
+    ratelimit.hit_all(both, now=7200.0)
+    with pytest.raises(ratelimit.RateLimited) as limited:
+        ratelimit.hit_all(both, now=7230.0)
+    # The hour's window ends at 10800 s: 3570 s on, plus the second rounding up.
+    assert limited.value.retry_after == 3571
+    with pytest.raises(ratelimit.RateLimited):
+        ratelimit.hit("login-username", "ada", now=7290.0)
+    ratelimit.hit("login-address", "1.2.3.4", now=7290.0)
+    caches["default"].clear()

@@ -15,7 +15,8 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
@@ -42,27 +43,57 @@ class RateLimited(Exception):
 def hit(scope: str, who: str, *, now: float | None = None) -> None:
     """Counts one request of `who` (a key id, an address, a user name) in `scope`
     (a key of settings.RATE_LIMITS); raises RateLimited past the limit."""
-    limit = Limit.parse(settings.RATE_LIMITS[scope])
+    hit_all([(scope, who)], now=now)
+
+
+def hit_all(counted: list[tuple[str, str]], *, now: float | None = None) -> None:
+    """Counts one request in each (scope, who) of `counted`, all in one round
+    trip to Redis; raises RateLimited, with the longest wait, if any is past
+    its limit."""
     now = time.time() if now is None else now
-    window = int(now // limit.period)
-    key = f"ratelimit:{scope}:{who}:{window}"
+    windows = []
+    for scope, who in counted:
+        limit = Limit.parse(settings.RATE_LIMITS[scope])
+        window = int(now // limit.period)
+        windows.append((limit, window, f"ratelimit:{scope}:{who}:{window}"))
     try:
-        count = _count(key, limit.period + 1)
+        counts = _count_all([(key, limit.period + 1) for limit, _, key in windows])
     except RedisError:
         # Fail open: a cache outage must not stop pipelines from posting.
-        logger.warning("rate limit %s not counted: the cache is unavailable", scope)
+        scopes = ", ".join(scope for scope, _ in counted)
+        logger.warning("rate limits %s not counted: the cache is unavailable", scopes)
         return
-    if count > limit.requests:
-        raise RateLimited(max(1, int((window + 1) * limit.period - now) + 1))
+    waits = [
+        max(1, int((window + 1) * limit.period - now) + 1)
+        for (limit, window, _), count in zip(windows, counts, strict=True)
+        if count > limit.requests
+    ]
+    if waits:
+        raise RateLimited(max(waits))
 
 
-def _count(key: str, timeout: int) -> int:
+def _count_all(keys: list[tuple[str, int]]) -> list[int]:
+    """Each key's count after adding one; a new key expires after its timeout."""
+    backend = caches["default"]
+    if isinstance(backend, RedisCache):
+        # Django's add and incr take three round trips a counter (incr checks
+        # that the key exists first); a pipeline takes one for them all.
+        pipeline = backend._cache.get_client(write=True).pipeline(transaction=False)
+        for key, timeout in keys:
+            stored = backend.make_and_validate_key(key)
+            pipeline.set(stored, 0, ex=timeout, nx=True)
+            pipeline.incr(stored)
+        return pipeline.execute()[1::2]
+    return [_count(backend, key, timeout) for key, timeout in keys]
+
+
+def _count(backend, key: str, timeout: int) -> int:
     # add() is a no-op when the key exists, so concurrent first hits both count.
-    cache.add(key, 0, timeout=timeout)
+    backend.add(key, 0, timeout=timeout)
     try:
-        return cache.incr(key)
+        return backend.incr(key)
     except ValueError:  # expired between add() and incr()
-        cache.add(key, 1, timeout=timeout)
+        backend.add(key, 1, timeout=timeout)
         return 1
 
 

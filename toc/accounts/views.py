@@ -173,8 +173,12 @@ class LoginView(auth_views.LoginView):
     def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         username = request.POST.get("username", "").strip().lower()[:150]
         try:
-            ratelimit.hit("login-address", ratelimit.client_address(request))
-            ratelimit.hit("login-username", username)
+            ratelimit.hit_all(
+                [
+                    ("login-address", ratelimit.client_address(request)),
+                    ("login-username", username),
+                ]
+            )
         except ratelimit.RateLimited as limited:
             # Unbound, keeping the name typed: a bound form would check the
             # password while rendering its errors, which is what the limit stops.

@@ -34,8 +34,12 @@ class IngestThrottle(BaseThrottle):
             else f"user:{request.user.pk}"
         )
         try:
-            ratelimit.hit("ingest-address", ratelimit.client_address(request))
-            ratelimit.hit("ingest-key", sender)
+            ratelimit.hit_all(
+                [
+                    ("ingest-address", ratelimit.client_address(request)),
+                    ("ingest-key", sender),
+                ]
+            )
         except ratelimit.RateLimited as limited:
             self.retry_after = limited.retry_after
             return False
