@@ -90,6 +90,34 @@ def test_login_attempts_are_limited_per_address(db, settings):
     )
 
 
+def _login_from(address_chain: str, name: str):
+    """A failed login that reached the app through a proxy at 10.0.0.2."""
+    return Client(REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR=address_chain).post(
+        "/accounts/login/", {"username": name, "password": "x"}
+    )
+
+
+def test_behind_a_trusted_proxy_each_client_address_counts_apart(db, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "login-address": "2/300"}
+    # What a client writes into the header itself (left of the proxy's entry)
+    # changes nothing: the proxy's entry is the address that counts.
+    for forged in ("1.1.1.1, 203.0.113.7", "2.2.2.2, 203.0.113.7"):
+        assert _login_from(forged, "a").status_code == 200
+    assert _login_from("203.0.113.7", "b").status_code == 429
+    # Another client behind the same proxy is not locked out with it.
+    assert _login_from("198.51.100.4", "c").status_code == 200
+
+
+def test_without_trusted_proxies_the_forwarded_header_is_ignored(db, settings):
+    settings.TRUSTED_PROXY_COUNT = 0
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "login-address": "2/300"}
+    for client_address in ("203.0.113.7", "198.51.100.4"):
+        assert _login_from(client_address, "a").status_code == 200
+    # Every request came from 10.0.0.2, whatever the header says.
+    assert _login_from("192.0.2.1", "a").status_code == 429
+
+
 def test_a_window_ends_and_counting_starts_again(db, settings):
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "login-address": "1/60"}
     ratelimit.hit("login-address", "1.2.3.4", now=120.0)

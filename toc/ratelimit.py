@@ -98,9 +98,18 @@ def _count(backend, key: str, timeout: int) -> int:
 
 
 def client_address(request) -> str:
-    """The address the request came from, as the server saw it.
+    """The address the request came from.
 
-    Behind a proxy this is the proxy's unless the server is told otherwise
-    (gunicorn's `--forwarded-allow-ips` with a proxy that sets REMOTE_ADDR).
+    With TRUSTED_PROXY_COUNT = N proxies in front, it is the Nth address from
+    the right of X-Forwarded-For: each proxy appends the address it saw, so
+    that one was written by the first proxy, and those left of it by whoever
+    sent the request. Without proxies, or a header shorter than N (a request
+    that went round them), it is REMOTE_ADDR.
     """
+    proxies = settings.TRUSTED_PROXY_COUNT
+    if proxies:
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
+        addresses = [address.strip() for address in forwarded if address.strip()]
+        if len(addresses) >= proxies:
+            return addresses[-proxies]
     return request.META.get("REMOTE_ADDR") or "unknown"

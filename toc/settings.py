@@ -261,6 +261,10 @@ CACHES = {
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
 }
+# Proxies in front of the app that append the address they saw to
+# X-Forwarded-For. Behind them REMOTE_ADDR is the nearest proxy's, and counting
+# per address would count every client as one; 0 trusts the header not at all.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 # "requests/seconds" per scope (toc/ratelimit.py). Ingest: per key and per
 # address; login: per address and per user name tried.
 RATE_LIMITS = {
