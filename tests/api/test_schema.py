@@ -95,3 +95,32 @@ def test_only_the_rate_limited_operation_documents_429_and_its_retry_after():
     assert answer["headers"]["Retry-After"]["schema"]["type"] == "integer"
     assert answer["headers"]["Retry-After"]["required"] is True
     assert answer["content"]["application/json"]["schema"]["$ref"].endswith("/Error")
+
+
+def test_409_415_and_503_are_documented_where_they_can_be_answered():
+    schema = yaml.safe_load(Client().get("/api/schema/").content)
+    operations = {
+        (path, method): operation["responses"]
+        for path, item in schema["paths"].items()
+        for method, operation in item.items()
+    }
+    # Only writes that compare an If-Match can find the record changed.
+    conflicts = {key for key, responses in operations.items() if "409" in responses}
+    assert ("/api/v1/systems/{slug}/", "patch") in conflicts
+    assert ("/api/v1/systems/{slug}/stages/{stage}/", "delete") in conflicts
+    assert ("/api/v1/systems/{slug}/cycles/{number}/problem/", "put") in conflicts
+    assert ("/api/v1/systems/{slug}/cycles/{number}/close/", "post") not in conflicts
+    assert ("/api/v1/systems/{slug}/stages/", "post") not in conflicts
+    assert all(method != "get" for _, method in conflicts)
+    # Ingest reads its own body: a wrong type is a 400 that says so, never 415.
+    ingest = operations[("/api/v1/systems/{slug}/samples/", "post")]
+    assert "415" not in ingest
+    assert "415" in operations[("/api/v1/systems/", "post")]
+    assert all(
+        "415" not in responses
+        for (_, m), responses in operations.items()
+        if m in ("get", "delete")
+    )
+    # Any operation may find the database down; each says how long to wait.
+    for responses in operations.values():
+        assert responses["503"]["headers"]["Retry-After"]["required"] is True

@@ -115,6 +115,9 @@ class RowDetail(generics.GenericAPIView):
     (editor, open cycle): send `If-Match` with the ETag you read to get 409
     instead of overwriting someone else's change."""
 
+    # The methods that answer 409 to a stale If-Match; the schema lists it there.
+    checks_if_match = ("PUT", "PATCH", "DELETE")
+
     permission_classes = [IsPerson]
     kind: RowKind
 

@@ -151,6 +151,9 @@ class CycleRecord(generics.GenericAPIView):
     `If-Match` with the ETag you read to get 409 instead of overwriting someone
     else's change."""
 
+    # The methods that answer 409 to a stale If-Match; the schema lists it there.
+    checks_if_match = ("PUT", "PATCH")
+
     permission_classes = [IsPerson]
     record: str
 

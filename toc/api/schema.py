@@ -45,17 +45,19 @@ ERRORS = {
     "403": "Your role does not allow this (or an ingest key was sent).",
     "404": "No such object, or not one of your teams'.",
     "413": "The body is over the size limit.",
+    "503": "The database is unavailable; resend after Retry-After seconds "
+    "(toc/unavailable.py).",
 }
-WRITE_ERRORS = {
-    "409": "The record changed since the ETag sent in If-Match.",
-    "415": "The body is not JSON (send Content-Type: application/json).",
-}
+# Only a body that DRF parses can be of the wrong type (ingest reads its own).
+UNSUPPORTED = "The body is not JSON (send Content-Type: application/json)."
+# Only the methods a view names in `checks_if_match` compare ETags.
+EDIT_CONFLICT = "The record changed since the ETag sent in If-Match."
 # Only views with throttles (ingest) answer it.
 RATE_LIMITED = "Too many requests from this key or address; wait and resend."
 RETRY_AFTER = {
     "Retry-After": {
         "schema": {"type": "integer", "minimum": 1},
-        "description": "Seconds until the limit's window ends.",
+        "description": "Seconds to wait before resending.",
         "required": True,
     }
 }
@@ -65,8 +67,10 @@ class TocAutoSchema(AutoSchema):
     def _get_response_bodies(self, direction="response") -> dict:
         responses = super()._get_response_bodies(direction)
         errors = dict(ERRORS)
-        if self.method in ("POST", "PUT", "PATCH", "DELETE"):
-            errors |= WRITE_ERRORS
+        if self.method in ("POST", "PUT", "PATCH") and self.view.parser_classes:
+            errors["415"] = UNSUPPORTED
+        if self.method in getattr(self.view, "checks_if_match", ()):
+            errors["409"] = EDIT_CONFLICT
         if self.view.get_throttles():
             errors["429"] = RATE_LIMITED
         for code, description in errors.items():
@@ -77,8 +81,9 @@ class TocAutoSchema(AutoSchema):
                     ["application/json"],
                     direction,
                 )
-        if "429" in responses:
-            responses["429"]["headers"] = RETRY_AFTER
+        for waits in ("429", "503"):
+            if waits in responses:
+                responses[waits]["headers"] = RETRY_AFTER
         return responses
 
     def get_tags(self) -> list[str]:

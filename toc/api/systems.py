@@ -118,6 +118,9 @@ class SystemDetail(APIView):
     (editors; the slug never changes); DELETE it with everything recorded about
     it (admins)."""
 
+    # The methods that answer 409 to a stale If-Match; the schema lists it there.
+    checks_if_match = ("PUT", "PATCH", "DELETE")
+
     permission_classes = [IsPerson]
     serializer_class = SystemSerializer
 
@@ -173,6 +176,9 @@ class StageList(generics.ListAPIView):
 class StageDetail(APIView):
     """One stage. PUT or PATCH `name`, `slug`, `unit`, `description` (editors);
     DELETE removes it and its samples (editors), and the stages after it move up."""
+
+    # The methods that answer 409 to a stale If-Match; the schema lists it there.
+    checks_if_match = ("PUT", "PATCH", "DELETE")
 
     permission_classes = [IsPerson]
     serializer_class = StageSerializer
@@ -320,6 +326,9 @@ class FeatureList(generics.ListAPIView):
 
 class FeatureDetail(APIView):
     """One feature of a stage: PUT, PATCH or DELETE it (editors)."""
+
+    # The methods that answer 409 to a stale If-Match; the schema lists it there.
+    checks_if_match = ("PUT", "PATCH", "DELETE")
 
     permission_classes = [IsPerson]
     serializer_class = FeatureSerializer
