@@ -77,3 +77,19 @@ def test_demo_has_a_finished_cycle_and_one_in_progress(db, settings) -> None:
     assert finished.outcome.rows.get(metric="Detection time (p95)").after == 3.2
     assert ongoing.status == "open"
     assert ongoing.constraint.stage == "alerting"
+
+
+def test_the_demos_open_cycle_is_told_the_constraint_is_feature_tier2_again(
+    db, settings, client, django_capture_on_commit_callbacks
+) -> None:
+    # Cycle 1 moved the constraint to Alerting, where cycle 2 works; the live
+    # hour has Feature-Tier2 limiting again, and the open cycle says so.
+    settings.DEBUG = True
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("load_demo")
+    client.login(username="demo", password="demo")
+    ongoing = client.get("/systems/nad/cycles/2/").content.decode()
+    assert "finds <strong>Feature-Tier2</strong> to be the constraint" in ongoing
+    assert "not Alerting" in ongoing
+    finished = client.get("/systems/nad/cycles/1/").content.decode()
+    assert "The live ledger now finds" not in finished

@@ -22,6 +22,7 @@ from toc.cycles.steps import STEPS, record_forms, step_context
 from toc.cycles.trail import entries, trail
 from toc.http import form_page, read_only
 from toc.metrics.figures import timeline_figure
+from toc.metrics.models import SystemLedger
 from toc.metrics.processing import ledger_response
 from toc.systems.access import get_system
 
@@ -104,7 +105,28 @@ def _page_context(cycle, role: Role, step: str | None) -> dict:
         "can_edit": role in (Role.EDITOR, Role.ADMIN)
         and cycle.status == CycleStatus.OPEN,
         "can_admin": role == Role.ADMIN,
+        "live_constraint": _live_constraint_elsewhere(cycle),
     }
+
+
+def _live_constraint_elsewhere(cycle) -> dict | None:
+    """The live ledger's constraint, when an open cycle works on another stage.
+
+    The constraint moves while a cycle runs (its own change, or the traffic's),
+    and work on a stage that no longer limits the pipeline raises nothing.
+    """
+    chosen = cycle.constraint.stage
+    if cycle.status != CycleStatus.OPEN or not chosen:
+        return None
+    payload = (
+        SystemLedger.objects.filter(system=cycle.system)
+        .values_list("payload", flat=True)
+        .first()
+    )
+    live = (payload or {}).get("constraint")
+    if live is None or live["stage"] == chosen:
+        return None
+    return live
 
 
 @read_only
