@@ -50,14 +50,18 @@ def test_load_demo_with_force_in_production(db, settings) -> None:
     assert Team.objects.filter(slug="demo").exists()
 
 
-def test_demo_page_shows_feature_tier2_as_the_constraint(
-    db, settings, client, django_capture_on_commit_callbacks
-) -> None:
+@pytest.fixture
+def demo_client(db, settings, client, django_capture_on_commit_callbacks):
+    """The demo loaded, its processing run, and its user logged in."""
     settings.DEBUG = True
     with django_capture_on_commit_callbacks(execute=True):
         call_command("load_demo")
     client.login(username="demo", password="demo")
-    content = client.get("/systems/nad/").content.decode()
+    return client
+
+
+def test_demo_page_shows_feature_tier2_as_the_constraint(demo_client) -> None:
+    content = demo_client.get("/systems/nad/").content.decode()
     constraint_row = content[content.index('class="row--constraint') :]
     assert constraint_row.index("Feature-Tier2") < constraint_row.index("</tr>")
     assert "Feature-Tier2 runs at 100% utilization with its queue growing" in content
@@ -80,16 +84,12 @@ def test_demo_has_a_finished_cycle_and_one_in_progress(db, settings) -> None:
 
 
 def test_the_demos_open_cycle_is_told_the_constraint_is_feature_tier2_again(
-    db, settings, client, django_capture_on_commit_callbacks
+    demo_client,
 ) -> None:
     # Cycle 1 moved the constraint to Alerting, where cycle 2 works; the live
     # hour has Feature-Tier2 limiting again, and the open cycle says so.
-    settings.DEBUG = True
-    with django_capture_on_commit_callbacks(execute=True):
-        call_command("load_demo")
-    client.login(username="demo", password="demo")
-    ongoing = client.get("/systems/nad/cycles/2/").content.decode()
+    ongoing = demo_client.get("/systems/nad/cycles/2/").content.decode()
     assert "finds <strong>Feature-Tier2</strong> to be the constraint" in ongoing
     assert "not Alerting" in ongoing
-    finished = client.get("/systems/nad/cycles/1/").content.decode()
+    finished = demo_client.get("/systems/nad/cycles/1/").content.decode()
     assert "The live ledger now finds" not in finished
