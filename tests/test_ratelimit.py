@@ -126,11 +126,11 @@ def test_limits_per_address_count_the_client_behind_trusted_proxies(
 
 def test_a_window_ends_and_counting_starts_again(db, settings):
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "login-address": "1/60"}
-    ratelimit.hit("login-address", "1.2.3.4", now=120.0)
+    ratelimit.hit_all([("login-address", "1.2.3.4")], now=120.0)
     with pytest.raises(ratelimit.RateLimited) as limited:
-        ratelimit.hit("login-address", "1.2.3.4", now=150.5)
+        ratelimit.hit_all([("login-address", "1.2.3.4")], now=150.5)
     assert limited.value.retry_after == 30
-    ratelimit.hit("login-address", "1.2.3.4", now=180.0)
+    ratelimit.hit_all([("login-address", "1.2.3.4")], now=180.0)
 
 
 REDIS = os.environ.get("CELERY_BROKER_URL", "")
@@ -155,7 +155,7 @@ def test_counters_are_shared_between_processes_through_redis(db, settings):
     script = (
         "import django; django.setup();"
         "from toc import ratelimit;"
-        "[ratelimit.hit('ingest-key', 'shared') for _ in range(3)]"
+        "[ratelimit.hit_all([('ingest-key', 'shared')]) for _ in range(3)]"
     )
     env = {
         **os.environ,
@@ -165,7 +165,7 @@ def test_counters_are_shared_between_processes_through_redis(db, settings):
     }
     subprocess.run([sys.executable, "-c", script], env=env, check=True, timeout=60)
     with pytest.raises(ratelimit.RateLimited):
-        ratelimit.hit("ingest-key", "shared")
+        ratelimit.hit_all([("ingest-key", "shared")])
     caches["default"].clear()
 
 
@@ -180,7 +180,7 @@ def test_an_unreachable_cache_lets_requests_through(db, settings, caplog):
     }
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "ingest-key": "1/60"}
     for _ in range(3):
-        ratelimit.hit("ingest-key", "anyone")
+        ratelimit.hit_all([("ingest-key", "anyone")])
     assert "the cache is unavailable" in caplog.text
 
 
@@ -212,6 +212,6 @@ def test_one_call_counts_every_scope_and_waits_for_the_longest(
     # The hour's window ends at 10800 s: 3570 s on, plus the second rounding up.
     assert limited.value.retry_after == 3571
     with pytest.raises(ratelimit.RateLimited):
-        ratelimit.hit("login-username", "ada", now=7290.0)
-    ratelimit.hit("login-address", "1.2.3.4", now=7290.0)
+        ratelimit.hit_all([("login-username", "ada")], now=7290.0)
+    ratelimit.hit_all([("login-address", "1.2.3.4")], now=7290.0)
     caches["default"].clear()

@@ -40,16 +40,11 @@ class RateLimited(Exception):
         self.retry_after = retry_after
 
 
-def hit(scope: str, who: str, *, now: float | None = None) -> None:
-    """Counts one request of `who` (a key id, an address, a user name) in `scope`
-    (a key of settings.RATE_LIMITS); raises RateLimited past the limit."""
-    hit_all([(scope, who)], now=now)
-
-
 def hit_all(counted: list[tuple[str, str]], *, now: float | None = None) -> None:
-    """Counts one request in each (scope, who) of `counted`, all in one round
-    trip to Redis; raises RateLimited, with the longest wait, if any is past
-    its limit."""
+    """Counts one request in each (scope, who) of `counted`: `who` is a key id,
+    an address or a user name, `scope` a key of settings.RATE_LIMITS. All in
+    one round trip to Redis; raises RateLimited, with the longest wait, if any
+    is past its limit."""
     now = time.time() if now is None else now
     windows = []
     for scope, who in counted:

@@ -118,12 +118,11 @@ def _live_constraint_elsewhere(cycle) -> dict | None:
     chosen = cycle.constraint.stage
     if cycle.status != CycleStatus.OPEN or not chosen:
         return None
-    payload = (
+    live = (
         SystemLedger.objects.filter(system=cycle.system)
-        .values_list("payload", flat=True)
+        .values_list("payload__constraint", flat=True)
         .first()
     )
-    live = (payload or {}).get("constraint")
     if live is None or live["stage"] == chosen:
         return None
     return live
