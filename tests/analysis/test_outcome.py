@@ -100,6 +100,23 @@ def test_from_zero_the_change_is_absolute() -> None:
     assert describe_change(0, -3, lower_is_better=True) == "−3"
 
 
+@pytest.mark.parametrize(
+    ("before", "after", "expected"),
+    [(-3, 5, "+8 records/s"), (4, -10, "−14 records/s"), (-3, -1, "+2 records/s")],
+)
+def test_a_signed_value_at_or_below_zero_changes_by_its_difference(
+    before: float, after: float, expected: str
+) -> None:
+    # A queue trend from -3 to +5 records/s is not "+266.7%".
+    assert describe_change(before, after, lower_is_better=True, unit="records/s") == (
+        expected
+    )
+
+
+def test_a_positive_value_falling_to_zero_is_still_a_relative_cut() -> None:
+    assert describe_change(14_400, 0, lower_is_better=True) == "−100.0%"
+
+
 def test_point_changes_keep_a_decimal_only_when_there_is_one() -> None:
     assert describe_change(30.5, 98, lower_is_better=False, unit="pp") == "+67.5 pp"
     assert describe_change(30, 98, lower_is_better=False, unit="pp") == "+68 pp"
@@ -121,7 +138,7 @@ def test_a_near_total_cut_is_not_shown_as_eliminated() -> None:
         (120, math.inf, "s", "+∞%"),
         (0, math.inf, "ms", "+∞ ms"),
         (math.inf, 5, "", "−100.0%"),
-        (-math.inf, math.inf, "", "+∞%"),
+        (-math.inf, math.inf, "", "+∞"),
         (50, math.inf, "%", "+∞ pp"),
         (math.inf, math.inf, "s", "no change"),
     ],

@@ -9,12 +9,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from toc.analysis import (
+    PeriodComparison,
     PeriodMetric,
     PeriodPoint,
+    ValidationResult,
     compare_periods,
     summarize_period,
     system_throughput,
+    validation_verdict,
 )
+from toc.analysis.periods import RISE
 
 from .builders import PROPERTY, WINDOW_END
 
@@ -174,6 +178,138 @@ def test_the_system_delivers_what_its_last_stage_processes() -> None:
     assert system_throughput([]) is None
 
 
+def test_a_queue_trend_that_turns_round_is_not_a_percentage() -> None:
+    change = compare_periods(article_before(), article_during()).change(
+        PeriodMetric.QUEUE_TREND
+    )
+
+    # Growing 4 records/s before, draining during: a relative change means nothing.
+    assert change.before == pytest.approx(4.0)
+    assert change.during is not None and change.during < 0
+    assert change.change is not None
+    assert change.change.endswith(" records/s")
+    assert change.improved is True
+
+
+def system(before_load: float | None, during_load: float | None) -> PeriodComparison:
+    """The last stage (Alerting) for an hour before and an hour during."""
+
+    def hour(start: int, load: float | None) -> list[PeriodPoint]:
+        if load is None:
+            return []
+        return [point(start + n, load=load, capacity=100_000) for n in range(60)]
+
+    return compare_periods(hour(-60, before_load), hour(0, during_load))
+
+
+def article_stage() -> PeriodComparison:
+    return compare_periods(article_before(), article_during())
+
+
+def test_system_throughput_rising_with_the_suspect_names_it_the_constraint() -> None:
+    verdict = validation_verdict(
+        "Feature-Tier2", article_stage(), system(28_500, 38_000), "Alerting"
+    )
+
+    assert verdict.result is ValidationResult.CONSTRAINT
+    assert verdict.sentence == (
+        "System throughput rose 33.3% (28.5k → 38k records/s) while Feature-Tier2 "
+        "had more capacity: it is the constraint."
+    )
+    assert (verdict.before, verdict.during) == (28_500, 38_000)
+
+
+def test_system_throughput_that_does_not_rise_clears_the_suspect() -> None:
+    verdict = validation_verdict(
+        "Inference", article_stage(), system(28_500, 28_800), "Alerting"
+    )
+
+    assert verdict.result is ValidationResult.NOT_CONSTRAINT
+    assert verdict.sentence == (
+        "System throughput did not rise (+1.1%, 28.5k → 28.8k records/s) while "
+        "Inference had more capacity: Inference is not the constraint."
+    )
+
+
+def test_a_fall_in_system_throughput_is_no_rise() -> None:
+    verdict = validation_verdict(
+        "Inference", article_stage(), system(28_500, 25_650), "Alerting"
+    )
+
+    assert verdict.result is ValidationResult.NOT_CONSTRAINT
+    assert "did not rise (−10.0%, 28.5k → 25.6k records/s)" in verdict.sentence
+
+
+@pytest.mark.parametrize(
+    ("during", "result"),
+    [
+        (1_040, ValidationResult.NOT_CONSTRAINT),
+        (1_050, ValidationResult.NOT_CONSTRAINT),
+        (1_060, ValidationResult.CONSTRAINT),
+    ],
+)
+def test_a_rise_counts_only_beyond_the_measurement_noise(
+    during: float, result: ValidationResult
+) -> None:
+    assert RISE == 0.05
+    verdict = validation_verdict("X", article_stage(), system(1_000, during), "Last")
+
+    assert verdict.result is result
+
+
+def test_throughput_from_nothing_is_a_rise_without_a_percentage() -> None:
+    verdict = validation_verdict("X", article_stage(), system(0, 500), "Last")
+
+    assert verdict.result is ValidationResult.CONSTRAINT
+    assert verdict.sentence.startswith(
+        "System throughput rose from zero (0 → 500 records/s)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("before", "during", "missing"),
+    [
+        (None, 38_000, "before"),
+        (28_500, None, "during"),
+        (None, None, "before or during"),
+    ],
+)
+def test_without_the_last_stage_in_a_period_the_verdict_says_what_is_missing(
+    before: float | None, during: float | None, missing: str
+) -> None:
+    verdict = validation_verdict(
+        "Feature-Tier2", article_stage(), system(before, during), "Alerting"
+    )
+
+    assert verdict.result is ValidationResult.INCONCLUSIVE
+    assert verdict.sentence == (
+        f"No metrics of Alerting, the last stage, were ingested {missing} the "
+        "experiment, so there is no system throughput to compare yet."
+    )
+
+
+def test_a_suspect_whose_capacity_did_not_rise_was_not_tested() -> None:
+    unchanged = compare_periods(article_before(), [point(n) for n in range(60)])
+
+    verdict = validation_verdict(
+        "Feature-Tier2", unchanged, system(28_500, 28_500), "Alerting"
+    )
+
+    assert verdict.result is ValidationResult.INCONCLUSIVE
+    assert verdict.sentence == (
+        "Feature-Tier2's reported capacity did not rise (30k → 30k records/s), so "
+        "the experiment has not tested it."
+    )
+
+
+def test_a_suspect_without_metrics_is_judged_by_the_system_alone() -> None:
+    verdict = validation_verdict(
+        "Feature-Tier2", compare_periods([], []), system(28_500, 38_000), "Alerting"
+    )
+
+    assert verdict.result is ValidationResult.CONSTRAINT
+
+
 @pytest.mark.parametrize(
     ("field", "value"),
     [("load", -1.0), ("capacity", float("nan")), ("utilization", -0.1)],
@@ -261,3 +397,22 @@ def test_mean_throughput_lies_between_the_slowest_and_fastest_minute(
     assert summary.throughput is not None
     assert min(loads) - 1e-6 <= summary.throughput <= max(loads) + 1e-6
     assert system_throughput(points) == summary.throughput
+
+
+@PROPERTY
+@given(
+    before=st.floats(min_value=0, max_value=1e6),
+    during=st.floats(min_value=0, max_value=1e6),
+)
+def test_the_suspect_is_the_constraint_exactly_when_system_throughput_rises(
+    before: float, during: float
+) -> None:
+    verdict = validation_verdict("X", article_stage(), system(before, during), "Last")
+
+    # The means of sixty equal minutes, as the verdict read them.
+    old, new = verdict.before, verdict.during
+    assert old == pytest.approx(before) and new == pytest.approx(during)
+    rose = new > old * (1 + RISE) if old > 0 else new > 0
+    expected = ValidationResult.CONSTRAINT if rose else ValidationResult.NOT_CONSTRAINT
+    assert verdict.result is expected
+    assert ("%" in verdict.sentence) == (old > 0 and new != old)

@@ -64,9 +64,12 @@ from toc.analysis.periods import (
     PeriodMetric,
     PeriodPoint,
     PeriodSummary,
+    ValidationResult,
+    ValidationVerdict,
     compare_periods,
     summarize_period,
     system_throughput,
+    validation_verdict,
 )
 from toc.analysis.rollups import (
     StageRollup,
@@ -127,6 +130,8 @@ __all__ = [
     "StageRollup",
     "StageSample",
     "TierLoad",
+    "ValidationResult",
+    "ValidationVerdict",
     "WhatIfResult",
     "Why",
     "add_sample",
@@ -156,5 +161,6 @@ __all__ = [
     "step",
     "summarize_period",
     "system_throughput",
+    "validation_verdict",
     "what_if",
 ]

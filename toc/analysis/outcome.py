@@ -7,7 +7,9 @@ Rules, first match wins:
   "+68 pp", because a relative change of a percentage ("+226.7%") misleads;
 - a time-like unit where lower is better and the time went down: before / after to
   two significant figures, "15× faster", unless that rounds to 1.0;
-- before == 0 (a relative change is undefined): the absolute difference, "+11";
+- before at or below zero, or after below it (a relative change is undefined or
+  meaningless, as for a queue trend going from -3 to +5 records/s): the absolute
+  difference, "+11", "+8 records/s";
 - else the relative change (after - before) / |before| to one decimal, "-98.7%".
 
 Points and absolute differences have at most one decimal ("+68 pp", "+2.5 pp").
@@ -60,8 +62,8 @@ def describe_change(
         # "1.0× faster" would read as no change; the percentage says more.
         if times != "1.0":
             return f"{times}× faster"
-    if before == 0:
-        return _signed(after) + (f" {unit}" if unit else "")
+    if before <= 0 or after < 0:
+        return _signed(after - before) + (f" {unit}" if unit else "")
     return _signed_percent(_relative_change(before, after))
 
 

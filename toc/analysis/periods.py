@@ -2,7 +2,8 @@
 article's "3× for a day") and compare its metrics during the change with before.
 
 If the suspect really is the constraint, the system's throughput rises with it;
-``system_throughput`` reads that off the last stage.
+``system_throughput`` reads that off the last stage, and ``validation_verdict`` says
+in one sentence what the rise, or its absence, means.
 """
 
 from __future__ import annotations
@@ -144,10 +145,112 @@ def compare_periods(
     )
 
 
+# System throughput must rise by more than this share to count: the mean throughput
+# of a pipeline under steady demand wanders a few percent from one hour to the next.
+RISE = 0.05
+
+
+class ValidationResult(StrEnum):
+    CONSTRAINT = "constraint"
+    NOT_CONSTRAINT = "not_constraint"
+    INCONCLUSIVE = "inconclusive"
+
+
+@dataclass(frozen=True, slots=True)
+class ValidationVerdict:
+    """The experiment's answer; ``before`` and ``during`` are the system's throughput
+    in records/s (None where a period has no metrics of the last stage)."""
+
+    result: ValidationResult
+    sentence: str
+    before: float | None
+    during: float | None
+
+
+def validation_verdict(
+    suspect: str,
+    stage: PeriodComparison,
+    system: PeriodComparison,
+    last_stage: str,
+) -> ValidationVerdict:
+    """The method's test: give the suspect extra capacity; if system throughput does
+    not rise by more than ``RISE``, the suspect is not the constraint.
+
+    ``stage`` compares the suspect's periods, ``system`` the last stage's. The
+    verdict is inconclusive when a period has no metrics of the last stage, or when
+    the suspect's reported capacity did not rise by more than ``RISE`` (the
+    experiment did not give it the extra capacity, whatever was planned).
+    """
+    before, during = system.before.throughput, system.during.throughput
+    if before is None or during is None:
+        missing = " or ".join(
+            name
+            for name, value in (("before", before), ("during", during))
+            if value is None
+        )
+        return ValidationVerdict(
+            ValidationResult.INCONCLUSIVE,
+            f"No metrics of {last_stage}, the last stage, were ingested {missing} "
+            "the experiment, so there is no system throughput to compare yet.",
+            before,
+            during,
+        )
+    capacity = stage.change(PeriodMetric.CAPACITY)
+    if (
+        capacity.before is not None
+        and capacity.during is not None
+        and not _rose(capacity.before, capacity.during)
+    ):
+        return ValidationVerdict(
+            ValidationResult.INCONCLUSIVE,
+            f"{suspect}'s reported capacity did not rise "
+            f"({_records(capacity.before, capacity.during)}), "
+            "so the experiment has not tested it.",
+            before,
+            during,
+        )
+    figures = _records(before, during)
+    change = describe_change(before, during, lower_is_better=False, unit="records/s")
+    extra = f"while {suspect} had more capacity"
+    if _rose(before, during):
+        rise = "from zero" if before == 0 else change.removeprefix("+")
+        return ValidationVerdict(
+            ValidationResult.CONSTRAINT,
+            f"System throughput rose {rise} ({figures}) {extra}: it is the constraint.",
+            before,
+            during,
+        )
+    return ValidationVerdict(
+        ValidationResult.NOT_CONSTRAINT,
+        f"System throughput did not rise ({change}, {figures}) {extra}: "
+        f"{suspect} is not the constraint.",
+        before,
+        during,
+    )
+
+
 def system_throughput(last_stage_points: Sequence[PeriodPoint]) -> float | None:
     """Records/s the whole system delivers: in a serial pipeline that is what its last
     stage processes, whatever the stages before it manage. None without points."""
     return summarize_period(last_stage_points).throughput
+
+
+def _rose(before: float, during: float) -> bool:
+    return during > before * (1 + RISE) if before > 0 else during > 0
+
+
+def _records(before: float, during: float) -> str:
+    return f"{_compact(before)} → {_compact(during)} records/s"
+
+
+def _compact(value: float) -> str:
+    """Three significant digits and a suffix, as the charts label rates: 28.5k."""
+    # Rounded first, so that 999.96 reads 1k rather than 1e+03.
+    rounded = float(f"{value:.3g}")
+    for threshold, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(rounded) >= threshold:
+            return f"{rounded / threshold:g}{suffix}"
+    return f"{rounded:g}"
 
 
 def _ledger_row(points: Sequence[PeriodPoint]) -> LedgerRow:
