@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pytest
 from hypothesis import given
@@ -29,7 +30,7 @@ def test_growing_queue_is_falling_behind_and_never_drains() -> None:
     # Capacity (1000) exceeds throughput (950), yet the queue grows: the measured
     # growth wins over the capacity figure.
     backlog = assess_backlog(
-        row("A", utilization=0.95, queue_depth=1_200, queue_trend=4.0)
+        row("A", utilization=0.95, queue_depth=1_200, queue_trend=40.0)
     )
 
     assert backlog.state is BacklogState.FALLING_BEHIND
@@ -120,3 +121,24 @@ def test_drain_time_is_never_negative_and_absent_while_falling_behind(
         if backlog.state in (BacklogState.STUCK, BacklogState.FALLING_BEHIND):
             assert backlog.drain_seconds is None
         assert (backlog.state is BacklogState.CLEAR) or backlog.queue_depth > 0
+
+
+def test_a_trend_within_the_queue_noise_is_flat() -> None:
+    noisy = replace(
+        row("A", utilization=0.5, queue_depth=1_200, queue_trend=40.0),
+        queue_trend_noise=20.0,
+    )
+
+    backlog = assess_backlog(noisy)
+
+    assert backlog.state is BacklogState.CLEAR
+    # The noisy trend neither adds to the arrivals: 1,200 queued / 500 spare.
+    assert backlog.drain_seconds == pytest.approx(2.4)
+
+
+def test_a_queue_at_a_stage_with_no_spare_capacity_is_never_clear() -> None:
+    # The constraint's own row: fully busy, a short flat queue that cannot drain.
+    backlog = assess_backlog(row("A", utilization=1.0, queue_depth=50))
+
+    assert backlog.state is BacklogState.STEADY_HIGH
+    assert backlog.drain_seconds is None

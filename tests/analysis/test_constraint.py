@@ -46,33 +46,59 @@ def test_article_lift_is_where_tier2_utilization_falls_to_tier1s() -> None:
     assert finding.lift == pytest.approx(0.95 / 0.65)
 
 
-def test_article_reason_names_stage_utilization_queue_growth_and_runner_up() -> None:
+def test_article_reason_names_stage_utilization_threshold_and_runner_up() -> None:
     finding = find_constraint(article_ledger())
 
+    # The article's queue (1.2K records at 28.5K records/s, 4 records/s more) is a
+    # tenth of a second of work: too small next to the throughput to count.
     assert finding.reason == (
-        "Feature-Tier2 runs at 95% utilization with its queue growing by "
-        "4.0 records/s; the next closest stage, Feature-Tier1, has 1.5× more headroom."
+        "Feature-Tier2 runs at 95% utilization, at or above the 85% saturation "
+        "threshold; the next closest stage, Feature-Tier1, has 1.5× more headroom."
     )
 
 
-def test_article_pipeline_is_at_its_ceiling_because_the_constraint_queue_grows() -> (
-    None
-):
+def test_article_ceiling_is_tier2_headroom_and_sets_the_input_rate_limit() -> None:
     finding = find_constraint(article_ledger())
 
-    # A growing queue means arrivals already exceed what Tier2 finishes.
-    assert finding.headroom == 1.0
-    assert finding.ceiling == 1.0
-    # Ingest's 60% of 100K is the input rate, and it cannot grow.
-    assert finding.max_input_rate == pytest.approx(60_000)
+    assert finding.headroom == pytest.approx(1 / 0.95)
+    assert finding.ceiling == pytest.approx(1 / 0.95)
+    # Ingest's 60% of 100K is the input rate.
+    assert finding.max_input_rate == pytest.approx(60_000 / 0.95)
 
 
-def test_article_finding_is_high_confidence() -> None:
-    # The queue confirms it and Tier1 has more than 1.5x its headroom.
+def test_article_finding_is_medium_confidence_without_queue_evidence() -> None:
+    # Tier1 has 1.46x Tier2's headroom: nearly decisive, and no queue confirms it.
     finding = find_constraint(article_ledger())
 
+    assert finding.confidence == pytest.approx(0.6 * (0.95 / 0.65 - 1) / 0.5)
+    assert finding.confidence_label is ConfidenceLabel.MEDIUM
+
+
+def test_a_clear_lead_with_a_sustained_growing_queue_is_high_confidence() -> None:
+    rows = [
+        row("A", utilization=0.6),
+        row("B", utilization=0.97, queue_depth=9_000, queue_trend=30.0),
+    ]
+
+    finding = find_constraint(rows)
+
+    assert finding.stage == "B"
     assert finding.confidence == pytest.approx(1.0)
     assert finding.confidence_label is ConfidenceLabel.HIGH
+    assert "with its queue growing by 30.0 records/s" in finding.reason
+
+
+def test_a_queue_trend_within_its_own_noise_is_no_evidence() -> None:
+    noisy = replace(
+        row("B", utilization=0.97, queue_depth=9_000, queue_trend=30.0),
+        queue_trend_noise=12.0,
+    )
+
+    finding = find_constraint([row("A", utilization=0.6), noisy])
+
+    assert not noisy.queue_growing
+    assert finding.stage == "B"
+    assert "growing" not in finding.reason
 
 
 def test_cascade_constraint_is_not_the_smallest_capacity_stage() -> None:
@@ -99,15 +125,30 @@ def test_saturated_stage_with_a_flat_queue_is_the_constraint() -> None:
 
 def test_growing_queue_makes_an_unsaturated_stage_the_constraint() -> None:
     rows = [
-        row("A", utilization=0.84),
-        row("B", utilization=0.5, queue_depth=300, queue_trend=2.0),
+        row("A", utilization=0.7),
+        row("B", utilization=0.5, queue_depth=3_000, queue_trend=20.0),
     ]
 
     finding = find_constraint(rows)
 
     assert finding.stage == "B"
     assert finding.next_constraint == "A"
-    assert finding.ceiling == 1.0
+    assert "about to saturate" in finding.reason
+    # The ceiling is still the least headroom: A fills up first as load grows.
+    assert finding.ceiling == pytest.approx(1 / 0.7)
+
+
+def test_a_growing_queue_never_outranks_a_busier_saturated_stage() -> None:
+    # A burst at a 36%-busy stage once beat a stage at 94%; utilization leads.
+    rows = [
+        row("A", utilization=0.36, queue_depth=3_000, queue_trend=50.0),
+        row("B", utilization=0.94),
+    ]
+
+    finding = find_constraint(rows)
+
+    assert finding.stage == "B"
+    assert finding.headroom == pytest.approx(1 / 0.94)
 
 
 def test_least_headroom_wins_among_saturated_stages() -> None:
@@ -118,11 +159,35 @@ def test_least_headroom_wins_among_saturated_stages() -> None:
 
 def test_growing_queue_breaks_a_headroom_tie() -> None:
     rows = [
-        row("A", utilization=1.0),
-        row("B", utilization=1.0, queue_depth=50, queue_trend=1.0),
+        row("A", utilization=0.97),
+        row("B", utilization=0.95, queue_depth=500, queue_trend=10.0),
     ]
 
-    assert find_constraint(rows).stage == "B"
+    finding = find_constraint(rows)
+
+    assert finding.stage == "B"
+    assert finding.near_tie == "A"
+    assert finding.confidence_label is ConfidenceLabel.LOW
+
+
+def test_a_near_tie_goes_to_the_incumbent_and_says_so() -> None:
+    rows = [row("A", utilization=0.92), row("B", utilization=0.94)]
+
+    fresh = find_constraint(rows)
+    kept = find_constraint(rows, incumbent="A")
+
+    assert fresh.stage == "B"
+    assert kept.stage == "A"
+    assert kept.near_tie == "B"
+    assert kept.confidence <= 0.3
+    assert kept.confidence_label is ConfidenceLabel.LOW
+    assert "tied" in kept.reason
+
+
+def test_the_incumbent_does_not_keep_a_lead_it_has_clearly_lost() -> None:
+    rows = [row("A", utilization=0.86), row("B", utilization=0.97)]
+
+    assert find_constraint(rows, incumbent="A").stage == "B"
 
 
 def test_queue_growth_ties_are_compared_in_seconds_of_work() -> None:
@@ -240,7 +305,10 @@ def test_external_confidence_grows_with_the_distance_to_saturation() -> None:
     far = find_constraint([row("A", utilization=0.3)])
 
     assert near.confidence < far.confidence
-    assert near.confidence_label is ConfidenceLabel.MEDIUM
+    # 84% is a near tie with the 85% threshold: outside, but barely.
+    assert near.near_tie == "A"
+    assert near.confidence_label is ConfidenceLabel.LOW
+    assert far.near_tie is None
     assert far.confidence_label is ConfidenceLabel.HIGH
 
 
@@ -300,7 +368,7 @@ def test_lift_is_at_least_one_when_the_constraint_leads_only_by_its_queue() -> N
     # Once B keeps up, A (84%) is already tighter than B (50%).
     rows = [
         row("A", utilization=0.84),
-        row("B", utilization=0.5, queue_depth=300, queue_trend=2.0),
+        row("B", utilization=0.5, queue_depth=3_000, queue_trend=20.0),
     ]
 
     assert find_constraint(rows).lift == 1.0
@@ -341,14 +409,17 @@ def test_saturation_outside_zero_to_one_is_rejected(saturation: float) -> None:
 
 @PROPERTY
 @given(ledgers())
-def test_internal_constraint_has_the_least_headroom_and_sets_the_ceiling(
+def test_constraint_leads_the_candidates_and_the_ceiling_is_the_least_headroom(
     rows: list[LedgerRow],
 ) -> None:
     finding = find_constraint(rows)
 
     if finding.stage is not None:
         headrooms = [item.headroom for item in finding.assessments]
-        assert finding.headroom == min(headrooms) == finding.ceiling
+        candidates = [item for item in finding.assessments if item.is_candidate]
+        tightest = min(item.headroom for item in candidates)
+        assert finding.headroom <= tightest * 1.05 or math.isinf(tightest)
+        assert finding.ceiling == min(headrooms)
         assert finding.next_constraint != finding.stage
 
 

@@ -42,12 +42,12 @@ def test_doubling_the_article_constraint_leaves_feature_tier1_as_the_limit() -> 
     # Nothing is saturated any more; Tier1 is the next stage to fill up.
     assert result.after.external
     assert result.after.next_constraint == "Feature-Tier1"
-    assert result.before.ceiling == 1.0
+    assert result.before.ceiling == pytest.approx(1 / 0.95)
     assert result.after.ceiling == pytest.approx(1 / 0.65)
     assert result.summary == (
         "Scaling Feature-Tier2 capacity by 2x moves the constraint from "
         "Feature-Tier2 to outside the pipeline and changes the ceiling from "
-        "1.00x to 1.54x."
+        "1.05x to 1.54x."
     )
 
 
@@ -72,7 +72,7 @@ def test_raising_a_non_constraint_changes_nothing_that_matters() -> None:
     assert result.after.ceiling == result.before.ceiling
     assert result.summary == (
         "Scaling Alerting capacity by 10x leaves the constraint where it is "
-        "(Feature-Tier2) and leaves the ceiling at 1.00x."
+        "(Feature-Tier2) and leaves the ceiling at 1.05x."
     )
 
 
@@ -161,7 +161,9 @@ def test_raising_a_non_constraint_stage_never_changes_the_ceiling(
     rows: list[LedgerRow], factor: float, data: st.DataObject
 ) -> None:
     before = find_constraint(rows)
-    assume(before.stage is not None)
+    # A growing queue can make a stage the constraint before a tighter stage
+    # saturates; raising that tighter stage then lifts the ceiling.
+    assume(before.stage is not None and before.headroom == before.ceiling)
     stage = data.draw(
         st.sampled_from([each.stage for each in rows if each.stage != before.stage])
     )

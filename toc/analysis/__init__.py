@@ -30,6 +30,7 @@ from toc.analysis.events import (
     ConstraintTracker,
     detect_constraint_moves,
     step,
+    track,
 )
 from toc.analysis.experiment import (
     Criterion,
@@ -50,7 +51,6 @@ from toc.analysis.five_whys import (
     review_chain,
 )
 from toc.analysis.ledger import (
-    QUEUE_TREND_EPSILON,
     FailureModeTally,
     LedgerRow,
     StageSample,
@@ -96,7 +96,6 @@ __all__ = [
     "EQUAL_REL_TOL",
     "MIN_GAP_SHARE",
     "MIN_WHYS",
-    "QUEUE_TREND_EPSILON",
     "SATURATION",
     "STEADY_HIGH_SECONDS",
     "Backlog",
@@ -161,6 +160,7 @@ __all__ = [
     "step",
     "summarize_period",
     "system_throughput",
+    "track",
     "validation_verdict",
     "what_if",
 ]

@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 from enum import StrEnum
 
-from toc.analysis.ledger import QUEUE_TREND_EPSILON, LedgerRow
+from toc.analysis.ledger import LedgerRow
 
 # A flat queue holding more than this much work (at full capacity) is "steady_high".
 STEADY_HIGH_SECONDS = 60.0
@@ -40,13 +40,14 @@ def assess_backlog(
 
     States, first match wins: ``clear`` with an empty queue; ``stuck`` when the queue
     is present and nothing was processed; ``falling_behind`` / ``draining`` when the
-    queue trend is above / below +-``QUEUE_TREND_EPSILON``; ``steady_high`` when the
-    flat queue holds more than ``steady_high_seconds`` of work; else ``clear``.
+    queue grows / shrinks in a sustained way (``LedgerRow.queue_growing``);
+    ``steady_high`` when the flat queue holds more than ``steady_high_seconds`` of
+    work or the stage has no spare capacity to clear it; else ``clear``.
 
     Drain time = queue / (capacity - arrivals), where arrivals = throughput + queue
-    trend (what is processed plus what piles up). It is None for a stuck or falling
-    behind stage whatever the capacity figure claims, and when capacity does not
-    exceed arrivals.
+    trend (what is processed plus what piles up; a trend within the noise counts 0).
+    It is None for a stuck or falling behind stage whatever the capacity figure
+    claims, and when capacity does not exceed arrivals.
     """
     if not row.has_data:
         return None
@@ -55,8 +56,11 @@ def assess_backlog(
         queue_seconds = 0.0
     else:
         queue_seconds = queue / capacity if capacity > 0 else math.inf
-    state = _state(row, queue_seconds, steady_high_seconds)
-    spare = capacity - (row.load + row.queue_trend)
+    # A trend within the queue's own noise is no trend: it neither adds to the
+    # arrivals nor eats into the spare capacity.
+    trend = row.queue_trend if row.queue_growing or row.queue_shrinking else 0.0
+    spare = capacity - (row.load + trend)
+    state = _state(row, queue_seconds, steady_high_seconds, spare)
     if queue == 0:
         drain_seconds: float | None = 0.0
     elif state in (BacklogState.STUCK, BacklogState.FALLING_BEHIND) or spare <= 0:
@@ -73,16 +77,17 @@ def assess_backlog(
 
 
 def _state(
-    row: LedgerRow, queue_seconds: float, steady_high_seconds: float
+    row: LedgerRow, queue_seconds: float, steady_high_seconds: float, spare: float
 ) -> BacklogState:
     if row.queue_depth == 0:
         return BacklogState.CLEAR
     if row.load == 0:
         return BacklogState.STUCK
-    if row.queue_trend > QUEUE_TREND_EPSILON:
+    if row.queue_growing:
         return BacklogState.FALLING_BEHIND
-    if row.queue_trend < -QUEUE_TREND_EPSILON:
+    if row.queue_shrinking:
         return BacklogState.DRAINING
-    if queue_seconds > steady_high_seconds:
+    # A queue the stage has no spare capacity to clear is not "clear", however short.
+    if queue_seconds > steady_high_seconds or spare <= 0:
         return BacklogState.STEADY_HIGH
     return BacklogState.CLEAR

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from toc.analysis.ledger import QUEUE_TREND_EPSILON, LedgerRow
+from toc.analysis.ledger import LedgerRow
 from toc.analysis.validation import require_unique
 
 SATURATION = 0.85
@@ -20,10 +20,15 @@ SATURATION = 0.85
 BLOCKED_SHARE = 0.5
 # Headroom ratio between runner-up and constraint at which the ranking is unambiguous.
 DECISIVE_MARGIN = 1.5
+# Below this headroom ratio two stages are tied: five-minute means of utilization
+# move by a few percent between windows, so 90% against 93% busy is no verdict.
+NEAR_TIE_MARGIN = 1.05
 SEPARATION_WEIGHT = 0.6
 QUEUE_WEIGHT = 0.4
 HIGH_CONFIDENCE = 0.75
 MEDIUM_CONFIDENCE = 0.4
+# A near tie is never more than low confidence, whatever the queues say.
+NEAR_TIE_CONFIDENCE = 0.3
 
 
 class ConfidenceLabel(StrEnum):
@@ -36,10 +41,10 @@ class ConfidenceLabel(StrEnum):
 class StageAssessment:
     """How one stage with data stands against the saturation threshold.
 
-    ``headroom`` is the row's headroom, except that a stage whose queue grows on its
-    own account gets at most 1: arrivals already exceed what it finishes, whatever its
-    utilization says. ``pressure_from`` names, for a held-back stage, the busy stage
-    downstream that it waits on (None when no busy stage explains the wait).
+    ``headroom`` is the row's headroom (1 / busy share). ``queue_growing`` is the
+    row's sustained-growth test. ``pressure_from`` names, for a held-back stage, the
+    busy stage downstream that it waits on (None when no busy stage explains the
+    wait).
     """
 
     stage: str
@@ -60,13 +65,16 @@ class ConstraintFinding:
 
     ``stage`` is None either because the constraint is outside the pipeline
     (``external``) or because no stage reported data (not ``external``).
-    ``headroom`` and ``next_headroom`` are the assessed (queue-aware) headrooms.
+    ``headroom`` and ``next_headroom`` are headrooms (1 / busy share).
     ``ceiling`` is the least headroom over the stages with data: the factor by which
     system load can grow before the first stage is fully busy, assuming every stage's
     load grows in proportion. ``max_input_rate`` is that factor applied to the load of
     the first stage with data (the pipeline's input rate); None when that load is 0.
     ``lift`` is the factor by which the constraint's capacity must grow before
     ``next_constraint`` becomes the tighter stage (only for an internal constraint).
+    ``near_tie`` names the stage whose headroom is within NEAR_TIE_MARGIN of the
+    constraint's (for an external constraint: the tightest stage, when it is that
+    close to the threshold); the verdict is then low confidence.
     """
 
     stage: str | None
@@ -81,6 +89,7 @@ class ConstraintFinding:
     ceiling: float | None
     max_input_rate: float | None
     assessments: tuple[StageAssessment, ...]
+    near_tie: str | None = None
 
 
 def is_held_back(row: LedgerRow, saturation: float = SATURATION) -> bool:
@@ -107,15 +116,15 @@ def assess_stages(
     measured = [row for row in rows if row.has_data]
     held_back = [is_held_back(row, saturation) for row in measured]
     candidate = [
-        not held and (_is_saturated(row, saturation) or _queue_grows(row))
+        not held and (_is_saturated(row, saturation) or row.queue_growing)
         for row, held in zip(measured, held_back, strict=True)
     ]
     return [
         StageAssessment(
             stage=row.stage,
-            headroom=_effective_headroom(row, held),
+            headroom=row.headroom,
             saturated=_is_saturated(row, saturation),
-            queue_growing=_queue_grows(row),
+            queue_growing=row.queue_growing,
             held_back=held,
             pressure_from=(
                 _pressure_source(measured, held_back, candidate, index)
@@ -129,16 +138,6 @@ def assess_stages(
 
 def _is_saturated(row: LedgerRow, saturation: float) -> bool:
     return row.busy is not None and row.busy >= saturation
-
-
-def _queue_grows(row: LedgerRow) -> bool:
-    return row.queue_trend is not None and row.queue_trend > QUEUE_TREND_EPSILON
-
-
-def _effective_headroom(row: LedgerRow, held_back: bool) -> float:
-    if _queue_grows(row) and not held_back:
-        return min(row.headroom, 1.0)
-    return row.headroom
 
 
 def _pressure_source(
@@ -156,23 +155,26 @@ def _pressure_source(
 
 
 def find_constraint(
-    rows: Sequence[LedgerRow], saturation: float = SATURATION
+    rows: Sequence[LedgerRow],
+    saturation: float = SATURATION,
+    incumbent: str | None = None,
 ) -> ConstraintFinding:
     """The constraint of a ledger given in pipeline order.
 
     Candidates are stages that are not held back and are saturated (busy share at or
-    above ``saturation``) or have a growing queue. The constraint is the candidate with
-    the least headroom; ties go to the faster-growing queue (in seconds of work per
-    second, so stages with different traffic compare fairly), then to the upstream
-    stage. Because candidates have headroom at most 1 / ``saturation`` and every other
-    stage more, the constraint always has the least headroom of all stages, so it sets
-    the ceiling.
+    above ``saturation``) or have a queue that grows in a sustained way. Utilization
+    leads: the constraint is the candidate with the least headroom. Candidates within
+    NEAR_TIE_MARGIN of that headroom are tied, and the tie goes to a growing queue,
+    then to ``incumbent`` (the stage that led so far, so that noise does not flip a
+    tie back and forth), then to the faster-growing queue in seconds of work, then
+    to the least headroom, then upstream.
 
     Confidence = 0.6 x separation + 0.4 x queue evidence. Separation grows linearly
     from 0 when the runner-up has the same headroom to 1 when it has 1.5x as much;
-    the queue evidence is 1 when the constraint's queue grows. With an external
-    constraint, separation compares the tightest stage's headroom with the headroom
-    it would have at the threshold, and the queue evidence is 1 when no queue grows.
+    the queue evidence is 1 when the constraint's queue grows beyond its own noise.
+    A near tie is at most NEAR_TIE_CONFIDENCE. With an external constraint,
+    separation compares the tightest stage's headroom with the headroom it would
+    have at the threshold, and the queue evidence is 1 when no queue grows.
     """
     assessments = assess_stages(rows, saturation)
     if not assessments:
@@ -193,42 +195,37 @@ def find_constraint(
         )
     by_stage = {row.stage: row for row in rows}
     # sorted() is stable, so exact ties keep pipeline order: upstream first.
-    ranked = sorted(
-        assessments,
-        key=lambda assessment: (
-            assessment.headroom,
-            -_backlog_growth(by_stage[assessment.stage]),
-            by_stage[assessment.stage].headroom,
-        ),
-    )
+    ranked = sorted(assessments, key=lambda assessment: assessment.headroom)
     ceiling = ranked[0].headroom
     entry_load = next(row.load for row in rows if row.has_data)
     max_input_rate = ceiling * entry_load if entry_load > 0 else None
     notes = _held_back_notes(assessments, by_stage, saturation)
-    constraint = next((item for item in ranked if item.is_candidate), None)
-    if constraint is None:
-        tightest = ranked[0]
-        separation = _separation(tightest.headroom * saturation)
-        no_queue_grows = not any(item.queue_growing for item in assessments)
-        confidence = _confidence(separation, no_queue_grows)
-        return ConstraintFinding(
-            stage=None,
-            external=True,
-            headroom=None,
-            confidence=confidence,
-            confidence_label=_label(confidence),
-            reason=_external_reason(tightest, by_stage[tightest.stage], saturation)
-            + notes,
-            next_constraint=tightest.stage,
-            next_headroom=tightest.headroom,
-            lift=None,
-            ceiling=ceiling,
-            max_input_rate=max_input_rate,
-            assessments=tuple(assessments),
+    candidates = [item for item in ranked if item.is_candidate]
+    if not candidates:
+        return _external_finding(
+            assessments, ranked[0], by_stage, saturation, max_input_rate, notes
         )
+    least = candidates[0].headroom
+    constraint = min(
+        (item for item in candidates if _tied(item.headroom, least)),
+        key=lambda item: (
+            not item.queue_growing,
+            item.stage != incumbent,
+            -_backlog_growth(by_stage[item.stage]) if item.queue_growing else 0.0,
+            item.headroom,
+        ),
+    )
     runner_up = next((item for item in ranked if item is not constraint), None)
     margin = math.inf if runner_up is None else runner_up.headroom / constraint.headroom
+    near_tie = (
+        runner_up.stage
+        if runner_up is not None and _tied(runner_up.headroom, constraint.headroom)
+        else None
+    )
     confidence = _confidence(_separation(margin), constraint.queue_growing)
+    if near_tie is not None:
+        confidence = min(confidence, NEAR_TIE_CONFIDENCE)
+    row = by_stage[constraint.stage]
     return ConstraintFinding(
         stage=constraint.stage,
         external=False,
@@ -236,28 +233,69 @@ def find_constraint(
         confidence=confidence,
         confidence_label=_label(confidence),
         reason=_internal_reason(
-            constraint, by_stage[constraint.stage], runner_up, margin, saturation
+            constraint, row, runner_up, margin, saturation, near_tie is not None
         )
         + notes,
         next_constraint=None if runner_up is None else runner_up.stage,
         next_headroom=None if runner_up is None else runner_up.headroom,
-        lift=_lift(by_stage[constraint.stage], runner_up),
+        lift=_lift(row, runner_up),
         ceiling=ceiling,
         max_input_rate=max_input_rate,
         assessments=tuple(assessments),
+        near_tie=near_tie,
+    )
+
+
+def _tied(headroom: float, least: float) -> bool:
+    """Whether ``headroom`` is within NEAR_TIE_MARGIN of the ``least`` one."""
+    if math.isinf(least):
+        return math.isinf(headroom)
+    return min(headroom, least) * NEAR_TIE_MARGIN >= max(headroom, least)
+
+
+def _external_finding(
+    assessments: list[StageAssessment],
+    tightest: StageAssessment,
+    by_stage: dict[str, LedgerRow],
+    saturation: float,
+    max_input_rate: float | None,
+    notes: str,
+) -> ConstraintFinding:
+    threshold_headroom = 1 / saturation
+    near_tie = tightest.stage if _tied(tightest.headroom, threshold_headroom) else None
+    separation = _separation(tightest.headroom * saturation)
+    no_queue_grows = not any(item.queue_growing for item in assessments)
+    confidence = _confidence(separation, no_queue_grows)
+    if near_tie is not None:
+        confidence = min(confidence, NEAR_TIE_CONFIDENCE)
+    return ConstraintFinding(
+        stage=None,
+        external=True,
+        headroom=None,
+        confidence=confidence,
+        confidence_label=_label(confidence),
+        reason=_external_reason(tightest, by_stage[tightest.stage], saturation) + notes,
+        next_constraint=tightest.stage,
+        next_headroom=tightest.headroom,
+        lift=None,
+        ceiling=tightest.headroom,
+        max_input_rate=max_input_rate,
+        assessments=tuple(assessments),
+        near_tie=near_tie,
     )
 
 
 def _backlog_growth(row: LedgerRow) -> float:
-    """Queue growth in seconds of work per second."""
+    """Queue growth in seconds of work per second, so that stages with different
+    traffic compare fairly."""
     if row.capacity > 0:
         return row.queue_trend / row.capacity
-    return math.inf if row.queue_trend > 0 else 0.0
+    return math.inf
 
 
 def _lift(constraint: LedgerRow, runner_up: StageAssessment | None) -> float | None:
-    """Capacity factor at which the constraint's utilization-based headroom reaches
-    the runner-up's. Floored at 1: when the constraint only leads because its queue
+    """Capacity factor at which the constraint's headroom reaches the runner-up's.
+    Floored at 1: when the constraint leads a near tie or only because its queue
     grows, the runner-up is tighter as soon as the constraint keeps up."""
     if runner_up is None or math.isinf(constraint.headroom):
         return None
@@ -295,21 +333,41 @@ def _internal_reason(
     runner_up: StageAssessment | None,
     margin: float,
     saturation: float,
+    near_tie: bool,
 ) -> str:
-    if constraint.queue_growing:
-        evidence = f" with its queue growing by {row.queue_trend:.1f} records/s"
+    if constraint.saturated and constraint.queue_growing:
+        evidence = (
+            f", at or above the {saturation:.0%} saturation threshold, with its "
+            f"queue growing by {_rate(row.queue_trend)} records/s"
+        )
+    elif constraint.queue_growing:
+        evidence = (
+            f", below the {saturation:.0%} saturation threshold but with its queue "
+            f"growing by {_rate(row.queue_trend)} records/s: it is about to saturate"
+        )
     else:
         evidence = f", at or above the {saturation:.0%} saturation threshold"
     if runner_up is None:
         comparison = "it is the only stage reporting data"
     elif math.isinf(runner_up.headroom):
         comparison = f"the next closest stage, {runner_up.stage}, is idle"
+    elif near_tie:
+        comparison = (
+            f"{runner_up.stage} is nearly as close to its limit "
+            f"({margin:.2f}× the headroom), so the two are tied and either may "
+            "limit the pipeline"
+        )
     else:
         comparison = (
             f"the next closest stage, {runner_up.stage}, "
             f"has {margin:.1f}× more headroom"
         )
     return f"{row.stage} {_describe_load(row)}{evidence}; {comparison}."
+
+
+def _rate(value: float) -> str:
+    # Human stages grow by fractions of a record per second.
+    return f"{value:.1f}" if abs(value) >= 1 else f"{value:.2g}"
 
 
 def _external_reason(

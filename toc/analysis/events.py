@@ -3,10 +3,12 @@ that a noisy ledger does not make the constraint flap."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from toc.analysis.constraint import SATURATION, ConstraintFinding, find_constraint
+from toc.analysis.ledger import LedgerRow
 from toc.analysis.validation import require_aware
 
 DEFAULT_HOLD_S = 300.0
@@ -25,14 +27,25 @@ class ConstraintEvent:
 
 @dataclass(frozen=True, slots=True)
 class ConstraintTracker:
-    """Where tracking stands: the confirmed constraint and, while one is being held,
-    the challenger and when it was first seen (``candidate_since`` is None when there
-    is no challenger, because a challenger may itself be None: outside the pipeline).
+    """Where tracking stands: the confirmed constraint, since when it has led
+    without a break (``confirmed_since``, None before any move), and, while one is
+    being held, the challenger and when it was first seen (``candidate_since`` is
+    None when there is no challenger, because a challenger may itself be None:
+    outside the pipeline).
     """
 
     confirmed: str | None = None
     candidate: str | None = None
     candidate_since: datetime | None = None
+    confirmed_since: datetime | None = None
+
+    @property
+    def leader(self) -> str | None:
+        """The stage that leads so far: the confirmed one, or before any is, the
+        challenger. A near tie goes to it, so noise does not flip the verdict."""
+        if self.confirmed is None and self.candidate_since is not None:
+            return self.candidate
+        return self.confirmed
 
 
 def step(
@@ -49,9 +62,11 @@ def step(
     """
     require_aware(ts, "ts")
     if stage == state.confirmed:
-        return ConstraintTracker(state.confirmed), None
+        return ConstraintTracker(
+            state.confirmed, confirmed_since=state.confirmed_since
+        ), None
     if state.candidate_since is None or stage != state.candidate:
-        state = ConstraintTracker(state.confirmed, stage, ts)
+        state = ConstraintTracker(state.confirmed, stage, ts, state.confirmed_since)
     since = state.candidate_since
     held_s = (ts - since).total_seconds()
     if held_s < hold_s:
@@ -62,7 +77,21 @@ def step(
         to_stage=stage,
         reason=_reason(state.confirmed, stage, held_s, hold_s),
     )
-    return ConstraintTracker(stage), event
+    return ConstraintTracker(stage, confirmed_since=since), event
+
+
+def track(
+    state: ConstraintTracker,
+    ts: datetime,
+    rows: Sequence[LedgerRow],
+    hold_s: float = DEFAULT_HOLD_S,
+    saturation: float = SATURATION,
+) -> tuple[ConstraintTracker, ConstraintFinding, ConstraintEvent | None]:
+    """Judges one window's ledger, evaluated at sample time ``ts``, and steps the
+    tracker with its verdict. A near tie goes to the stage that led so far."""
+    finding = find_constraint(rows, saturation, incumbent=state.leader)
+    state, event = step(state, ts, finding.stage, hold_s)
+    return state, finding, event
 
 
 def detect_constraint_moves(

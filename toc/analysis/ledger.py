@@ -9,8 +9,18 @@ from datetime import datetime, timedelta
 
 from toc.analysis.validation import require_aware, require_non_negative, require_unique
 
-# A least-squares slope this small (records/s) is measurement noise, not a trend.
-QUEUE_TREND_EPSILON = 0.05
+# A queue grows (or shrinks) only when its trend is sustained and large:
+# - the fitted rise over the readings is at least this many times the queue's
+#   own scatter around the line, so one burst reading or a queue that swings at
+#   random is not a trend (a lone spike at the window's edge rises about 1x);
+TREND_TO_SCATTER = 3.0
+# - it is at least this share of the stage's throughput: 0.5% more arriving than
+#   leaving piles up 1.5 s of work every 5 minutes, while the queue of a busy but
+#   stable stage drifts at random by far less;
+TREND_SHARE_OF_LOAD = 0.005
+# - the readings span at least a minute, and there are three of them.
+MIN_TREND_SPAN_S = 60.0
+MIN_TREND_SAMPLES = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +73,10 @@ class LedgerRow:
     """One stage's line in the ledger.
 
     ``samples == 0`` means the stage reported nothing in the window: its metrics are
-    then None and it can never be the constraint.
+    then None and it can never be the constraint. ``queue_trend`` is the
+    least-squares slope of the queue (records/s) and ``queue_trend_noise`` the
+    slope that its scatter alone could fake (residual spread / time spanned; infinite
+    with too few readings to tell, 0 for a clean line).
     """
 
     stage: str
@@ -78,6 +91,9 @@ class LedgerRow:
     failure_mode: str = ""
     errors: int = 0
     dropped: int = 0
+    queue_trend_noise: float = 0.0
+    first_sample_at: datetime | None = None
+    last_sample_at: datetime | None = None
 
     def __post_init__(self) -> None:
         required = (
@@ -119,6 +135,39 @@ class LedgerRow:
             return None
         return math.inf if busy == 0 else 1 / busy
 
+    @property
+    def posting_interval_s(self) -> float | None:
+        """The mean time between the stage's readings in the window."""
+        if self.first_sample_at is None or self.last_sample_at is None:
+            return None
+        if self.samples < 2:
+            return None
+        span = (self.last_sample_at - self.first_sample_at).total_seconds()
+        return span / (self.samples - 1)
+
+    @property
+    def queue_growing(self) -> bool:
+        """Whether the queue grows in a sustained way (see TREND_TO_SCATTER)."""
+        return (
+            self.queue_trend is not None
+            and self.queue_trend > 0
+            and (self._trend_is_sustained(self.queue_trend))
+        )
+
+    @property
+    def queue_shrinking(self) -> bool:
+        return (
+            self.queue_trend is not None
+            and self.queue_trend < 0
+            and (self._trend_is_sustained(-self.queue_trend))
+        )
+
+    def _trend_is_sustained(self, rate: float) -> bool:
+        return (
+            rate >= TREND_TO_SCATTER * self.queue_trend_noise
+            and rate >= TREND_SHARE_OF_LOAD * (self.load or 0.0)
+        )
+
 
 def ledger_rows(
     samples: Iterable[StageSample],
@@ -159,8 +208,23 @@ def _row_from_samples(stage: str, samples: list[StageSample]) -> LedgerRow:
     blocked = [
         clamp_share(sample.blocked) for sample in samples if sample.blocked is not None
     ]
+    mean_blocked = sum(blocked) / len(blocked) if blocked else None
     # Several samples may share the latest ts; the deepest queue is the safer reading.
     latest = max(samples, key=lambda sample: (sample.ts, sample.queue_depth))
+    first_at = min(sample.ts for sample in samples)
+    times = [(sample.ts - first_at).total_seconds() for sample in samples]
+    depths = [float(sample.queue_depth) for sample in samples]
+    trend, noise = queue_line(
+        QueueSums(
+            count=count,
+            time_sum=sum(times),
+            queue_sum=sum(depths),
+            time_sq_sum=sum(t * t for t in times),
+            time_queue_sum=sum(t * q for t, q in zip(times, depths, strict=True)),
+            queue_sq_sum=sum(q * q for q in depths),
+            span_s=(latest.ts - first_at).total_seconds(),
+        )
+    )
     return LedgerRow(
         stage=stage,
         samples=count,
@@ -171,30 +235,40 @@ def _row_from_samples(stage: str, samples: list[StageSample]) -> LedgerRow:
             load,
             capacity,
             latest.queue_depth,
+            mean_blocked,
         ),
-        blocked=sum(blocked) / len(blocked) if blocked else None,
+        blocked=mean_blocked,
         latency_p95_ms=nearest_rank_p95([sample.latency_p95_ms for sample in samples]),
         queue_depth=latest.queue_depth,
-        queue_trend=_queue_trend(samples),
+        queue_trend=trend,
         failure_mode=dominant_failure_mode(_tally_failure_modes(samples)),
         errors=sum(sample.errors for sample in samples),
         dropped=sum(sample.dropped for sample in samples),
+        queue_trend_noise=noise,
+        first_sample_at=first_at,
+        last_sample_at=latest.ts,
     )
 
 
 def derive_utilization(
-    mean_reported: float | None, load: float, capacity: float, queue_depth: int
+    mean_reported: float | None,
+    load: float,
+    capacity: float,
+    queue_depth: int,
+    mean_blocked: float | None = None,
 ) -> float:
-    """Mean reported utilization when any sample reported one, else load / capacity.
+    """Mean reported utilization when any sample reported one, else the share of
+    time working (load / capacity) plus the share blocked: utilization counts the
+    time a stage is occupied, working or waiting on its successor.
 
-    The ratio is capped at 1 because a stage cannot process more than it can; a higher
-    ratio means the capacity figure is stale, not that the stage is over 100% busy.
-    A stage with no capacity is fully used as soon as anything reaches it.
+    Capped at 1 because a stage cannot process more than it can; a higher ratio
+    means the capacity figure is stale, not that the stage is over 100% busy. A
+    stage with no capacity is fully used as soon as anything reaches it.
     """
     if mean_reported is not None:
         return mean_reported
     if capacity > 0:
-        return min(1.0, load / capacity)
+        return min(1.0, load / capacity + (mean_blocked or 0.0))
     return 1.0 if load > 0 or queue_depth > 0 else 0.0
 
 
@@ -206,21 +280,38 @@ def nearest_rank_p95(values: Sequence[float]) -> float:
     return ordered[rank - 1]
 
 
-def _queue_trend(samples: list[StageSample]) -> float:
-    """Least-squares slope of queue depth against sample time, in records/s."""
-    origin = min(sample.ts for sample in samples)
-    times = [(sample.ts - origin).total_seconds() for sample in samples]
-    if len(set(times)) < 2:
-        return 0.0
-    depths = [float(sample.queue_depth) for sample in samples]
-    mean_time = sum(times) / len(times)
-    mean_depth = sum(depths) / len(depths)
-    spread = sum((time - mean_time) ** 2 for time in times)
-    covariance = sum(
-        (time - mean_time) * (depth - mean_depth)
-        for time, depth in zip(times, depths, strict=True)
-    )
-    return covariance / spread
+@dataclass(frozen=True, slots=True)
+class QueueSums:
+    """Least-squares sums of queue depth q against time t (seconds from the first
+    reading), over ``count`` readings spanning ``span_s`` seconds. They add up across
+    rollups, so raw samples and rollups give the same line."""
+
+    count: int
+    time_sum: float
+    queue_sum: float
+    time_sq_sum: float
+    time_queue_sum: float
+    queue_sq_sum: float
+    span_s: float
+
+
+def queue_line(sums: QueueSums) -> tuple[float, float]:
+    """(trend, noise) of the queue in records/s: the least-squares slope, and the
+    slope its scatter alone could fake, the residual standard deviation over the
+    span (infinite when too few readings or too short a span to tell)."""
+    count = sums.count
+    spread = sums.time_sq_sum - sums.time_sum**2 / count
+    # Rounding can leave a tiny or negative spread when timestamps nearly coincide.
+    if sums.span_s <= 0 or spread <= 0:
+        return 0.0, math.inf
+    covariance = sums.time_queue_sum - sums.time_sum * sums.queue_sum / count
+    trend = covariance / spread
+    if count < MIN_TREND_SAMPLES or sums.span_s < MIN_TREND_SPAN_S:
+        return trend, math.inf
+    queue_spread = sums.queue_sq_sum - sums.queue_sum**2 / count
+    residual = max(0.0, queue_spread - covariance * trend)
+    scatter = math.sqrt(residual / (count - 2))
+    return trend, scatter / sums.span_s
 
 
 def _tally_failure_modes(samples: list[StageSample]) -> tuple[FailureModeTally, ...]:

@@ -10,10 +10,12 @@ from datetime import datetime
 from toc.analysis.ledger import (
     FailureModeTally,
     LedgerRow,
+    QueueSums,
     StageSample,
     clamp_share,
     derive_utilization,
     dominant_failure_mode,
+    queue_line,
 )
 from toc.analysis.validation import require_unique
 
@@ -23,7 +25,8 @@ class StageRollup:
     """Sums over some samples of one stage.
 
     The least-squares sums (``time_sum`` = Σt, ``queue_sum`` = Σq,
-    ``time_sq_sum`` = Σt², ``time_queue_sum`` = Σtq, n = ``count``) measure t in
+    ``time_sq_sum`` = Σt², ``time_queue_sum`` = Σtq, ``queue_sq_sum`` = Σq²,
+    n = ``count``) measure t in
     seconds since ``first_ts``: epoch seconds squared would lose the trend to float
     rounding. ``last_queue_depth``
     is the depth at ``last_ts`` (the deepest, if several samples share it).
@@ -46,6 +49,7 @@ class StageRollup:
     queue_sum: float
     time_sq_sum: float
     time_queue_sum: float
+    queue_sq_sum: float
     errors: int
     dropped: int
     failure_modes: tuple[FailureModeTally, ...]
@@ -78,6 +82,7 @@ def rollup_sample(sample: StageSample) -> StageRollup:
             if sample.failure_mode
             else ()
         ),
+        queue_sq_sum=float(sample.queue_depth) ** 2,
     )
 
 
@@ -128,6 +133,7 @@ def rollup_samples(samples: Sequence[StageSample]) -> StageRollup:
         errors=sum(sample.errors for sample in samples),
         dropped=sum(sample.dropped for sample in samples),
         failure_modes=tuple(sorted(tallies.values(), key=lambda tally: tally.mode)),
+        queue_sq_sum=float(sum(sample.queue_depth**2 for sample in samples)),
     )
 
 
@@ -165,6 +171,7 @@ def merge_all(rollups: Sequence[StageRollup]) -> StageRollup:
     # field cost twice as much.
     count = utilization_count = blocked_count = errors = dropped = 0
     capacity_sum = throughput_sum = utilization_sum = blocked_sum = queue_sum = 0.0
+    queue_sq_sum = 0.0
     time_sum = time_sq_sum = time_queue_sum = 0.0
     latency_p95_max_ms = rollups[0].latency_p95_max_ms
     # Several rollups may end at the same time: the deepest queue is the last.
@@ -178,6 +185,7 @@ def merge_all(rollups: Sequence[StageRollup]) -> StageRollup:
         blocked_sum += rollup.blocked_sum
         blocked_count += rollup.blocked_count
         queue_sum += rollup.queue_sum
+        queue_sq_sum += rollup.queue_sq_sum
         errors += rollup.errors
         dropped += rollup.dropped
         latency_p95_max_ms = max(latency_p95_max_ms, rollup.latency_p95_max_ms)
@@ -207,6 +215,7 @@ def merge_all(rollups: Sequence[StageRollup]) -> StageRollup:
         errors=errors,
         dropped=dropped,
         failure_modes=_merge_tallies(rollup.failure_modes for rollup in rollups),
+        queue_sq_sum=queue_sq_sum,
     )
 
 
@@ -258,6 +267,20 @@ def ledger_row_from_rollups(stage: str, rollups: Iterable[StageRollup]) -> Ledge
     count = merged.count
     capacity = merged.capacity_sum / count
     load = merged.throughput_sum / count
+    mean_blocked = (
+        merged.blocked_sum / merged.blocked_count if merged.blocked_count else None
+    )
+    trend, noise = queue_line(
+        QueueSums(
+            count=count,
+            time_sum=merged.time_sum,
+            queue_sum=merged.queue_sum,
+            time_sq_sum=merged.time_sq_sum,
+            time_queue_sum=merged.time_queue_sum,
+            queue_sq_sum=merged.queue_sq_sum,
+            span_s=(merged.last_ts - merged.first_ts).total_seconds(),
+        )
+    )
     return LedgerRow(
         stage=stage,
         samples=count,
@@ -270,16 +293,18 @@ def ledger_row_from_rollups(stage: str, rollups: Iterable[StageRollup]) -> Ledge
             load,
             capacity,
             merged.last_queue_depth,
+            mean_blocked,
         ),
-        blocked=merged.blocked_sum / merged.blocked_count
-        if merged.blocked_count
-        else None,
+        blocked=mean_blocked,
         latency_p95_ms=merged.latency_p95_max_ms,
         queue_depth=merged.last_queue_depth,
-        queue_trend=_queue_trend(merged),
+        queue_trend=trend,
         failure_mode=dominant_failure_mode(merged.failure_modes),
         errors=merged.errors,
         dropped=merged.dropped,
+        queue_trend_noise=noise,
+        first_sample_at=merged.first_ts,
+        last_sample_at=merged.last_ts,
     )
 
 
@@ -293,13 +318,3 @@ def ledger_from_rollups(
         if rollup.stage in by_stage:
             by_stage[rollup.stage].append(rollup)
     return [ledger_row_from_rollups(stage, by_stage[stage]) for stage in stage_order]
-
-
-def _queue_trend(rollup: StageRollup) -> float:
-    if rollup.first_ts == rollup.last_ts:
-        return 0.0
-    count = rollup.count
-    spread = rollup.time_sq_sum - rollup.time_sum**2 / count
-    covariance = rollup.time_queue_sum - rollup.time_sum * rollup.queue_sum / count
-    # Rounding can leave a tiny or negative spread when timestamps nearly coincide.
-    return covariance / spread if spread > 0 else 0.0
