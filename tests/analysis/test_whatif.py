@@ -45,9 +45,10 @@ def test_doubling_the_article_constraint_leaves_feature_tier1_as_the_limit() -> 
     assert result.before.ceiling == pytest.approx(1 / 0.95)
     assert result.after.ceiling == pytest.approx(1 / 0.65)
     assert result.summary == (
-        "Scaling Feature-Tier2 capacity by 2x moves the constraint from "
-        "Feature-Tier2 to outside the pipeline and changes the ceiling from "
-        "1.05x to 1.54x."
+        "With Feature-Tier2 at 2× its capacity, the constraint moves from "
+        "Feature-Tier2 to outside the pipeline and the ceiling rises from 1.05× to "
+        "1.54× load growth before a stage saturates. Next constraint: "
+        "Feature-Tier1, the first stage to saturate."
     )
 
 
@@ -71,9 +72,45 @@ def test_raising_a_non_constraint_changes_nothing_that_matters() -> None:
     assert result.after.stage == result.before.stage == "Feature-Tier2"
     assert result.after.ceiling == result.before.ceiling
     assert result.summary == (
-        "Scaling Alerting capacity by 10x leaves the constraint where it is "
-        "(Feature-Tier2) and leaves the ceiling at 1.05x."
+        "With Alerting at 10× its capacity, the constraint stays at Feature-Tier2 "
+        "and the ceiling stays at 1.05× load growth before a stage saturates. Next "
+        "constraint: Feature-Tier1 once Feature-Tier2 gets 1.46× its capacity."
     )
+
+
+def test_the_summary_counts_the_lift_from_todays_capacity_as_the_card_does() -> None:
+    rows = article_ledger()
+    card = find_constraint(rows)
+
+    result = what_if(rows, "Feature-Tier2", 1.1)
+
+    # The card says "Feature-Tier1 once Feature-Tier2 gets 1.46× its capacity";
+    # with 1.1× of it granted, the same fact keeps the same number.
+    assert card.lift == pytest.approx(0.95 / 0.65)
+    assert result.after.stage == "Feature-Tier2"
+    assert result.summary.endswith(
+        "Next constraint: Feature-Tier1 once Feature-Tier2 gets 1.46× its capacity."
+    )
+
+
+def test_the_summary_says_when_the_runner_up_is_as_close_to_its_limit() -> None:
+    rows = [row("A", utilization=0.9), row("B", utilization=0.9)]
+
+    summary = what_if(rows, "B", 1.0).summary
+
+    assert summary.endswith(", which is as close to its limit already.")
+    assert "the ceiling stays at 1.11×" in summary
+
+
+def test_a_ceiling_that_rounds_to_the_same_factor_stays() -> None:
+    rows = [row("A", utilization=0.9), row("B", utilization=0.5)]
+
+    result = what_if(rows, "A", 1.0001)
+
+    assert result.after.ceiling != result.before.ceiling
+    summary = result.summary
+
+    assert "the constraint stays at A and the ceiling stays at 1.11×" in summary
 
 
 def test_cutting_capacity_can_create_a_constraint() -> None:

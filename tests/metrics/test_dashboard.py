@@ -58,6 +58,22 @@ def test_what_if_moves_the_constraint(personas, with_data) -> None:
     assert "Features → Ingest" in content or "Features → outside" in content
 
 
+def test_what_if_speaks_the_cards_words(personas, with_data) -> None:
+    response = personas.viewer.get(
+        "/systems/fraud/what-if/?stage=Features&factor=3", headers=HTMX
+    )
+    content = response.content.decode()
+    assert (
+        "With Features at 3× its capacity, the constraint moves from Features to "
+        "outside the pipeline and the ceiling rises from"
+    ) in content
+    assert "load growth before a stage saturates. Next constraint: " in content
+    # The panel's facts carry the card's labels and explanations.
+    assert "<dt>Ceiling</dt>" in content
+    assert '<span class="muted">load growth before a stage saturates</span>' in content
+    assert "<dt>Next constraint</dt>" in content
+
+
 def test_what_if_without_htmx_renders_the_whole_page(personas, with_data) -> None:
     response = personas.viewer.get("/systems/fraud/what-if/?stage=Features&factor=3")
     assert b"<html" in response.content

@@ -89,27 +89,54 @@ def _scaled(row: LedgerRow, factor: float, saturation: float) -> LedgerRow:
 def _summary(
     stage: str, factor: float, before: ConstraintFinding, after: ConstraintFinding
 ) -> str:
+    """In the dashboard card's words: where the constraint goes, the ceiling (load
+    growth before a stage saturates) and the next constraint after the change."""
     if after.stage == before.stage and after.external == before.external:
-        move = f"leaves the constraint where it is ({_where(after)})"
+        move = "stays " + (f"at {after.stage}" if after.stage else _where(after))
     else:
-        move = f"moves the constraint from {_where(before)} to {_where(after)}"
-    if after.ceiling == before.ceiling:
-        ceiling = f"leaves the ceiling at {_multiplier(after.ceiling)}"
+        move = f"moves from {_where(before)} to {_where(after)}"
+    old, new = _times(before.ceiling), _times(after.ceiling)
+    if old == new:
+        ceiling = f"stays at {new}"
     else:
-        ceiling = (
-            f"changes the ceiling from {_multiplier(before.ceiling)} "
-            f"to {_multiplier(after.ceiling)}"
+        rises = (after.ceiling or 0.0) > (before.ceiling or 0.0)
+        ceiling = f"{'rises' if rises else 'falls'} from {old} to {new}"
+    text = (
+        f"With {stage} at {factor:g}× its capacity, the constraint {move} and the "
+        f"ceiling {ceiling} load growth before a stage saturates."
+    )
+    return f"{text} {_next(stage, factor, after)}".rstrip()
+
+
+def _next(stage: str, factor: float, after: ConstraintFinding) -> str:
+    if after.next_constraint is None:
+        return ""
+    if after.stage is None:
+        return f"Next constraint: {after.next_constraint}, the first stage to saturate."
+    lift = after.lift
+    # The card's cut-off too: under half a percent, the two are level.
+    if lift is None or lift <= 1.005:
+        return (
+            f"Next constraint: {after.next_constraint}, which is as close to its "
+            "limit already."
         )
-    return f"Scaling {stage} capacity by {factor:g}x {move} and {ceiling}."
+    # The lift counts from the capacity the card knows: the scaled stage has
+    # factor times it already.
+    total = lift * factor if after.stage == stage else lift
+    return (
+        f"Next constraint: {after.next_constraint} once {after.stage} gets "
+        f"{_times(total)} its capacity."
+    )
 
 
 def _where(finding: ConstraintFinding) -> str:
     if finding.stage is not None:
         return finding.stage
-    return "outside the pipeline" if finding.external else "unknown, no data"
+    return "outside the pipeline" if finding.external else "unknown (no data)"
 
 
-def _multiplier(ceiling: float | None) -> str:
-    if ceiling is None:
+def _times(factor: float | None) -> str:
+    """As the dashboard shows factors: "1.54×"."""
+    if factor is None:
         return "unknown"
-    return "unbounded" if math.isinf(ceiling) else f"{ceiling:.2f}x"
+    return "unbounded" if math.isinf(factor) else f"{factor:.2f}×"
