@@ -108,13 +108,14 @@ RETURNING stage_id, ts, throughput, capacity, utilization, blocked,
 INSERT INTO metrics_rollup (stage_id, minute, first_ts, last_ts, count,
     capacity_sum, throughput_sum, utilization_sum, utilization_count,
     blocked_sum, blocked_count, latency_p95_max, last_queue_depth,
-    time_sum, queue_sum, time_sq_sum, time_queue_sum, errors, dropped, failure_modes)
+    time_sum, queue_sum, time_sq_sum, time_queue_sum, queue_sq_sum, errors, dropped,
+    failure_modes)
 SELECT stage_id, date_trunc('minute', ts), min(ts), max(ts), count(*),
     sum(capacity), sum(throughput), coalesce(sum(utilization), 0), count(utilization),
     coalesce(sum(blocked), 0), count(blocked), max(latency_p95_ms),
     (array_agg(queue_depth ORDER BY ts DESC))[1],
     sum(t), sum(queue_depth), sum(t * t), sum(t * queue_depth),
-    sum(errors), sum(dropped), '[]'::jsonb
+    sum(queue_depth::float8 * queue_depth), sum(errors), sum(dropped), '[]'::jsonb
 FROM (SELECT *, date_part('epoch', ts - date_trunc('minute', ts)) AS t
       FROM ins) AS x
 GROUP BY stage_id, date_trunc('minute', ts)

@@ -189,6 +189,7 @@ def test_stored_rollups_equal_the_pure_computation(post_samples, personas, start
             "queue_sum",
             "time_sq_sum",
             "time_queue_sum",
+            "queue_sq_sum",
         ):
             assert getattr(stored, field) == pytest.approx(getattr(expected, field)), (
                 field

@@ -28,6 +28,7 @@ def _rollup(stage, minute: int, load: float) -> Rollup:
         queue_sum=float(minute),
         time_sq_sum=0.0,
         time_queue_sum=0.0,
+        queue_sq_sum=0.0,
         errors=0,
         dropped=0,
     )

@@ -20,7 +20,7 @@ from toc.api.schema import (
     WhatIfResultSerializer,
 )
 from toc.formats import json_number
-from toc.metrics.processing import ledger_response, rows_from_payload
+from toc.metrics.ledger import ledger_response, rows_from_payload
 from toc.systems.access import get_system
 
 

@@ -34,7 +34,7 @@ from toc.metrics.ingest import (
     validate_batch,
 )
 from toc.metrics.models import ConstraintEvent, SystemLedger
-from toc.metrics.processing import ledger_response
+from toc.metrics.ledger import ledger_response
 from toc.metrics.series import stage_series
 from toc.systems import services
 from toc.systems.access import get_system

@@ -25,7 +25,7 @@ from toc.cycles.models import (
     Why,
 )
 from toc.cycles.services import cycle_open
-from toc.metrics.processing import ledger_payload
+from toc.metrics.ledger import ledger_payload
 from toc.systems.models import System
 
 # The ledger the article measured: (slug, capacity, utilization, p95 ms, queue, mode).

@@ -26,7 +26,7 @@ from toc.cycles.models import (
     Slo,
     SloDimension,
 )
-from toc.metrics.processing import ledger_response
+from toc.metrics.ledger import ledger_response
 from toc.systems.models import System
 
 # The five dimensions every cycle starts with; targets are the team's to set.

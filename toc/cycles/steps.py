@@ -33,7 +33,7 @@ from toc.charts.features import feature_value_chart
 from toc.cycles import forms
 from toc.cycles.models import Cycle, MeasuredFrom, Slo
 from toc.metrics.forms import WhatIfForm
-from toc.metrics.processing import ledger_response
+from toc.metrics.ledger import ledger_response
 from toc.metrics.series import stage_series
 from toc.systems.models import Stage
 

@@ -89,6 +89,7 @@ class Rollup(models.Model):
     queue_sum = models.FloatField()
     time_sq_sum = models.FloatField()
     time_queue_sum = models.FloatField()
+    queue_sq_sum = models.FloatField()
     errors = models.BigIntegerField()
     dropped = models.BigIntegerField()
     failure_modes = models.JSONField(default=list)
@@ -210,6 +211,8 @@ class ConstraintFinding(models.Model):
     confirmed = models.CharField(max_length=40, blank=True)
     candidate = models.CharField(max_length=40, blank=True)
     candidate_since = models.DateTimeField(null=True)
+    # When the confirmed stage started leading without a break (sample time).
+    confirmed_since = models.DateTimeField(null=True)
 
     class Meta:
         ordering = ["minute"]

@@ -10,28 +10,24 @@ from __future__ import annotations
 import bisect
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Max, OuterRef, Subquery
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from toc.analysis import (
-    DEFAULT_HOLD_S,
     ConstraintTracker,
     FailureModeTally,
-    LedgerRow,
     StageRollup,
     StageSample,
-    assess_backlog,
-    find_constraint,
     ledger_from_rollups,
     ledger_rows,
     rollup_samples,
-    step,
+    track,
 )
-from toc.formats import json_number
 from toc.metrics import wire
+from toc.metrics.ledger import WINDOW_S, ledger_payload
 from toc.metrics.models import (
     ConstraintEvent,
     ConstraintFinding,
@@ -42,7 +38,6 @@ from toc.metrics.models import (
 )
 from toc.systems.models import Stage, System
 
-WINDOW_S = 300
 MINUTE = timedelta(minutes=1)
 # The findings of one closed minute look back over this many rollup minutes.
 WINDOW_MINUTES = WINDOW_S // 60
@@ -77,13 +72,14 @@ def system_process(*, system_id: int) -> None:
             return
         stages = list(system.stages.all())
         owed = _take_owed_minutes(system_id)
-        latest = latest_sample_ts(stages)
+        newest = newest_sample_ts(stages)
+        latest = max(filter(None, newest.values()), default=None)
         if owed:
             _refresh_rollups(stages, owed)
             _replay_findings(
                 system, stages, since=min(m for _, m in owed), latest=latest
             )
-        _refresh_ledger(system, stages, latest)
+        _refresh_ledger(system, stages, latest, newest)
 
 
 def _take_owed_minutes(system_id: int) -> list[tuple[int, datetime]]:
@@ -184,15 +180,16 @@ WITH touched AS ({_TOUCHED}), s AS (
 INSERT INTO metrics_rollup (
     stage_id, minute, first_ts, last_ts, count, capacity_sum, throughput_sum,
     utilization_sum, utilization_count, blocked_sum, blocked_count, latency_p95_max,
-    last_queue_depth, time_sum, queue_sum, time_sq_sum, time_queue_sum, errors,
-    dropped, failure_modes
+    last_queue_depth, time_sum, queue_sum, time_sq_sum, time_queue_sum, queue_sq_sum,
+    errors, dropped, failure_modes
 )
 SELECT s.stage_id, s.minute, min(ts), max(ts), count(*), sum(capacity),
        sum(throughput), coalesce(sum(utilization), 0), count(utilization),
        coalesce(sum(blocked), 0), count(blocked), max(latency_p95_ms),
        (array_agg(queue_depth ORDER BY ts DESC, queue_depth DESC))[1],
        sum(t), sum(queue_depth)::float8, sum(t * t), sum(t * queue_depth),
-       sum(errors), sum(dropped), coalesce(min(modes.failure_modes::text), '[]')::jsonb
+       sum(queue_depth::float8 * queue_depth), sum(errors), sum(dropped),
+       coalesce(min(modes.failure_modes::text), '[]')::jsonb
 FROM s LEFT JOIN modes USING (stage_id, minute)
 GROUP BY s.stage_id, s.minute
 """
@@ -257,6 +254,7 @@ def _rollup_row(stage_id: int, minute: datetime, rollup: StageRollup) -> Rollup:
         queue_sum=rollup.queue_sum,
         time_sq_sum=rollup.time_sq_sum,
         time_queue_sum=rollup.time_queue_sum,
+        queue_sq_sum=rollup.queue_sq_sum,
         errors=rollup.errors,
         dropped=rollup.dropped,
         failure_modes=[
@@ -282,6 +280,7 @@ ROLLUP_SUMS = (
     "queue_sum",
     "time_sq_sum",
     "time_queue_sum",
+    "queue_sq_sum",
     "errors",
     "dropped",
 )
@@ -301,13 +300,26 @@ def stage_rollup(
     )
 
 
-def latest_sample_ts(stages: Sequence[Stage]) -> datetime | None:
+def newest_sample_ts(stages: Sequence[Stage]) -> dict[int, datetime | None]:
+    """Each stage's newest sample time, by stage id."""
     # One index probe per stage, in one query; a MAX over all the system's
     # samples would not use the (stage, ts) index.
     newest = Sample.objects.filter(stage=OuterRef("pk")).order_by("-ts").values("ts")
-    return Stage.objects.filter(pk__in=[stage.pk for stage in stages]).aggregate(
-        latest=Max(Subquery(newest[:1]))
-    )["latest"]
+    return dict(
+        Stage.objects.filter(pk__in=[stage.pk for stage in stages])
+        .annotate(newest=Subquery(newest[:1]))
+        .values_list("pk", "newest")
+    )
+
+
+def tracker_after(finding: ConstraintFinding, name_of: dict[str, str]):
+    """The tracker as a stored finding left it; ``name_of`` maps slugs to names."""
+    return ConstraintTracker(
+        confirmed=name_of.get(finding.confirmed, finding.confirmed) or None,
+        candidate=name_of.get(finding.candidate, finding.candidate) or None,
+        candidate_since=finding.candidate_since,
+        confirmed_since=finding.confirmed_since,
+    )
 
 
 def _replay_findings(
@@ -349,11 +361,7 @@ def _replay_findings(
     )
     tracker = ConstraintTracker()
     if previous is not None:
-        tracker = ConstraintTracker(
-            confirmed=name_of.get(previous.confirmed, previous.confirmed) or None,
-            candidate=name_of.get(previous.candidate, previous.candidate) or None,
-            candidate_since=previous.candidate_since,
-        )
+        tracker = tracker_after(previous, name_of)
 
     rollups_by_minute: dict[datetime, list[StageRollup]] = defaultdict(list)
     stage_name = {stage.pk: stage.name for stage in stages}
@@ -384,9 +392,9 @@ def _replay_findings(
                 break
             minute = max(minute + MINUTE, with_data[later])
             continue
-        finding = find_constraint(ledger_from_rollups(window, names))
-        evaluated_at = minute + MINUTE
-        tracker, event = step(tracker, evaluated_at, finding.stage, DEFAULT_HOLD_S)
+        tracker, finding, event = track(
+            tracker, minute + MINUTE, ledger_from_rollups(window, names)
+        )
         findings.append(
             ConstraintFinding(
                 system=system,
@@ -396,6 +404,7 @@ def _replay_findings(
                 confirmed=slug_of.get(tracker.confirmed, tracker.confirmed or ""),
                 candidate=slug_of.get(tracker.candidate, tracker.candidate or ""),
                 candidate_since=tracker.candidate_since,
+                confirmed_since=tracker.confirmed_since,
             )
         )
         if event is not None:
@@ -422,9 +431,13 @@ def _replay_findings(
 
 
 def _refresh_ledger(
-    system: System, stages: Sequence[Stage], latest: datetime | None
+    system: System,
+    stages: Sequence[Stage],
+    latest: datetime | None,
+    newest: dict[int, datetime | None],
 ) -> None:
-    """The current ledger: the last WINDOW_S s of sample time, from raw samples."""
+    """The current ledger: the last WINDOW_S s of sample time, from raw samples,
+    judged with the tracker as the last closed minute left it."""
     payload = None
     if latest is not None:
         start = latest - timedelta(seconds=WINDOW_S)
@@ -437,7 +450,21 @@ def _refresh_ledger(
             for stage_id, *values in window.values_list("stage_id", *SAMPLE_FIELDS)
         ]
         rows = ledger_rows(samples, [s.name for s in stages], latest, WINDOW_S)
-        payload = ledger_payload(stages, rows, latest)
+        last_finding = (
+            ConstraintFinding.objects.filter(system=system).order_by("-minute").first()
+        )
+        tracker = None
+        if last_finding is not None:
+            tracker = tracker_after(
+                last_finding, {stage.slug: stage.name for stage in stages}
+            )
+        payload = ledger_payload(
+            stages,
+            rows,
+            latest,
+            tracker,
+            {name_of[stage_id]: ts for stage_id, ts in newest.items()},
+        )
     snapshot = {
         "payload": payload,
         "computed_at": timezone.now(),
@@ -447,96 +474,3 @@ def _refresh_ledger(
     # once a batch has been stored, so creating it is rare.
     if not SystemLedger.objects.filter(system=system).update(**snapshot):
         SystemLedger.objects.update_or_create(system=system, defaults=snapshot)
-
-
-def ledger_response(system: System) -> dict:
-    """What the ledger API returns: the stored ledger, or an empty one before data."""
-    ledger = SystemLedger.objects.filter(system=system).first()
-    if ledger is None or ledger.payload is None:
-        stages = list(system.stages.all())
-        payload = ledger_payload(stages, [LedgerRow(s.name) for s in stages], None)
-        return {"computed_at": None, **payload}
-    return {"computed_at": ledger.computed_at.isoformat(), **ledger.payload}
-
-
-def ledger_payload(
-    stages: Sequence[Stage], rows: Sequence[LedgerRow], window_end: datetime | None
-) -> dict:
-    """The ledger in the API's shape: slugs identify stages, names label them."""
-    finding = find_constraint(rows)
-    slug_of = {stage.name: stage.slug for stage in stages}
-    headroom_of = {a.stage: a.headroom for a in finding.assessments}
-    return {
-        "window_end": window_end.astimezone(UTC).isoformat() if window_end else None,
-        "window_s": WINDOW_S,
-        "ceiling": json_number(finding.ceiling),
-        "max_input_rate": json_number(finding.max_input_rate),
-        "constraint": (
-            {
-                "stage": slug_of[finding.stage],
-                "name": finding.stage,
-                "headroom": json_number(finding.headroom),
-                "confidence": round(finding.confidence, 3),
-                "confidence_label": str(finding.confidence_label),
-                "reason": finding.reason,
-            }
-            if finding.stage
-            else None
-        ),
-        "external_constraint": finding.external,
-        "reason": finding.reason,
-        "next_constraint": (
-            {
-                "stage": slug_of[finding.next_constraint],
-                "name": finding.next_constraint,
-                "lift": json_number(finding.lift),
-            }
-            if finding.next_constraint
-            else None
-        ),
-        "stages": [_row_payload(row, slug_of[row.stage], headroom_of) for row in rows],
-    }
-
-
-def _row_payload(row: LedgerRow, slug: str, headroom_of: dict) -> dict:
-    backlog = assess_backlog(row) if row.has_data else None
-    return {
-        "stage": slug,
-        "name": row.stage,
-        "samples": row.samples,
-        "capacity": row.capacity,
-        "load": row.load,
-        "utilization": row.utilization,
-        "blocked": row.blocked,
-        "latency_p95_ms": row.latency_p95_ms,
-        "queue_depth": row.queue_depth,
-        "queue_trend": row.queue_trend,
-        "backlog_state": str(backlog.state) if backlog else None,
-        "queue_seconds": json_number(backlog.queue_seconds) if backlog else None,
-        "drain_time_s": json_number(backlog.drain_seconds) if backlog else None,
-        "headroom": json_number(headroom_of.get(row.stage)),
-        "failure_mode": row.failure_mode,
-        "errors": row.errors,
-        "dropped": row.dropped,
-    }
-
-
-def rows_from_payload(payload: dict) -> list[LedgerRow]:
-    """The ledger rows a stored payload was made from, for what-if questions."""
-    return [
-        LedgerRow(
-            stage=row["name"],
-            samples=row["samples"],
-            capacity=row["capacity"],
-            load=row["load"],
-            utilization=row["utilization"],
-            blocked=row["blocked"],
-            latency_p95_ms=row["latency_p95_ms"],
-            queue_depth=row["queue_depth"],
-            queue_trend=row["queue_trend"],
-            failure_mode=row["failure_mode"],
-            errors=row["errors"],
-            dropped=row["dropped"],
-        )
-        for row in payload["stages"]
-    ]

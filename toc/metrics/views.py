@@ -21,7 +21,7 @@ from toc.metrics.figures import (
 )
 from toc.metrics.forms import WhatIfForm
 from toc.metrics.models import ConstraintEvent
-from toc.metrics.processing import ledger_response, rows_from_payload
+from toc.metrics.ledger import ledger_response, rows_from_payload
 from toc.systems.access import get_system
 from toc.systems.models import System
 
