@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 import pytest
+from django.db import IntegrityError, transaction
 
-from toc.systems.models import Stage
+from toc.systems.models import Stage, StageKind
 
 HTMX = {"HX-Request": "true"}
 
@@ -241,3 +242,138 @@ def test_csrf_is_enforced_on_stage_changes(personas) -> None:
     response = client.post("/systems/fraud/stages/features/delete/", headers=HTMX)
     assert response.status_code == 403
     assert "features" in _order()
+
+
+# Stages of people
+
+
+def _human(**overrides) -> dict:
+    return {
+        "name": "Triage",
+        "slug": "",
+        "unit": "alerts/s",
+        "kind": "human",
+        "people": "4",
+        "items_per_hour": "1.5",
+        **overrides,
+    }
+
+
+def test_a_human_stages_capacity_is_people_times_items_per_hour(personas) -> None:
+    stage = Stage.objects.create(
+        system=personas.system,
+        name="Triage",
+        slug="triage",
+        position=3,
+        kind=StageKind.HUMAN,
+        people=4,
+        items_per_hour=1.5,
+    )
+    # Records a second, as the ledger counts: 6 an hour.
+    assert stage.known_capacity == pytest.approx(6 / 3600)
+    assert Stage.objects.get(slug="features").known_capacity is None
+
+
+@pytest.mark.parametrize(
+    "numbers",
+    [
+        {"kind": StageKind.HUMAN},
+        {"kind": StageKind.HUMAN, "people": 4},
+        {"kind": StageKind.HUMAN, "people": 0, "items_per_hour": 2},
+        {"kind": StageKind.HUMAN, "people": 4, "items_per_hour": 0},
+        {"kind": StageKind.MACHINE, "people": 4},
+        {"kind": StageKind.MACHINE, "items_per_hour": 2},
+    ],
+    ids=[
+        "human without numbers",
+        "human without a pace",
+        "human with nobody",
+        "human with a pace of zero",
+        "machine with people",
+        "machine with a pace",
+    ],
+)
+def test_the_database_refuses_a_stage_whose_numbers_do_not_fit_its_kind(
+    personas, numbers
+) -> None:
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Stage.objects.create(
+            system=personas.system, name="Odd", slug="odd", position=3, **numbers
+        )
+
+
+def test_editor_adds_a_stage_of_people(personas) -> None:
+    response = personas.teammate.post("/systems/fraud/stages/add/", _human())
+    assert response.status_code == 302
+    stage = Stage.objects.get(slug="triage")
+    assert (stage.kind, stage.people, stage.items_per_hour) == ("human", 4, 1.5)
+    page = personas.viewer.get("/systems/fraud/stages/").content.decode()
+    assert "4 people × 1.5 items an hour each" in page
+
+
+def test_a_new_stage_is_a_machine_unless_told(personas) -> None:
+    personas.teammate.post(
+        "/systems/fraud/stages/add/",
+        {"name": "Alerting", "slug": "", "unit": "records/s"},
+    )
+    stage = Stage.objects.get(slug="alerting")
+    assert (stage.kind, stage.people, stage.items_per_hour) == ("machine", None, None)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "errors"),
+    [
+        (
+            {"people": "", "items_per_hour": ""},
+            {"people", "items_per_hour"},
+        ),
+        ({"items_per_hour": "0"}, {"items_per_hour"}),
+        ({"people": "0"}, {"people"}),
+        ({"people": "2.5"}, {"people"}),
+        ({"kind": "machine"}, {"people", "items_per_hour"}),
+        ({"kind": "machine", "people": ""}, {"items_per_hour"}),
+    ],
+    ids=[
+        "people without numbers",
+        "a pace of zero",
+        "nobody",
+        "half a person",
+        "machine with numbers",
+        "machine with a pace",
+    ],
+)
+def test_numbers_that_do_not_fit_the_kind_are_field_errors(
+    personas, overrides, errors
+) -> None:
+    response = personas.teammate.post(
+        "/systems/fraud/stages/add/", _human(**overrides), headers=HTMX
+    )
+    assert response.status_code == 200
+    assert set(response.context["add_form"].errors) == errors
+    assert not Stage.objects.filter(name="Triage").exists()
+
+
+def test_a_stage_becomes_one_of_people_in_its_edit_row(personas) -> None:
+    response = personas.teammate.post(
+        "/systems/fraud/stages/features/edit/",
+        {
+            "edit-name": "Features",
+            "edit-slug": "features",
+            "edit-unit": "records/s",
+            "edit-kind": "human",
+            "edit-people": "3",
+            "edit-items_per_hour": "20",
+        },
+        headers=HTMX,
+    )
+    assert response["HX-Retarget"] == "#stages"
+    assert "3 people × 20 items an hour each" in response.content.decode()
+    assert Stage.objects.get(slug="features").known_capacity == pytest.approx(60 / 3600)
+
+
+def test_the_edit_row_offers_the_kind_and_the_numbers(personas) -> None:
+    content = personas.teammate.get(
+        "/systems/fraud/stages/features/edit/", headers=HTMX
+    ).content.decode()
+    for name in ("edit-kind", "edit-people", "edit-items_per_hour"):
+        assert f'name="{name}"' in content

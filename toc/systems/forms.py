@@ -4,7 +4,13 @@ from django import forms
 from django.utils.text import slugify
 
 from toc.accounts.models import Team
-from toc.systems.models import Stage, System
+from toc.systems.models import (
+    MAX_ITEMS_PER_HOUR,
+    MAX_PEOPLE,
+    Stage,
+    StageKind,
+    System,
+)
 
 
 class SystemForm(forms.ModelForm):
@@ -38,16 +44,46 @@ class SystemCreateForm(SystemForm):
 
 
 class StageForm(forms.ModelForm):
+    people = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=MAX_PEOPLE,
+        help_text="People: how many work this stage at once.",
+    )
+    items_per_hour = forms.FloatField(
+        required=False,
+        min_value=0,
+        max_value=MAX_ITEMS_PER_HOUR,
+        label="Items per hour",
+        help_text="People: what one of them gets through in an hour, e.g. 1.5 "
+        "for 40 minutes an item.",
+    )
+
     class Meta:
         model = Stage
-        fields = ["name", "slug", "unit", "description"]
-        help_texts = {"slug": "Leave empty to derive it from the name."}
+        fields = [
+            "name",
+            "slug",
+            "unit",
+            "description",
+            "kind",
+            "people",
+            "items_per_hour",
+        ]
+        help_texts = {
+            "slug": "Leave empty to derive it from the name.",
+            "kind": "Machine stages report their capacity with each sample. A "
+            "stage of people (analysts triaging alerts) has it from people × "
+            "items per hour, and its samples may leave it out.",
+        }
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
 
     def __init__(self, *args, system: System, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.system = system
         self.fields["slug"].required = False
+        # Left out, a stage is a machine, as before stages of people existed.
+        self.fields["kind"].required = False
 
     def _siblings(self):
         others = self.system.stages.all()
@@ -74,3 +110,28 @@ class StageForm(forms.ModelForm):
                 f"This system already has a stage “{slug}”; choose another slug."
             )
         return slug
+
+    def clean_kind(self) -> str:
+        return self.cleaned_data.get("kind") or StageKind.MACHINE
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        numbers = ("people", "items_per_hour")
+        if cleaned.get("kind") == StageKind.HUMAN:
+            for name in numbers:
+                if name in self.errors:
+                    continue
+                value = cleaned.get(name)
+                if value is None:
+                    self.add_error(name, "A stage of people needs this number.")
+                elif value <= 0:
+                    self.add_error(name, "Must be above zero.")
+        elif cleaned.get("kind") == StageKind.MACHINE:
+            for name in numbers:
+                if cleaned.get(name) is not None:
+                    self.add_error(
+                        name,
+                        "Only a stage of people has this; a machine stage reports "
+                        "its capacity in its samples. Leave it empty.",
+                    )
+        return cleaned

@@ -45,17 +45,60 @@ class System(models.Model):
         return 0 if last is None else last + 1
 
 
+class StageKind(models.TextChoices):
+    MACHINE = "machine", "Machine"
+    HUMAN = "human", "People"
+
+
+SECONDS_PER_HOUR = 3600
+# Bounds that keep a human stage's capacity a rate ingest accepts.
+MAX_PEOPLE = 100_000
+MAX_ITEMS_PER_HOUR = 100_000
+
+
+def human_capacity(people: int, items_per_hour: float) -> float:
+    """Records a second that `people` working `items_per_hour` each get through."""
+    return people * items_per_hour / SECONDS_PER_HOUR
+
+
 class Stage(models.Model):
+    """A step of the pipeline. A machine stage reports its own capacity; a human
+    stage (analysts triaging alerts) has it from its people and their pace."""
+
     system = models.ForeignKey(System, models.CASCADE, related_name="stages")
     name = models.CharField(max_length=100)
     slug = models.CharField(max_length=40, validators=[slug_validator])
     position = models.PositiveIntegerField()
     description = models.TextField(blank=True)
     unit = models.CharField(max_length=30, default="records/s")
+    kind = models.CharField(max_length=10, choices=StageKind, default=StageKind.MACHINE)
+    people = models.PositiveIntegerField(null=True, blank=True)
+    items_per_hour = models.FloatField(null=True, blank=True)
 
     class Meta:
         ordering = ["position", "id"]
         constraints = [
+            # A human stage has both numbers, above zero; a machine stage neither.
+            models.CheckConstraint(
+                condition=(
+                    models.Q(
+                        kind=StageKind.MACHINE,
+                        people__isnull=True,
+                        items_per_hour__isnull=True,
+                    )
+                    | models.Q(
+                        kind=StageKind.HUMAN,
+                        # SQL passes a check on NULL > 0, so both are named.
+                        people__isnull=False,
+                        items_per_hour__isnull=False,
+                        people__gt=0,
+                        people__lte=MAX_PEOPLE,
+                        items_per_hour__gt=0,
+                        items_per_hour__lte=MAX_ITEMS_PER_HOUR,
+                    )
+                ),
+                name="stage_kind_numbers",
+            ),
             models.UniqueConstraint(
                 fields=["system", "slug"], name="stage_slug_unique_in_system"
             ),
@@ -68,6 +111,19 @@ class Stage(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def is_human(self) -> bool:
+        return self.kind == StageKind.HUMAN
+
+    @property
+    def known_capacity(self) -> float | None:
+        """The capacity in records/s (as the ledger counts) that the stage itself
+        gives: a human stage's people x pace. None for a machine stage, whose
+        samples report it."""
+        if not self.is_human:
+            return None
+        return human_capacity(self.people, self.items_per_hour)
 
 
 class IngestKeyQuerySet(models.QuerySet):
