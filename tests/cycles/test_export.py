@@ -5,7 +5,7 @@ from datetime import datetime
 
 import pytest
 
-from tests.cycles.conftest import BASE, backdate, day_ago
+from tests.cycles.conftest import BASE, ROSE, backdate, day_ago
 from toc.cycles.models import Assumption, OutcomeRow, Why
 
 MD = f"{BASE}/export.md"
@@ -151,3 +151,18 @@ def test_unknown_format_is_404(personas, cycle) -> None:
 @pytest.mark.parametrize("url", [MD, JSON, f"{JSON}?as_of=2020-01-01"])
 def test_outsider_gets_404(personas, cycle, url) -> None:
     assert personas.outsider.get(url).status_code == 404
+
+
+def test_both_exports_give_the_validation_verdict(personas, validation_run) -> None:
+    validation_run(1_300.0)
+
+    text = personas.viewer.get(MD).content.decode()
+    data = json.loads(personas.viewer.get(JSON).content)
+
+    assert f"**{ROSE}**" in text.splitlines()
+    assert data["goal"]["validation"]["verdict"] == {
+        "result": "constraint",
+        "sentence": ROSE,
+        "system_throughput_before": pytest.approx(950),
+        "system_throughput_during": pytest.approx(1_300),
+    }

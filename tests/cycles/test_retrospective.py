@@ -7,7 +7,7 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from tests.cycles.conftest import BASE, backdate, day_ago
+from tests.cycles.conftest import BASE, ROSE, backdate, day_ago
 from toc.cycles.models import (
     Assumption,
     Criterion,
@@ -218,3 +218,14 @@ def test_a_closed_cycle_shows_what_was_typed_not_live_readings(personas, cycle) 
     s = personas.viewer.get(RETRO).context["s"]
     assert s.cycle.status == "closed"
     assert all(slo.live is False for slo in s.slos)
+
+
+def test_the_validation_verdict_is_told_with_the_experiment(
+    personas, validation_run
+) -> None:
+    validation_run(1_300.0)
+
+    content = personas.viewer.get(RETRO).content.decode()
+
+    assert "Features got 2.5× its capacity" in content
+    assert ROSE in content

@@ -1,10 +1,20 @@
 from __future__ import annotations
 
-import pytest
+from datetime import timedelta
 
-from tests.cycles.conftest import BASE
+import pytest
+from django.utils import timezone
+
+from tests.cycles.conftest import BASE, ROSE
 from toc.cycles.chain import DONE, chain
-from toc.cycles.models import Criterion, Cycle, CycleStatus, OutcomeRow, Why
+from toc.cycles.models import (
+    Criterion,
+    Cycle,
+    CycleStatus,
+    OutcomeRow,
+    ValidationExperiment,
+    Why,
+)
 
 STEPS = [
     "goal",
@@ -278,6 +288,52 @@ def test_validation_figures_compare_before_and_during(post_samples, personas, cy
     assert utilization.before == pytest.approx(0.95)
     assert utilization.during == pytest.approx(0.4)
     assert utilization.improved is True
+    # The plan said 2.5×, but the metrics show Features' capacity unchanged.
+    assert figures["verdict"].result == "inconclusive"
+    assert "reported capacity did not rise" in figures["verdict"].sentence
+
+
+def test_the_goal_page_gives_the_validation_verdict_above_its_figures(
+    personas, validation_run
+) -> None:
+    validation_run(1_300.0)
+
+    content = personas.viewer.get(f"{BASE}/goal/").content.decode()
+
+    assert ROSE in content
+    assert content.index(ROSE) < content.index("Before and during, from the ingested")
+
+
+def test_a_suspect_that_does_not_raise_system_throughput_is_cleared(
+    personas, validation_run
+) -> None:
+    validation_run(960.0)
+
+    figures = personas.viewer.get(f"{BASE}/goal/").context["validation_figures"]
+
+    assert figures["verdict"].result == "not_constraint"
+    assert figures["verdict"].sentence == (
+        "System throughput did not rise (+1.1%, 950 → 960 records/s) while Features "
+        "had more capacity: Features is not the constraint."
+    )
+
+
+def test_without_metrics_the_verdict_says_which_are_missing(personas, cycle) -> None:
+    now = timezone.now()
+    ValidationExperiment.objects.create(
+        cycle=cycle,
+        stage="features",
+        capacity_factor=3,
+        started=now - timedelta(days=2),
+        ended=now - timedelta(days=1),
+    )
+
+    content = personas.viewer.get(f"{BASE}/goal/").content.decode()
+
+    assert (
+        "No metrics of Inference, the last stage, were ingested before or during the "
+        "experiment, so there is no system throughput to compare yet."
+    ) in content
 
 
 def test_a_closed_cycle_is_read_only(personas, cycle) -> None:

@@ -38,10 +38,13 @@ class EditConflict(APIException):
 
 
 def etag(representation: dict) -> str:
-    """A strong ETag of what the client reads: any change to the record changes it."""
-    text = json.dumps(
-        representation, sort_keys=True, separators=(",", ":"), default=str
-    )
+    """A strong ETag of what the client reads: any change to the record changes it.
+
+    `derived` is left out: it is read off the metrics (an SLO's live value, the
+    validation experiment's verdict) and changes without anyone writing the record.
+    """
+    stored = {k: v for k, v in representation.items() if k != "derived"}
+    text = json.dumps(stored, sort_keys=True, separators=(",", ":"), default=str)
     return '"' + hashlib.sha256(text.encode()).hexdigest()[:32] + '"'
 
 

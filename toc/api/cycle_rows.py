@@ -19,7 +19,7 @@ from rest_framework.pagination import CursorPagination, PageNumberPagination
 from rest_framework.response import Response
 
 from toc.accounts.models import Role
-from toc.api.common import bound_form, check_if_match, etag, require_valid
+from toc.api.common import bound_form, check_if_match, require_valid, tagged
 from toc.api.cycle_serializers import (
     DERIVED,
     MeasurementSerializer,
@@ -74,17 +74,6 @@ def _represent(cycle: Cycle, kind: RowKind, rows: list[models.Model]) -> list[di
     return [dict(serializer(row).data) for row in rows]
 
 
-def _version(representation: dict) -> dict:
-    """What the ETag covers: the stored fields (an SLO's live value is not one)."""
-    return {k: v for k, v in representation.items() if k != "derived"}
-
-
-def _tagged(representation: dict, status: int = 200) -> Response:
-    response = Response(representation, status=status)
-    response["ETag"] = etag(_version(representation))
-    return response
-
-
 class RowList(generics.ListCreateAPIView):
     """GET: the cycle's rows of this list, in their order. POST (editor, open
     cycle): adds a row at the end; 201 with the row."""
@@ -105,7 +94,7 @@ class RowList(generics.ListCreateAPIView):
             parent = get_parent(cycle, self.kind)
             form = require_valid(bound_form(self.kind.form, request.data))
             row = services.row_create(kind=self.kind, parent=parent, form=form)
-        response = _tagged(_represent(cycle, self.kind, [row])[0], status=201)
+        response = tagged(_represent(cycle, self.kind, [row])[0], status=201)
         response["Location"] = f"{list_url(request, cycle, self.kind.key)}{row.pk}/"
         return response
 
@@ -124,7 +113,7 @@ class RowDetail(generics.GenericAPIView):
     def get(self, request, slug: str, number: int, pk: int) -> Response:
         cycle, _ = get_cycle(request, slug, number, links=False)
         row = get_row(self.kind, get_parent(cycle, self.kind), pk)
-        return _tagged(_represent(cycle, self.kind, [row])[0])
+        return tagged(_represent(cycle, self.kind, [row])[0])
 
     def put(self, request, slug: str, number: int, pk: int) -> Response:
         return self._edit(request, slug, number, pk, partial=False)
@@ -136,19 +125,19 @@ class RowDetail(generics.GenericAPIView):
         with transaction.atomic():
             cycle = locked_cycle(request, slug, number)
             row = get_row(self.kind, get_parent(cycle, self.kind), pk)
-            check_if_match(request, _version(_represent(cycle, self.kind, [row])[0]))
+            check_if_match(request, _represent(cycle, self.kind, [row])[0])
             form = bound_form(
                 self.kind.form, request.data, instance=row, partial=partial
             )
             require_valid(form).save()
-        return _tagged(_represent(cycle, self.kind, [row])[0])
+        return tagged(_represent(cycle, self.kind, [row])[0])
 
     def delete(self, request, slug: str, number: int, pk: int) -> Response:
         with transaction.atomic():
             cycle = locked_cycle(request, slug, number)
             parent = get_parent(cycle, self.kind)
             row = get_row(self.kind, parent, pk)
-            check_if_match(request, _version(_represent(cycle, self.kind, [row])[0]))
+            check_if_match(request, _represent(cycle, self.kind, [row])[0])
             services.row_delete(cycle=cycle, kind=self.kind, parent=parent, row=row)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -174,7 +163,7 @@ class RowMove(generics.GenericAPIView):
             ):
                 raise Http404(f"No such {self.kind.bare_noun}.")
             row = get_row(self.kind, parent, pk)
-        return _tagged(_represent(cycle, self.kind, [row])[0])
+        return tagged(_represent(cycle, self.kind, [row])[0])
 
 
 class NewestMeasurementFirst(PageNumberPagination):

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from toc.analysis import ValidationResult
 from toc.api.jsontypes import JsonTyped
 from toc.cycles import models
 from toc.cycles.forms import ProblemForm
 from toc.cycles.kinds import RowKind
+from toc.cycles.steps import validation_figures
 
 
 def _username() -> serializers.SlugRelatedField:
@@ -76,10 +78,36 @@ class ConstraintSerializer(serializers.ModelSerializer):
         read_only_fields = ["stage_name", "detected_stage", "chosen_at"]
 
 
+class ValidationDerivedSerializer(serializers.Serializer):
+    """What the experiment says, from the ingested metrics, as the goal page says it;
+    null when its stage is no longer in the system."""
+
+    result = serializers.ChoiceField(choices=list(ValidationResult))
+    sentence = serializers.CharField()
+    system_throughput_before = serializers.FloatField(
+        source="before",
+        allow_null=True,
+        help_text="Records/s the last stage processed before the experiment.",
+    )
+    system_throughput_during = serializers.FloatField(
+        source="during",
+        allow_null=True,
+        help_text="Records/s the last stage processed during the experiment.",
+    )
+
+    def to_representation(self, validation: models.ValidationExperiment) -> dict | None:
+        figures = validation_figures(validation.cycle.system, validation)
+        return (
+            None if figures is None else super().to_representation(figures["verdict"])
+        )
+
+
 class ValidationSerializer(serializers.ModelSerializer):
+    derived = ValidationDerivedSerializer(source="*", read_only=True, allow_null=True)
+
     class Meta:
         model = models.ValidationExperiment
-        fields = ["stage", "capacity_factor", "started", "ended", "notes"]
+        fields = ["stage", "capacity_factor", "started", "ended", "notes", "derived"]
 
 
 class GapPercentField(serializers.FloatField):

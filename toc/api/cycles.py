@@ -199,7 +199,9 @@ def _record_view(name: str):
     if name == "validation":
         doc += (
             "\n\nThe validation experiment does not exist until its first PUT "
-            "(201): GET and PATCH are 404 until then."
+            "(201): GET and PATCH are 404 until then. `derived` is its verdict, "
+            "read off the ingested metrics: whether system throughput rose while "
+            "the stage had more capacity. It is read-only and not part of the ETag."
         )
     serializer = RECORD_SERIALIZERS[name]
     view = type(

@@ -13,7 +13,9 @@ stable; a change that removes or renames one gets a new version.
                           constraint: {stage, stage_name, reason, detected_stage,
                           chosen_by, chosen_at, ledger_snapshot} | null,
                           validation: {stage, capacity_factor, started, ended,
-                          notes} | null}
+                          notes, verdict: {result, sentence,
+                          system_throughput_before, system_throughput_during}
+                          | null} | null}
     problem              {statement, root_cause, gap_share,
                           whys: [{id, position, answer, evidence, validated}]} | null
     conflict             {objective, need_b, action_d, need_c, action_e,
@@ -96,6 +98,8 @@ def as_json(snapshot: Snapshot) -> str:
             s.validation, "stage", "capacity_factor", "started", "ended", "notes"
         ),
     }
+    if s.validation:
+        goal["validation"]["verdict"] = _verdict(s)
     if s.constraint:
         goal["constraint"].update(
             chosen_by=_user(s.constraint.chosen_by),
@@ -188,6 +192,20 @@ def as_json(snapshot: Snapshot) -> str:
         ),
     }
     return json.dumps(data, ensure_ascii=False, indent=2)
+
+
+def _verdict(snapshot: Snapshot) -> dict | None:
+    """What the validation experiment says, from the ingested metrics; null when its
+    stage is no longer in the system."""
+    if snapshot.validation_figures is None:
+        return None
+    verdict = snapshot.validation_figures["verdict"]
+    return {
+        "result": str(verdict.result),
+        "sentence": verdict.sentence,
+        "system_throughput_before": verdict.before,
+        "system_throughput_during": verdict.during,
+    }
 
 
 def _with(record: dict | None, **extra) -> dict | None:
@@ -312,6 +330,8 @@ def as_markdown(snapshot: Snapshot) -> str:
             f"{_when(v.started)} to {_when(v.ended)}.",
             "",
         ]
+        if s.validation_figures:
+            lines += [f"**{_inline(s.validation_figures['verdict'].sentence)}**", ""]
         lines += _field("Notes", v.notes)
     else:
         lines += ["Not recorded.", ""]

@@ -36,7 +36,7 @@ from toc.cycles.models import (
     ValidationExperiment,
     Why,
 )
-from toc.cycles.steps import decorate_rows
+from toc.cycles.steps import decorate_rows, validation_figures
 
 OUTSIDE = "outside"  # the outcome's "next constraint" when it left the pipeline
 
@@ -57,6 +57,8 @@ class Snapshot:
     slos: list[Slo] = field(default_factory=list)
     constraint: ConstraintChoice | None = None
     validation: ValidationExperiment | None = None
+    # Before and during the experiment, from the ingested metrics, with the verdict.
+    validation_figures: dict | None = None
     problem: Problem | None = None
     whys: list[Why] = field(default_factory=list)
     conflict: Conflict | None = None
@@ -188,6 +190,7 @@ def _decorate(snapshot: Snapshot, *, live: bool) -> Snapshot:
     )
     snapshot.verdict = str(verdict)
     snapshot.stage_names = dict(cycle.system.stages.values_list("slug", "name"))
+    snapshot.validation_figures = validation_figures(cycle.system, snapshot.validation)
     return snapshot
 
 

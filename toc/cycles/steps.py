@@ -25,17 +25,18 @@ from toc.analysis import (
     judge,
     plan_cascade,
     review_chain,
+    validation_verdict,
 )
 from toc.analysis import Criterion as CriterionSpec
 from toc.analysis import Feature as FeatureSpec
 from toc.analysis import Why as WhySpec
 from toc.charts.features import feature_value_chart
 from toc.cycles import forms
-from toc.cycles.models import Cycle, MeasuredFrom, Slo
+from toc.cycles.models import Cycle, MeasuredFrom, Slo, ValidationExperiment
 from toc.metrics.forms import WhatIfForm
 from toc.metrics.ledger import ledger_response
 from toc.metrics.series import stage_series
-from toc.systems.models import Stage
+from toc.systems.models import Stage, System
 
 STEPS = [
     "goal",
@@ -180,21 +181,23 @@ def _goal(request: HttpRequest, cycle: Cycle) -> dict:
         "what_if_form": WhatIfForm(stage_names=names),
         "budget_form": budget_form,
         "budget": budget,
-        "validation_figures": validation_figures(cycle),
+        "validation_figures": validation_figures(
+            cycle.system, getattr(cycle, "validation", None)
+        ),
         "snapshot_time": parse_datetime(
             (cycle.constraint.ledger_snapshot or {}).get("window_end") or ""
         ),
     }
 
 
-def validation_figures(cycle: Cycle):
-    """Before and during the validation experiment, from the stored rollups."""
-    validation = getattr(cycle, "validation", None)
+def validation_figures(system: System, validation: ValidationExperiment | None):
+    """Before and during the validation experiment, from the stored rollups, and the
+    verdict they give; None without an experiment or when its stage is gone."""
     if validation is None:
         return None
-    stages = list(cycle.system.stages.all())
+    stages = list(system.stages.all())
     stage = next((s for s in stages if s.slug == validation.stage), None)
-    if stage is None or not stages:
+    if stage is None:
         return None
     length = validation.ended - validation.started
     before_start = validation.started - min(length, timedelta(days=2))
@@ -216,17 +219,20 @@ def validation_figures(cycle: Cycle):
         ]
 
     last = stages[-1]
+    suspect = compare_periods(
+        points(stage, before_start, validation.started),
+        points(stage, validation.started, validation.ended),
+    )
+    system_figures = compare_periods(
+        points(last, before_start, validation.started),
+        points(last, validation.started, validation.ended),
+    )
     return {
-        "stage": compare_periods(
-            points(stage, before_start, validation.started),
-            points(stage, validation.started, validation.ended),
-        ),
-        "system": compare_periods(
-            points(last, before_start, validation.started),
-            points(last, validation.started, validation.ended),
-        ),
+        "stage": suspect,
+        "system": system_figures,
         "stage_name": stage.name,
         "last_stage_name": last.name,
+        "verdict": validation_verdict(stage.name, suspect, system_figures, last.name),
     }
 
 

@@ -9,6 +9,7 @@ import pytest
 from django.test import Client
 
 from tests.api.clients import token_client
+from tests.cycles.conftest import validation_run  # noqa: F401 (a fixture used here)
 from toc.accounts.models import Role
 
 API = "/api/v1/systems/fraud/cycles"

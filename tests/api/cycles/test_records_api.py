@@ -4,6 +4,7 @@ import pytest
 
 from tests.api.clients import send, token_client, user_of
 from tests.api.cycles.conftest import BASE, fields_of, has_offset
+from tests.cycles.conftest import ROSE
 from toc.accounts.models import Role
 from toc.api.common import etag
 from toc.api.cycles import RECORD_STEPS
@@ -185,6 +186,24 @@ def test_validation_exists_from_its_first_put(personas, cycle, editor):
     assert response.json()["started"] == body["started"]
     saved.refresh_from_db()
     assert saved.notes == "Doubled throughput"
+
+
+def test_validation_gives_its_verdict_outside_its_etag(
+    personas, cycle, viewer, validation_run
+):
+    validation_run(1_300.0)
+
+    response = viewer.get(f"{BASE}/validation/")
+
+    body = response.json()
+    assert body["derived"] == {
+        "result": "constraint",
+        "sentence": ROSE,
+        "system_throughput_before": pytest.approx(950),
+        "system_throughput_during": pytest.approx(1_300),
+    }
+    # The verdict follows the metrics; only a write changes the version.
+    assert response["ETag"] == etag({k: v for k, v in body.items() if k != "derived"})
 
 
 def test_validation_must_end_after_it_starts(personas, cycle, editor):
