@@ -198,6 +198,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Named for what they are: a bare "KindEnum" would clash with the next kind.
+    "ENUM_NAME_OVERRIDES": {"StageKindEnum": "toc.systems.models.StageKind"},
 }
 # Personal API tokens: knox stores only a digest; they never expire on their own
 # and are revoked by deleting them.

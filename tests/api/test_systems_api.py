@@ -197,6 +197,73 @@ def test_stage_roles_and_isolation(api):
     assert api.viewer.get("/api/v1/systems/fraud/stages/nope/").status_code == 404
 
 
+def test_editor_adds_a_stage_of_people_and_reads_its_capacity(api, personas):
+    response = send(
+        api.editor,
+        "post",
+        "/api/v1/systems/fraud/stages/",
+        {"name": "Triage", "kind": "human", "people": 4, "items_per_hour": 1.5},
+    )
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert (body["kind"], body["people"], body["items_per_hour"]) == ("human", 4, 1.5)
+    assert body["capacity"] == pytest.approx(6 / 3600)
+    machine = api.viewer.get("/api/v1/systems/fraud/stages/ingest/").json()
+    assert (machine["kind"], machine["people"], machine["capacity"]) == (
+        "machine",
+        None,
+        None,
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "fields"),
+    [
+        ({"kind": "human"}, {"people", "items_per_hour"}),
+        ({"kind": "human", "people": 2, "items_per_hour": 0}, {"items_per_hour"}),
+        ({"kind": "human", "people": 0, "items_per_hour": 3}, {"people"}),
+        ({"people": 2}, {"people"}),
+        ({"kind": "robot"}, {"kind"}),
+        ({"kind": "human", "people": 2, "items_per_hour": "3"}, {"items_per_hour"}),
+    ],
+    ids=[
+        "people without numbers",
+        "a pace of zero",
+        "nobody",
+        "a machine with people",
+        "an unknown kind",
+        "a pace as text",
+    ],
+)
+def test_a_stage_whose_numbers_do_not_fit_its_kind_is_a_400_naming_them(
+    api, body, fields
+):
+    response = send(
+        api.editor, "post", "/api/v1/systems/fraud/stages/", {"name": "T", **body}
+    )
+    assert response.status_code == 400
+    assert {error["field"] for error in response.json()["errors"]} == fields
+    assert not Stage.objects.filter(name="T").exists()
+
+
+def test_a_stage_of_people_goes_back_to_a_machine_without_its_numbers(api):
+    url = "/api/v1/systems/fraud/stages/features/"
+    made_human = send(
+        api.editor, "patch", url, {"kind": "human", "people": 3, "items_per_hour": 2}
+    )
+    assert made_human.status_code == 200, made_human.json()
+    kept = send(api.editor, "patch", url, {"kind": "machine"})
+    assert kept.status_code == 400
+    back = send(
+        api.editor,
+        "patch",
+        url,
+        {"kind": "machine", "people": None, "items_per_hour": None},
+    )
+    assert back.status_code == 200, back.json()
+    assert Stage.objects.get(slug="features").known_capacity is None
+
+
 # Ingest keys
 
 

@@ -10,11 +10,31 @@ from toc.systems.models import Stage, System, slug_validator
 
 class StageSerializer(JsonTyped, serializers.ModelSerializer):
     slug = serializers.CharField(max_length=40, validators=[slug_validator])
+    capacity = serializers.FloatField(
+        source="known_capacity",
+        read_only=True,
+        allow_null=True,
+        help_text="A stage of people's capacity in records/s (people x items per "
+        "hour / 3600), which its samples may leave out; null for a machine "
+        "stage, whose samples report theirs.",
+    )
 
     class Meta:
         model = Stage
-        fields = ["name", "slug", "position", "unit", "description"]
-        read_only_fields = ["position"]
+        fields = [
+            "name",
+            "slug",
+            "position",
+            "unit",
+            "description",
+            "kind",
+            "people",
+            "items_per_hour",
+            "capacity",
+        ]
+        # A system's stages are created by name and slug; a stage's kind and
+        # numbers are set on the stage itself (the stage endpoints).
+        read_only_fields = ["position", "kind", "people", "items_per_hour"]
 
 
 class SystemSerializer(JsonTyped, serializers.ModelSerializer):

@@ -35,7 +35,13 @@ from toc.cycles.models import Feature
 from toc.systems import services
 from toc.systems.access import get_stage, get_system
 from toc.systems.forms import StageForm, SystemForm
-from toc.systems.models import IngestKey, Stage, System
+from toc.systems.models import (
+    MAX_ITEMS_PER_HOUR,
+    MAX_PEOPLE,
+    IngestKey,
+    Stage,
+    System,
+)
 
 MOVES = {"up": -1, "down": 1}
 
@@ -47,11 +53,44 @@ class SystemWriteSerializer(serializers.ModelSerializer):
 
 
 class StageWriteSerializer(serializers.ModelSerializer):
+    """What a stage write takes (the schema's; StageForm validates)."""
+
+    people = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=MAX_PEOPLE,
+        help_text="How many people work a `human` stage at once; null (or left "
+        "out) for a machine stage.",
+    )
+    items_per_hour = serializers.FloatField(
+        required=False,
+        allow_null=True,
+        max_value=MAX_ITEMS_PER_HOUR,
+        help_text="Items one person of a `human` stage gets through an hour, "
+        "above 0; null (or left out) for a machine stage.",
+    )
+
     class Meta:
         model = Stage
-        fields = ["name", "slug", "unit", "description"]
+        fields = [
+            "name",
+            "slug",
+            "unit",
+            "description",
+            "kind",
+            "people",
+            "items_per_hour",
+        ]
         # Without one (or with ""), the slug is made from the name.
-        extra_kwargs = {"slug": {"required": False, "allow_blank": True}}
+        extra_kwargs = {
+            "slug": {"required": False, "allow_blank": True},
+            "kind": {
+                "help_text": "`machine` (the default): its samples report their "
+                "capacity. `human`: people working items by hand; capacity is "
+                "people x items per hour, and its samples may leave it out."
+            },
+        }
 
 
 class MembershipSerializer(serializers.ModelSerializer):
@@ -174,8 +213,10 @@ class StageList(generics.ListAPIView):
     patch=extend_schema(request=StageWriteSerializer),
 )
 class StageDetail(APIView):
-    """One stage. PUT or PATCH `name`, `slug`, `unit`, `description` (editors);
-    DELETE removes it and its samples (editors), and the stages after it move up."""
+    """One stage. PUT or PATCH `name`, `slug`, `unit`, `description`, `kind`,
+    `people`, `items_per_hour` (editors): a `human` stage needs both numbers
+    above 0, a machine stage neither. DELETE removes it and its samples
+    (editors), and the stages after it move up."""
 
     # The methods that answer 409 to a stale If-Match; the schema lists it there.
     checks_if_match = ("PUT", "PATCH", "DELETE")
