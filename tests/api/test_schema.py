@@ -124,3 +124,17 @@ def test_409_415_and_503_are_documented_where_they_can_be_answered():
     # Any operation may find the database down; each says how long to wait.
     for responses in operations.values():
         assert responses["503"]["headers"]["Retry-After"]["required"] is True
+
+
+def test_stages_of_people_are_documented_for_writes_reads_and_samples():
+    components = yaml.safe_load(Client().get("/api/schema/").content)["components"]
+    schemas = components["schemas"]
+    write = schemas["PatchedStageWriteRequest"]["properties"]
+    assert {"kind", "people", "items_per_hour"} <= set(write)
+    assert write["people"]["nullable"] and write["people"]["minimum"] == 1
+    assert schemas["StageKindEnum"]["enum"] == ["machine", "human"]
+    read = schemas["Stage"]["properties"]
+    assert read["capacity"]["readOnly"] and read["capacity"]["nullable"]
+    sample = schemas["SampleRequest"]
+    assert "capacity" not in sample["required"]
+    assert "human" in sample["properties"]["capacity"]["description"]

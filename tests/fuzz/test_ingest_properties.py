@@ -264,17 +264,43 @@ def test_an_accepted_batch_reads_back_equal_and_the_series_and_ledger_read_it(
     assert {line["stage"] for line in series.json()["stages"]} == set(STAGES)
 
 
+# The checks alone also meet a stage of people, whose samples may leave their
+# capacity to the stage; some samples are moved to it, some lose their capacity.
+HUMAN = "triage"
+CHECKED_STAGE_IDS = {
+    **{slug: pk for pk, slug in enumerate(STAGES, start=1)},
+    HUMAN: len(STAGES) + 1,
+}
+CAPACITIES = {len(STAGES) + 1: 6 / 3600}
+
+
+@st.composite
+def some_for_people(draw, batches: st.SearchStrategy) -> list:
+    batch = draw(batches)
+    for sample in batch:
+        if not isinstance(sample, dict):
+            continue
+        if draw(st.integers(0, 3)) == 0:
+            sample["stage"] = HUMAN
+        if draw(st.integers(0, 3)) == 0:
+            if draw(st.booleans()):
+                sample.pop("capacity", None)
+            else:
+                sample["capacity"] = None
+    return batch
+
+
 @FUZZ
-@given(samples=st.lists(nasty_samples(), min_size=1, max_size=5))
+@given(samples=some_for_people(st.lists(nasty_samples(), min_size=1, max_size=5)))
 def test_every_sample_is_stored_or_explained(samples) -> None:
     """A batch is accepted whole, or each bad sample (and only a bad one) is
     named by index: nothing is dropped without a word."""
-    stage_ids = {slug: pk for pk, slug in enumerate(STAGES, start=1)}
+    stage_ids = CHECKED_STAGE_IDS
     now = datetime.now(UTC)
     alone = []
     for sample in samples:
         try:
-            rows = validate_batch([sample], stage_ids, now).rows()
+            rows = validate_batch([sample], stage_ids, now, CAPACITIES).rows()
             assert len(rows) == 1
             alone.append(rows)
         except BatchInvalid as invalid:
@@ -283,7 +309,7 @@ def test_every_sample_is_stored_or_explained(samples) -> None:
             alone.append(None)
     bad = {index for index, rows in enumerate(alone) if rows is None}
     try:
-        rows = validate_batch(samples, stage_ids, now).rows()
+        rows = validate_batch(samples, stage_ids, now, CAPACITIES).rows()
     except BatchInvalid as invalid:
         assert {error.index for error in invalid.errors} == bad
     else:
@@ -350,18 +376,20 @@ def uniform_batches(draw) -> list[dict]:
 
 @FUZZ
 @given(
-    samples=st.one_of(
-        uniform_batches(), st.lists(nasty_samples(), min_size=1, max_size=5)
+    samples=some_for_people(
+        st.one_of(uniform_batches(), st.lists(nasty_samples(), min_size=1, max_size=5))
     )
 )
 def test_the_column_checks_pass_only_what_the_sample_checks_pass(samples) -> None:
     """A batch the column checks pass is stored as sample-by-sample checking
     would store it; one they do not pass gets the sample-by-sample answer."""
-    stage_ids = {slug: pk for pk, slug in enumerate(STAGES, start=1)}
+    stage_ids = CHECKED_STAGE_IDS
     now = datetime.now(UTC)
-    by_columns = _columns_if_plainly_valid(samples, stage_ids, now)
+    by_columns = _columns_if_plainly_valid(samples, stage_ids, now, CAPACITIES)
     if by_columns is not None:
-        assert by_columns.rows() == _rows_sample_by_sample(samples, stage_ids, now)
+        assert by_columns.rows() == _rows_sample_by_sample(
+            samples, stage_ids, now, CAPACITIES
+        )
 
 
 def test_a_pipelines_plain_batch_passes_a_column_at_a_time() -> None:
@@ -384,6 +412,30 @@ def test_a_pipelines_plain_batch_passes_a_column_at_a_time() -> None:
         (1, 0.0, 1200.0),
         (2, 640.25, 1200.0),
     ]
+
+
+def test_a_plain_batch_leaving_people_their_capacity_passes_a_column_at_a_time():
+    machine = {
+        "stage": "ingest",
+        "ts": NOW.isoformat(),
+        "throughput": 10.0,
+        "capacity": 1200.0,
+        "latency_p95_ms": 12.5,
+        "queue_depth": 3,
+    }
+    human = {k: v for k, v in machine.items() if k != "capacity"} | {"stage": HUMAN}
+    batch = [machine, human]
+    columns = _columns_if_plainly_valid(batch, CHECKED_STAGE_IDS, NOW, CAPACITIES)
+    assert columns is not None
+    assert columns.capacity == [1200.0, 6 / 3600]
+    assert columns.rows() == _rows_sample_by_sample(
+        batch, CHECKED_STAGE_IDS, NOW, CAPACITIES
+    )
+    # Without the stage's capacity, the batch goes sample by sample and is refused.
+    assert _columns_if_plainly_valid(batch, CHECKED_STAGE_IDS, NOW) is None
+    with pytest.raises(BatchInvalid) as refused:
+        validate_batch(batch, CHECKED_STAGE_IDS, NOW + timedelta(minutes=1))
+    assert [(e.index, e.field) for e in refused.value.errors] == [(1, "capacity")]
 
 
 @pytest.mark.parametrize(

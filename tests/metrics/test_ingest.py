@@ -12,7 +12,7 @@ from tests.metrics.samples import sample
 from toc.accounts.models import ApiToken, Membership, Role
 from toc.metrics.ingest import MAX_SAMPLES
 from toc.metrics.models import PendingMinute, Rollup, Sample
-from toc.systems.models import IngestKey
+from toc.systems.models import IngestKey, Stage, StageKind
 
 
 def test_valid_batch_is_stored_and_acknowledged(post_samples, recent) -> None:
@@ -125,6 +125,56 @@ def test_a_bad_item_rejects_the_whole_batch(post_samples, recent, case, change, 
     assert errors[0]["message"]
     assert Sample.objects.count() == 0
     assert PendingMinute.objects.count() == 0
+
+
+@pytest.fixture
+def triage(personas) -> Stage:
+    """A stage of people after inference: 4 analysts, 1.5 alerts an hour each."""
+    return StageFactory(
+        system=personas.system,
+        name="Triage",
+        slug="triage",
+        kind=StageKind.HUMAN,
+        people=4,
+        items_per_hour=1.5,
+    )
+
+
+@pytest.mark.parametrize("sent", ["left out", "null"])
+def test_a_human_stages_sample_may_leave_capacity_to_the_stage(
+    post_samples, recent, triage, sent
+) -> None:
+    human = sample("triage", recent, throughput=0.0015, queue_depth=12)
+    if sent == "left out":
+        del human["capacity"]
+    else:
+        human["capacity"] = None
+    response = post_samples([sample("ingest", recent), human])
+    assert response.status_code == 202, response.json()
+    assert Sample.objects.get(stage=triage).capacity == pytest.approx(6 / 3600)
+    assert Sample.objects.get(stage__slug="ingest").capacity == 200.0
+
+
+def test_a_human_stages_own_capacity_is_kept(post_samples, recent, triage) -> None:
+    # An absence (an analyst off sick) is the pipeline's to report.
+    response = post_samples([sample("triage", recent, capacity=0.001)])
+    assert response.status_code == 202
+    assert Sample.objects.get(stage=triage).capacity == 0.001
+
+
+def test_a_machine_stages_sample_without_capacity_is_refused(
+    post_samples, recent, triage
+) -> None:
+    machine = sample("features", recent)
+    del machine["capacity"]
+    human = sample("triage", recent)
+    del human["capacity"]
+    response = post_samples([human, machine])
+    assert response.status_code == 400
+    errors = response.json()["errors"]
+    assert [(e["index"], e["field"]) for e in errors] == [(1, "capacity")]
+    assert "only a human stage's samples may leave" in errors[0]["message"]
+    assert Sample.objects.count() == 0
 
 
 @pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])

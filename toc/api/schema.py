@@ -168,7 +168,13 @@ class SampleSerializer(serializers.Serializer):
         min_value=0, max_value=MAX_RATE, help_text="Records/s; 0 or at least 1e-9."
     )
     capacity = serializers.FloatField(
-        min_value=0, max_value=MAX_RATE, help_text="Records/s; 0 or at least 1e-9."
+        min_value=0,
+        max_value=MAX_RATE,
+        required=False,
+        allow_null=True,
+        help_text="Records/s; 0 or at least 1e-9. Required, except for a stage "
+        "of people (kind `human`), whose samples may leave it out: toc uses "
+        "people x items per hour / 3600.",
     )
     utilization = serializers.FloatField(
         min_value=0, max_value=1, required=False, allow_null=True

@@ -28,13 +28,13 @@ from toc.api.serializers import ConstraintEventSerializer, SystemSerializer
 from toc.metrics.ingest import (
     MAX_BODY_BYTES,
     BatchInvalid,
+    ingest_stages,
     parse_batch,
     samples_store,
-    stage_ids_by_slug,
     validate_batch,
 )
-from toc.metrics.models import ConstraintEvent, SystemLedger
 from toc.metrics.ledger import ledger_response
+from toc.metrics.models import ConstraintEvent, SystemLedger
 from toc.metrics.series import stage_series
 from toc.systems import services
 from toc.systems.access import get_system
@@ -86,8 +86,10 @@ class SampleIngest(APIView):
             )
         try:
             items = parse_batch(body)
-            stage_ids = stage_ids_by_slug(system)
-            batch = validate_batch(items, stage_ids, now=timezone.now())
+            stages = ingest_stages(system)
+            batch = validate_batch(
+                items, stages.ids, timezone.now(), capacities=stages.capacities
+            )
         except BatchInvalid as invalid:
             return Response(
                 {"errors": [error.as_dict() for error in invalid.errors]},

@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 import math
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 import orjson
@@ -21,7 +22,7 @@ from django.db import connection, transaction
 from toc.metrics.models import PendingMinute, Sample, SystemLedger
 from toc.metrics.processing import floor_minute
 from toc.metrics.tasks import enqueue_processing
-from toc.systems.models import Stage, System
+from toc.systems.models import Stage, StageKind, System, human_capacity
 from toc.text import UNSTORABLE
 
 MAX_SAMPLES = 5000
@@ -255,6 +256,12 @@ CHECKS = (
 )
 KNOWN_FIELDS = frozenset({"stage", "ts"} | {field for field, *_ in CHECKS})
 _FIELD_CHECKS = tuple((field, check) for field, check, *_ in CHECKS)
+# A stage of people has its capacity from the stage (people x pace): its
+# samples may leave it out, and the stage's fills it in.
+FILLED = "capacity"
+_FILLED_AT = [field for field, _ in _FIELD_CHECKS].index(FILLED)
+_NOT_FILLED = f"is required; only a human stage's samples may leave {FILLED} out"
+NO_CAPACITIES: Mapping[int, float] = MappingProxyType({})
 
 
 def _timestamp(value: object, now: datetime) -> tuple[datetime | None, str]:
@@ -277,34 +284,60 @@ def _timestamp(value: object, now: datetime) -> tuple[datetime | None, str]:
     return ts, ""
 
 
-def stage_ids_by_slug(system: System) -> dict[str, int]:
-    """The system's stage ids by slug, as a batch names its stages.
+class IngestStages(NamedTuple):
+    """What checking a batch needs to know of the system's stages."""
+
+    ids: dict[str, int]  # by slug, as a batch names its stages
+    # By id: the capacity (records/s) of each stage whose samples may leave
+    # theirs out, the stages of people.
+    capacities: dict[int, float]
+
+
+def ingest_stages(system: System) -> IngestStages:
+    """The system's stages as a batch is checked against them.
 
     In SQL: it runs for every batch, and the ORM spent longer building this
     query than PostgreSQL spent answering it.
     """
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT slug, id FROM {Stage._meta.db_table} WHERE system_id = %s",
+            "SELECT slug, id, kind, people, items_per_hour "
+            f"FROM {Stage._meta.db_table} WHERE system_id = %s",
             [system.pk],
         )
-        return dict(cursor.fetchall())
+        rows = cursor.fetchall()
+    return IngestStages(
+        ids={slug: stage_id for slug, stage_id, *_ in rows},
+        capacities={
+            stage_id: human_capacity(people, items_per_hour)
+            for _, stage_id, kind, people, items_per_hour in rows
+            if kind == StageKind.HUMAN
+        },
+    )
 
 
 def validate_batch(
-    samples: list, stage_ids: dict[str, int], now: datetime
+    samples: list,
+    stage_ids: dict[str, int],
+    now: datetime,
+    capacities: Mapping[int, float] = NO_CAPACITIES,
 ) -> SampleColumns:
     """Checks every sample; any error rejects the batch, listing every problem found.
+
+    `capacities` (by stage id) fills in the capacity a sample of a human stage
+    leaves out (see IngestStages).
 
     It runs for every sample of every batch. A batch whose every value is
     plainly fine passes a column at a time (builtins over lists, in under half
     the time); any other goes sample by sample, each checked as cheaply as can be,
     and only a bad one is looked at again to say what is wrong.
     """
-    columns = _columns_if_plainly_valid(samples, stage_ids, now)
+    columns = _columns_if_plainly_valid(samples, stage_ids, now, capacities)
     if columns is not None:
         return columns
-    return SampleColumns.of_rows(_rows_sample_by_sample(samples, stage_ids, now))
+    return SampleColumns.of_rows(
+        _rows_sample_by_sample(samples, stage_ids, now, capacities)
+    )
 
 
 # Column checks: the column to store, or None when some value needs a closer
@@ -400,7 +433,10 @@ _COLUMN_CHECKS = {
 
 
 def _columns_if_plainly_valid(
-    samples: list, stage_ids: dict[str, int], now: datetime
+    samples: list,
+    stage_ids: dict[str, int],
+    now: datetime,
+    capacities: Mapping[int, float] = NO_CAPACITIES,
 ) -> SampleColumns | None:
     """The columns, when a column at a time finds every value fine; else None."""
     if set(map(type, samples)) != {dict} or not all(
@@ -417,7 +453,13 @@ def _columns_if_plainly_valid(
         return None
     columns = [stage_column, [times[text] for text in sent_times]]
     for field, check in _FIELD_CHECKS:
-        column = _COLUMN_CHECKS[check]([sample.get(field) for sample in samples])
+        values = [sample.get(field) for sample in samples]
+        if field == FILLED and capacities and None in values:
+            values = [
+                capacities.get(stage_id) if value is None else value
+                for stage_id, value in zip(stage_column, values, strict=True)
+            ]
+        column = _COLUMN_CHECKS[check](values)
         if column is None:
             return None
         columns.append(column)
@@ -425,7 +467,10 @@ def _columns_if_plainly_valid(
 
 
 def _rows_sample_by_sample(
-    samples: list, stage_ids: dict[str, int], now: datetime
+    samples: list,
+    stage_ids: dict[str, int],
+    now: datetime,
+    capacities: Mapping[int, float] = NO_CAPACITIES,
 ) -> list[SampleRow]:
     errors: list[FieldError] = []
     rows: list[SampleRow] = []
@@ -444,13 +489,15 @@ def _rows_sample_by_sample(
                 ts = None
             get = item.get
             values = [check(get(field)) for field, check in _FIELD_CHECKS]
+            if values[_FILLED_AT] is INVALID and get(FILLED) is None:
+                values[_FILLED_AT] = _rate(capacities.get(stage_id, INVALID))
             if stage_id is not None and ts is not None and INVALID not in values:
                 rows.append(SampleRow(stage_id, ts, *values))
                 continue
         # The two looks agree (tests/fuzz); were they ever not to, the sample
         # is refused rather than dropped.
         errors.extend(
-            _item_errors(index, item, stage_ids, now)
+            _item_errors(index, item, stage_ids, now, capacities)
             or [FieldError(index, None, "This sample could not be validated.")]
         )
     if errors:
@@ -459,7 +506,11 @@ def _rows_sample_by_sample(
 
 
 def _item_errors(
-    index: int, item: object, stage_ids: dict[str, int], now: datetime
+    index: int,
+    item: object,
+    stage_ids: dict[str, int],
+    now: datetime,
+    capacities: Mapping[int, float],
 ) -> list[FieldError]:
     """Everything wrong with one sample, in words."""
     if not isinstance(item, dict):
@@ -479,9 +530,16 @@ def _item_errors(
         if ts is None:
             problems.append(("ts", ts_problem))
     for field, check, required, message in CHECKS:
-        if required and item.get(field) is None:
+        value = item.get(field)
+        if field == FILLED and value is None:
+            value = capacities.get(stage_ids.get(stage) if type(stage) is str else None)
+            if value is None:
+                problems.append((field, _NOT_FILLED))
+            elif check(value) is INVALID:
+                problems.append((field, message))
+        elif required and value is None:
             problems.append((field, "is required"))
-        elif check(item.get(field)) is INVALID:
+        elif check(value) is INVALID:
             problems.append((field, message))
     return [
         FieldError(index, field, f"{field} {message}") for field, message in problems

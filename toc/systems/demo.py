@@ -12,8 +12,8 @@ from toc.accounts.models import Membership, Role, Team
 from toc.cycles.demo import demo_cycles
 from toc.metrics.ingest import (
     MAX_SAMPLES,
+    ingest_stages,
     samples_store,
-    stage_ids_by_slug,
     validate_batch,
 )
 from toc.metrics.models import Sample
@@ -86,7 +86,8 @@ def _load_history(system: System) -> None:
     """An hour in which Feature-Tier2 saturates, through the real ingest path."""
     now = timezone.now().replace(microsecond=0)
     samples = demo_history(now - timedelta(hours=1))
-    stage_ids = stage_ids_by_slug(system)
+    stages = ingest_stages(system)
     for start in range(0, len(samples), MAX_SAMPLES):
         batch = samples[start : start + MAX_SAMPLES]
-        samples_store(system=system, batch=validate_batch(batch, stage_ids, now=now))
+        checked = validate_batch(batch, stages.ids, now, stages.capacities)
+        samples_store(system=system, batch=checked)
