@@ -5,6 +5,7 @@ functions, so figures, templates and the API agree."""
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime
 
 DASH = "—"
 
@@ -71,3 +72,10 @@ def compact(value: float | None) -> str:
         if abs(value) >= threshold:
             return f"{value / threshold:.3g}{suffix}"
     return f"{value:.3g}"
+
+
+def moment(iso: str | None) -> str:
+    """An ISO 8601 time from a stored payload, to the minute in UTC."""
+    if not iso:
+        return DASH
+    return f"{datetime.fromisoformat(iso).astimezone(UTC):%Y-%m-%d %H:%M} UTC"

@@ -296,3 +296,57 @@ def test_tokens_of_inactive_users_and_expired_tokens_are_refused(
         "/api/v1/systems/fraud/ledger/", headers=_bearer(viewer_token)
     )
     assert expired.status_code == 401
+
+
+def test_ledger_says_how_fresh_it_is(personas, viewer_token, with_data) -> None:
+    body = (
+        Client()
+        .get("/api/v1/systems/fraud/ledger/", headers=_bearer(viewer_token))
+        .json()
+    )
+
+    newest = datetime.fromisoformat(body["last_sample_at"])
+    # Ten minutes of samples every 10 s, from 20 minutes ago.
+    assert newest == datetime.fromisoformat(body["window_end"])
+    assert body["posting_interval_s"] == pytest.approx(10.0)
+    assert body["stale_after_s"] == 120.0
+    assert body["stale"] is True
+    assert body["age_s"] == pytest.approx(
+        (timezone.now() - newest).total_seconds(), abs=5
+    )
+    assert [row["last_sample_at"] for row in body["stages"]] == [
+        body["last_sample_at"]
+    ] * 3
+    assert not any(row["silent"] for row in body["stages"])
+    # The held constraint and the verdict agree, and say since when.
+    assert body["held"]["stage"] == body["constraint"]["stage"] == "features"
+    assert body["constraint"]["held_since"] == body["held"]["since"]
+    assert body["emerging"] is None
+    assert body["confidence_label"] == body["constraint"]["confidence_label"]
+
+
+def test_a_ledger_is_fresh_while_samples_keep_coming(personas, viewer_token):
+    from toc.metrics.ingest import samples_store, validate_batch
+
+    start = timezone.now().replace(microsecond=0) - timedelta(minutes=2)
+    samples = steady_pipeline(["ingest", "features"], start, 2, {"features": 0.95})
+    stage_ids = dict(personas.system.stages.values_list("slug", "pk"))
+    samples_store(
+        system=personas.system,
+        batch=validate_batch(samples, stage_ids, now=timezone.now()),
+    )
+    from toc.metrics.processing import system_process
+
+    system_process(system_id=personas.system.pk)
+
+    body = (
+        Client()
+        .get("/api/v1/systems/fraud/ledger/", headers=_bearer(viewer_token))
+        .json()
+    )
+
+    assert body["stale"] is False
+    inference = body["stages"][2]
+    assert inference["samples"] == 0
+    assert inference["last_sample_at"] is None
+    assert inference["silent"] is True

@@ -10,7 +10,23 @@ from tests.metrics.samples import steady_pipeline
 
 @pytest.fixture
 def with_data(post_samples):
-    start = (timezone.now() - timedelta(minutes=20)).replace(second=0, microsecond=0)
+    """Ten minutes that end a minute ago: a live pipeline with Features limiting."""
+    start = (timezone.now() - timedelta(minutes=11)).replace(microsecond=0)
+    post_samples(
+        steady_pipeline(
+            ["ingest", "features", "inference"],
+            start,
+            10,
+            {"features": 0.95},
+            growing="features",
+        )
+    )
+
+
+@pytest.fixture
+def with_stale_data(post_samples):
+    """The same ten minutes, ending 20 minutes ago: the pipeline stopped posting."""
+    start = (timezone.now() - timedelta(minutes=30)).replace(microsecond=0)
     post_samples(
         steady_pipeline(
             ["ingest", "features", "inference"],

@@ -1,6 +1,12 @@
 from __future__ import annotations
 
+import re
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
+
+from tests.metrics.samples import steady_pipeline
 
 HTMX = {"HX-Request": "true"}
 
@@ -99,3 +105,81 @@ def test_what_if_rejects_a_bad_factor(personas, with_data) -> None:
 )
 def test_outsider_gets_404(personas, path) -> None:
     assert personas.outsider.get(path, headers=HTMX).status_code == 404
+
+
+def _pipeline(start, minutes: int, busy: dict[str, float], stages=None) -> list:
+    return steady_pipeline(
+        stages or ["ingest", "features", "inference"], start, minutes, busy
+    )
+
+
+def test_a_live_held_constraint_says_since_when(personas, with_data) -> None:
+    content = personas.viewer.get("/systems/fraud/").content.decode()
+
+    assert "verdict--stale" not in content
+    assert "Held since" in content
+    assert "Emerging" not in content
+
+
+def test_a_stale_ledger_is_greyed_and_not_called_live(personas, with_stale_data):
+    content = personas.viewer.get("/systems/fraud/").content.decode()
+
+    assert "verdict--stale" in content
+    assert "No data for 20 min." in content
+    assert "not a live reading" in content
+    assert "Constraint when data stopped" in content
+    assert "Constraint now" not in content
+
+
+def test_a_new_leader_is_emerging_beside_the_held_constraint(
+    personas, post_samples
+) -> None:
+    start = (timezone.now() - timedelta(minutes=15)).replace(microsecond=0)
+    post_samples(_pipeline(start, 12, {"features": 0.95, "inference": 0.9}))
+    later = start + timedelta(minutes=12)
+    post_samples(_pipeline(later, 3, {"features": 0.4, "inference": 0.97}))
+
+    content = personas.viewer.get("/systems/fraud/").content.decode()
+
+    assert "Constraint now" in content
+    assert "Held since" in content
+    assert "Emerging: Inference</strong>, leading for" in content
+    assert "Features still holds the constraint until Inference has led for 5" in (
+        content
+    )
+    row = content[content.index(">Inference <span") :]
+    assert row.index("emerging") < row.index("</tr>")
+
+
+def test_before_any_move_the_leader_is_emerging(personas, post_samples) -> None:
+    start = (timezone.now() - timedelta(minutes=3)).replace(microsecond=0)
+    post_samples(_pipeline(start, 3, {"features": 0.95}))
+
+    content = personas.viewer.get("/systems/fraud/").content.decode()
+
+    assert "Emerging constraint" in content
+    assert re.search(r"Leading for [0-2] of 5 minutes", content)
+    assert "Held since" not in content
+
+
+def test_a_stage_that_stopped_reporting_is_marked_silent(
+    personas, post_samples
+) -> None:
+    start = (timezone.now() - timedelta(minutes=12)).replace(microsecond=0)
+    post_samples(_pipeline(start, 4, {"features": 0.95}))
+    post_samples(
+        _pipeline(
+            start + timedelta(minutes=4),
+            8,
+            {"features": 0.95},
+            stages=["features", "inference"],
+        )
+    )
+
+    content = personas.viewer.get("/systems/fraud/").content.decode()
+
+    row = content[content.index(">Ingest") :]
+    row = row[: row.index("</tr>")]
+    assert "silent" in row
+    assert "No samples in this window; the last came at" in row
+    assert "verdict--stale" not in content

@@ -117,11 +117,30 @@ class StageLedgerLineSerializer(serializers.Serializer):
     samples = serializers.IntegerField()
     capacity = serializers.FloatField(allow_null=True)
     load = serializers.FloatField(allow_null=True)
-    utilization = serializers.FloatField(allow_null=True)
-    blocked = serializers.FloatField(allow_null=True)
     latency_p95_ms = serializers.FloatField(allow_null=True)
     queue_depth = serializers.IntegerField(allow_null=True)
-    queue_trend = serializers.FloatField(allow_null=True, help_text="Records/s.")
+    queue_trend = serializers.FloatField(
+        allow_null=True, help_text="Least-squares slope of the queue, records/s."
+    )
+    queue_trend_noise = serializers.FloatField(
+        allow_null=True,
+        help_text="The slope the queue's own scatter could fake, records/s; null "
+        "with too few readings to tell.",
+    )
+    queue_growing = serializers.BooleanField(
+        help_text="The trend is sustained: at least 3x its noise, 0.5% of the "
+        "throughput, over a minute or more."
+    )
+    utilization = serializers.FloatField(
+        allow_null=True,
+        help_text="Share of time occupied, working or blocked (0..1); when samples "
+        "leave it out, load / capacity + blocked.",
+    )
+    blocked = serializers.FloatField(
+        allow_null=True,
+        help_text="Share of time spent waiting on the next stage (part of "
+        "utilization).",
+    )
     backlog_state = serializers.CharField(allow_null=True)
     queue_seconds = serializers.FloatField(allow_null=True)
     drain_time_s = serializers.FloatField(
@@ -131,6 +150,16 @@ class StageLedgerLineSerializer(serializers.Serializer):
     failure_mode = serializers.CharField()
     errors = serializers.IntegerField()
     dropped = serializers.IntegerField()
+    first_sample_at = serializers.DateTimeField(
+        allow_null=True, help_text="The stage's oldest sample in the window."
+    )
+    last_sample_at = serializers.DateTimeField(
+        allow_null=True, help_text="The stage's newest sample, in or before the window."
+    )
+    silent = serializers.BooleanField(
+        help_text="The stage stopped reporting while others go on: its newest "
+        "sample is older than stale_after_s before the system's."
+    )
 
 
 class LedgerConstraintSerializer(serializers.Serializer):
@@ -140,6 +169,30 @@ class LedgerConstraintSerializer(serializers.Serializer):
     confidence = serializers.FloatField()
     confidence_label = serializers.CharField()
     reason = serializers.CharField()
+    held_since = serializers.DateTimeField(
+        allow_null=True,
+        help_text="Sample time since which this stage has led without a break, "
+        "once a move made it the held constraint; null while it is emerging.",
+    )
+
+
+class StageRefSerializer(serializers.Serializer):
+    stage = serializers.CharField(
+        allow_null=True, help_text="Null: outside the pipeline."
+    )
+    name = serializers.CharField(allow_null=True)
+
+
+class HeldConstraintSerializer(StageRefSerializer):
+    since = serializers.DateTimeField(help_text="Sample time.")
+
+
+class EmergingConstraintSerializer(StageRefSerializer):
+    since = serializers.DateTimeField(help_text="Sample time it started leading.")
+    leading_s = serializers.FloatField()
+    hold_s = serializers.FloatField(
+        help_text="How long it must lead before the move is recorded."
+    )
 
 
 class NextConstraintSerializer(serializers.Serializer):
@@ -154,10 +207,44 @@ class LedgerSerializer(serializers.Serializer):
     window_s = serializers.IntegerField()
     ceiling = serializers.FloatField(allow_null=True)
     max_input_rate = serializers.FloatField(allow_null=True)
-    constraint = LedgerConstraintSerializer(allow_null=True)
+    last_sample_at = serializers.DateTimeField(
+        allow_null=True, help_text="The system's newest sample."
+    )
+    posting_interval_s = serializers.FloatField(
+        allow_null=True, help_text="The usual time between a stage's samples."
+    )
+    stale_after_s = serializers.FloatField(
+        help_text="Three posting intervals, and at least 120 s."
+    )
+    stale = serializers.BooleanField(
+        help_text="The newest sample is older than stale_after_s: the pipeline "
+        "stopped posting, and the ledger is not live."
+    )
+    age_s = serializers.FloatField(
+        allow_null=True, help_text="Seconds since the newest sample."
+    )
+    constraint = LedgerConstraintSerializer(
+        allow_null=True, help_text="The verdict of the current window."
+    )
     external_constraint = serializers.BooleanField()
     reason = serializers.CharField()
+    confidence = serializers.FloatField(
+        help_text="Of the verdict, inside or outside the pipeline (0..1)."
+    )
+    confidence_label = serializers.CharField()
+    near_tie = StageRefSerializer(
+        allow_null=True, help_text="The stage nearly tied with the verdict's."
+    )
     next_constraint = NextConstraintSerializer(allow_null=True)
+    held = HeldConstraintSerializer(
+        allow_null=True,
+        help_text="The constraint as the last recorded move left it; null before "
+        "any move.",
+    )
+    emerging = EmergingConstraintSerializer(
+        allow_null=True,
+        help_text="A verdict other than the held one, not yet led for hold_s.",
+    )
     stages = StageLedgerLineSerializer(many=True)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.utils import timezone
@@ -254,3 +255,77 @@ def _noise(row: dict) -> float:
         return 0.0
     noise = row["queue_trend_noise"]
     return float("inf") if noise is None and row["samples"] else (noise or 0.0)
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """Where the constraint stands, as every page says it: the stage that holds it
+    (a recorded move put it there) or, before any move, the one emerging; and a
+    challenger that leads but has not yet held for the hold period.
+
+    ``stage`` is a slug, None for outside the pipeline (``external``) or when
+    nothing is known.
+    """
+
+    stage: str | None
+    name: str | None
+    external: bool
+    held: bool
+    since: datetime | None
+    challenger: str | None = None
+    challenger_stage: str | None = None
+    challenger_external: bool = False
+    leading_min: int = 0
+    hold_min: int = 0
+
+    @property
+    def where(self) -> str:
+        return self.name or ("outside the pipeline" if self.external else "unknown")
+
+    @property
+    def challenger_where(self) -> str:
+        if self.challenger_external:
+            return "outside the pipeline"
+        return self.challenger or "unknown"
+
+
+def constraint_standing(ledger: dict) -> Standing | None:
+    """The standing of a ledger response (None before any verdict)."""
+    held, emerging = ledger.get("held"), ledger.get("emerging")
+    leading = {}
+    if emerging:
+        leading = {
+            "leading_min": int(emerging["leading_s"] // 60),
+            "hold_min": round(emerging["hold_s"] / 60),
+        }
+    if held:
+        return Standing(
+            stage=held["stage"],
+            name=held["name"],
+            external=held["stage"] is None,
+            held=True,
+            since=datetime.fromisoformat(held["since"]),
+            challenger=emerging["name"] if emerging else None,
+            challenger_stage=emerging["stage"] if emerging else None,
+            challenger_external=bool(emerging) and emerging["stage"] is None,
+            **leading,
+        )
+    if emerging:
+        return Standing(
+            stage=emerging["stage"],
+            name=emerging["name"],
+            external=emerging["stage"] is None,
+            held=False,
+            since=datetime.fromisoformat(emerging["since"]),
+            **leading,
+        )
+    constraint = ledger["constraint"]
+    if constraint is None and not ledger["external_constraint"]:
+        return None
+    return Standing(
+        stage=constraint["stage"] if constraint else None,
+        name=constraint["name"] if constraint else None,
+        external=constraint is None,
+        held=False,
+        since=None,
+    )

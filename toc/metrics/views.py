@@ -20,8 +20,12 @@ from toc.metrics.figures import (
     timeline_figure,
 )
 from toc.metrics.forms import WhatIfForm
+from toc.metrics.ledger import (
+    constraint_standing,
+    ledger_response,
+    rows_from_payload,
+)
 from toc.metrics.models import ConstraintEvent
-from toc.metrics.ledger import ledger_response, rows_from_payload
 from toc.systems.access import get_system
 from toc.systems.models import System
 
@@ -49,6 +53,7 @@ def _dashboard_context(request: HttpRequest, system: System, role: Role) -> dict
     return {
         "system": system,
         "ledger": ledger,
+        "standing": constraint_standing(ledger),
         "has_data": has_data,
         "figures": ledger_figures(ledger) if has_data else {},
         "slo_cycle": slo_cycle,
