@@ -22,8 +22,8 @@ from toc.cycles.steps import STEPS, record_forms, step_context
 from toc.cycles.trail import entries, trail
 from toc.http import form_page, read_only
 from toc.metrics.figures import timeline_figure
-from toc.metrics.models import SystemLedger
 from toc.metrics.ledger import ledger_response
+from toc.metrics.models import SystemLedger
 from toc.systems.access import get_system
 
 HISTORY_PAGE = 20  # cycles per page of a system's history
