@@ -22,7 +22,7 @@ from toc.cycles.steps import STEPS, record_forms, step_context
 from toc.cycles.trail import entries, trail
 from toc.http import form_page, read_only
 from toc.metrics.figures import timeline_figure
-from toc.metrics.ledger import ledger_response
+from toc.metrics.ledger import constraint_standing, freshness, ledger_response
 from toc.metrics.models import SystemLedger
 from toc.systems.access import get_system
 
@@ -110,7 +110,8 @@ def _page_context(cycle, role: Role, step: str | None) -> dict:
 
 
 def _live_constraint_elsewhere(cycle) -> dict | None:
-    """The live ledger's constraint, when an open cycle works on another stage.
+    """Where the ledger puts the constraint, when an open cycle works on another
+    stage: the standing the system page shows, and whether it is still live.
 
     The constraint moves while a cycle runs (its own change, or the traffic's),
     and work on a stage that no longer limits the pipeline raises nothing.
@@ -118,14 +119,32 @@ def _live_constraint_elsewhere(cycle) -> dict | None:
     chosen = cycle.constraint.stage
     if cycle.status != CycleStatus.OPEN or not chosen:
         return None
-    live = (
-        SystemLedger.objects.filter(system=cycle.system)
-        .values_list("payload__constraint", flat=True)
+    # Only the keys the standing needs, not every stage's row.
+    keys = (
+        "constraint",
+        "external_constraint",
+        "held",
+        "emerging",
+        "last_sample_at",
+        "window_end",
+        "stale_after_s",
+    )
+    values = (
+        SystemLedger.objects.filter(system=cycle.system, payload__isnull=False)
+        .values_list(*(f"payload__{key}" for key in keys))
         .first()
     )
-    if live is None or live["stage"] == chosen:
+    if values is None:
         return None
-    return live
+    payload = dict(zip(keys, values, strict=True))
+    standing = constraint_standing(payload)
+    if standing is None or standing.stage == chosen:
+        return None
+    return {
+        "standing": standing,
+        "last_sample_at": payload["last_sample_at"] or payload["window_end"],
+        **freshness(payload, timezone.now()),
+    }
 
 
 @read_only

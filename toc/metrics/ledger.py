@@ -45,19 +45,21 @@ def ledger_response(system: System, now: datetime | None = None) -> dict:
         stages = list(system.stages.all())
         payload = ledger_payload(stages, [LedgerRow(s.name) for s in stages], None)
         return {"computed_at": None, **payload, "stale": False, "age_s": None}
-    payload = ledger.payload
-    newest = payload.get("last_sample_at") or payload["window_end"]
-    age_s = None
-    if newest is not None:
-        moment = now or timezone.now()
-        age_s = max(0.0, (moment - datetime.fromisoformat(newest)).total_seconds())
-    limit = payload.get("stale_after_s") or MIN_STALE_S
     return {
         "computed_at": ledger.computed_at.isoformat(),
-        **payload,
-        "stale": age_s is not None and age_s > limit,
-        "age_s": age_s,
+        **ledger.payload,
+        **freshness(ledger.payload, now or timezone.now()),
     }
+
+
+def freshness(payload: dict, now: datetime) -> dict:
+    """``age_s``, the seconds since the payload's newest sample, and ``stale``."""
+    newest = payload.get("last_sample_at") or payload.get("window_end")
+    if newest is None:
+        return {"stale": False, "age_s": None}
+    age_s = max(0.0, (now - datetime.fromisoformat(newest)).total_seconds())
+    limit = payload.get("stale_after_s") or MIN_STALE_S
+    return {"stale": age_s > limit, "age_s": age_s}
 
 
 def ledger_payload(
@@ -319,8 +321,8 @@ def constraint_standing(ledger: dict) -> Standing | None:
             since=datetime.fromisoformat(emerging["since"]),
             **leading,
         )
-    constraint = ledger["constraint"]
-    if constraint is None and not ledger["external_constraint"]:
+    constraint = ledger.get("constraint")
+    if constraint is None and not ledger.get("external_constraint"):
         return None
     return Standing(
         stage=constraint["stage"] if constraint else None,
