@@ -48,7 +48,17 @@ def test_doubling_the_article_constraint_leaves_feature_tier1_as_the_limit() -> 
         "With Feature-Tier2 at 2× its capacity, the constraint moves from "
         "Feature-Tier2 to outside the pipeline and the ceiling rises from 1.05× to "
         "1.54× load growth before a stage saturates. Next constraint: "
-        "Feature-Tier1, the first stage to saturate."
+        "Feature-Tier1, the first stage to saturate as load grows."
+    )
+
+
+def test_a_constraint_lifted_just_below_saturation_is_the_next_one_again() -> None:
+    result = what_if(article_ledger(), "Feature-Tier2", 1.2)
+
+    assert result.after.external
+    assert result.summary.endswith(
+        "Next constraint: Feature-Tier2 again, the first stage to saturate as load "
+        "grows."
     )
 
 

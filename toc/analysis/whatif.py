@@ -105,14 +105,21 @@ def _summary(
         f"With {stage} at {factor:g}× its capacity, the constraint {move} and the "
         f"ceiling {ceiling} load growth before a stage saturates."
     )
-    return f"{text} {_next(stage, factor, after)}".rstrip()
+    return f"{text} {_next(stage, factor, before, after)}".rstrip()
 
 
-def _next(stage: str, factor: float, after: ConstraintFinding) -> str:
+def _next(
+    stage: str, factor: float, before: ConstraintFinding, after: ConstraintFinding
+) -> str:
     if after.next_constraint is None:
         return ""
     if after.stage is None:
-        return f"Next constraint: {after.next_constraint}, the first stage to saturate."
+        # Lifted just below saturation, the old constraint may still fill up first.
+        again = " again" if after.next_constraint == before.stage else ""
+        return (
+            f"Next constraint: {after.next_constraint}{again}, the first stage to "
+            "saturate as load grows."
+        )
     lift = after.lift
     # The card's cut-off too: under half a percent, the two are level.
     if lift is None or lift <= 1.005:
