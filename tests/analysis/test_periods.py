@@ -284,7 +284,7 @@ def test_without_the_last_stage_in_a_period_the_verdict_says_what_is_missing(
     assert verdict.result is ValidationResult.INCONCLUSIVE
     assert verdict.sentence == (
         f"No metrics of Alerting, the last stage, were ingested {missing} the "
-        "experiment, so there is no system throughput to compare yet."
+        "experiment, so there is no system throughput to compare."
     )
 
 

@@ -309,13 +309,19 @@ def test_a_suspect_that_does_not_raise_system_throughput_is_cleared(
 ) -> None:
     validation_run(960.0)
 
-    figures = personas.viewer.get(f"{BASE}/goal/").context["validation_figures"]
+    response = personas.viewer.get(f"{BASE}/goal/")
+    figures = response.context["validation_figures"]
 
     assert figures["verdict"].result == "not_constraint"
     assert figures["verdict"].sentence == (
         "System throughput did not rise (+1.1%, 950 → 960 records/s) while Features "
         "had more capacity: Features is not the constraint."
     )
+    # A rise within the noise is not painted as a success.
+    content = response.content.decode()
+    row = content[content.index("System throughput (Inference)") :]
+    row = row[: row.index("</tr>")]
+    assert '<span class="change ">+1.1%</span>' in row
 
 
 def test_without_metrics_the_verdict_says_which_are_missing(personas, cycle) -> None:
@@ -332,8 +338,10 @@ def test_without_metrics_the_verdict_says_which_are_missing(personas, cycle) -> 
 
     assert (
         "No metrics of Inference, the last stage, were ingested before or during the "
-        "experiment, so there is no system throughput to compare yet."
+        "experiment, so there is no system throughput to compare."
     ) in content
+    # Said once: the suspect's own missing figures add nothing to that.
+    assert "No metrics of Features" not in content
 
 
 def test_a_closed_cycle_is_read_only(personas, cycle) -> None:

@@ -191,7 +191,7 @@ def validation_verdict(
         return ValidationVerdict(
             ValidationResult.INCONCLUSIVE,
             f"No metrics of {last_stage}, the last stage, were ingested {missing} "
-            "the experiment, so there is no system throughput to compare yet.",
+            "the experiment, so there is no system throughput to compare.",
             before,
             during,
         )
