@@ -42,22 +42,68 @@ def test_the_database_allows_one_record_per_link(cycle) -> None:
         Problem.objects.create(cycle=cycle)
 
 
-def test_the_detected_constraint_is_preselected_with_a_snapshot(post_samples, personas):
-    start = (timezone.now() - timedelta(minutes=20)).replace(second=0, microsecond=0)
-    post_samples(
-        steady_pipeline(
-            ["ingest", "features", "inference"],
-            start,
-            10,
-            {"features": 0.95},
-            growing="features",
-        )
+def _post_pipeline(post_samples, minutes_ago: int, busy: dict[str, float]) -> None:
+    """Ten minutes of samples ending ``minutes_ago``."""
+    start = (timezone.now() - timedelta(minutes=minutes_ago + 10)).replace(
+        microsecond=0
     )
+    post_samples(steady_pipeline(["ingest", "features", "inference"], start, 10, busy))
+
+
+def test_the_held_constraint_is_preselected_with_a_snapshot(post_samples, personas):
+    _post_pipeline(post_samples, 1, {"features": 0.95})
+
     personas.teammate.post("/systems/fraud/cycles/", {"title": "One"})
+
     choice = Cycle.objects.get().constraint
     assert (choice.stage, choice.detected_stage) == ("features", "features")
     assert "Features runs at 95%" in choice.reason
-    assert choice.ledger_snapshot["constraint"]["stage"] == "features"
+    assert choice.ledger_snapshot["held"]["stage"] == "features"
+
+
+def test_a_stale_ledger_is_never_preselected(post_samples, personas) -> None:
+    _post_pipeline(post_samples, 20, {"features": 0.95})
+
+    personas.teammate.post("/systems/fraud/cycles/", {"title": "One"})
+
+    choice = Cycle.objects.get().constraint
+    assert (choice.stage, choice.detected_stage) == ("", "")
+    assert choice.reason.startswith("Not pre-selected: the ledger has had no data for")
+    assert choice.ledger_snapshot["stale"] is True
+
+
+def test_the_next_cycle_opens_where_the_outcome_says_the_constraint_went(
+    post_samples, personas, cycle
+) -> None:
+    # The live ledger still has Features; the team's outcome says Inference.
+    _post_pipeline(post_samples, 1, {"features": 0.95})
+    cycle.outcome.next_constraint = "inference"
+    cycle.outcome.save()
+    page = personas.teammate.get(f"/systems/fraud/cycles/{cycle.number}/outcome/")
+    assert "The ledger has <strong>Features</strong> holding the constraint now." in (
+        page.content.decode()
+    )
+    assert "on the stage chosen above" in page.content.decode()
+
+    personas.teammate.post(f"/systems/fraud/cycles/{cycle.number}/next/")
+
+    choice = Cycle.objects.get(number=cycle.number + 1).constraint
+    assert (choice.stage, choice.stage_name) == ("inference", "Inference")
+    assert choice.detected_stage == "features"
+    assert choice.reason == (
+        f"Where cycle {cycle.number}'s outcome says the constraint went."
+    )
+
+
+@pytest.mark.parametrize(("minutes_ago", "chosen"), [(1, "features"), (20, "")])
+def test_without_an_outcome_the_next_cycle_takes_only_a_fresh_ledger(
+    post_samples, personas, cycle, minutes_ago: int, chosen: str
+) -> None:
+    _post_pipeline(post_samples, minutes_ago, {"features": 0.95})
+
+    personas.teammate.post(f"/systems/fraud/cycles/{cycle.number}/next/")
+
+    assert Cycle.objects.get(number=cycle.number + 1).constraint.stage == chosen
 
 
 def test_empty_title_keeps_the_form(personas) -> None:

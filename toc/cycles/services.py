@@ -26,7 +26,8 @@ from toc.cycles.models import (
     Slo,
     SloDimension,
 )
-from toc.metrics.ledger import ledger_response
+from toc.formats import duration
+from toc.metrics.ledger import constraint_standing, ledger_response
 from toc.systems.models import System
 
 # The five dimensions every cycle starts with; targets are the team's to set.
@@ -65,8 +66,12 @@ STANDARD_PHASES = [
 
 
 @transaction.atomic
-def cycle_open(*, system: System, title: str, user=None) -> Cycle:
-    """Opens the next cycle with every link in place and the live constraint chosen."""
+def cycle_open(
+    *, system: System, title: str, user=None, stage: str = "", why: str = ""
+) -> Cycle:
+    """Opens the next cycle with every link in place and its constraint chosen:
+    ``stage`` (a slug of the system's, with ``why``) when given, else the stage
+    that holds the constraint in the ledger, unless the ledger is stale."""
     # Locking the system row serialises numbering when two people open at once.
     System.objects.select_for_update().filter(pk=system.pk).first()
     last = system.cycles.aggregate(Max("number"))["number__max"] or 0
@@ -91,13 +96,25 @@ def cycle_open(*, system: System, title: str, user=None) -> Cycle:
         Slo,
     )
     ledger = ledger_response(system)
-    detected = ledger["constraint"]
+    standing = None if ledger["stale"] else constraint_standing(ledger)
+    detected = standing.stage if standing and standing.stage else ""
+    chosen = system.stages.filter(slug=stage).first() if stage else None
+    if chosen is not None:
+        choice = {"stage": chosen.slug, "stage_name": chosen.name, "reason": why}
+    elif detected:
+        verdict = ledger["constraint"]
+        reason = (
+            verdict["reason"]
+            if verdict and verdict["stage"] == detected
+            else f"{standing.name} holds the constraint in the ledger."
+        )
+        choice = {"stage": detected, "stage_name": standing.name, "reason": reason}
+    else:
+        choice = {"stage": "", "stage_name": "", "reason": _unchosen(ledger)}
     ConstraintChoice.objects.create(
         cycle=cycle,
-        stage=detected["stage"] if detected else "",
-        stage_name=detected["name"] if detected else "",
-        reason=detected["reason"] if detected else "",
-        detected_stage=detected["stage"] if detected else "",
+        **choice,
+        detected_stage=detected,
         ledger_snapshot=ledger if ledger["computed_at"] else None,
         chosen_by=user,
     )
@@ -121,14 +138,30 @@ def cycle_open(*, system: System, title: str, user=None) -> Cycle:
     return cycle
 
 
+def _unchosen(ledger: dict) -> str:
+    if ledger["stale"]:
+        return (
+            f"Not pre-selected: the ledger has had no data for "
+            f"{duration(ledger['age_s'])}, so it may no longer say where the "
+            "constraint is."
+        )
+    return ""
+
+
 @transaction.atomic
 def cycle_close_and_continue(*, cycle: Cycle, user=None) -> Cycle:
-    """Closes the cycle and opens the next, starting from the current ledger."""
+    """Closes the cycle and opens the next on the stage its outcome says the
+    constraint went to; when it names none, on the ledger's (if fresh)."""
     cycle.status = CycleStatus.CLOSED
     cycle.closed_at = timezone.now()
     cycle.save(update_fields=["status", "closed_at"])
-    following = cycle_open(system=cycle.system, title=f"After {cycle.title}", user=user)
-    return following
+    return cycle_open(
+        system=cycle.system,
+        title=f"After {cycle.title}",
+        user=user,
+        stage=cycle.outcome.next_constraint,
+        why=f"Where cycle {cycle.number}'s outcome says the constraint went.",
+    )
 
 
 def row_create(*, kind: RowKind, parent: models.Model, form: ModelForm) -> models.Model:

@@ -34,7 +34,7 @@ from toc.charts.features import feature_value_chart
 from toc.cycles import forms
 from toc.cycles.models import Cycle, MeasuredFrom, Slo, ValidationExperiment
 from toc.metrics.forms import WhatIfForm
-from toc.metrics.ledger import ledger_response
+from toc.metrics.ledger import constraint_standing, ledger_response
 from toc.metrics.series import stage_series
 from toc.systems.models import Stage, System
 
@@ -275,4 +275,5 @@ def _experiment(request: HttpRequest, cycle: Cycle) -> dict:
 
 
 def _outcome(request: HttpRequest, cycle: Cycle) -> dict:
-    return {"ledger": ledger_response(cycle.system)}
+    ledger = ledger_response(cycle.system)
+    return {"ledger": ledger, "standing": constraint_standing(ledger)}
