@@ -94,3 +94,26 @@ def test_an_empty_history_has_no_timeline(personas):
     history = personas.viewer.get("/systems/fraud/cycles/").content.decode()
     assert "chart-timeline" not in history
     assert "plotly-basic.min.js" not in history
+
+
+def test_the_timeline_says_where_the_constraint_stands_as_the_card_does(
+    personas, with_data
+):
+    content = personas.viewer.get("/systems/fraud/timeline/").content.decode()
+
+    standing = content[content.index('<p class="standing') :]
+    standing = " ".join(standing[: standing.index("</p>")].split())
+    assert "Now: <strong>Features</strong> holds the constraint since" in standing
+    # The same since as the moves list's newest move.
+    event = ConstraintEvent.objects.get()
+    assert f"since {event.at:%Y-%m-%d %H:%M} UTC" in standing
+
+
+def test_a_stale_timeline_says_when_the_data_stopped(personas, with_stale_data):
+    content = personas.viewer.get("/systems/fraud/timeline/").content.decode()
+
+    standing = content[content.index('<p class="standing') :]
+    standing = " ".join(standing[: standing.index("</p>")].split())
+    assert "standing--stale" in standing
+    assert "No data for 20 min. When the pipeline last posted" in standing
+    assert "<strong>Features</strong> held the constraint since" in standing

@@ -154,5 +154,7 @@ def system_timeline(request: HttpRequest, slug: str) -> HttpResponse:
             "can_admin": role == Role.ADMIN,
             "timeline": timeline_figure(system, ledger, timezone.now()),
             "moves": moves,
+            "ledger": ledger,
+            "standing": constraint_standing(ledger),
         },
     )
