@@ -11,9 +11,10 @@ from toc.analysis import (
     ConstraintTracker,
     detect_constraint_moves,
     step,
+    track,
 )
 
-from .builders import PROPERTY
+from .builders import PROPERTY, row
 
 START = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -216,3 +217,42 @@ def test_events_chain_from_one_constraint_to_the_next(
         assert event.from_stage != event.to_stage
         assert event.from_stage == previous
         previous = event.to_stage
+
+
+def _at(minute: int) -> datetime:
+    return datetime(2026, 1, 1, 12, minute, tzinfo=UTC)
+
+
+def test_the_confirmed_stage_keeps_the_time_it_started_leading() -> None:
+    state = ConstraintTracker()
+    for minute in range(8):
+        state, _ = step(state, _at(minute), "A", hold_s=300)
+
+    assert state.confirmed == "A"
+    assert state.confirmed_since == _at(0)
+    # A challenger that gives up leaves the held stage's start as it was.
+    state, _ = step(state, _at(8), "B", hold_s=300)
+    state, _ = step(state, _at(9), "A", hold_s=300)
+    assert (state.confirmed, state.confirmed_since) == ("A", _at(0))
+
+
+def test_the_leader_is_the_confirmed_stage_or_before_any_the_challenger() -> None:
+    assert ConstraintTracker().leader is None
+    assert ConstraintTracker(None, "B", _at(0)).leader == "B"
+    assert ConstraintTracker("A", "B", _at(0), _at(0)).leader == "A"
+
+
+def test_track_keeps_a_near_tie_with_the_stage_that_led() -> None:
+    tied = [row("A", utilization=0.93), row("B", utilization=0.95)]
+    state = ConstraintTracker()
+
+    state, first, _ = track(state, _at(0), [row("A", utilization=0.95)])
+    verdicts = [first.stage]
+    for minute in range(1, 12):
+        state, finding, _ = track(state, _at(minute), tied)
+        verdicts.append(finding.stage)
+
+    # B is 2% busier, a near tie: A, which led first, keeps it and is confirmed.
+    assert set(verdicts) == {"A"}
+    assert state.confirmed == "A"
+    assert finding.near_tie == "B"

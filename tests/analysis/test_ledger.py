@@ -341,3 +341,84 @@ def test_a_queue_growing_on_a_straight_line_gives_that_line_slope(
     ]
 
     assert only_row(samples).queue_trend == pytest.approx(slope, abs=1e-9)
+
+
+def _queue_row(depths: list[float], every_s: float = 10.0, throughput: float = 100.0):
+    samples = [
+        sample(
+            "A",
+            seconds_ago=(len(depths) - 1 - index) * every_s,
+            throughput=throughput,
+            queue_depth=round(depth),
+        )
+        for index, depth in enumerate(depths)
+    ]
+    (row,) = ledger_rows(samples, ["A"], WINDOW_END)
+    return row
+
+
+def test_derived_utilization_counts_blocked_time_as_occupied() -> None:
+    # Working 38% of the time and blocked 30% more: 68% occupied, 38% busy.
+    samples = [sample(throughput=38.0, capacity=100.0, blocked=0.3)]
+
+    (row,) = ledger_rows(samples, ["Stage"], WINDOW_END)
+
+    assert row.utilization == pytest.approx(0.68)
+    assert row.busy == pytest.approx(0.38)
+
+
+def test_a_steady_climb_grows_and_its_noise_is_zero() -> None:
+    row = _queue_row([10.0 * step for step in range(30)])
+
+    assert row.queue_trend == pytest.approx(1.0)
+    assert row.queue_trend_noise == pytest.approx(0.0, abs=1e-9)
+    assert row.queue_growing
+    assert not row.queue_shrinking
+
+
+def test_one_burst_reading_at_the_edge_of_the_window_is_not_growth() -> None:
+    row = _queue_row([0.0] * 29 + [5_000.0])
+
+    assert row.queue_trend > 0
+    assert not row.queue_growing
+
+
+def test_a_queue_that_swings_at_random_around_a_level_is_not_growth() -> None:
+    rng = random.Random(7)
+    depths = [max(0.0, 40 + rng.gauss(0, 25)) for _ in range(30)]
+    # A trickle of throughput, so only the scatter can tell the swing from growth.
+    row = _queue_row(depths, throughput=0.01)
+
+    assert abs(row.queue_trend) > 0.005 * row.load
+    assert not row.queue_growing
+    assert not row.queue_shrinking
+
+
+def test_growth_too_small_next_to_the_throughput_does_not_count() -> None:
+    # 1 record/s more against 1,000 records/s handled: 0.1%.
+    slow = _queue_row([10.0 * step for step in range(30)], throughput=1_000.0)
+    fast = _queue_row([100.0 * step for step in range(30)], throughput=1_000.0)
+
+    assert not slow.queue_growing
+    assert fast.queue_growing
+
+
+@pytest.mark.parametrize(
+    ("depths", "every_s"), [([0.0, 100.0], 10.0), ([0.0, 100.0, 200.0], 20.0)]
+)
+def test_too_few_readings_or_too_short_a_span_cannot_show_growth(
+    depths: list[float], every_s: float
+) -> None:
+    row = _queue_row(depths, every_s)
+
+    assert row.queue_trend == pytest.approx(100.0 / every_s)
+    assert math.isinf(row.queue_trend_noise)
+    assert not row.queue_growing
+
+
+def test_a_row_knows_its_first_and_last_sample_and_posting_interval() -> None:
+    row = _queue_row([0.0] * 7, every_s=10.0)
+
+    assert row.first_sample_at == ago(60)
+    assert row.last_sample_at == WINDOW_END
+    assert row.posting_interval_s == pytest.approx(10.0)
