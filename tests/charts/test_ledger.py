@@ -45,6 +45,22 @@ def test_flow_outlines_and_labels_the_constraint_with_its_reason_on_hover():
     assert "queue grows" not in hover[0]
 
 
+def test_flow_and_headroom_mark_the_held_constraint_the_card_names():
+    # The window's verdict is Features; Inference still holds the constraint.
+    figure = pipeline_flow(_pipeline(), constraint="inference")
+    outlines = [s for s in figure["layout"]["shapes"] if "fillcolor" not in s]
+    assert [s["line"]["width"] for s in outlines] == [1.5, 1.5, 4]
+    # The verdict's reason is about Features, so it is shown on neither box.
+    assert not any("queue grows" in h for h in figure["data"][0]["hovertext"])
+    bars = headroom_bars(_pipeline(), constraint="inference")["data"][0]
+    marked = [
+        label
+        for label, width in zip(bars["y"], bars["marker"]["line"]["width"], strict=True)
+        if width
+    ]
+    assert marked == ["Inference"]
+
+
 def test_flow_joins_neighbours_with_arrows():
     arrows = [
         a

@@ -20,13 +20,14 @@ BOX_WIDTH = 0.8
 LABEL_ROOM = 18
 
 
-def pipeline_flow(ledger: dict) -> dict:
+def pipeline_flow(ledger: dict, constraint: str | None = None) -> dict:
     """The stages left to right, coloured by utilization, the constraint outlined.
 
     ``ledger`` is the ledger API's payload: ``stages`` in pipeline order and the
-    ``constraint`` (or None).
+    ``constraint`` (or None). ``constraint`` is the slug to outline when it is not
+    the window's verdict (the stage that holds it, as the card says).
     """
-    constraint = (ledger.get("constraint") or {}).get("stage")
+    constraint = constraint or _verdict(ledger)
     shapes, annotations, hover = [], [], []
     for index, row in enumerate(ledger["stages"]):
         is_constraint = row["stage"] == constraint
@@ -160,7 +161,7 @@ def _hover_text(row: dict, has_data: bool, is_constraint: bool, ledger: dict) ->
         f"{formats.words(row['backlog_state'])}",
         f"p95 latency {formats.rate(row['latency_p95_ms'])} ms",
     ]
-    if is_constraint:
+    if is_constraint and row["stage"] == _verdict(ledger):
         lines.append(_wrap(text(ledger["constraint"]["reason"])))
     return "<br>".join(lines)
 
@@ -179,12 +180,17 @@ def _wrap(sentence: str, width: int = 60) -> str:
     return "<br>".join(lines)
 
 
-def headroom_bars(ledger: dict) -> dict:
-    """Headroom per stage, least first, with the saturation threshold drawn.
+def _verdict(ledger: dict) -> str | None:
+    return (ledger.get("constraint") or {}).get("stage")
+
+
+def headroom_bars(ledger: dict, constraint: str | None = None) -> dict:
+    """Headroom per stage, least first, with the saturation threshold drawn and
+    the constraint (as for ``pipeline_flow``) marked.
 
     Stages without samples, and idle ones (unbounded headroom), have no bar.
     """
-    constraint = (ledger.get("constraint") or {}).get("stage")
+    constraint = constraint or _verdict(ledger)
     rows = sorted(
         (row for row in ledger["stages"] if row["samples"] and row["headroom"]),
         key=lambda row: row["headroom"],

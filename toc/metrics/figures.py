@@ -42,8 +42,13 @@ RANGES = {
 DEFAULT_RANGE = "hour"
 
 
-def ledger_figures(ledger: dict) -> dict:
-    return {"flow": pipeline_flow(ledger), "headroom": headroom_bars(ledger)}
+def ledger_figures(ledger: dict, constraint: str | None = None) -> dict:
+    """The flow and headroom charts, marking ``constraint`` (a slug, the stage the
+    card names) or else the window's verdict."""
+    return {
+        "flow": pipeline_flow(ledger, constraint),
+        "headroom": headroom_bars(ledger, constraint),
+    }
 
 
 def series_figure(

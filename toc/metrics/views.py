@@ -50,12 +50,17 @@ def _dashboard_context(request: HttpRequest, system: System, role: Role) -> dict
             form.cleaned_data["factor"],
         )
     slo_cycle, slo_chart = slo_figure(system, ledger)
+    standing = constraint_standing(ledger)
     return {
         "system": system,
         "ledger": ledger,
-        "standing": constraint_standing(ledger),
+        "standing": standing,
         "has_data": has_data,
-        "figures": ledger_figures(ledger) if has_data else {},
+        "figures": (
+            ledger_figures(ledger, standing.stage if standing else None)
+            if has_data
+            else {}
+        ),
         "slo_cycle": slo_cycle,
         "slo_chart": slo_chart,
         "window_end": parse_datetime(ledger["window_end"] or ""),
