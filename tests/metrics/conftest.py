@@ -10,8 +10,9 @@ from tests.metrics.samples import steady_pipeline
 
 @pytest.fixture
 def with_data(post_samples):
-    """Ten minutes that end a minute ago: a live pipeline with Features limiting."""
-    start = (timezone.now() - timedelta(minutes=11)).replace(microsecond=0)
+    """Ten whole minutes, the last sample under 70 s ago: a live pipeline with
+    Features limiting."""
+    start = (timezone.now() - timedelta(minutes=10)).replace(second=0, microsecond=0)
     post_samples(
         steady_pipeline(
             ["ingest", "features", "inference"],
