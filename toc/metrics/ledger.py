@@ -300,25 +300,18 @@ def constraint_standing(ledger: dict) -> Standing | None:
             "leading_min": int(emerging["leading_s"] // 60),
             "hold_min": round(emerging["hold_s"] / 60),
         }
-    if held:
+    leader = held or emerging
+    if leader:
+        challenger = emerging if held else None
         return Standing(
-            stage=held["stage"],
-            name=held["name"],
-            external=held["stage"] is None,
-            held=True,
-            since=datetime.fromisoformat(held["since"]),
-            challenger=emerging["name"] if emerging else None,
-            challenger_stage=emerging["stage"] if emerging else None,
-            challenger_external=bool(emerging) and emerging["stage"] is None,
-            **leading,
-        )
-    if emerging:
-        return Standing(
-            stage=emerging["stage"],
-            name=emerging["name"],
-            external=emerging["stage"] is None,
-            held=False,
-            since=datetime.fromisoformat(emerging["since"]),
+            stage=leader["stage"],
+            name=leader["name"],
+            external=leader["stage"] is None,
+            held=leader is held,
+            since=datetime.fromisoformat(leader["since"]),
+            challenger=challenger["name"] if challenger else None,
+            challenger_stage=challenger["stage"] if challenger else None,
+            challenger_external=bool(challenger) and challenger["stage"] is None,
             **leading,
         )
     constraint = ledger.get("constraint")
