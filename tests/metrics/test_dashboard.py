@@ -183,3 +183,18 @@ def test_a_stage_that_stopped_reporting_is_marked_silent(
     assert "silent" in row
     assert "No samples in this window; the last came at" in row
     assert "verdict--stale" not in content
+
+
+def test_outside_the_pipeline_the_next_constraint_reads_as_in_the_what_if(
+    personas, post_samples
+) -> None:
+    start = (timezone.now() - timedelta(minutes=6)).replace(microsecond=0)
+    post_samples(_pipeline(start, 6, {"features": 0.6}))
+
+    content = personas.viewer.get("/systems/fraud/").content.decode()
+
+    assert "No stage limits the pipeline" in content
+    facts = content[content.index("<dt>Next constraint</dt>") :]
+    facts = " ".join(facts[: facts.index("</div>")].split())
+    assert "Features <span" in facts
+    assert "the first stage to saturate as load grows" in facts
