@@ -1,21 +1,26 @@
 """A small discrete-time model of a pipeline, producing samples in the ingest shape.
 
-Each stage is a fluid queue: records arrive at a share of the input rate, the
-stage works off up to its capacity per second, and what it cannot finish waits.
-It is enough to show a constraint forming, holding and moving, without a real
-pipeline. No Django here, so the demo loader and the simulate_pipeline command
-can share it and it can be tested on its own.
+Each stage is a fluid queue: records arrive, the stage works off up to its
+capacity per second, and what it cannot finish waits. Records flow: what
+reaches a stage is what the stage before it emitted, scaled by the ratio of
+their shares (a cascade's exits, a fan-out), so downstream of a saturated
+stage only what it lets through arrives, and no stage ever emits more than
+it received. It is enough to show a constraint forming, holding and moving,
+without a real pipeline. No Django here, so the demo loader and the
+simulate_pipeline command can share it and it can be tested on its own.
 """
 
 from __future__ import annotations
 
 import math
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 MS_PER_SECOND = 1000.0
+# The smallest rate above zero that ingest accepts (toc.metrics.ingest).
+SMALLEST_RATE = 1e-9
 # Service time doubles between an idle and a fully busy stage; queueing time
 # is added on top, from the queue in seconds of work.
 BUSY_LATENCY_GROWTH = 0.5
@@ -23,9 +28,9 @@ BUSY_LATENCY_GROWTH = 0.5
 
 @dataclass(frozen=True, slots=True)
 class StageSpec:
-    """``share`` is the stage's arrival rate as a fraction of the input rate; above
-    1 where a stage handles some records more than once. ``latency_ms`` is the
-    p95 latency of an idle stage."""
+    """``share`` is the stage's arrival rate as a fraction of the input rate when
+    nothing upstream holds records back; above 1 where a stage handles some
+    records more than once. ``latency_ms`` is the p95 latency of an idle stage."""
 
     slug: str
     capacity: float
@@ -53,10 +58,120 @@ class CapacityChange:
         _require_finite(f"{self.stage} factor", self.factor, positive=True)
 
 
+@dataclass(frozen=True, slots=True)
+class ShareChange:
+    """From ``at_s`` seconds after the start on, ``stage``'s share is multiplied by
+    ``factor`` (a cascade sending fewer records to it, more coverage sending
+    more); changes to one stage compound."""
+
+    at_s: float
+    stage: str
+    factor: float
+
+    def __post_init__(self) -> None:
+        _require_finite("at_s", self.at_s)
+        _require_finite(f"{self.stage} share factor", self.factor)
+
+
+Change = CapacityChange | ShareChange
+
+
 def _require_finite(name: str, value: float, *, positive: bool = False) -> None:
     if not math.isfinite(value) or value < 0 or (positive and value == 0):
         bound = "above 0" if positive else "0 or more"
         raise ValueError(f"{name} must be a finite number {bound}, not {value!r}")
+
+
+class Simulation:
+    """A pipeline simulated from ``start`` on, a run of ticks at a time; each run
+    carries on from where the last left off (queues, changes, the clock), at its
+    own interval, so that old history can be coarser than the last hour.
+
+    The input is ``input_rate`` x ``demand(seconds since start)`` (1 without
+    one: a daily rhythm, say), varying by up to ``jitter`` (a share) either side
+    per tick. The same arguments give the same samples.
+    """
+
+    def __init__(
+        self,
+        stages: Sequence[StageSpec],
+        input_rate: float,
+        start: datetime,
+        changes: Sequence[Change] = (),
+        seed: int = 0,
+        jitter: float = 0.03,
+        demand: Callable[[float], float] | None = None,
+    ) -> None:
+        _require_finite("input_rate", input_rate)
+        if not 0 <= jitter < 1:
+            raise ValueError(f"jitter must be a share in [0, 1), not {jitter!r}")
+        if start.tzinfo is None or start.utcoffset() is None:
+            raise ValueError("start must be timezone-aware")
+        slugs = [stage.slug for stage in stages]
+        if len(set(slugs)) != len(slugs):
+            raise ValueError("stage slugs must be unique")
+        unknown = sorted({change.stage for change in changes} - set(slugs))
+        if unknown:
+            raise ValueError(f"changes name unknown stages: {', '.join(unknown)}")
+        self.stages = tuple(stages)
+        self.input_rate = input_rate
+        self.start = start.astimezone(UTC)
+        self.jitter = jitter
+        self.demand = demand
+        self.elapsed_s = 0.0
+        self._rng = random.Random(seed)
+        self._index = {slug: index for index, slug in enumerate(slugs)}
+        self._changes = sorted(changes, key=lambda change: change.at_s)
+        self._applied = 0
+        self._capacities = [stage.capacity for stage in stages]
+        self._shares = [stage.share for stage in stages]
+        self._queues = [0.0] * len(stages)
+
+    def run(self, duration_s: float, interval_s: float = 10) -> Iterator[list[dict]]:
+        """Yields, per tick of ``interval_s`` seconds, one sample per stage in the
+        ingest API's shape; the queue depth reported is the one left at the end
+        of the tick."""
+        _require_finite("duration_s", duration_s)
+        _require_finite("interval_s", interval_s, positive=True)
+        for _ in range(int(duration_s // interval_s)):
+            yield self._tick(interval_s)
+
+    def _tick(self, interval_s: float) -> list[dict]:
+        elapsed = self.elapsed_s
+        changes = self._changes
+        while self._applied < len(changes) and changes[self._applied].at_s <= elapsed:
+            change = changes[self._applied]
+            index = self._index[change.stage]
+            if isinstance(change, CapacityChange):
+                self._capacities[index] *= change.factor
+            else:
+                self._shares[index] *= change.factor
+            self._applied += 1
+        demand = 1.0 if self.demand is None else self.demand(elapsed)
+        _require_finite("demand", demand)
+        jitter = self.jitter
+        inflow = self.input_rate * demand * (1 + self._rng.uniform(-jitter, jitter))
+        ts = (self.start + timedelta(seconds=elapsed)).isoformat()
+        samples = []
+        shares, queues = self._shares, self._queues
+        emitted = inflow
+        for index, stage in enumerate(self.stages):
+            # What the stage before emitted, in the ratio of their shares; the
+            # first stage, or one after a stage that sees nothing, is fed by
+            # the input.
+            upstream = shares[index - 1] if index else 0.0
+            if upstream > 0:
+                arrivals = emitted * shares[index] / upstream
+            else:
+                arrivals = inflow * shares[index]
+            capacity = self._capacities[index]
+            queued = queues[index]
+            throughput = min(capacity, arrivals + queued / interval_s)
+            queues[index] = max(0.0, queued + (arrivals - throughput) * interval_s)
+            samples.append(_sample(stage, ts, capacity, throughput, queues[index]))
+            emitted = throughput
+        self.elapsed_s = elapsed + interval_s
+        return samples
 
 
 def simulate(
@@ -65,50 +180,17 @@ def simulate(
     start: datetime,
     duration_s: float,
     interval_s: float = 10,
-    changes: Sequence[CapacityChange] = (),
+    changes: Sequence[Change] = (),
     seed: int = 0,
     jitter: float = 0.03,
+    demand: Callable[[float], float] | None = None,
 ) -> Iterator[list[dict]]:
     """Yields, per tick of ``interval_s`` seconds from ``start``, one sample per
-    stage in the ingest API's shape. The same arguments give the same samples.
-
-    Arrivals at a stage vary by up to ``jitter`` (a share) either side of input
-    rate x share, independently per stage and tick. The queue depth reported is
-    the one left at the end of the tick.
-    """
-    _require_finite("input_rate", input_rate)
-    _require_finite("duration_s", duration_s)
-    _require_finite("interval_s", interval_s, positive=True)
-    if not 0 <= jitter < 1:
-        raise ValueError(f"jitter must be a share in [0, 1), not {jitter!r}")
-    if start.tzinfo is None or start.utcoffset() is None:
-        raise ValueError("start must be timezone-aware")
-    slugs = [stage.slug for stage in stages]
-    if len(set(slugs)) != len(slugs):
-        raise ValueError("stage slugs must be unique")
-    unknown = sorted({change.stage for change in changes} - set(slugs))
-    if unknown:
-        raise ValueError(f"capacity changes name unknown stages: {', '.join(unknown)}")
-
-    rng = random.Random(seed)
-    start = start.astimezone(UTC)
-    queues = dict.fromkeys(slugs, 0.0)
-    for tick in range(int(duration_s // interval_s)):
-        elapsed = tick * interval_s
-        ts = (start + timedelta(seconds=elapsed)).isoformat()
-        samples = []
-        for stage in stages:
-            capacity = stage.capacity * math.prod(
-                change.factor
-                for change in changes
-                if change.stage == stage.slug and elapsed >= change.at_s
-            )
-            arrivals = input_rate * stage.share * (1 + rng.uniform(-jitter, jitter))
-            queued = queues[stage.slug]
-            throughput = min(capacity, arrivals + queued / interval_s)
-            queues[stage.slug] = max(0.0, queued + (arrivals - capacity) * interval_s)
-            samples.append(_sample(stage, ts, capacity, throughput, queues[stage.slug]))
-        yield samples
+    stage in the ingest API's shape (see Simulation)."""
+    simulation = Simulation(
+        stages, input_rate, start, changes, seed=seed, jitter=jitter, demand=demand
+    )
+    return simulation.run(duration_s, interval_s)
 
 
 def _sample(
@@ -120,15 +202,22 @@ def _sample(
     sample = {
         "stage": stage.slug,
         "ts": ts,
-        "throughput": round(throughput, 3),
-        "capacity": round(capacity, 3),
+        "throughput": _significant(throughput),
+        "capacity": _significant(capacity),
         "utilization": round(utilization, 4),
-        "latency_p95_ms": round(service_ms + waiting_ms, 3),
+        "latency_p95_ms": _significant(service_ms + waiting_ms),
         "queue_depth": round(queue),
     }
     if stage.failure_mode:
         sample["failure_mode"] = stage.failure_mode
     return sample
+
+
+def _significant(value: float) -> float:
+    # Digits that mean something, for rates of records and of people alike
+    # (analysts get through a few thousandths of an alert a second); below
+    # what ingest takes as a rate, nothing.
+    return float(f"{value:.6g}") if value >= SMALLEST_RATE else 0.0
 
 
 DEMO_INPUT_RATE = 60_000.0
