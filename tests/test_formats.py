@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from toc.formats import compact, json_number
+from toc.formats import compact, json_number, rate
 
 
 @pytest.mark.parametrize(
@@ -39,3 +39,20 @@ def test_compact_keeps_three_significant_digits_and_a_suffix(value, shown):
 )
 def test_json_number_has_no_infinity_or_nan(value, expected) -> None:
     assert json_number(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (None, "—"),
+        (0, "0.0"),
+        (0.25, "0.2"),
+        (95.1, "95.1"),
+        (28_650.4, "28,650"),
+        # Two analysts get through 0.00074 alerts a second.
+        (2 * 1.33 / 3600, "0.00074"),
+        (0.05, "0.05"),
+    ],
+)
+def test_rate_keeps_small_rates_readable(value, shown) -> None:
+    assert rate(value) == shown

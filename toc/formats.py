@@ -25,7 +25,11 @@ def rate(value: float | None) -> str:
         return DASH
     if abs(value) >= 100:
         return f"{value:,.0f}"
-    return f"{value:,.1f}"
+    if value == 0 or abs(value) >= 0.1:
+        return f"{value:,.1f}"
+    # Stages of people work a few thousandths of an item a second: two
+    # significant digits keep them from reading 0.0.
+    return f"{value:.2g}"
 
 
 def times(factor: float | None) -> str:
