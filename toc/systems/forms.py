@@ -48,15 +48,15 @@ class StageForm(forms.ModelForm):
         required=False,
         min_value=1,
         max_value=MAX_PEOPLE,
-        help_text="People: how many work this stage at once.",
+        help_text="For a stage of people: how many work it at once.",
     )
     items_per_hour = forms.FloatField(
         required=False,
         min_value=0,
         max_value=MAX_ITEMS_PER_HOUR,
         label="Items per hour",
-        help_text="People: what one of them gets through in an hour, e.g. 1.5 "
-        "for 40 minutes an item.",
+        help_text="For a stage of people: what one of them gets through in an "
+        "hour (1.5 for 40 minutes an item).",
     )
 
     class Meta:
@@ -82,8 +82,12 @@ class StageForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.system = system
         self.fields["slug"].required = False
-        # Left out, a stage is a machine, as before stages of people existed.
-        self.fields["kind"].required = False
+        # Left out (by a form or script older than stages of people), a stage
+        # is a machine.
+        kind = self.add_prefix("kind")
+        if self.is_bound and kind not in self.data:
+            self.data = self.data.copy()
+            self.data[kind] = StageKind.MACHINE
 
     def _siblings(self):
         others = self.system.stages.all()
@@ -110,9 +114,6 @@ class StageForm(forms.ModelForm):
                 f"This system already has a stage “{slug}”; choose another slug."
             )
         return slug
-
-    def clean_kind(self) -> str:
-        return self.cleaned_data.get("kind") or StageKind.MACHINE
 
     def clean(self) -> dict:
         cleaned = super().clean()
