@@ -40,14 +40,14 @@ def test_dashboard_charts_draw_and_follow_the_simulator(page, live_server) -> No
 
     for chart in DASHBOARD_CHARTS:
         assert drawn_traces(page, chart) > 0, chart
-    # Six stages: a utilization and a queue line each.
-    assert drawn_traces(page, "chart-series") == 12
-    tier2 = page.locator("tr", has=page.locator("th", has_text="Feature-Tier2"))
-    expect(tier2).to_contain_text("100%")
+    # Seven stages: a utilization and a queue line each.
+    assert drawn_traces(page, "chart-series") == 14
+    triage = page.locator("tr", has=page.locator("th", has_text="Triage"))
+    expect(triage).to_contain_text("100%")
     before = flow_labels(page)
     page.evaluate("window.__noReload = true")
 
-    # The simulator triples Feature-Tier2 from now on, over HTTP like a pipeline.
+    # The simulator doubles the analysts from now on, over HTTP like a pipeline.
     start = timezone.now().replace(microsecond=0) + timedelta(seconds=1)
     call_command(
         "simulate_pipeline",
@@ -55,7 +55,7 @@ def test_dashboard_charts_draw_and_follow_the_simulator(page, live_server) -> No
         "--start",
         start.isoformat(),
         "--change",
-        "feature-tier2*3@0",
+        "triage*2@0",
         url=live_server.url,
         key=key,
         duration=240,
@@ -63,7 +63,7 @@ def test_dashboard_charts_draw_and_follow_the_simulator(page, live_server) -> No
         batch=30,
     )
 
-    expect(tier2).not_to_contain_text("100%", timeout=12_000)
+    expect(triage).not_to_contain_text("100%", timeout=12_000)
     page.wait_for_function(
         "before => document.getElementById('chart-flow').layout.annotations"
         ".map(a => a.text).join('|') !== before",
@@ -79,7 +79,7 @@ def test_dashboard_charts_draw_and_follow_the_simulator(page, live_server) -> No
     week.click()
     expect(week).to_have_attribute("aria-current", "page")
     expect(page.locator("#series")).to_contain_text("highest value of its 30 min")
-    assert drawn_traces(page, "chart-series") == 12
+    assert drawn_traces(page, "chart-series") == 14
     assert page.evaluate("window.__noReload") is True
 
     page.get_by_role("link", name="Timeline").click()
@@ -94,7 +94,7 @@ def test_feature_value_chart_appears_and_grows_as_features_are_added(
 ) -> None:
     demo_load(history=False)
     _log_in(page, live_server)
-    # Cycle 2 is open; its constraint, Alerting, has no features yet.
+    # Cycle 2 is open; its constraint, Triage, has no features yet.
     step_url = f"{live_server.url}/systems/nad/cycles/2/problem/"
     page.goto(step_url)
     expect(page.locator("#chart-features")).to_have_count(0)

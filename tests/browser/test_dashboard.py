@@ -23,9 +23,10 @@ def test_dashboard_shows_the_constraint_and_refreshes_itself(page, live_server) 
     _log_in(page, live_server)
     page.goto(f"{live_server.url}/systems/nad/")
 
+    # The demo's story leaves the analysts as the constraint.
     constraint_row = page.locator("tr.row--constraint")
-    expect(constraint_row.locator("th")).to_contain_text("Feature-Tier2")
-    expect(page.locator(".verdict__reason")).to_contain_text("Feature-Tier2 runs at")
+    expect(constraint_row.locator("th")).to_contain_text("Triage")
+    expect(page.locator(".verdict__reason")).to_contain_text("Triage runs at")
     screenshot(page, "dashboard")
     page.evaluate("window.__noReload = true")
 

@@ -15,6 +15,7 @@ DEMO_ORDER = [
     "Feature-Tier3",
     "Inference",
     "Alerting",
+    "Triage",
 ]
 
 
@@ -47,24 +48,24 @@ def test_demo_user_edits_stages_in_place(page, live_server) -> None:
     page.get_by_label("Name").fill("Enrichment")
     page.get_by_label("Unit").fill("records/s")
     page.get_by_role("button", name="Add stage").click()
-    expect(page.locator("#stages .stage")).to_have_count(7)
+    expect(page.locator("#stages .stage")).to_have_count(8)
     assert _stage_names(page)[-1] == "Enrichment"
 
     page.get_by_role("button", name="Move Enrichment up").click()
-    expect(page.locator("#stages .stage__name").last).to_have_text("Alerting")
-    assert _stage_names(page)[-2:] == ["Enrichment", "Alerting"]
+    expect(page.locator("#stages .stage__name").last).to_have_text("Triage")
+    assert _stage_names(page)[-2:] == ["Enrichment", "Triage"]
 
     page.get_by_role("link", name="Edit Enrichment").click()
     row = page.locator("li.stage--editing")
     row.get_by_label("Name").fill("Async enrichment")
     screenshot(page, "stage-editor-editing")
     row.get_by_role("button", name="Save").click()
-    expect(page.locator("#stages .stage__name").nth(5)).to_have_text("Async enrichment")
+    expect(page.locator("#stages .stage__name").nth(6)).to_have_text("Async enrichment")
     assert "Async enrichment" in _stage_names(page)
 
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("link", name="Delete Async enrichment").click()
-    expect(page.locator("#stages .stage")).to_have_count(6)
+    expect(page.locator("#stages .stage")).to_have_count(7)
     assert _stage_names(page) == DEMO_ORDER
 
     assert page.evaluate("window.__noReload") is True

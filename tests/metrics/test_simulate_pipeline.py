@@ -13,7 +13,7 @@ from toc.systems.models import IngestKey
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-DEMO_STAGE_COUNT = 6
+DEMO_STAGE_COUNT = 7
 
 
 @pytest.fixture
@@ -22,7 +22,7 @@ def demo_key() -> str:
     return plaintext
 
 
-def test_simulated_demo_stores_every_sample_and_names_feature_tier2(
+def test_simulated_demo_stores_every_sample_and_names_the_analysts(
     live_server, demo_key, client, capsys
 ) -> None:
     call_command(
@@ -36,14 +36,15 @@ def test_simulated_demo_stores_every_sample_and_names_feature_tier2(
     )
 
     assert Sample.objects.count() == 60 * DEMO_STAGE_COUNT
-    assert "202: 120 accepted" in capsys.readouterr().out
+    assert "202: 140 accepted" in capsys.readouterr().out
     client.force_login(get_user_model().objects.get(username="demo"))
     ledger = client.get("/api/v1/systems/nad/ledger/").json()
-    assert ledger["constraint"]["stage"] == "feature-tier2"
+    # The demo pipeline as its story leaves it: Triage is the constraint.
+    assert ledger["constraint"]["stage"] == "triage"
 
 
 def test_batches_over_the_sample_limit_are_split(live_server, demo_key, capsys) -> None:
-    # 900 ticks x 6 stages = 5400 samples: one request of 5000 and one of 400.
+    # 900 ticks x 7 stages = 6300 samples: one request of 5000 and one of 1300.
     call_command(
         "simulate_pipeline",
         "nad",
@@ -56,8 +57,8 @@ def test_batches_over_the_sample_limit_are_split(live_server, demo_key, capsys) 
     )
 
     out = capsys.readouterr().out
-    assert "202: 5000 accepted" in out and "202: 400 accepted" in out
-    assert Sample.objects.count() == 5400
+    assert "202: 5000 accepted" in out and "202: 1300 accepted" in out
+    assert Sample.objects.count() == 6300
 
 
 def test_wrong_key_fails_with_the_servers_401(live_server, demo_key) -> None:
@@ -105,7 +106,7 @@ def test_unknown_stage_in_a_change_is_refused_before_sending(demo_key) -> None:
         )
 
 
-def test_tripling_feature_tier2_moves_the_constraint_away_from_it(
+def test_doubling_the_analysts_moves_the_constraint_away_from_them(
     live_server, demo_key
 ) -> None:
     # 40 minutes with the change at 15: room for the 5-minute window and the
@@ -119,7 +120,7 @@ def test_tripling_feature_tier2_moves_the_constraint_away_from_it(
         "--start",
         start.isoformat(),
         "--change",
-        "feature-tier2*3@900",
+        "triage*2@900",
         url=live_server.url,
         key=demo_key,
         duration=2400,
@@ -129,7 +130,7 @@ def test_tripling_feature_tier2_moves_the_constraint_away_from_it(
 
     moves = ConstraintEvent.objects.filter(system__slug="nad").order_by("at")
     assert [(move.from_stage, move.to_stage) for move in moves] == [
-        ("", "feature-tier2"),
-        ("feature-tier2", ""),
+        ("", "triage"),
+        ("triage", ""),
     ]
     assert change_at <= moves[1].at <= change_at + timedelta(minutes=5)

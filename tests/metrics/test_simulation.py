@@ -7,15 +7,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from toc.analysis import StageSample, find_constraint, ledger_rows
+
 from toc.metrics.ingest import parse_batch, validate_batch
 from toc.metrics.simulation import (
-    DEMO_PIPELINE,
     CapacityChange,
     ShareChange,
     Simulation,
     StageSpec,
-    demo_history,
     simulate,
 )
 
@@ -222,30 +220,6 @@ def test_samples_are_valid_ingest_samples_whatever_the_numbers(
     stage_ids = {stage.slug: index for index, stage in enumerate(stages)}
     batch = validate_batch(parse_batch(body), stage_ids, now=START + timedelta(days=1))
     assert batch.sample_count == 20 * len(stages)
-
-
-def test_demo_history_has_feature_tier2_saturated_with_a_growing_queue() -> None:
-    samples = demo_history(START, duration_s=3600)
-    end = START + timedelta(seconds=3590)
-    slugs = [spec.slug for spec in DEMO_PIPELINE]
-
-    finding = find_constraint(
-        ledger_rows(
-            [
-                StageSample(**{**sample, "ts": datetime.fromisoformat(sample["ts"])})
-                for sample in samples
-            ],
-            slugs,
-            end,
-        )
-    )
-
-    assert len(samples) == 360 * len(slugs)
-    assert finding.stage == "feature-tier2"
-    assert finding.next_constraint == "feature-tier1"
-    by_stage = {a.stage: a for a in finding.assessments}
-    assert by_stage["feature-tier2"].queue_growing
-    assert [slug for slug, a in by_stage.items() if a.saturated] == ["feature-tier2"]
 
 
 def _shares_at(stages, changes, elapsed_s: float) -> list[float]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 MS_PER_SECOND = 1000.0
@@ -220,32 +220,161 @@ def _significant(value: float) -> float:
     return float(f"{value:.6g}") if value >= SMALLEST_RATE else 0.0
 
 
+DAY_S = 86_400.0
 DEMO_INPUT_RATE = 60_000.0
-# The method article's ledger at 60K flows/s. Base latencies are set so that each
-# stage's service time at its usual utilization is the article's p95 (Feature-Tier2
-# adds its queue on top). Feature-Tier1 runs at 65% of 100K, so it handles more
-# records than arrive (share above 1). Feature-Tier2 gets 101% of its capacity:
-# busy all the time, its queue growing by ~300 rec/s, a drift the 3% arrival
-# jitter cannot hide.
+# The analysts of the demo who investigate alerts: two on duty at any time, 45
+# minutes an alert, about 64 alerts a day between them.
+DEMO_TRIAGE_PEOPLE = 2
+DEMO_TRIAGE_ITEMS_PER_HOUR = 1.33
+DEMO_TRIAGE_CAPACITY = DEMO_TRIAGE_PEOPLE * DEMO_TRIAGE_ITEMS_PER_HOUR / 3600
+# Before cycle 1, Feature-Tier2 cannot analyse all the traffic: what it is fed is
+# sampled down to about 95% of what it can do, and only 30% of the flows get
+# its features (the rest is scored without them). The analysts see the alerts
+# of what was analysed in full, a third of what they can investigate.
+COVERAGE_BEFORE = 0.30
+TIER2_LOAD_BEFORE = 0.955
+TRIAGE_LOAD_BEFORE = 0.33
+# The demo system as cycle 1 found it: the method article's ledger at 60K
+# flows/s, and the analysts who investigate what Alerting raises. Base latencies
+# are set so that each stage's service time at its usual utilization is the
+# article's p95 (Feature-Tier2 adds its queue on top). Feature-Tier1 runs at 65%
+# of 100K, so it handles more records than arrive (share above 1).
 DEMO_PIPELINE = (
     StageSpec("ingest", 100_000, 1.0, 1.5, "burst loss"),
     StageSpec("feature-tier1", 100_000, 65 / 60, 3.8, "cache miss"),
-    StageSpec("feature-tier2", 30_000, 0.505, 34.0, "window skew"),
+    StageSpec(
+        "feature-tier2",
+        30_000,
+        TIER2_LOAD_BEFORE * 30_000 / DEMO_INPUT_RATE,
+        34.0,
+        "window skew",
+    ),
     StageSpec("feature-tier3", 10_000, 2 / 60, 182.0, "cold start"),
     StageSpec("inference", 50_000, 1 / 3, 8.3, "batch sizing"),
     StageSpec("alerting", 1_000, 0.1 / 60, 95.0, "dedup thrash"),
+    StageSpec(
+        "triage",
+        DEMO_TRIAGE_CAPACITY,
+        TRIAGE_LOAD_BEFORE * DEMO_TRIAGE_CAPACITY / DEMO_INPUT_RATE,
+        1_800_000.0,
+        "manual correlation",
+    ),
 )
 
+# The demo's story, in days since its history began (at midnight UTC, some 35
+# days ago). Traffic peaks at 15:00 UTC and ebbs at 03:00, 6% either side of
+# the mean: at its peaks Feature-Tier2 gets more than it can do and its queue
+# grows, at night it works the queue off.
+DEMO_HISTORY_DAYS = 35
+DEMO_DAILY_SWING = 0.06
+DEMO_PEAK_HOUR = 15
+STORY_CYCLE_1_OPENED = 1 + 14.5 / 24
+# The validation experiment: Feature-Tier2 given three times the compute for a
+# day. It analyses three times the flows (90% of them) and the alerts for the
+# analysts triple: the system delivers more, so Tier-2 was the constraint; for
+# that day the analysts are.
+STORY_VALIDATION = (2 + 10 / 24, 3 + 10 / 24)
+VALIDATION_FACTOR = 3
+STORY_DECIDED = 8 + 11 / 24  # the experiment's go
+# Cycle 1's cascade, phase by phase: (rollout phase, the day it starts, the
+# share of flows analysed in full, Feature-Tier2's load as a share of its
+# capacity at mean traffic). Each phase holds its standard time. Records the
+# cascade lets go at Tier-1 need no Tier-2 features, so more of the traffic
+# fits in Tier-2 at the same load, until all of it is covered and its load
+# falls to 42%. The analysts' alerts grow with the coverage: at full rollout
+# they get more than they can investigate, and the constraint moves to them.
+STORY_ROLLOUT = (
+    ("Shadow", 8.5, COVERAGE_BEFORE, TIER2_LOAD_BEFORE),
+    ("Canary 10%", 15.5, 0.33, TIER2_LOAD_BEFORE),
+    ("25%", 17.5, 0.38, TIER2_LOAD_BEFORE),
+    ("50%", 19.5, 0.53, TIER2_LOAD_BEFORE),
+    ("75%", 21.5, 0.86, TIER2_LOAD_BEFORE),
+    ("Full", 23.5, 0.98, 0.42),
+)
+STORY_ROLLOUT_DONE = 30.5
+STORY_CYCLE_1_CLOSED = 30.5 + 3 / 24
+STORY_CYCLE_2_OPENED = 31 + 10 / 24
 
-def demo_history(
-    start: datetime, duration_s: float = 3600, interval_s: float = 10
-) -> list[dict]:
-    """The demo system's samples from ``start`` on: Feature-Tier2 saturated, its
-    queue growing, every other stage well below saturation."""
-    return [
-        sample
-        for tick in simulate(
-            DEMO_PIPELINE, DEMO_INPUT_RATE, start, duration_s, interval_s
-        )
-        for sample in tick
+
+def triage_load(coverage: float) -> float:
+    """The analysts' load, as a share of what they can investigate at mean
+    traffic, when ``coverage`` of the flows is analysed in full."""
+    return TRIAGE_LOAD_BEFORE * coverage / COVERAGE_BEFORE
+
+
+# How often the demo's history has a sample of each stage, oldest first:
+# (interval, until so many seconds before the end). Every 30 minutes until the
+# last day (a point per bucket of the Week chart), every 5 minutes in it (one
+# per bucket of the Day chart), every 10 s in the last hour as a live pipeline
+# posts. Coarse old history keeps loading the demo quick: processing judges
+# each minute that has samples.
+DEMO_RESOLUTION = ((1800, 86_400), (300, 3600), (10, 0))
+
+
+def demo_changes() -> list[Change]:
+    """The story's changes to the demo pipeline, in seconds since its start."""
+    tier2, triage = "feature-tier2", "triage"
+    began, ended = (day * DAY_S for day in STORY_VALIDATION)
+    factor = VALIDATION_FACTOR
+    changes: list[Change] = [
+        CapacityChange(began, tier2, factor),
+        ShareChange(began, tier2, factor),
+        ShareChange(began, triage, factor),
+        CapacityChange(ended, tier2, 1 / factor),
+        ShareChange(ended, tier2, 1 / factor),
+        ShareChange(ended, triage, 1 / factor),
     ]
+    coverage, tier2_load = COVERAGE_BEFORE, TIER2_LOAD_BEFORE
+    for _, day, coverage_now, tier2_now in STORY_ROLLOUT:
+        changes.append(ShareChange(day * DAY_S, tier2, tier2_now / tier2_load))
+        changes.append(ShareChange(day * DAY_S, triage, coverage_now / coverage))
+        coverage, tier2_load = coverage_now, tier2_now
+    return changes
+
+
+def with_changes(
+    stages: Sequence[StageSpec], changes: Sequence[Change]
+) -> tuple[StageSpec, ...]:
+    """The stages as they stand once every change has been made."""
+    capacity = {stage.slug: stage.capacity for stage in stages}
+    share = {stage.slug: stage.share for stage in stages}
+    for change in changes:
+        values = capacity if isinstance(change, CapacityChange) else share
+        values[change.stage] *= change.factor
+    return tuple(
+        replace(stage, capacity=capacity[stage.slug], share=share[stage.slug])
+        for stage in stages
+    )
+
+
+def demo_demand(start: datetime) -> Callable[[float], float]:
+    """The daily swing of traffic, for a simulation from ``start``."""
+    offset = (start - start.replace(hour=0, minute=0, second=0, microsecond=0)).seconds
+    peak = DEMO_PEAK_HOUR * 3600
+
+    def demand(elapsed_s: float) -> float:
+        of_day = (offset + elapsed_s - peak) / DAY_S
+        return 1 + DEMO_DAILY_SWING * math.cos(2 * math.pi * of_day)
+
+    return demand
+
+
+def demo_history(start: datetime, end: datetime) -> Iterator[list[dict]]:
+    """The demo system's samples from ``start`` (the story's day 0) to ``end``,
+    tick by tick, at DEMO_RESOLUTION."""
+    simulation = Simulation(
+        DEMO_PIPELINE,
+        DEMO_INPUT_RATE,
+        start,
+        demo_changes(),
+        demand=demo_demand(start),
+    )
+    total_s = (end - start).total_seconds()
+    for interval_s, before_end_s in DEMO_RESOLUTION:
+        duration_s = max(0.0, total_s - before_end_s - simulation.elapsed_s)
+        yield from simulation.run(duration_s, interval_s)
+
+
+# The demo pipeline as it stands at the end of the story, without the daily
+# swing: what the simulate_pipeline command posts for the demo's stages.
+DEMO_PIPELINE_NOW = with_changes(DEMO_PIPELINE, demo_changes())

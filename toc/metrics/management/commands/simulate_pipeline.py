@@ -15,7 +15,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from toc.metrics.ingest import MAX_SAMPLES
 from toc.metrics.simulation import (
     DEMO_INPUT_RATE,
-    DEMO_PIPELINE,
+    DEMO_PIPELINE_NOW,
     CapacityChange,
     StageSpec,
     simulate,
@@ -28,17 +28,18 @@ GENERIC_UTILIZATION = 0.5
 REQUEST_TIMEOUT_S = 30
 # A rejected batch of thousands lists thousands of errors; the first few tell why.
 ERRORS_SHOWN = 20
-DEMO_SPECS = {spec.slug: spec for spec in DEMO_PIPELINE}
+# The demo's stages carry on from where its story left off (load_demo).
+DEMO_SPECS = {spec.slug: spec for spec in DEMO_PIPELINE_NOW}
 
 
 class Command(BaseCommand):
     help = (
         "Simulates a pipeline for one system and posts its samples to the ingest "
         "API, as a real pipeline would. Stages come from the system in this "
-        "database; the demo's stage slugs get the demo pipeline's capacity and "
-        f"share, any other stage a share of {GENERIC_SHARE:g} and a capacity that "
-        f"makes it {GENERIC_UTILIZATION:.0%} busy (rate x share / "
-        f"{GENERIC_UTILIZATION:g})."
+        "database; the demo's stage slugs get the capacity and share of the demo "
+        "pipeline as its story leaves it (Triage the constraint), any other "
+        f"stage a share of {GENERIC_SHARE:g} and a capacity that makes it "
+        f"{GENERIC_UTILIZATION:.0%} busy (rate x share / {GENERIC_UTILIZATION:g})."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
