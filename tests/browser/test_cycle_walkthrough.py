@@ -391,10 +391,11 @@ def test_a_cycle_walked_from_goal_to_the_next_cycle(page, live_server) -> None:
     expect(page.locator(".message--success")).to_contain_text(
         f"Closed cycle {number} and opened cycle {number + 1}."
     )
+    # The next cycle opens where the team said the constraint went.
     _go_to_step(page, "Goal & constraint")
     expect(
         _record_form(page, "constraint").get_by_label(_label("Stage"))
-    ).to_have_value("feature-tier2")
+    ).to_have_value("inference")
 
     page.goto(f"{cycle_url}/")
     expect(page.locator(".cycle-head .badge")).to_have_text("Closed")
@@ -428,6 +429,6 @@ def test_a_cycle_walked_from_goal_to_the_next_cycle(page, live_server) -> None:
     assert cycle.validation.capacity_factor == 3
     following = Cycle.objects.get(system__slug="nad", number=number + 1)
     assert following.status == CycleStatus.OPEN
-    assert following.constraint.stage == "feature-tier2"
+    assert following.constraint.stage == "inference"
 
     assert page.problems == [], "\n".join(page.problems)
