@@ -169,6 +169,12 @@ class RowMove(generics.GenericAPIView):
 class NewestMeasurementFirst(PageNumberPagination):
     page_size_query_param = None
 
+    def get_page_number(self, request, paginator) -> str | int:
+        # DRF reads an empty ?page= as page 1; the schema says a page is a number.
+        if request.query_params.get(self.page_query_param) == "":
+            raise ValidationError({self.page_query_param: "A page is a number."})
+        return super().get_page_number(request, paginator)
+
 
 class SloMeasurements(generics.ListCreateAPIView):
     """The measured values of a typed SLO, from its history.

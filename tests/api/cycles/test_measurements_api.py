@@ -123,3 +123,10 @@ def test_a_closed_cycle_takes_no_measurements(personas, cycle, editor):
     assert send(editor, "post", _url(slo), {"value": 1}).status_code == 403
     slo.refresh_from_db()
     assert slo.measured is None
+
+
+def test_an_empty_page_number_is_a_400_not_the_first_page(personas, cycle, viewer):
+    response = viewer.get(_url(_slo(cycle)) + "?page=")
+
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "page"
