@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from toc.formats import compact, json_number, rate
+from toc.formats import compact, json_number, latency, per_hour, rate
 
 
 @pytest.mark.parametrize(
@@ -56,3 +56,23 @@ def test_json_number_has_no_infinity_or_nan(value, expected) -> None:
 )
 def test_rate_keeps_small_rates_readable(value, shown) -> None:
     assert rate(value) == shown
+
+
+@pytest.mark.parametrize(
+    ("ms", "shown"),
+    [
+        (None, "—"),
+        (40.0, "40.0 ms"),
+        (9_999.0, "9,999 ms"),
+        (90_000.0, "90 s"),
+        (82_184_700.0, "22.8 h"),
+    ],
+)
+def test_latency_reads_in_the_unit_that_fits(ms, shown) -> None:
+    assert latency(ms) == shown
+
+
+def test_a_pace_per_second_reads_per_hour() -> None:
+    # Two analysts at 1.33 investigations an hour each.
+    assert per_hour(2 * 1.33 / 3600) == "2.7/h"
+    assert per_hour(None) == "—"

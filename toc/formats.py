@@ -83,3 +83,16 @@ def moment(iso: str | None) -> str:
     if not iso:
         return DASH
     return f"{datetime.fromisoformat(iso).astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+
+
+def latency(ms: float | None) -> str:
+    """Milliseconds while they read well, then seconds, minutes or hours: a stage
+    of people takes hours over an item."""
+    if ms is None:
+        return DASH
+    return f"{rate(ms)} ms" if ms < 10_000 else duration(ms / 1000)
+
+
+def per_hour(per_second: float | None) -> str:
+    """A rate counted per second, read per hour (a stage of people's pace)."""
+    return DASH if per_second is None else f"{rate(per_second * 3600)}/h"

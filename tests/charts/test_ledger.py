@@ -61,6 +61,15 @@ def test_flow_and_headroom_mark_the_held_constraint_the_card_names():
     assert marked == ["Inference"]
 
 
+def test_a_stage_of_people_is_labelled_per_hour():
+    triage = stage_row("Triage", 1.0, kind="human", capacity=2.66 / 3600)
+    triage["load"] = triage["capacity"]
+    figure = pipeline_flow(ledger(stage_row("Alerting", 0.1), triage))
+    labels = [a["text"] for a in figure["layout"]["annotations"] if a["text"]]
+    assert "2.66 / 2.66 per h<br>100% busy · 1.00×" in labels
+    assert "rec/s" in labels[1]
+
+
 def test_flow_joins_neighbours_with_arrows():
     arrows = [
         a

@@ -198,3 +198,25 @@ def test_outside_the_pipeline_the_next_constraint_reads_as_in_the_what_if(
     facts = " ".join(facts[: facts.index("</div>")].split())
     assert "Features <span" in facts
     assert "the first stage to saturate as load grows" in facts
+
+
+def test_a_stage_of_people_reads_per_hour_and_its_latency_in_hours(
+    personas, post_samples
+) -> None:
+    personas.system.stages.filter(slug="inference").update(
+        kind="human", people=2, items_per_hour=1.33
+    )
+    start = (timezone.now() - timedelta(minutes=6)).replace(microsecond=0)
+    samples = _pipeline(start, 6, {"features": 0.6})
+    for each in samples:
+        if each["stage"] == "inference":
+            each.pop("capacity")
+            each.update(throughput=2.66 / 3600, latency_p95_ms=8 * 3600 * 1000)
+    post_samples(samples)
+
+    content = personas.viewer.get("/systems/fraud/").content.decode()
+
+    row = content[content.index(">Inference") :]
+    row = row[: row.index("</tr>")]
+    assert row.count(">2.7/h</td>") == 2
+    assert ">8.0 h</td>" in row

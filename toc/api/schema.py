@@ -114,6 +114,9 @@ class BearerScheme(OpenApiAuthenticationExtension):
 class StageLedgerLineSerializer(serializers.Serializer):
     stage = serializers.CharField()
     name = serializers.CharField()
+    kind = serializers.CharField(
+        help_text="machine or human; a stage of people counts the same records/s."
+    )
     samples = serializers.IntegerField()
     capacity = serializers.FloatField(allow_null=True)
     load = serializers.FloatField(allow_null=True)

@@ -118,9 +118,13 @@ def _box_labels(centre: float, row: dict, has_data: bool) -> list[dict]:
     # Bold through <b> would need an inline style attribute, which our CSP
     # refuses; the name is an annotation of its own with a bold font instead.
     if has_data:
+        # A stage of people gets through a few items an hour, not a second.
+        hourly = row.get("kind") == "human"
+        scale, unit = (3600, "per h") if hourly else (1, "rec/s")
         details = (
-            f"{formats.compact(row['load'])} / {formats.compact(row['capacity'])}"
-            f" rec/s<br>{formats.percent(row['utilization'])} busy · "
+            f"{formats.compact(row['load'] * scale)} / "
+            f"{formats.compact(row['capacity'] * scale)} {unit}<br>"
+            f"{formats.percent(row['utilization'])} busy · "
             f"{formats.times(row['headroom'])}"
         )
     else:
@@ -159,7 +163,7 @@ def _hover_text(row: dict, has_data: bool, is_constraint: bool, ledger: dict) ->
         + (f" ({formats.percent(row['blocked'])} blocked)" if row["blocked"] else ""),
         f"Queue {formats.count(row['queue_depth'])}, "
         f"{formats.words(row['backlog_state'])}",
-        f"p95 latency {formats.rate(row['latency_p95_ms'])} ms",
+        f"p95 latency {formats.latency(row['latency_p95_ms'])}",
     ]
     if is_constraint and row["stage"] == _verdict(ledger):
         lines.append(_wrap(text(ledger["constraint"]["reason"])))

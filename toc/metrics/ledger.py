@@ -79,6 +79,7 @@ def ledger_payload(
     tracker = tracker or ConstraintTracker()
     finding = find_constraint(rows, incumbent=tracker.leader)
     slug_of = {stage.name: stage.slug for stage in stages}
+    kind_of = {stage.name: str(stage.kind) for stage in stages}
     headroom_of = {a.stage: a.headroom for a in finding.assessments}
     intervals = [
         row.posting_interval_s for row in rows if row.posting_interval_s is not None
@@ -129,6 +130,7 @@ def ledger_payload(
             _row_payload(
                 row,
                 slug_of[row.stage],
+                kind_of[row.stage],
                 headroom_of,
                 newest.get(row.stage),
                 _silent(newest.get(row.stage), window_end, stale_after),
@@ -193,6 +195,7 @@ def _iso(moment: datetime | None) -> str | None:
 def _row_payload(
     row: LedgerRow,
     slug: str,
+    kind: str,
     headroom_of: dict,
     last_sample_at: datetime | None,
     silent: bool,
@@ -201,6 +204,7 @@ def _row_payload(
     return {
         "stage": slug,
         "name": row.stage,
+        "kind": kind,
         "samples": row.samples,
         "capacity": row.capacity,
         "load": row.load,
