@@ -312,7 +312,9 @@ def newest_sample_ts(stages: Sequence[Stage]) -> dict[int, datetime | None]:
     )
 
 
-def tracker_after(finding: ConstraintFinding, name_of: dict[str, str]):
+def tracker_after(
+    finding: ConstraintFinding, name_of: dict[str, str]
+) -> ConstraintTracker:
     """The tracker as a stored finding left it; ``name_of`` maps slugs to names."""
     return ConstraintTracker(
         confirmed=name_of.get(finding.confirmed, finding.confirmed) or None,
