@@ -350,3 +350,41 @@ def test_a_ledger_is_fresh_while_samples_keep_coming(personas, viewer_token):
     assert inference["samples"] == 0
     assert inference["last_sample_at"] is None
     assert inference["silent"] is True
+
+
+def test_a_pipeline_posting_every_ten_minutes_is_stale_after_thirty(
+    personas, viewer_token
+) -> None:
+    from toc.metrics.ingest import samples_store, validate_batch
+    from toc.metrics.processing import system_process
+
+    last = timezone.now().replace(microsecond=0) - timedelta(minutes=25)
+    samples = [
+        sample
+        for minutes_before in (50, 40, 30, 20, 10, 0)
+        for sample in steady_pipeline(
+            ["ingest", "features", "inference"],
+            last - timedelta(minutes=minutes_before),
+            1,
+            {"features": 0.95},
+            interval_s=60,
+        )
+    ]
+    stage_ids = dict(personas.system.stages.values_list("slug", "pk"))
+    samples_store(
+        system=personas.system,
+        batch=validate_batch(samples, stage_ids, now=timezone.now()),
+    )
+    system_process(system_id=personas.system.pk)
+
+    body = (
+        Client()
+        .get("/api/v1/systems/fraud/ledger/", headers=_bearer(viewer_token))
+        .json()
+    )
+
+    # One sample per stage in the 5-minute window: the interval is the last gap.
+    assert body["posting_interval_s"] == pytest.approx(600.0)
+    assert body["stale_after_s"] == pytest.approx(1800.0)
+    assert body["stale"] is False
+    assert not any(row["silent"] for row in body["stages"])

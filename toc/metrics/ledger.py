@@ -67,26 +67,29 @@ def ledger_payload(
     rows: Sequence[LedgerRow],
     window_end: datetime | None,
     tracker: ConstraintTracker | None = None,
-    newest: Mapping[str, datetime | None] | None = None,
+    newest: Mapping[str, tuple[datetime | None, datetime | None]] | None = None,
 ) -> dict:
     """The ledger in the API's shape: slugs identify stages, names label them.
 
     ``tracker`` is where constraint tracking stood after the last closed minute
     (names, not slugs): the live verdict takes its leader as the incumbent of a
     near tie, and it says which stage holds the constraint and since when.
-    ``newest`` maps stage names to their newest sample ever, for silent stages.
+    ``newest`` maps stage names to their newest sample ever and the one before
+    it, for silent stages and for the posting interval of a pipeline that posts
+    less often than once a window.
     """
     tracker = tracker or ConstraintTracker()
     finding = find_constraint(rows, incumbent=tracker.leader)
     slug_of = {stage.name: stage.slug for stage in stages}
     kind_of = {stage.name: str(stage.kind) for stage in stages}
     headroom_of = {a.stage: a.headroom for a in finding.assessments}
+    newest = newest or {row.stage: (row.last_sample_at, None) for row in rows}
     intervals = [
-        row.posting_interval_s for row in rows if row.posting_interval_s is not None
+        _posting_interval(row, *newest.get(row.stage, (None, None))) for row in rows
     ]
+    intervals = [each for each in intervals if each is not None]
     interval = statistics.median(intervals) if intervals else None
     stale_after = stale_after_s(interval)
-    newest = newest or {row.stage: row.last_sample_at for row in rows}
     held, emerging = _standing(finding, tracker, window_end, slug_of)
     constraint = None
     if finding.stage:
@@ -132,8 +135,10 @@ def ledger_payload(
                 slug_of[row.stage],
                 kind_of[row.stage],
                 headroom_of,
-                newest.get(row.stage),
-                _silent(newest.get(row.stage), window_end, stale_after),
+                newest.get(row.stage, (None, None))[0],
+                _silent(
+                    newest.get(row.stage, (None, None))[0], window_end, stale_after
+                ),
             )
             for row in rows
         ],
@@ -176,6 +181,18 @@ def _stage_ref(
     if name is None:
         return {"stage": None, "name": None} if keep_none else None
     return {"stage": slug_of.get(name, name), "name": name}
+
+
+def _posting_interval(
+    row: LedgerRow, last: datetime | None, before: datetime | None
+) -> float | None:
+    """The stage's usual time between samples: the mean over the window, or with
+    fewer than two samples in it, the last gap."""
+    if row.posting_interval_s is not None:
+        return row.posting_interval_s
+    if last is None or before is None:
+        return None
+    return (last - before).total_seconds()
 
 
 def _silent(

@@ -73,7 +73,7 @@ def system_process(*, system_id: int) -> None:
         stages = list(system.stages.all())
         owed = _take_owed_minutes(system_id)
         newest = newest_sample_ts(stages)
-        latest = max(filter(None, newest.values()), default=None)
+        latest = max((last for last, _ in newest.values() if last), default=None)
         if owed:
             _refresh_rollups(stages, owed)
             _replay_findings(
@@ -300,16 +300,21 @@ def stage_rollup(
     )
 
 
-def newest_sample_ts(stages: Sequence[Stage]) -> dict[int, datetime | None]:
-    """Each stage's newest sample time, by stage id."""
-    # One index probe per stage, in one query; a MAX over all the system's
+def newest_sample_ts(
+    stages: Sequence[Stage],
+) -> dict[int, tuple[datetime | None, datetime | None]]:
+    """Each stage's newest sample time and the one before it, by stage id."""
+    # Index probes per stage, in one query; a MAX over all the system's
     # samples would not use the (stage, ts) index.
     newest = Sample.objects.filter(stage=OuterRef("pk")).order_by("-ts").values("ts")
-    return dict(
-        Stage.objects.filter(pk__in=[stage.pk for stage in stages])
-        .annotate(newest=Subquery(newest[:1]))
-        .values_list("pk", "newest")
-    )
+    return {
+        pk: (last, before)
+        for pk, last, before in Stage.objects.filter(
+            pk__in=[stage.pk for stage in stages]
+        )
+        .annotate(last=Subquery(newest[:1]), before=Subquery(newest[1:2]))
+        .values_list("pk", "last", "before")
+    }
 
 
 def tracker_after(
@@ -436,7 +441,7 @@ def _refresh_ledger(
     system: System,
     stages: Sequence[Stage],
     latest: datetime | None,
-    newest: dict[int, datetime | None],
+    newest: dict[int, tuple[datetime | None, datetime | None]],
 ) -> None:
     """The current ledger: the last WINDOW_S s of sample time, from raw samples,
     judged with the tracker as the last closed minute left it."""
@@ -465,7 +470,7 @@ def _refresh_ledger(
             rows,
             latest,
             tracker,
-            {name_of[stage_id]: ts for stage_id, ts in newest.items()},
+            {name_of[stage_id]: times for stage_id, times in newest.items()},
         )
     snapshot = {
         "payload": payload,
