@@ -325,25 +325,29 @@ def test_ledger_says_how_fresh_it_is(personas, viewer_token, with_data) -> None:
     assert body["confidence_label"] == body["constraint"]["confidence_label"]
 
 
-def test_a_ledger_is_fresh_while_samples_keep_coming(personas, viewer_token):
+def _ledger_after(personas, viewer_token, samples: list[dict]) -> dict:
+    """The ledger API's answer once the samples are stored and processed."""
     from toc.metrics.ingest import samples_store, validate_batch
+    from toc.metrics.processing import system_process
 
-    start = timezone.now().replace(microsecond=0) - timedelta(minutes=2)
-    samples = steady_pipeline(["ingest", "features"], start, 2, {"features": 0.95})
     stage_ids = dict(personas.system.stages.values_list("slug", "pk"))
     samples_store(
         system=personas.system,
         batch=validate_batch(samples, stage_ids, now=timezone.now()),
     )
-    from toc.metrics.processing import system_process
-
     system_process(system_id=personas.system.pk)
-
-    body = (
+    return (
         Client()
         .get("/api/v1/systems/fraud/ledger/", headers=_bearer(viewer_token))
         .json()
     )
+
+
+def test_a_ledger_is_fresh_while_samples_keep_coming(personas, viewer_token):
+    start = timezone.now().replace(microsecond=0) - timedelta(minutes=2)
+    samples = steady_pipeline(["ingest", "features"], start, 2, {"features": 0.95})
+
+    body = _ledger_after(personas, viewer_token, samples)
 
     assert body["stale"] is False
     inference = body["stages"][2]
@@ -355,9 +359,6 @@ def test_a_ledger_is_fresh_while_samples_keep_coming(personas, viewer_token):
 def test_a_pipeline_posting_every_ten_minutes_is_stale_after_thirty(
     personas, viewer_token
 ) -> None:
-    from toc.metrics.ingest import samples_store, validate_batch
-    from toc.metrics.processing import system_process
-
     last = timezone.now().replace(microsecond=0) - timedelta(minutes=25)
     samples = [
         sample
@@ -370,18 +371,8 @@ def test_a_pipeline_posting_every_ten_minutes_is_stale_after_thirty(
             interval_s=60,
         )
     ]
-    stage_ids = dict(personas.system.stages.values_list("slug", "pk"))
-    samples_store(
-        system=personas.system,
-        batch=validate_batch(samples, stage_ids, now=timezone.now()),
-    )
-    system_process(system_id=personas.system.pk)
 
-    body = (
-        Client()
-        .get("/api/v1/systems/fraud/ledger/", headers=_bearer(viewer_token))
-        .json()
-    )
+    body = _ledger_after(personas, viewer_token, samples)
 
     # One sample per stage in the 5-minute window: the interval is the last gap.
     assert body["posting_interval_s"] == pytest.approx(600.0)
