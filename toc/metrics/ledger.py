@@ -84,6 +84,7 @@ def ledger_payload(
     kind_of = {stage.name: str(stage.kind) for stage in stages}
     headroom_of = {a.stage: a.headroom for a in finding.assessments}
     newest = newest or {row.stage: (row.last_sample_at, None) for row in rows}
+    last_of = {row.stage: newest.get(row.stage, (None, None))[0] for row in rows}
     intervals = [
         _posting_interval(row, *newest.get(row.stage, (None, None))) for row in rows
     ]
@@ -135,10 +136,8 @@ def ledger_payload(
                 slug_of[row.stage],
                 kind_of[row.stage],
                 headroom_of,
-                newest.get(row.stage, (None, None))[0],
-                _silent(
-                    newest.get(row.stage, (None, None))[0], window_end, stale_after
-                ),
+                last_of[row.stage],
+                _silent(last_of[row.stage], window_end, stale_after),
             )
             for row in rows
         ],
