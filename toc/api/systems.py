@@ -73,15 +73,8 @@ class StageWriteSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Stage
-        fields = [
-            "name",
-            "slug",
-            "unit",
-            "description",
-            "kind",
-            "people",
-            "items_per_hour",
-        ]
+        # What the browser's stage form writes, written through its checks.
+        fields = StageForm.Meta.fields
         # Without one (or with ""), the slug is made from the name.
         extra_kwargs = {
             "slug": {"required": False, "allow_blank": True},
