@@ -19,6 +19,7 @@ from toc.formats import compact, json_number, latency, per_hour, rate
         (1_043_740, "1.04M"),
         (-1500, "-1.5k"),
         (3.2e9, "3.2G"),
+        (999.96, "1k"),
     ],
 )
 def test_compact_keeps_three_significant_digits_and_a_suffix(value, shown):

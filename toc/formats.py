@@ -72,10 +72,12 @@ def compact(value: float | None) -> str:
     """Three significant digits and a suffix, for labels with little room: 60.2k."""
     if value is None:
         return DASH
+    # Rounded first, so that 999.96 reads 1k rather than 1e+03.
+    rounded = float(f"{value:.3g}")
     for threshold, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if abs(value) >= threshold:
-            return f"{value / threshold:.3g}{suffix}"
-    return f"{value:.3g}"
+        if abs(rounded) >= threshold:
+            return f"{rounded / threshold:g}{suffix}"
+    return f"{rounded:g}"
 
 
 def moment(iso: str | None) -> str:

@@ -17,6 +17,7 @@ from enum import StrEnum
 from toc.analysis.ledger import LedgerRow, StageSample, ledger_rows
 from toc.analysis.outcome import describe_change, improved
 from toc.analysis.validation import require_aware, require_non_negative
+from toc.formats import compact
 
 # The stage name the ledger needs; a period holds one stage only.
 _STAGE = "stage"
@@ -240,17 +241,7 @@ def _rose(before: float, during: float) -> bool:
 
 
 def _records(before: float, during: float) -> str:
-    return f"{_compact(before)} → {_compact(during)} records/s"
-
-
-def _compact(value: float) -> str:
-    """Three significant digits and a suffix, as the charts label rates: 28.5k."""
-    # Rounded first, so that 999.96 reads 1k rather than 1e+03.
-    rounded = float(f"{value:.3g}")
-    for threshold, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if abs(rounded) >= threshold:
-            return f"{rounded / threshold:g}{suffix}"
-    return f"{rounded:g}"
+    return f"{compact(before)} → {compact(during)} records/s"
 
 
 def _ledger_row(points: Sequence[PeriodPoint]) -> LedgerRow:
