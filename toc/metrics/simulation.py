@@ -296,12 +296,6 @@ STORY_CYCLE_1_CLOSED = 30.5 + 3 / 24
 STORY_CYCLE_2_OPENED = 31 + 10 / 24
 
 
-def triage_load(coverage: float) -> float:
-    """The analysts' load, as a share of what they can investigate at mean
-    traffic, when ``coverage`` of the flows is analysed in full."""
-    return TRIAGE_LOAD_BEFORE * coverage / COVERAGE_BEFORE
-
-
 # How often the demo's history has a sample of each stage, oldest first:
 # (interval, until so many seconds before the end). Every 30 minutes until the
 # last day (a point per bucket of the Week chart), every 5 minutes in it (one
