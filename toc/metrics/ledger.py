@@ -294,9 +294,10 @@ class Standing:
     external: bool
     held: bool
     since: datetime | None
+    # A stage that leads the window beside the held one (None: outside).
+    challenged: bool = False
     challenger: str | None = None
     challenger_stage: str | None = None
-    challenger_external: bool = False
     leading_min: int = 0
     hold_min: int = 0
 
@@ -306,9 +307,7 @@ class Standing:
 
     @property
     def challenger_where(self) -> str:
-        if self.challenger_external:
-            return "outside the pipeline"
-        return self.challenger or "unknown"
+        return self.challenger or "outside the pipeline"
 
 
 def constraint_standing(ledger: dict) -> Standing | None:
@@ -329,9 +328,9 @@ def constraint_standing(ledger: dict) -> Standing | None:
             external=leader["stage"] is None,
             held=leader is held,
             since=datetime.fromisoformat(leader["since"]),
+            challenged=challenger is not None,
             challenger=challenger["name"] if challenger else None,
             challenger_stage=challenger["stage"] if challenger else None,
-            challenger_external=bool(challenger) and challenger["stage"] is None,
             **leading,
         )
     constraint = ledger.get("constraint")
