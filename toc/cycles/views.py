@@ -22,8 +22,12 @@ from toc.cycles.steps import STEPS, record_forms, step_context
 from toc.cycles.trail import entries, trail
 from toc.http import form_page, read_only
 from toc.metrics.figures import timeline_figure
-from toc.metrics.ledger import constraint_standing, freshness, ledger_response
-from toc.metrics.models import SystemLedger
+from toc.metrics.ledger import (
+    constraint_standing,
+    freshness,
+    ledger_response,
+    standing_payload,
+)
 from toc.systems.access import get_system
 
 HISTORY_PAGE = 20  # cycles per page of a system's history
@@ -119,24 +123,9 @@ def _live_constraint_elsewhere(cycle) -> dict | None:
     chosen = cycle.constraint.stage
     if cycle.status != CycleStatus.OPEN or not chosen:
         return None
-    # Only the keys the standing needs, not every stage's row.
-    keys = (
-        "constraint",
-        "external_constraint",
-        "held",
-        "emerging",
-        "last_sample_at",
-        "window_end",
-        "stale_after_s",
-    )
-    values = (
-        SystemLedger.objects.filter(system=cycle.system, payload__isnull=False)
-        .values_list(*(f"payload__{key}" for key in keys))
-        .first()
-    )
-    if values is None:
+    payload = standing_payload(cycle.system)
+    if payload is None:
         return None
-    payload = dict(zip(keys, values, strict=True))
     standing = constraint_standing(payload)
     if standing is None or standing.stage == chosen:
         return None

@@ -310,6 +310,29 @@ class Standing:
         return self.challenger or "outside the pipeline"
 
 
+# What constraint_standing and freshness read of a stored ledger.
+STANDING_KEYS = (
+    "constraint",
+    "external_constraint",
+    "held",
+    "emerging",
+    "last_sample_at",
+    "window_end",
+    "stale_after_s",
+)
+
+
+def standing_payload(system: System) -> dict | None:
+    """The stored ledger's keys for its standing and freshness (None before data):
+    pages that only say where the constraint stands skip every stage's row."""
+    values = (
+        SystemLedger.objects.filter(system=system, payload__isnull=False)
+        .values_list(*(f"payload__{key}" for key in STANDING_KEYS))
+        .first()
+    )
+    return None if values is None else dict(zip(STANDING_KEYS, values, strict=True))
+
+
 def constraint_standing(ledger: dict) -> Standing | None:
     """The standing of a ledger response (None before any verdict)."""
     held, emerging = ledger.get("held"), ledger.get("emerging")
