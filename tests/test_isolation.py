@@ -23,7 +23,6 @@ from toc.cycles.models import (
     Assumption,
     Criterion,
     Cycle,
-    Feature,
     OutcomeRow,
     RolloutPhase,
     Slo,
@@ -32,7 +31,7 @@ from toc.cycles.models import (
     Why,
 )
 from toc.cycles.services import cycle_open
-from toc.systems.models import IngestKey, Stage, System
+from toc.systems.models import Feature, IngestKey, Stage, System
 
 METHODS = ("get", "post", "put", "patch", "delete")
 UNSAFE = METHODS[1:]

@@ -14,8 +14,8 @@ import pytest
 from django.db import connection
 
 from toc.cycles.models import Cycle
+from toc.demo.loader import demo_load
 from toc.metrics.models import Sample
-from toc.systems.demo import demo_load
 from toc.systems.models import System
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -97,6 +97,8 @@ INSTALLED_APPS = [
     "toc.metrics",
     "toc.cycles",
     "toc.api",
+    "toc.dashboard",
+    "toc.demo",
 ]
 
 MIDDLEWARE = [
@@ -105,7 +107,7 @@ MIDDLEWARE = [
     "toc.api.middleware.BodyLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Outside everything that reads the database: an outage answers 503.
-    "toc.unavailable.DatabaseUnavailableMiddleware",
+    "toc.lib.unavailable.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -267,7 +269,7 @@ CACHES = {
 # X-Forwarded-For. Behind them REMOTE_ADDR is the nearest proxy's, and counting
 # per address would count every client as one; 0 trusts the header not at all.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
-# "requests/seconds" per scope (toc/ratelimit.py). Ingest: per key and per
+# "requests/seconds" per scope (toc/lib/ratelimit.py). Ingest: per key and per
 # address; login: per address and per user name tried.
 RATE_LIMITS = {
     "ingest-key": os.environ.get("RATE_LIMIT_INGEST_KEY", "3000/60"),

@@ -7,7 +7,9 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from toc.accounts import views as account_views
-from toc.health import healthz
+from toc.dashboard import urls as dashboard_urls
+from toc.lib.health import healthz
+from toc.systems import urls as system_urls
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="systems:list"), name="home"),
@@ -21,7 +23,12 @@ urlpatterns = [
         name="token-revoke",
     ),
     path("teams/", include("toc.accounts.urls")),
-    path("systems/", include("toc.systems.urls")),
+    # One namespace for a system's pages: its settings (toc.systems) and its
+    # dashboard (toc.dashboard), which sits a layer above.
+    path(
+        "systems/",
+        include((system_urls.urlpatterns + dashboard_urls.urlpatterns, "systems")),
+    ),
     path("systems/<slug:slug>/cycles/", include("toc.cycles.urls")),
     path("api/v1/", include("toc.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -3,8 +3,7 @@ from __future__ import annotations
 import pytest
 
 from tests.api.clients import api_clients, send
-from toc.cycles.models import Feature
-from toc.systems.models import IngestKey, Stage, System
+from toc.systems.models import Feature, IngestKey, Stage, System
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from tests.browser.conftest import screenshot
 from tests.browser.test_stage_editor import _log_in
-from toc.systems.demo import demo_load
+from toc.demo.loader import demo_load
 from toc.systems.models import IngestKey
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -23,7 +23,7 @@ from toc.cycles.models import (
     PhaseStatus,
     Verdict,
 )
-from toc.systems.demo import demo_load
+from toc.demo.loader import demo_load
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

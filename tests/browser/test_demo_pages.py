@@ -11,8 +11,8 @@ from playwright.sync_api import expect
 
 from tests.browser.conftest import screenshot
 from tests.browser.test_stage_editor import _log_in
-from toc.metrics.simulation import STORY_ROLLOUT
-from toc.systems.demo import demo_load, story_start
+from toc.demo.loader import demo_load, story_start
+from toc.demo.simulation import STORY_ROLLOUT
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

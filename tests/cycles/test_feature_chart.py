@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 from tests.cycles.conftest import BASE
-from tests.metrics.test_dashboard_charts import figure
-from toc.cycles.models import Feature
+from tests.dashboard.test_charts import figure
+from toc.systems.models import Feature
 
 
 def _constraint_on_features(cycle) -> None:

@@ -5,8 +5,9 @@ from django.utils import timezone
 
 from tests.cycles.conftest import BASE
 from toc.accounts.models import Membership, Role
-from toc.cycles.models import Assumption, Cycle, CycleStatus, Feature, RolloutPhase, Why
+from toc.cycles.models import Assumption, Cycle, CycleStatus, RolloutPhase, Why
 from toc.cycles.trail import entries, trail
+from toc.systems.models import Feature
 
 HTMX = {"HX-Request": "true"}
 

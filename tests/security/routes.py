@@ -16,10 +16,10 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from toc.accounts.models import ApiToken, Membership
 from toc.cycles.kinds import KINDS
-from toc.cycles.models import Cycle, CycleStatus, Feature
+from toc.cycles.models import Cycle, CycleStatus
 from toc.cycles.steps import STEPS
 from toc.cycles.views import EXPORTS
-from toc.systems.models import IngestKey, System
+from toc.systems.models import Feature, IngestKey, System
 
 # `<int:pk>`, `<pk>` and a regex's `(?P<pk>…)`.
 ROUTE_ARGUMENT = re.compile(r"<(?:(\w+):)?(\w+)>")

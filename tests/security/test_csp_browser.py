@@ -23,7 +23,7 @@ from tests.browser.test_stage_editor import _log_in
 from tests.security.routes import DemoValues, all_routes
 from tests.security.test_escaping import PAYLOADS, plant
 from toc.cycles.models import Cycle, CycleStatus
-from toc.systems.demo import demo_load
+from toc.demo.loader import demo_load
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -19,7 +19,7 @@ from django.test import Client
 
 from tests.security.routes import DemoValues, Route, all_routes
 from toc.accounts.models import ApiToken
-from toc.systems.demo import demo_load
+from toc.demo.loader import demo_load
 from toc.systems.models import IngestKey
 
 pytestmark = pytest.mark.django_db

@@ -21,7 +21,7 @@ from tests.metrics.samples import sample
 from tests.security.routes import DemoValues, all_routes
 from toc.charts import theme
 from toc.cycles.models import Assumption, Cycle, Why
-from toc.systems.demo import demo_load
+from toc.demo.loader import demo_load
 from toc.systems.models import IngestKey
 
 pytestmark = pytest.mark.django_db

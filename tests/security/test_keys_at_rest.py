@@ -25,7 +25,7 @@ from django.test import Client
 from knox.crypto import hash_token
 
 from toc.accounts.models import ApiToken
-from toc.systems.demo import demo_load
+from toc.demo.loader import demo_load
 from toc.systems.models import IngestKey
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -1,6 +1,6 @@
 """A discrete-event (SimPy) model of a pipeline that reports stage samples.
 
-Test code, independent of the product's fluid simulator (toc/metrics/simulation.py):
+Test code, independent of the product's fluid simulator (toc/demo/simulation.py):
 here records are individual, service times are random, buffers are finite and a
 stage that finishes a record while the next buffer is full holds its server blocked
 until space frees (blocking after service). Each stage's capacity is known exactly

@@ -9,11 +9,11 @@ from django.shortcuts import redirect, render
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_POST
 
-from toc import ratelimit
 from toc.accounts.access import get_team
 from toc.accounts.forms import MemberAddForm, MemberRoleForm, SecretNameForm, TeamForm
 from toc.accounts.models import ApiToken, Membership, Role, Team
-from toc.http import form_page, read_only
+from toc.lib import ratelimit
+from toc.lib.http import form_page, read_only
 
 
 @read_only

@@ -17,7 +17,7 @@ from enum import StrEnum
 from toc.analysis.ledger import LedgerRow, StageSample, ledger_rows
 from toc.analysis.outcome import describe_change, improved
 from toc.analysis.validation import require_aware, require_non_negative
-from toc.formats import compact
+from toc.lib.formats import compact
 
 # The stage name the ledger needs; a period holds one stage only.
 _STAGE = "stage"

@@ -11,7 +11,7 @@ from __future__ import annotations
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
-from toc.text import UNSTORABLE
+from toc.lib.text import UNSTORABLE
 
 
 def unstorable_text(value: object, path: str = "") -> str | None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from rest_framework.permissions import BasePermission
 from rest_framework.throttling import BaseThrottle
 
-from toc import ratelimit
+from toc.lib import ratelimit
 from toc.systems.models import IngestKey
 
 

@@ -46,7 +46,7 @@ ERRORS = {
     "404": "No such object, or not one of your teams'.",
     "413": "The body is over the size limit.",
     "503": "The database is unavailable; resend after Retry-After seconds "
-    "(toc/unavailable.py).",
+    "(toc/lib/unavailable.py).",
 }
 # Only a body that DRF parses can be of the wrong type (ingest reads its own).
 UNSUPPORTED = "The body is not JSON (send Content-Type: application/json)."

@@ -30,14 +30,13 @@ from toc.api.common import (
 from toc.api.jsontypes import JsonTyped
 from toc.api.permissions import IsPerson
 from toc.api.serializers import StageSerializer, SystemSerializer
-from toc.cycles.forms import FeatureForm
-from toc.cycles.models import Feature
 from toc.systems import services
 from toc.systems.access import get_stage, get_system
-from toc.systems.forms import StageForm, SystemForm
+from toc.systems.forms import FeatureForm, StageForm, SystemForm
 from toc.systems.models import (
     MAX_ITEMS_PER_HOUR,
     MAX_PEOPLE,
+    Feature,
     IngestKey,
     Stage,
     System,

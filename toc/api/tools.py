@@ -19,7 +19,7 @@ from toc.api.schema import (
     DecisionBudgetSerializer,
     WhatIfResultSerializer,
 )
-from toc.formats import json_number
+from toc.lib.formats import json_number
 from toc.metrics.ledger import ledger_response, rows_from_payload
 from toc.systems.access import get_system
 

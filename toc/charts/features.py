@@ -6,9 +6,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from toc import formats
 from toc.analysis.features import FeatureValue
 from toc.charts.theme import ACCENT, DANGER, INK, LINE, figure, layout, text
+from toc.lib import formats
 
 
 def feature_value_chart(values: Sequence[FeatureValue]) -> dict:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from toc import formats
 from toc.analysis.constraint import SATURATION
 from toc.charts.theme import (
     DANGER,
@@ -14,6 +13,7 @@ from toc.charts.theme import (
     text,
     utilization_colour,
 )
+from toc.lib import formats
 
 BOX_WIDTH = 0.8
 # Characters of a stage name that fit a box of six at the dashboard's width.

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from toc import formats
 from toc.analysis.slo import Comparator, SloStatus
 from toc.charts.theme import DANGER, INK, MUTED, NEUTRAL, OK, figure, layout, text
+from toc.lib import formats
 
 STATUS_COLOURS = {SloStatus.MET: OK, SloStatus.VIOLATED: DANGER}
 ROW_HEIGHT = 64

@@ -15,7 +15,6 @@ from toc.cycles.models import (
     CycleStatus,
     Decision,
     Experiment,
-    Feature,
     Innovation,
     Outcome,
     OutcomeRow,
@@ -152,20 +151,6 @@ class WhyForm(forms.ModelForm):
         fields = ["answer", "evidence", "validated"]
         widgets = {"answer": TEXTAREA, "evidence": TEXTAREA}
         labels = {"answer": "Because…", "validated": "Validated by the evidence"}
-
-
-class FeatureForm(forms.ModelForm):
-    class Meta:
-        model = Feature
-        fields = ["name", "importance", "compute_cost"]
-        labels = {"compute_cost": "Compute cost"}
-
-    def clean(self) -> dict:
-        data = super().clean()
-        for field in ("importance", "compute_cost"):
-            if data.get(field) is not None and data[field] < 0:
-                self.add_error(field, "Use 0 or more.")
-        return data
 
 
 class ConflictForm(forms.ModelForm):

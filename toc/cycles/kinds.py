@@ -15,7 +15,6 @@ from toc.cycles.models import (
     Assumption,
     Criterion,
     Cycle,
-    Feature,
     OutcomeRow,
     RolloutPhase,
     Slo,
@@ -23,6 +22,8 @@ from toc.cycles.models import (
     Why,
 )
 from toc.cycles.steps import constraint_stage
+from toc.systems.forms import FeatureForm
+from toc.systems.models import Feature
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ KINDS = {
             "features",
             "a feature",
             Feature,
-            forms.FeatureForm,
+            FeatureForm,
             "problem",
             constraint_stage,
             "stage",

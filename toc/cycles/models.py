@@ -199,31 +199,6 @@ class Why(models.Model):
         return self.answer[:60]
 
 
-class Feature(models.Model):
-    """A stage's feature registry: what each feature costs and what it is worth."""
-
-    stage = models.ForeignKey("systems.Stage", models.CASCADE, related_name="features")
-    name = models.CharField(max_length=100)
-    importance = models.FloatField()
-    compute_cost = models.FloatField()
-    history = HistoricalRecords()
-
-    class Meta:
-        ordering = ["name"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["stage", "name"], name="feature_name_in_stage"
-            ),
-            models.CheckConstraint(
-                condition=Q(importance__gte=0) & Q(compute_cost__gte=0),
-                name="feature_non_negative",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return self.name
-
-
 # Step 3: the conflict (evaporating cloud).
 
 

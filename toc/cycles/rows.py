@@ -26,7 +26,7 @@ from toc.cycles.access import get_cycle, get_parent, get_row
 from toc.cycles.kinds import KINDS, RowKind
 from toc.cycles.models import Cycle
 from toc.cycles.steps import decorate_rows
-from toc.http import form_page
+from toc.lib.http import form_page
 
 
 def _kind(key: str) -> RowKind:

@@ -8,7 +8,6 @@ from django.forms import ModelForm
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
-from toc import ordering
 from toc.cycles.kinds import RowKind
 from toc.cycles.models import (
     Assumption,
@@ -26,7 +25,8 @@ from toc.cycles.models import (
     Slo,
     SloDimension,
 )
-from toc.formats import duration
+from toc.lib import ordering
+from toc.lib.formats import duration
 from toc.metrics.ledger import constraint_standing, ledger_response
 from toc.systems.models import System
 
@@ -199,7 +199,7 @@ def row_move(*, kind: RowKind, parent: models.Model, pk: int, offset: int) -> bo
 def _reorder(kind: RowKind, parent: models.Model, reorder: Callable) -> object:
     """Runs `reorder` on the parent's rows and writes history for each row it moved.
 
-    toc.ordering writes positions with bulk_update, which simple-history does not
+    toc.lib.ordering writes positions with bulk_update, which simple-history does not
     see; without these rows the trail and the as-of views would keep old orders.
     """
     siblings = kind.model.objects.filter(**{kind.parent_field: parent})

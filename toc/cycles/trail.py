@@ -32,7 +32,6 @@ from toc.cycles.models import (
     Criterion,
     Cycle,
     Experiment,
-    Feature,
     Innovation,
     Outcome,
     OutcomeRow,
@@ -46,6 +45,7 @@ from toc.cycles.models import (
     Why,
 )
 from toc.cycles.retro import number
+from toc.systems.models import Feature
 
 
 @dataclass(frozen=True)

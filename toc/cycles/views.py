@@ -13,6 +13,7 @@ from toc.accounts.models import Role
 from toc.cycles import export, services
 from toc.cycles.access import get_cycle
 from toc.cycles.chain import chain
+from toc.cycles.figures import timeline_figure
 from toc.cycles.forms import AsOfForm, CycleForm, HistoryFilterForm
 from toc.cycles.kinds import KINDS
 from toc.cycles.models import CycleStatus
@@ -20,8 +21,7 @@ from toc.cycles.retro import NotYetRecorded, snapshot_as_of, snapshot_now, summa
 from toc.cycles.rows import rows_context
 from toc.cycles.steps import STEPS, record_forms, step_context
 from toc.cycles.trail import entries, trail
-from toc.http import form_page, read_only
-from toc.metrics.figures import timeline_figure
+from toc.lib.http import form_page, read_only
 from toc.metrics.ledger import (
     constraint_standing,
     freshness,

@@ -19,11 +19,11 @@ import orjson
 from django.conf import settings
 from django.db import connection, transaction
 
+from toc.lib.text import UNSTORABLE
 from toc.metrics.models import PendingMinute, Sample, SystemLedger
 from toc.metrics.processing import floor_minute
 from toc.metrics.tasks import enqueue_processing
 from toc.systems.models import Stage, StageKind, System, human_capacity
-from toc.text import UNSTORABLE
 
 MAX_SAMPLES = 5000
 MAX_BODY_BYTES = settings.DATA_UPLOAD_MAX_MEMORY_SIZE

@@ -18,7 +18,7 @@ from toc.analysis import (
     assess_backlog,
     find_constraint,
 )
-from toc.formats import json_number
+from toc.lib.formats import json_number
 from toc.metrics.models import SystemLedger
 from toc.systems.models import Stage, System
 

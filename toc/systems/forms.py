@@ -7,6 +7,7 @@ from toc.accounts.models import Team
 from toc.systems.models import (
     MAX_ITEMS_PER_HOUR,
     MAX_PEOPLE,
+    Feature,
     Stage,
     StageKind,
     System,
@@ -136,3 +137,17 @@ class StageForm(forms.ModelForm):
                         "its capacity in its samples. Leave it empty.",
                     )
         return cleaned
+
+
+class FeatureForm(forms.ModelForm):
+    class Meta:
+        model = Feature
+        fields = ["name", "importance", "compute_cost"]
+        labels = {"compute_cost": "Compute cost"}
+
+    def clean(self) -> dict:
+        data = super().clean()
+        for field in ("importance", "compute_cost"):
+            if data.get(field) is not None and data[field] < 0:
+                self.add_error(field, "Use 0 or more.")
+        return data

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 from knox.models import get_digest_token
+from simple_history.models import HistoricalRecords
 
 from toc.accounts.models import TOKEN_KEY_LENGTH, Team, find_by_secret
 
@@ -179,3 +180,28 @@ class IngestKey(models.Model):
     def find(cls, plaintext: str) -> IngestKey | None:
         """The active key matching `plaintext`."""
         return find_by_secret(cls.objects.active().select_related("system"), plaintext)
+
+
+class Feature(models.Model):
+    """A stage's feature registry: what each feature costs and what it is worth."""
+
+    stage = models.ForeignKey(Stage, models.CASCADE, related_name="features")
+    name = models.CharField(max_length=100)
+    importance = models.FloatField()
+    compute_cost = models.FloatField()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["stage", "name"], name="feature_name_in_stage"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(importance__gte=0) & models.Q(compute_cost__gte=0),
+                name="feature_non_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

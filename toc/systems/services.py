@@ -4,8 +4,8 @@ from collections.abc import Sequence
 
 from django.db import transaction
 
-from toc import ordering
 from toc.accounts.models import Team
+from toc.lib import ordering
 from toc.systems.forms import StageForm
 from toc.systems.models import Stage, System
 

@@ -2,19 +2,14 @@ from __future__ import annotations
 
 from django.urls import path
 
-from toc.metrics import views as metrics_views
 from toc.systems import views
 
-app_name = "systems"
+# The system pages themselves (dashboard, ledger, charts) are toc.dashboard's;
+# toc/urls.py puts both under the one "systems" namespace.
 
 urlpatterns = [
     path("", views.system_list, name="list"),
     path("new/", views.system_create, name="create"),
-    path("<slug:slug>/", metrics_views.system_dashboard, name="detail"),
-    path("<slug:slug>/ledger/", metrics_views.system_ledger, name="ledger"),
-    path("<slug:slug>/what-if/", metrics_views.system_what_if, name="what-if"),
-    path("<slug:slug>/series/", metrics_views.system_series, name="series"),
-    path("<slug:slug>/timeline/", metrics_views.system_timeline, name="timeline"),
     path("<slug:slug>/stages/", views.stage_list, name="stages"),
     path("<slug:slug>/keys/", views.key_list, name="keys"),
     path("<slug:slug>/keys/<int:key_id>/revoke/", views.key_revoke, name="key-revoke"),

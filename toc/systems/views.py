@@ -12,7 +12,7 @@ from django_htmx.http import reswap, retarget
 
 from toc.accounts.forms import SecretNameForm
 from toc.accounts.models import Role, Team
-from toc.http import form_page, read_only
+from toc.lib.http import form_page, read_only
 from toc.systems import services
 from toc.systems.access import get_stage, get_system
 from toc.systems.forms import StageForm, SystemCreateForm, SystemForm

@@ -1,10 +1,10 @@
-"""The number formats of toc.formats as template filters."""
+"""The number formats of toc.lib.formats as template filters."""
 
 from __future__ import annotations
 
 from django import template
 
-from toc import formats
+from toc.lib import formats
 
 register = template.Library()
 register.filter("percent", formats.percent)

@@ -1,0 +1,160 @@
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from toc.accounts.models import Role
+from toc.analysis import what_if
+from toc.cycles.figures import slo_figure, stage_names, timeline_figure
+from toc.dashboard.figures import DEFAULT_RANGE, RANGES, ledger_figures, series_figure
+from toc.lib.http import read_only
+from toc.metrics.forms import WhatIfForm
+from toc.metrics.ledger import (
+    constraint_standing,
+    ledger_response,
+    rows_from_payload,
+)
+from toc.metrics.models import ConstraintEvent
+from toc.systems.access import get_system
+from toc.systems.models import System
+
+RECENT_EVENTS = 10
+MOVES_PER_PAGE = 25
+
+
+def _dashboard_context(request: HttpRequest, system: System, role: Role) -> dict:
+    ledger = ledger_response(system)
+    has_data = ledger["computed_at"] is not None
+    names = [row["name"] for row in ledger["stages"] if row["samples"]]
+    # The page's other parameters (the chart's range) are not a what-if question.
+    asked = "stage" in request.GET or "factor" in request.GET
+    form = WhatIfForm(request.GET if asked else None, stage_names=names)
+    if not asked and ledger["constraint"]:
+        form.initial["stage"] = ledger["constraint"]["name"]
+    scenario = None
+    if has_data and asked and form.is_valid():
+        scenario = what_if(
+            rows_from_payload(ledger),
+            form.cleaned_data["stage"],
+            form.cleaned_data["factor"],
+        )
+    slo_cycle, slo_chart = slo_figure(system, ledger)
+    standing = constraint_standing(ledger)
+    return {
+        "system": system,
+        "ledger": ledger,
+        "standing": standing,
+        "has_data": has_data,
+        "figures": (
+            ledger_figures(ledger, standing.stage if standing else None)
+            if has_data
+            else {}
+        ),
+        "slo_cycle": slo_cycle,
+        "slo_chart": slo_chart,
+        "window_end": parse_datetime(ledger["window_end"] or ""),
+        "events": _named_events(
+            system.constraint_events.all()[:RECENT_EVENTS], stage_names(ledger)
+        ),
+        "what_if_form": form,
+        "scenario": scenario,
+        "can_admin": role == Role.ADMIN,
+        "ingest_url": request.build_absolute_uri(
+            f"/api/v1/systems/{system.slug}/samples/"
+        ),
+    }
+
+
+def _named_events(events, names: dict[str, str]) -> list[ConstraintEvent]:
+    events = list(events)
+    for event in events:
+        event.from_name = names.get(event.from_stage, event.from_stage)
+        event.to_name = names.get(event.to_stage, event.to_stage)
+    return events
+
+
+def _series_context(request: HttpRequest, system: System, ledger: dict) -> dict:
+    range_key = request.GET.get("range")
+    if range_key not in RANGES:
+        range_key = DEFAULT_RANGE
+    stages = list(system.stages.all())
+    return {
+        "ranges": RANGES,
+        "range_key": range_key,
+        "chart_range": RANGES[range_key],
+        "series_chart": series_figure(system, stages, ledger, range_key),
+    }
+
+
+@read_only
+@login_required
+def system_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
+    system, role = get_system(request, slug)
+    context = _dashboard_context(request, system, role)
+    if context["has_data"]:
+        context.update(_series_context(request, system, context["ledger"]))
+    return render(request, "dashboard/dashboard.html", context)
+
+
+@read_only
+@login_required
+def system_series(request: HttpRequest, slug: str) -> HttpResponse:
+    """The time-series block alone, for its range switch and its refresh."""
+    system, _ = get_system(request, slug)
+    if not request.htmx:
+        return redirect(f"{system.get_absolute_url()}?{request.GET.urlencode()}")
+    ledger = ledger_response(system)
+    context = {"system": system, **_series_context(request, system, ledger)}
+    return render(request, "dashboard/dashboard.html#series", context)
+
+
+@read_only
+@login_required
+def system_ledger(request: HttpRequest, slug: str) -> HttpResponse:
+    """The ledger block alone, which the dashboard polls."""
+    system, role = get_system(request, slug)
+    if not request.htmx:
+        return redirect(system)
+    context = _dashboard_context(request, system, role)
+    return render(request, "dashboard/dashboard.html#ledger", context)
+
+
+@read_only
+@login_required
+def system_what_if(request: HttpRequest, slug: str) -> HttpResponse:
+    system, role = get_system(request, slug)
+    context = _dashboard_context(request, system, role)
+    template = (
+        "dashboard/dashboard.html#what-if"
+        if request.htmx
+        else "dashboard/dashboard.html"
+    )
+    return render(request, template, context)
+
+
+@read_only
+@login_required
+def system_timeline(request: HttpRequest, slug: str) -> HttpResponse:
+    """Where the constraint sat over the system's whole history, and the cycles."""
+    system, role = get_system(request, slug)
+    ledger = ledger_response(system)
+    moves = Paginator(system.constraint_events.all(), MOVES_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    moves.object_list = _named_events(moves.object_list, stage_names(ledger))
+    return render(
+        request,
+        "dashboard/timeline.html",
+        {
+            "system": system,
+            "can_admin": role == Role.ADMIN,
+            "timeline": timeline_figure(system, ledger, timezone.now()),
+            "moves": moves,
+            "ledger": ledger,
+            "standing": constraint_standing(ledger),
+        },
+    )
