@@ -9,7 +9,7 @@ from django.utils.dateparse import parse_datetime
 
 from toc.accounts.models import Role
 from toc.analysis import what_if
-from toc.cycles.figures import slo_figure, stage_names, timeline_figure
+from toc.cycles.figures import event_moves, slo_figure, stage_names, timeline_figure
 from toc.dashboard.figures import DEFAULT_RANGE, RANGES, ledger_figures, series_figure
 from toc.lib.http import read_only
 from toc.metrics.forms import WhatIfForm
@@ -18,7 +18,6 @@ from toc.metrics.ledger import (
     ledger_response,
     rows_from_payload,
 )
-from toc.metrics.models import ConstraintEvent
 from toc.systems.access import get_system
 from toc.systems.models import System
 
@@ -57,7 +56,7 @@ def _dashboard_context(request: HttpRequest, system: System, role: Role) -> dict
         "slo_cycle": slo_cycle,
         "slo_chart": slo_chart,
         "window_end": parse_datetime(ledger["window_end"] or ""),
-        "events": _named_events(
+        "events": event_moves(
             system.constraint_events.all()[:RECENT_EVENTS], stage_names(ledger)
         ),
         "what_if_form": form,
@@ -67,14 +66,6 @@ def _dashboard_context(request: HttpRequest, system: System, role: Role) -> dict
             f"/api/v1/systems/{system.slug}/samples/"
         ),
     }
-
-
-def _named_events(events, names: dict[str, str]) -> list[ConstraintEvent]:
-    events = list(events)
-    for event in events:
-        event.from_name = names.get(event.from_stage, event.from_stage)
-        event.to_name = names.get(event.to_stage, event.to_stage)
-    return events
 
 
 def _series_context(request: HttpRequest, system: System, ledger: dict) -> dict:
@@ -145,7 +136,7 @@ def system_timeline(request: HttpRequest, slug: str) -> HttpResponse:
     moves = Paginator(system.constraint_events.all(), MOVES_PER_PAGE).get_page(
         request.GET.get("page")
     )
-    moves.object_list = _named_events(moves.object_list, stage_names(ledger))
+    moves.object_list = event_moves(moves.object_list, stage_names(ledger))
     return render(
         request,
         "dashboard/timeline.html",
