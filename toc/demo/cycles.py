@@ -7,14 +7,8 @@ ours."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from django.db import models
-from django.db.models import Max
-
-from toc.analysis import StageSample, ledger_rows
 from toc.cycles.models import (
     Assumption,
     Criterion,
@@ -29,7 +23,7 @@ from toc.cycles.models import (
     Why,
 )
 from toc.cycles.services import cycle_open
-from toc.cycles.trail import SOURCES
+from toc.demo.clock import Story
 from toc.demo.simulation import (
     STORY_CYCLE_1_CLOSED,
     STORY_CYCLE_1_OPENED,
@@ -40,91 +34,7 @@ from toc.demo.simulation import (
     STORY_VALIDATION,
     VALIDATION_FACTOR,
 )
-from toc.metrics.ledger import WINDOW_S, ledger_payload
-from toc.metrics.models import Sample
-from toc.metrics.processing import SAMPLE_FIELDS
 from toc.systems.models import Feature, System
-
-# The models whose changes the audit trail shows: the story dates their history.
-TRACKED = [source.model for source in SOURCES]
-
-
-class _Story:
-    """The story's clock: ``at(day)`` is that many days after its start."""
-
-    def __init__(self, system: System, user, start: datetime) -> None:
-        self.system = system
-        self.user = user
-        self.start = start
-
-    def at(self, day: float) -> datetime:
-        return self.start + timedelta(days=day)
-
-    @contextmanager
-    def on(self, day: float) -> Iterator[datetime]:
-        """What the block writes happened on ``day``, done by the demo user.
-
-        The records are saved as any view saves them, then their history rows
-        (and the times Django stamps on a save) are set to the story's time,
-        a millisecond apart in the order they were written.
-        """
-        moment = self.at(day)
-        marks = {model: _last_history_id(model) for model in TRACKED}
-        yield moment
-        for model in TRACKED:
-            _date_history(model, marks[model], moment, self.user)
-
-    def ledger(self, day: float) -> dict | None:
-        """The ledger of the WINDOW_S seconds up to ``day``, from the demo's samples,
-        as the cycle would have read it then (None without samples)."""
-        moment = self.at(day)
-        stages = list(self.system.stages.all())
-        name_of = {stage.pk: stage.name for stage in stages}
-        window = Sample.objects.filter(
-            stage__in=stages,
-            ts__gt=moment - timedelta(seconds=WINDOW_S),
-            ts__lte=moment,
-        ).order_by("stage_id", "ts")
-        samples = [
-            StageSample(name_of[stage_id], *values)
-            for stage_id, *values in window.values_list("stage_id", *SAMPLE_FIELDS)
-        ]
-        if not samples:
-            return None
-        rows = ledger_rows(samples, list(name_of.values()), moment, WINDOW_S)
-        return {
-            "computed_at": moment.isoformat(),
-            **ledger_payload(stages, rows, moment),
-        }
-
-
-def _last_history_id(model: type[models.Model]) -> int:
-    return model.history.aggregate(last=Max("history_id"))["last"] or 0
-
-
-def _date_history(
-    model: type[models.Model], after: int, moment: datetime, user
-) -> None:
-    stamped = [
-        field
-        for field in model._meta.concrete_fields
-        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
-    ]
-    written = model.history.filter(history_id__gt=after).order_by("history_id")
-    for offset, (history_id, pk, kind) in enumerate(
-        written.values_list("history_id", "id", "history_type")
-    ):
-        when = moment + timedelta(milliseconds=offset)
-        times = {
-            field.name: when
-            for field in stamped
-            if field.auto_now or (field.auto_now_add and kind == "+")
-        }
-        model.history.filter(history_id=history_id).update(
-            history_date=when, history_user=user, **times
-        )
-        if times:
-            model.objects.filter(pk=pk).update(**times)
 
 
 def demo_cycles(system: System, user, start: datetime) -> None:
@@ -132,7 +42,7 @@ def demo_cycles(system: System, user, start: datetime) -> None:
     system has cycles already."""
     if system.cycles.exists():
         return
-    story = _Story(system, user, start)
+    story = Story(system, user, start)
     _finished_cycle(story)
     _cycle_in_progress(story)
 
@@ -146,7 +56,7 @@ def _set_slos(
             slo.save(update_fields=["target", "measured"])
 
 
-def _open(story: _Story, day: float, title: str, stage: str) -> Cycle:
+def _open(story: Story, day: float, title: str, stage: str) -> Cycle:
     """Opens a cycle on ``day`` with ``stage`` chosen from that day's ledger.
 
     cycle_open reads the ledger of today; the story's cycle read the one of its
@@ -169,7 +79,7 @@ def _open(story: _Story, day: float, title: str, stage: str) -> Cycle:
     return cycle
 
 
-def _finished_cycle(story: _Story) -> None:
+def _finished_cycle(story: Story) -> None:
     system, user = story.system, story.user
     opened = STORY_CYCLE_1_OPENED
     cycle = _open(story, opened, "Feature-Tier2 cannot keep up", "feature-tier2")
@@ -442,7 +352,7 @@ def _finished_cycle(story: _Story) -> None:
         cycle.save(update_fields=["status", "closed_at"])
 
 
-def _cycle_in_progress(story: _Story) -> None:
+def _cycle_in_progress(story: Story) -> None:
     opened = STORY_CYCLE_2_OPENED
     cycle = _open(story, opened, "Alert investigation takes too long", "triage")
     with story.on(opened + 1 / 24):

@@ -1,0 +1,99 @@
+"""The demo story's clock: what a block of code writes is dated to a day of the
+story, its audit trail included, and the ledger is read as it stood that day."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+
+from django.db import models
+from django.db.models import Max
+
+from toc.analysis import StageSample, ledger_rows
+from toc.cycles.trail import SOURCES
+from toc.metrics.ledger import WINDOW_S, ledger_payload
+from toc.metrics.models import Sample
+from toc.metrics.processing import SAMPLE_FIELDS
+from toc.systems.models import System
+
+# The models whose changes the audit trail shows: the story dates their history.
+TRACKED = [source.model for source in SOURCES]
+
+
+class Story:
+    """The story's clock: ``at(day)`` is that many days after its start."""
+
+    def __init__(self, system: System, user, start: datetime) -> None:
+        self.system = system
+        self.user = user
+        self.start = start
+
+    def at(self, day: float) -> datetime:
+        return self.start + timedelta(days=day)
+
+    @contextmanager
+    def on(self, day: float) -> Iterator[datetime]:
+        """What the block writes happened on ``day``, done by the demo user.
+
+        The records are saved as any view saves them, then their history rows
+        (and the times Django stamps on a save) are set to the story's time,
+        a millisecond apart in the order they were written.
+        """
+        moment = self.at(day)
+        marks = {model: _last_history_id(model) for model in TRACKED}
+        yield moment
+        for model in TRACKED:
+            _date_history(model, marks[model], moment, self.user)
+
+    def ledger(self, day: float) -> dict | None:
+        """The ledger of the WINDOW_S seconds up to ``day``, from the demo's samples,
+        as the cycle would have read it then (None without samples)."""
+        moment = self.at(day)
+        stages = list(self.system.stages.all())
+        name_of = {stage.pk: stage.name for stage in stages}
+        window = Sample.objects.filter(
+            stage__in=stages,
+            ts__gt=moment - timedelta(seconds=WINDOW_S),
+            ts__lte=moment,
+        ).order_by("stage_id", "ts")
+        samples = [
+            StageSample(name_of[stage_id], *values)
+            for stage_id, *values in window.values_list("stage_id", *SAMPLE_FIELDS)
+        ]
+        if not samples:
+            return None
+        rows = ledger_rows(samples, list(name_of.values()), moment, WINDOW_S)
+        return {
+            "computed_at": moment.isoformat(),
+            **ledger_payload(stages, rows, moment),
+        }
+
+
+def _last_history_id(model: type[models.Model]) -> int:
+    return model.history.aggregate(last=Max("history_id"))["last"] or 0
+
+
+def _date_history(
+    model: type[models.Model], after: int, moment: datetime, user
+) -> None:
+    stamped = [
+        field
+        for field in model._meta.concrete_fields
+        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
+    ]
+    written = model.history.filter(history_id__gt=after).order_by("history_id")
+    for offset, (history_id, pk, kind) in enumerate(
+        written.values_list("history_id", "id", "history_type")
+    ):
+        when = moment + timedelta(milliseconds=offset)
+        times = {
+            field.name: when
+            for field in stamped
+            if field.auto_now or (field.auto_now_add and kind == "+")
+        }
+        model.history.filter(history_id=history_id).update(
+            history_date=when, history_user=user, **times
+        )
+        if times:
+            model.objects.filter(pk=pk).update(**times)
