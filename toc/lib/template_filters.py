@@ -1,4 +1,5 @@
-"""The number formats of toc.lib.formats as template filters."""
+"""The number formats of toc.lib.formats as template filters: `{% load formats %}`
+(registered in settings.TEMPLATES, as toc.lib is not an app)."""
 
 from __future__ import annotations
 
