@@ -264,6 +264,25 @@ def test_blocked_time_does_not_use_up_headroom() -> None:
     assert row.headroom == pytest.approx(2.0)
 
 
+def test_measured_gives_the_metrics_of_a_row_with_data() -> None:
+    row = only_row([sample(utilization=0.9, blocked=0.4, queue_depth=7)])
+
+    measured = row.measured()
+
+    assert measured.capacity == row.capacity
+    assert measured.load == row.load
+    assert measured.utilization == row.utilization
+    assert measured.busy == row.busy
+    assert measured.headroom == row.headroom
+    assert measured.queue_depth == 7
+    assert measured.queue_trend == row.queue_trend
+
+
+def test_a_row_without_data_has_no_measured_metrics() -> None:
+    with pytest.raises(ValueError, match="Stage: the row has no data"):
+        LedgerRow("Stage").measured()
+
+
 def test_naive_timestamps_are_rejected() -> None:
     naive = datetime(2025, 3, 1, 12, 0)
     with pytest.raises(ValueError, match="timezone-aware"):

@@ -38,5 +38,6 @@ def get_team(
     request: HttpRequest, slug: str, *, needs: Role = Role.VIEWER
 ) -> tuple[Team, Role]:
     team = Team.objects.filter(slug=slug).first()
-    role = team_role(request, team.pk) if team else None
-    return team, require_role(role, needs, "team")
+    if team is None:
+        raise Http404("No such team.")
+    return team, require_role(team_role(request, team.pk), needs, "team")

@@ -13,19 +13,19 @@ from toc.accounts.access import get_team
 from toc.accounts.forms import MemberAddForm, MemberRoleForm, SecretNameForm, TeamForm
 from toc.accounts.models import ApiToken, Membership, Role, Team
 from toc.lib import ratelimit
-from toc.lib.http import form_page, read_only
+from toc.lib.http import AuthenticatedHttpRequest, form_page, read_only
 
 
 @read_only
 @login_required
-def team_list(request: HttpRequest) -> HttpResponse:
+def team_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     memberships = Membership.objects.filter(user=request.user).select_related("team")
     return render(request, "accounts/team_list.html", {"memberships": memberships})
 
 
 @form_page
 @login_required
-def team_create(request: HttpRequest) -> HttpResponse:
+def team_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = TeamForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
@@ -143,7 +143,7 @@ def _tokens_page(
 
 @form_page
 @login_required
-def token_list(request: HttpRequest) -> HttpResponse:
+def token_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = SecretNameForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         _, secret = ApiToken.objects.create(
@@ -155,7 +155,7 @@ def token_list(request: HttpRequest) -> HttpResponse:
 
 @form_page
 @login_required
-def token_revoke(request: HttpRequest, token_key: str) -> HttpResponse:
+def token_revoke(request: AuthenticatedHttpRequest, token_key: str) -> HttpResponse:
     token = ApiToken.objects.filter(user=request.user, token_key=token_key).first()
     if token is None:
         raise Http404("No such token.")

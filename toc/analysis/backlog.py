@@ -51,15 +51,16 @@ def assess_backlog(
     """
     if not row.has_data:
         return None
-    queue, capacity = row.queue_depth, row.capacity
+    measured = row.measured()
+    queue, capacity = measured.queue_depth, measured.capacity
     if queue == 0:
         queue_seconds = 0.0
     else:
         queue_seconds = queue / capacity if capacity > 0 else math.inf
     # A trend within the queue's own noise is no trend: it neither adds to the
     # arrivals nor eats into the spare capacity.
-    trend = row.queue_trend if row.queue_growing or row.queue_shrinking else 0.0
-    spare = capacity - (row.load + trend)
+    trend = measured.queue_trend if row.queue_growing or row.queue_shrinking else 0.0
+    spare = capacity - (measured.load + trend)
     state = _state(row, queue_seconds, steady_high_seconds, spare)
     if queue == 0:
         drain_seconds: float | None = 0.0

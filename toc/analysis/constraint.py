@@ -101,9 +101,10 @@ def is_held_back(row: LedgerRow, saturation: float = SATURATION) -> bool:
     saturated and either spends at least ``BLOCKED_SHARE`` of its time blocked or
     reaches the threshold only by counting the blocked time.
     """
-    if row.blocked is None or row.utilization is None:
+    busy = row.busy
+    if row.blocked is None or row.utilization is None or busy is None:
         return False
-    return row.busy < saturation and (
+    return busy < saturation and (
         row.blocked >= BLOCKED_SHARE or row.utilization >= saturation
     )
 
@@ -124,7 +125,7 @@ def assess_stages(
     return [
         StageAssessment(
             stage=row.stage,
-            headroom=row.headroom,
+            headroom=row.measured().headroom,
             saturated=_is_saturated(row, saturation),
             queue_growing=row.queue_growing,
             held_back=held,
@@ -199,7 +200,7 @@ def find_constraint(
     # sorted() is stable, so exact ties keep pipeline order: upstream first.
     ranked = sorted(assessments, key=lambda assessment: assessment.headroom)
     ceiling = ranked[0].headroom
-    entry_load = next(row.load for row in rows if row.has_data)
+    entry_load = next(row.measured().load for row in rows if row.has_data)
     max_input_rate = ceiling * entry_load if entry_load > 0 else None
     notes = _held_back_notes(assessments, by_stage, saturation)
     candidates = [item for item in ranked if item.is_candidate]
@@ -240,7 +241,7 @@ def find_constraint(
         + notes,
         next_constraint=None if runner_up is None else runner_up.stage,
         next_headroom=None if runner_up is None else runner_up.headroom,
-        lift=_lift(row, runner_up),
+        lift=_lift(constraint.headroom, runner_up),
         ceiling=ceiling,
         max_input_rate=max_input_rate,
         assessments=tuple(assessments),
@@ -290,18 +291,19 @@ def _external_finding(
 def _backlog_growth(row: LedgerRow) -> float:
     """Queue growth in seconds of work per second, so that stages with different
     traffic compare fairly."""
-    if row.capacity > 0:
-        return row.queue_trend / row.capacity
+    measured = row.measured()
+    if measured.capacity > 0:
+        return measured.queue_trend / measured.capacity
     return math.inf
 
 
-def _lift(constraint: LedgerRow, runner_up: StageAssessment | None) -> float | None:
-    """Capacity factor at which the constraint's headroom reaches the runner-up's.
-    Floored at 1: when the constraint leads a near tie or only because its queue
-    grows, the runner-up is tighter as soon as the constraint keeps up."""
-    if runner_up is None or math.isinf(constraint.headroom):
+def _lift(headroom: float, runner_up: StageAssessment | None) -> float | None:
+    """Capacity factor at which the constraint's ``headroom`` reaches the
+    runner-up's. Floored at 1: when the constraint leads a near tie or only because
+    its queue grows, the runner-up is tighter as soon as the constraint keeps up."""
+    if runner_up is None or math.isinf(headroom):
         return None
-    return max(1.0, runner_up.headroom / constraint.headroom)
+    return max(1.0, runner_up.headroom / headroom)
 
 
 def _separation(margin: float) -> float:
@@ -340,12 +342,13 @@ def _internal_reason(
     if constraint.saturated and constraint.queue_growing:
         evidence = (
             f", at or above the {saturation:.0%} saturation threshold, with its "
-            f"queue growing by {_rate(row.queue_trend)} records/s"
+            f"queue growing by {_rate(row.measured().queue_trend)} records/s"
         )
     elif constraint.queue_growing:
         evidence = (
             f", below the {saturation:.0%} saturation threshold but with its queue "
-            f"growing by {_rate(row.queue_trend)} records/s: it is about to saturate"
+            f"growing by {_rate(row.measured().queue_trend)} records/s: "
+            "it is about to saturate"
         )
     else:
         evidence = f", at or above the {saturation:.0%} saturation threshold"
@@ -397,7 +400,7 @@ def _held_back_notes(
     for assessment in assessments:
         row = by_stage[assessment.stage]
         if not assessment.held_back or not (
-            row.utilization >= saturation or assessment.queue_growing
+            row.measured().utilization >= saturation or assessment.queue_growing
         ):
             continue
         waits_on = assessment.pressure_from or "downstream stages that are not busy"

@@ -65,9 +65,10 @@ def step(
         return ConstraintTracker(
             state.confirmed, confirmed_since=state.confirmed_since
         ), None
-    if state.candidate_since is None or stage != state.candidate:
-        state = ConstraintTracker(state.confirmed, stage, ts, state.confirmed_since)
     since = state.candidate_since
+    if since is None or stage != state.candidate:
+        since = ts
+        state = ConstraintTracker(state.confirmed, stage, since, state.confirmed_since)
     held_s = (ts - since).total_seconds()
     if held_s < hold_s:
         return state, None

@@ -69,6 +69,19 @@ class FailureModeTally:
 
 
 @dataclass(frozen=True, slots=True)
+class Measured:
+    """The metrics of a row with data, none of them None (``LedgerRow.measured``)."""
+
+    capacity: float
+    load: float
+    utilization: float
+    busy: float
+    headroom: float
+    queue_depth: int
+    queue_trend: float
+
+
+@dataclass(frozen=True, slots=True)
 class LedgerRow:
     """One stage's line in the ledger.
 
@@ -115,12 +128,37 @@ class LedgerRow:
     def has_data(self) -> bool:
         return self.samples > 0
 
+    def measured(self) -> Measured:
+        """The metrics of a row with data, typed as present; ValueError without.
+
+        Code that has already kept the rows with data reads them through this
+        rather than checking each optional field again.
+        """
+        if (
+            self.capacity is None
+            or self.load is None
+            or self.utilization is None
+            or self.queue_depth is None
+            or self.queue_trend is None
+        ):
+            raise ValueError(f"{self.stage}: the row has no data")
+        busy = _busy(self.utilization, self.blocked)
+        return Measured(
+            capacity=self.capacity,
+            load=self.load,
+            utilization=self.utilization,
+            busy=busy,
+            headroom=_headroom(busy),
+            queue_depth=self.queue_depth,
+            queue_trend=self.queue_trend,
+        )
+
     @property
     def busy(self) -> float | None:
         """Share of time spent working: utilization minus the time blocked."""
         if self.utilization is None:
             return None
-        return max(0.0, self.utilization - (self.blocked or 0.0))
+        return _busy(self.utilization, self.blocked)
 
     @property
     def headroom(self) -> float | None:
@@ -133,7 +171,7 @@ class LedgerRow:
         busy = self.busy
         if busy is None:
             return None
-        return math.inf if busy == 0 else 1 / busy
+        return _headroom(busy)
 
     @property
     def posting_interval_s(self) -> float | None:
@@ -167,6 +205,14 @@ class LedgerRow:
             rate >= TREND_TO_SCATTER * self.queue_trend_noise
             and rate >= TREND_SHARE_OF_LOAD * (self.load or 0.0)
         )
+
+
+def _busy(utilization: float, blocked: float | None) -> float:
+    return max(0.0, utilization - (blocked or 0.0))
+
+
+def _headroom(busy: float) -> float:
+    return math.inf if busy == 0 else 1 / busy
 
 
 def ledger_rows(

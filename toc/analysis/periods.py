@@ -71,7 +71,9 @@ class PeriodSummary:
     queue_trend: float | None = None
 
     def value(self, metric: PeriodMetric) -> float | None:
-        return getattr(self, metric.value)
+        # Each PeriodMetric names one of the fields above.
+        value: float | None = getattr(self, metric.value)
+        return value
 
 
 @dataclass(frozen=True, slots=True)

@@ -64,22 +64,23 @@ def what_if(
 
 
 def _scaled(row: LedgerRow, factor: float, saturation: float) -> LedgerRow:
-    busy = row.busy
-    freed = busy - busy / factor
-    if is_held_back(row, saturation):
+    measured = row.measured()
+    freed = measured.busy - measured.busy / factor
+    blocked: float | None
+    if row.blocked is not None and is_held_back(row, saturation):
         blocked = row.blocked + freed
         # With less capacity the stage may work more than it used to wait.
-        utilization = row.utilization + max(0.0, -blocked)
+        utilization = measured.utilization + max(0.0, -blocked)
         blocked = max(0.0, blocked)
     else:
-        utilization, blocked = row.utilization - freed, row.blocked
-    if row.queue_depth > 0 or row.queue_trend > 0:
-        queue_trend = row.queue_trend - (factor - 1) * row.capacity
+        utilization, blocked = measured.utilization - freed, row.blocked
+    if measured.queue_depth > 0 or measured.queue_trend > 0:
+        queue_trend = measured.queue_trend - (factor - 1) * measured.capacity
     else:
-        queue_trend = row.queue_trend
+        queue_trend = measured.queue_trend
     return replace(
         row,
-        capacity=row.capacity * factor,
+        capacity=measured.capacity * factor,
         utilization=utilization,
         blocked=blocked,
         queue_trend=queue_trend,

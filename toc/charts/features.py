@@ -7,11 +7,11 @@ import math
 from collections.abc import Sequence
 
 from toc.analysis.features import FeatureValue
-from toc.charts.theme import ACCENT, DANGER, INK, LINE, figure, layout, text
+from toc.charts.theme import ACCENT, DANGER, INK, LINE, Spec, figure, layout, text
 from toc.lib import formats
 
 
-def feature_value_chart(values: Sequence[FeatureValue]) -> dict:
+def feature_value_chart(values: Sequence[FeatureValue]) -> Spec:
     """Bars of value score, best first; a line of the cumulative share of compute.
 
     ``values`` as ``feature_values`` returns them (sorted, best first). A free
@@ -21,7 +21,7 @@ def feature_value_chart(values: Sequence[FeatureValue]) -> dict:
     finite = [v.score for v in values if math.isfinite(v.score)]
     top = max(finite, default=1) * 1.1 or 1
     names = [text(v.name) for v in values]
-    data = [
+    data: list[Spec] = [
         {
             "type": "bar",
             "name": "value score",

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from toc.analysis.constraint import SATURATION
 from toc.charts.theme import (
     DANGER,
     INK,
     LINE,
     MUTED,
+    Spec,
     figure,
     layout,
     text,
@@ -20,7 +24,7 @@ BOX_WIDTH = 0.8
 LABEL_ROOM = 18
 
 
-def pipeline_flow(ledger: dict, constraint: str | None = None) -> dict:
+def pipeline_flow(ledger: Mapping[str, Any], constraint: str | None = None) -> Spec:
     """The stages left to right, coloured by utilization, the constraint outlined.
 
     ``ledger`` is the ledger API's payload: ``stages`` in pipeline order and the
@@ -114,7 +118,7 @@ def pipeline_flow(ledger: dict, constraint: str | None = None) -> dict:
     )
 
 
-def _box_labels(centre: float, row: dict, has_data: bool) -> list[dict]:
+def _box_labels(centre: float, row: Mapping[str, Any], has_data: bool) -> list[Spec]:
     # Bold through <b> would need an inline style attribute, which our CSP
     # refuses; the name is an annotation of its own with a bold font instead.
     if has_data:
@@ -153,7 +157,12 @@ def _short(name: str, room: int = LABEL_ROOM) -> str:
     return name if len(name) <= room else name[: room - 1].rstrip() + "…"
 
 
-def _hover_text(row: dict, has_data: bool, is_constraint: bool, ledger: dict) -> str:
+def _hover_text(
+    row: Mapping[str, Any],
+    has_data: bool,
+    is_constraint: bool,
+    ledger: Mapping[str, Any],
+) -> str:
     name = text(row["name"])
     if not has_data:
         return f"{name}<br>No samples in this window."
@@ -184,11 +193,11 @@ def _wrap(sentence: str, width: int = 60) -> str:
     return "<br>".join(lines)
 
 
-def _verdict(ledger: dict) -> str | None:
+def _verdict(ledger: Mapping[str, Any]) -> str | None:
     return (ledger.get("constraint") or {}).get("stage")
 
 
-def headroom_bars(ledger: dict, constraint: str | None = None) -> dict:
+def headroom_bars(ledger: Mapping[str, Any], constraint: str | None = None) -> Spec:
     """Headroom per stage, least first, with the saturation threshold drawn and
     the constraint (as for ``pipeline_flow``) marked.
 

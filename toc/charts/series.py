@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 from toc.analysis.constraint import SATURATION
 from toc.charts.theme import (
     DANGER,
     LINE,
     MUTED,
+    Spec,
     figure,
     layout,
     plot_time,
@@ -24,10 +26,10 @@ LABELLED_MOVES = 12
 
 def stage_timeseries(
     t: Sequence[datetime],
-    stages: Sequence[dict],
+    stages: Sequence[Mapping[str, Any]],
     moves: Sequence[Move],
     bucket_label: str | None = None,
-) -> dict:
+) -> Spec:
     """Two panels on one time axis: utilization above, queue depth below.
 
     ``stages``: ``{"name", "utilization", "queue_depth"}`` with lists aligned to
@@ -38,7 +40,7 @@ def stage_timeseries(
     # Axis titles stay short (the panels are low); hover says which bucket.
     prefix = "Peak " if bucket_label else ""
     per_bucket = f" (peak of {bucket_label})" if bucket_label else ""
-    data = []
+    data: list[Spec] = []
     for index, stage in enumerate(stages):
         colour = stage_colour(index)
         name = text(stage["name"])

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from toc.analysis.slo import Comparator, SloStatus
-from toc.charts.theme import DANGER, INK, MUTED, NEUTRAL, OK, figure, layout, text
+from toc.charts.theme import DANGER, INK, MUTED, NEUTRAL, OK, Spec, figure, layout, text
 from toc.lib import formats
 
 STATUS_COLOURS = {SloStatus.MET: OK, SloStatus.VIOLATED: DANGER}
@@ -23,7 +23,7 @@ class SloGauge:
     status: SloStatus
 
 
-def slo_bullets(slos: Sequence[SloGauge]) -> dict:
+def slo_bullets(slos: Sequence[SloGauge]) -> Spec:
     """One row per SLO, each on its own axis, since every SLO has its own unit."""
     data, axes, annotations = [], {}, []
     count = len(slos)

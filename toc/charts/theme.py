@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import html
 from datetime import UTC, datetime
+from typing import Any
 
 from toc.analysis.constraint import SATURATION
+
+# A figure or a part of one (trace, layout, shape) as the JSON that plotly.js
+# reads: Plotly's schema, not ours, says what its values may be.
+type Spec = dict[str, Any]
 
 # The stylesheet's palette (static/css/toc.css), so charts and tables agree.
 INK = "#1d2430"
@@ -70,8 +75,8 @@ def plot_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def layout(**overrides: object) -> dict:
-    base = {
+def layout(**overrides: object) -> Spec:
+    base: Spec = {
         "font": {"family": "system-ui, sans-serif", "size": 12, "color": INK},
         "paper_bgcolor": "rgba(0,0,0,0)",
         "plot_bgcolor": "rgba(0,0,0,0)",
@@ -83,5 +88,5 @@ def layout(**overrides: object) -> dict:
     return base
 
 
-def figure(data: list[dict], layout_: dict, height: int) -> dict:
+def figure(data: list[Spec], layout_: Spec, height: int) -> Spec:
     return {"data": data, "layout": {**layout_, "height": height}, "config": CONFIG}

@@ -11,6 +11,7 @@ from toc.charts.theme import (
     DANGER,
     LINE,
     MUTED,
+    Spec,
     figure,
     layout,
     plot_time,
@@ -46,7 +47,7 @@ def constraint_timeline(
     cycles: Sequence[CycleSpan],
     start: datetime,
     end: datetime,
-) -> dict:
+) -> Spec:
     """One row per stage; a bar where that stage was the constraint, cycles as
     shaded spans with their titles, and a marker at every move.
 
@@ -59,7 +60,7 @@ def constraint_timeline(
     held = _held_spans(moves, start, end)
     # Plotly shows only the categories that have data: an invisible point per
     # row keeps every stage's lane, so a stage that never held it is seen to.
-    data = [
+    data: list[Spec] = [
         {
             "type": "scatter",
             "mode": "markers",

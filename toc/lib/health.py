@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
-from kombu import Connection
+from kombu.connection import Connection
 from kombu.exceptions import OperationalError as BrokerError
 
 

@@ -16,7 +16,9 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import caches
+from django.core.cache.backends.base import BaseCache
 from django.core.cache.backends.redis import RedisCache
+from django.http import HttpRequest
 from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
@@ -82,7 +84,7 @@ def _count_all(keys: list[tuple[str, int]]) -> list[int]:
     return [_count(backend, key, timeout) for key, timeout in keys]
 
 
-def _count(backend, key: str, timeout: int) -> int:
+def _count(backend: BaseCache, key: str, timeout: int) -> int:
     # add() is a no-op when the key exists, so concurrent first hits both count.
     backend.add(key, 0, timeout=timeout)
     try:
@@ -92,7 +94,7 @@ def _count(backend, key: str, timeout: int) -> int:
         return 1
 
 
-def client_address(request) -> str:
+def client_address(request: HttpRequest) -> str:
     """The address the request came from.
 
     With TRUSTED_PROXY_COUNT = N proxies in front, it is the Nth address from
@@ -103,8 +105,11 @@ def client_address(request) -> str:
     """
     proxies = settings.TRUSTED_PROXY_COUNT
     if proxies:
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
-        addresses = [address.strip() for address in forwarded if address.strip()]
+        forwarded: str = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        addresses = [
+            address.strip() for address in forwarded.split(",") if address.strip()
+        ]
         if len(addresses) >= proxies:
             return addresses[-proxies]
-    return request.META.get("REMOTE_ADDR") or "unknown"
+    remote: str | None = request.META.get("REMOTE_ADDR")
+    return remote or "unknown"

@@ -21,6 +21,8 @@ logger = logging.getLogger(__name__)
 
 RETRY_AFTER_S = 10
 DATABASE_ERRORS = (OperationalError, InterfaceError)
+# Set on a request whose handling raised a database error (see the signal below).
+DOWN_MARK = "_database_down"
 MESSAGE = "The database is unreachable for the moment; try again shortly."
 PAGE = (
     '<!doctype html><html lang="en"><head><meta charset="utf-8">'
@@ -30,6 +32,7 @@ PAGE = (
 
 
 def unavailable(request: HttpRequest) -> HttpResponse:
+    response: HttpResponse
     if request.path.startswith("/api/"):
         response = JsonResponse(
             {"errors": [{"field": None, "message": MESSAGE}]}, status=503
@@ -49,7 +52,7 @@ class DatabaseUnavailableMiddleware:
         response = self.get_response(request)
         # Raised in another middleware (a session saved on the way out), the
         # error has already become a 500; the signal below marked it.
-        if response.status_code == 500 and getattr(request, "_database_down", False):
+        if response.status_code == 500 and getattr(request, DOWN_MARK, False):
             return unavailable(request)
         return response
 
@@ -63,10 +66,10 @@ class DatabaseUnavailableMiddleware:
 
 
 def _mark_database_error(
-    sender: object, request: HttpRequest | None = None, **kwargs
+    sender: object, request: HttpRequest | None = None, **kwargs: object
 ) -> None:
     if request is not None and isinstance(sys.exc_info()[1], DATABASE_ERRORS):
-        request._database_down = True
+        setattr(request, DOWN_MARK, True)
 
 
 got_request_exception.connect(_mark_database_error)
