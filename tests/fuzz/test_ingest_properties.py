@@ -34,6 +34,8 @@ from toc.metrics.ingest import (
 from toc.metrics.models import Sample
 from toc.metrics.processing import SAMPLE_FIELDS
 
+pytestmark = pytest.mark.both_databases
+
 STAGES = ["ingest", "features", "inference"]
 FIELDS = ["stage", *SAMPLE_FIELDS]
 # Samples are judged against the time of the request; the strategies use a

@@ -14,6 +14,8 @@ from toc.metrics.ingest import MAX_SAMPLES
 from toc.metrics.models import PendingMinute, Rollup, Sample
 from toc.systems.models import IngestKey, Stage, StageKind
 
+pytestmark = pytest.mark.both_databases
+
 
 def test_valid_batch_is_stored_and_acknowledged(post_samples, recent) -> None:
     samples = [

@@ -2,8 +2,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from tests.metrics.samples import sample
 from toc.metrics.series import peak_series
+
+pytestmark = pytest.mark.both_databases
 
 
 def test_buckets_keep_each_stages_highest_utilization_and_longest_queue(

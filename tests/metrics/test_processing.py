@@ -11,6 +11,8 @@ from toc.metrics.models import ConstraintEvent, ConstraintFinding, SystemLedger
 from toc.metrics.processing import system_process
 from toc.systems.models import IngestKey
 
+pytestmark = pytest.mark.both_databases
+
 STAGES = ["ingest", "features", "inference"]
 
 

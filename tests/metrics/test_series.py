@@ -2,8 +2,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from toc.metrics.models import Rollup
 from toc.metrics.series import stage_series
+
+pytestmark = pytest.mark.both_databases
 
 START = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 

@@ -17,6 +17,8 @@ from toc.analysis import StageSample
 from toc.metrics.models import SystemLedger
 from toc.systems.models import IngestKey
 
+pytestmark = pytest.mark.both_databases
+
 
 def _posted(reading: StageSample) -> dict:
     values = sample(
