@@ -156,7 +156,7 @@ def test_stored_rollups_equal_the_pure_computation(post_samples, personas, start
     """On PostgreSQL the minutes are rolled up in SQL; they must match Python's."""
     from toc.analysis import StageSample, rollup_samples
     from toc.metrics.models import Rollup, Sample
-    from toc.metrics.processing import ROLLUP_SUMS, SAMPLE_FIELDS, stage_rollup
+    from toc.metrics.rollups import ROLLUP_SUMS, SAMPLE_FIELDS, stage_rollup
 
     samples = steady_pipeline(STAGES, start, 3, {"features": 0.9}, growing="features")
     for n, item in enumerate(samples):

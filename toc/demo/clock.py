@@ -14,7 +14,7 @@ from toc.analysis import StageSample, ledger_rows
 from toc.cycles.trail import SOURCES
 from toc.metrics.ledger import WINDOW_S, ledger_payload
 from toc.metrics.models import Sample
-from toc.metrics.processing import SAMPLE_FIELDS
+from toc.metrics.rollups import SAMPLE_FIELDS
 from toc.systems.models import System
 
 # The models whose changes the audit trail shows: the story dates their history.
