@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -23,16 +24,13 @@ from toc.metrics.ingest import (
     MAX_BIGINT,
     MAX_EVENTS,
     MAX_RATE,
+    MAX_TEXT,
     MIN_POSITIVE,
     BatchInvalid,
-    SampleColumns,
-    SampleRow,
-    _columns_if_plainly_valid,
-    _rows_sample_by_sample,
     validate_batch,
 )
 from toc.metrics.models import Sample
-from toc.metrics.processing import SAMPLE_FIELDS
+from toc.metrics.rollups import SAMPLE_FIELDS
 
 pytestmark = pytest.mark.both_databases
 
@@ -376,110 +374,95 @@ def uniform_batches(draw) -> list[dict]:
     return batch
 
 
+def _rows_or_errors(samples: list, now: datetime) -> list | list[tuple]:
+    """The rows the batch stores, or its errors as (index, field, message)."""
+    try:
+        return validate_batch(samples, CHECKED_STAGE_IDS, now, CAPACITIES).rows()
+    except BatchInvalid as invalid:
+        return [(error.index, error.field, error.message) for error in invalid.errors]
+
+
 @FUZZ
 @given(
     samples=some_for_people(
         st.one_of(uniform_batches(), st.lists(nasty_samples(), min_size=1, max_size=5))
     )
 )
-def test_the_column_checks_pass_only_what_the_sample_checks_pass(samples) -> None:
-    """A batch the column checks pass is stored as sample-by-sample checking
-    would store it; one they do not pass gets the sample-by-sample answer."""
-    stage_ids = CHECKED_STAGE_IDS
+def test_a_batch_is_judged_as_its_samples_alone(samples) -> None:
+    """Checked a column at a time, a batch stores each sample as checking it
+    alone would, or refuses with the errors each bad sample alone gets."""
     now = datetime.now(UTC)
-    by_columns = _columns_if_plainly_valid(samples, stage_ids, now, CAPACITIES)
-    if by_columns is not None:
-        assert by_columns.rows() == _rows_sample_by_sample(
-            samples, stage_ids, now, CAPACITIES
-        )
+    rows, errors = [], []
+    for index, sample in enumerate(samples):
+        try:
+            rows += validate_batch([sample], CHECKED_STAGE_IDS, now, CAPACITIES).rows()
+        except BatchInvalid as invalid:
+            errors += [(index, e.field, e.message) for e in invalid.errors]
+    assert _rows_or_errors(samples, now) == (errors or rows)
 
 
-def test_a_pipelines_plain_batch_passes_a_column_at_a_time() -> None:
-    sample = {
-        "stage": "ingest",
-        "ts": NOW.isoformat(),
-        "throughput": 0.0,
-        "capacity": 1200,
-        "utilization": 0.5,
-        "latency_p95_ms": 12.5,
-        "queue_depth": 3,
-        "failure_mode": None,
-    }
-    batch = [sample, {**sample, "stage": "features", "throughput": 640.25}]
-    columns = _columns_if_plainly_valid(batch, {"ingest": 1, "features": 2}, NOW)
-    assert columns is not None
-    assert list(
-        zip(columns.stage_id, columns.throughput, columns.capacity, strict=True)
-    ) == [
-        (1, 0.0, 1200.0),
-        (2, 640.25, 1200.0),
-    ]
+# The limits as the API documents them (README, schema), written apart from the
+# checks: (lowest above 0, highest, whole numbers only).
+DOCUMENTED = {
+    "throughput": (MIN_POSITIVE, MAX_RATE, False),
+    "capacity": (MIN_POSITIVE, MAX_RATE, False),
+    "utilization": (MIN_POSITIVE, 1.0, False),
+    "blocked": (MIN_POSITIVE, 1.0, False),
+    "latency_p95_ms": (0.0, sys.float_info.max, False),
+    "queue_depth": (0, MAX_BIGINT, True),
+    "errors": (0, MAX_EVENTS, True),
+    "dropped": (0, MAX_EVENTS, True),
+}
 
 
-def test_a_plain_batch_leaving_people_their_capacity_passes_a_column_at_a_time():
-    machine = {
-        "stage": "ingest",
-        "ts": NOW.isoformat(),
-        "throughput": 10.0,
-        "capacity": 1200.0,
-        "latency_p95_ms": 12.5,
-        "queue_depth": 3,
-    }
-    human = {k: v for k, v in machine.items() if k != "capacity"} | {"stage": HUMAN}
-    batch = [machine, human]
-    columns = _columns_if_plainly_valid(batch, CHECKED_STAGE_IDS, NOW, CAPACITIES)
-    assert columns is not None
-    assert columns.capacity == [1200.0, 6 / 3600]
-    assert columns.rows() == _rows_sample_by_sample(
-        batch, CHECKED_STAGE_IDS, NOW, CAPACITIES
-    )
-    # Without the stage's capacity, the batch goes sample by sample and is refused.
-    assert _columns_if_plainly_valid(batch, CHECKED_STAGE_IDS, NOW) is None
-    with pytest.raises(BatchInvalid) as refused:
-        validate_batch(batch, CHECKED_STAGE_IDS, NOW + timedelta(minutes=1))
-    assert [(e.index, e.field) for e in refused.value.errors] == [(1, "capacity")]
+def _documented(field: str, value: object) -> object:
+    """What the documentation says is stored for the value, or None: refused."""
+    lowest, highest, whole = DOCUMENTED[field]
+    if whole:
+        return value if type(value) is int and 0 <= value <= highest else None
+    if type(value) not in (int, float):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    if math.isfinite(number) and (number == 0 or lowest <= number <= highest):
+        return number
+    return None
 
 
-@pytest.mark.parametrize(
-    ("field", "bad"),
-    [
-        ("throughput", MIN_POSITIVE / 2),
-        ("throughput", math.nan),
-        ("capacity", math.inf),
-        ("capacity", math.nan),
-        ("utilization", math.nan),
-        ("utilization", 1.5),
-        ("latency_p95_ms", math.inf),
-        ("latency_p95_ms", math.nan),
-        ("queue_depth", -1),
-        ("errors", MAX_EVENTS + 1),
-        ("failure_mode", "x" * 201),
-    ],
-)
-def test_a_bad_value_among_plain_ones_is_refused(field, bad) -> None:
-    """Min and max pass over a NaN that is not first; a zero makes the lowest
-    value say nothing of the next lowest."""
+def _stored(field: str, value: object) -> object:
+    """What the checks store for `field` sent as `value`, or None: refused."""
     plain = {
         "stage": "ingest",
         "ts": NOW.isoformat(),
-        "throughput": 0.0,
+        "throughput": 1.0,
         "capacity": 1.0,
-        "utilization": 0.0,
         "latency_p95_ms": 1.0,
         "queue_depth": 0,
-        "errors": 0,
-        "failure_mode": "",
     }
-    batch = [plain, plain, {**plain, field: bad}]
-    with pytest.raises(BatchInvalid) as refused:
-        validate_batch(batch, {"ingest": 1}, NOW + timedelta(minutes=1))
-    assert [(error.index, error.field) for error in refused.value.errors] == [
-        (2, field)
-    ]
+    try:
+        batch = validate_batch([{**plain, field: value}], {"ingest": 1}, NOW)
+    except BatchInvalid as invalid:
+        assert [(e.index, e.field) for e in invalid.errors] == [(0, field)]
+        return None
+    return getattr(batch, field)[0]
 
 
-def test_columns_and_rows_name_the_same_fields_in_the_same_order() -> None:
-    assert SampleColumns._fields == SampleRow._fields
-    row = SampleRow(1, NOW, 1.0, 2.0, None, 3.0, 4, 0, 0, None, "")
-    assert SampleColumns.of_rows([row]).rows() == [row]
-    assert SampleColumns.of_rows([]).sample_count == 0
+@FUZZ
+@given(field=st.sampled_from(sorted(DOCUMENTED)), value=edge_numbers)
+def test_a_number_is_stored_exactly_when_the_documentation_allows_it(
+    field, value
+) -> None:
+    expected = _documented(field, value)
+    stored = _stored(field, value)
+    assert stored == expected and type(stored) is type(expected)
+
+
+@FUZZ
+@given(value=edge_texts)
+def test_a_failure_mode_is_stored_exactly_when_it_is_storable_text(value) -> None:
+    storable = len(value) <= MAX_TEXT and not any(
+        char == "\x00" or "\ud800" <= char <= "\udfff" for char in value
+    )
+    assert _stored("failure_mode", value) == (value if storable else None)

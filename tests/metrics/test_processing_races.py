@@ -38,7 +38,9 @@ def owed(monkeypatch) -> Owed:
     system = SystemFactory(slug="race")
     stage = StageFactory(system=system, slug="ingest")
     minute = (timezone.now() - timedelta(minutes=10)).replace(second=0, microsecond=0)
-    monkeypatch.setattr("toc.metrics.ingest.enqueue_processing", lambda pk: None)
+    monkeypatch.setattr(
+        "toc.metrics.ingest.storage.enqueue_processing", lambda pk: None
+    )
     samples_store(system=system, batch=_batch(stage, minute))
     return Owed(system, stage, minute)
 

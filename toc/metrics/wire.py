@@ -5,7 +5,7 @@ into the SQL text, and read results as text to parse. The driver's own cursor
 on Django's connection (the same transaction) sends arrays and reads rows in
 PostgreSQL's binary format instead: for a day of series or a processing run's
 minutes, a fraction of the cost. (Ingest, which needs several statements in
-one round trip, builds its array literals itself: toc/metrics/ingest.py.)
+one round trip, builds its array literals itself: toc/metrics/ingest/storage.py.)
 
 Queries are logged as Django's cursors log them, so that query counts in tests
 and benchmarks still see them.
