@@ -45,8 +45,10 @@ MAX_ATTEMPTS = 3
 PROFILE_BATCHES = 13
 INTERVAL_S = 10
 THREADS = 4
+# Issue 14: one set of ingest checks is worth more than the milliseconds of a
+# second, faster one; the p95 target went from 60 to 100 ms for it.
 TARGET_RATIO = 0.4
-TARGET_P95_MS = 60.0
+TARGET_P95_MS = 100.0
 DRAIN_TIMEOUT_S = 180
 PHASE_TIMEOUT_S = 600
 COPY_COLUMNS = (
