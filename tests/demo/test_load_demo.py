@@ -72,8 +72,9 @@ def test_load_demo_with_force_in_production(db, settings) -> None:
 
 
 def test_demo_has_a_finished_cycle_and_one_in_progress(db, settings) -> None:
-    from toc.cycles.chain import DONE, chain, cycle_with_links
+    from toc.cycles.chain import DONE, chain
     from toc.cycles.models import Cycle
+    from toc.cycles.records import cycle_with_links
 
     settings.DEBUG = True
     call_command("load_demo")

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from toc.accounts.models import ApiToken, Membership
-from toc.cycles.kinds import KINDS
 from toc.cycles.models import Cycle, CycleStatus
-from toc.cycles.steps import STEPS
+from toc.cycles.records import ROWS as KINDS
+from toc.cycles.records import STEPS
 from toc.cycles.views import EXPORTS
 from toc.systems.models import Feature, IngestKey, System
 

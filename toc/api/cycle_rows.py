@@ -1,13 +1,11 @@
 """The lists of a cycle's records (SLOs, whys, assumptions, tiers, criteria,
 phases, outcome rows) and the measurements of typed SLOs.
 
-The rows are the browser's (kinds.KINDS): same forms, same services. The
+The rows are the browser's (records.ROWS): same forms, same services. The
 feature registry belongs to a stage and has its own endpoint under stages.
 """
 
 from __future__ import annotations
-
-import copy
 
 from django.db import models, transaction
 from django.http import Http404
@@ -20,21 +18,17 @@ from rest_framework.response import Response
 
 from toc.accounts.models import Role
 from toc.api.common import bound_form, check_if_match, require_valid, tagged
-from toc.api.cycle_serializers import (
-    DERIVED,
-    MeasurementSerializer,
-    RowMoveSerializer,
-    row_serializer,
-)
+from toc.api.cycle_serializers import MeasurementSerializer, RowMoveSerializer
 from toc.api.permissions import IsPerson
 from toc.cycles import services
 from toc.cycles.access import get_cycle, get_parent, get_row
-from toc.cycles.kinds import KINDS, RowKind
 from toc.cycles.models import Cycle, MeasuredFrom, Slo
-from toc.cycles.steps import decorate_rows
+from toc.cycles.records import ROWS, RowKind
+from toc.cycles.serializers import represent
+from toc.metrics.ledger import ledger_response
 
-ROW_KINDS = {key: kind for key, kind in KINDS.items() if key != "features"}
-ROW_SERIALIZERS = {key: row_serializer(kind) for key, kind in ROW_KINDS.items()}
+# A stage's shared rows (features) have their own endpoint under stages.
+ROW_KINDS = {key: kind for key, kind in ROWS.items() if not kind.shared}
 CYCLE = "systems/<slug:slug>/cycles/<int:number>/"
 # The history reason of a value posted to …/measurements/, so that posting the
 # same value again still counts as a measurement.
@@ -62,16 +56,10 @@ def list_url(request, cycle: Cycle, key: str) -> str:
 
 
 def _represent(cycle: Cycle, kind: RowKind, rows: list[models.Model]) -> list[dict]:
-    if kind.key in DERIVED:
-        # decorate_rows writes onto the rows (an SLO's measured becomes the
-        # ledger's), so it works on copies and the fields stay as stored.
-        twins = [copy.copy(row) for row in rows]
-        decorate_rows(cycle, kind.key, twins)
-        names = list(DERIVED[kind.key]().fields)
-        for row, twin in zip(rows, twins, strict=True):
-            row.derived = {name: getattr(twin, name) for name in names}
-    serializer = ROW_SERIALIZERS[kind.key]
-    return [dict(serializer(row).data) for row in rows]
+    """The rows with what the browser shows beside them as `derived` (an SLO's
+    from the live ledger); the rows' own fields as stored."""
+    shown = kind.show(rows, lambda: ledger_response(cycle.system))
+    return [represent(kind.serializer, s.row, s.reading) for s in shown]
 
 
 class RowList(generics.ListCreateAPIView):
@@ -82,9 +70,9 @@ class RowList(generics.ListCreateAPIView):
     kind: RowKind
 
     def get(self, request, slug: str, number: int) -> Response:
-        cycle, _ = get_cycle(request, slug, number, links=False)
+        cycle, _ = get_cycle(request, slug, number, links=self.kind.selected)
         parent = get_parent(cycle, self.kind)
-        rows = self.kind.model.objects.filter(**{self.kind.parent_field: parent})
+        rows = self.kind.model.objects.filter(**{self.kind.parent: parent})
         page = self.paginate_queryset(rows)
         return self.get_paginated_response(_represent(cycle, self.kind, page))
 
@@ -111,7 +99,7 @@ class RowDetail(generics.GenericAPIView):
     kind: RowKind
 
     def get(self, request, slug: str, number: int, pk: int) -> Response:
-        cycle, _ = get_cycle(request, slug, number, links=False)
+        cycle, _ = get_cycle(request, slug, number, links=self.kind.selected)
         row = get_row(self.kind, get_parent(cycle, self.kind), pk)
         return tagged(_represent(cycle, self.kind, [row])[0])
 
@@ -238,7 +226,7 @@ def _for_kind(view: type, kind: RowKind, suffix: str):
     )
     attrs = {
         "kind": kind,
-        "serializer_class": ROW_SERIALIZERS[kind.key],
+        "serializer_class": kind.serializer,
         "pagination_class": pages,
         "__doc__": f"The cycle's {kind.key.replace('-', ' ')}. {view.__doc__}",
     }
@@ -246,9 +234,7 @@ def _for_kind(view: type, kind: RowKind, suffix: str):
     if view is RowMove:
         # Like a stage's move: the body names the direction, the answer is what
         # moved (here the row, there the stages in their new order).
-        cls = extend_schema(
-            request=RowMoveSerializer, responses=ROW_SERIALIZERS[kind.key]
-        )(cls)
+        cls = extend_schema(request=RowMoveSerializer, responses=kind.serializer)(cls)
     return cls.as_view()
 
 

@@ -2,8 +2,9 @@
 
 The browser's rules throughout: access through get_system/get_cycle (another
 team's cycle is 404, a missing role 403, a closed cycle refuses writes with
-403), the step forms (steps.record_forms) for validation, services for writes.
-The lists of a cycle's rows are in cycle_rows.
+403), the records' forms for validation, services for writes. Each record kind
+of the registry (toc.cycles.records) has its route. The lists of a cycle's rows
+are in cycle_rows.
 """
 
 from __future__ import annotations
@@ -20,31 +21,20 @@ from toc.accounts.models import Role
 from toc.api import cycle_rows
 from toc.api.common import bound_form, check_if_match, require_valid, tagged
 from toc.api.cycle_rows import ROW_KINDS, list_url, locked_cycle
-from toc.api.cycle_serializers import (
-    RECORD_SERIALIZERS,
-    CycleSerializer,
-)
+from toc.api.cycle_serializers import CycleLinks, CycleSerializer
 from toc.api.permissions import IsPerson
 from toc.cycles import services
 from toc.cycles.access import get_cycle
-from toc.cycles.chain import chain, cycle_with_links
+from toc.cycles.chain import chain
 from toc.cycles.forms import CycleForm, HistoryFilterForm
 from toc.cycles.models import Cycle
-from toc.cycles.steps import record_forms
+from toc.cycles.readings import Shown
+from toc.cycles.records import RECORDS, SAVED, RecordKind, cycle_with_links
+from toc.cycles.serializers import represent
 from toc.systems.access import get_system
 
-# The step whose record_forms hold each record (tests check this against steps).
-RECORD_STEPS = {
-    "constraint": "goal",
-    "validation": "goal",
-    "problem": "problem",
-    "conflict": "conflict",
-    "innovation": "innovation",
-    "experiment": "experiment",
-    "decision": "experiment",
-    "rollout": "rollout",
-    "outcome": "outcome",
-}
+# The step whose page holds each record's form.
+RECORD_STEPS = {key: kind.step for key, kind in RECORDS.items()}
 
 
 def _url(request, name: str, cycle: Cycle) -> str:
@@ -53,23 +43,24 @@ def _url(request, name: str, cycle: Cycle) -> str:
     )
 
 
-def represent(request, cycle: Cycle) -> dict:
+def show(request, cycle: Cycle) -> dict:
     """A cycle fetched with cycle_with_links, as CycleSerializer shows it."""
-    cycle.steps = chain(cycle)
-    cycle.url = _url(request, "api:cycle", cycle)
-    cycle.links = {
+    links = {
         "close": _url(request, "api:cycle-close", cycle),
         "records": {
             name: _url(request, f"api:cycle-{name}", cycle) for name in RECORD_STEPS
         },
         "lists": {key: list_url(request, cycle, key) for key in ROW_KINDS},
     }
-    return dict(CycleSerializer(cycle).data)
+    url = _url(request, "api:cycle", cycle)
+    return dict(
+        CycleSerializer(Shown(cycle, CycleLinks(url, chain(cycle), links))).data
+    )
 
 
 def _created(request, slug: str, number: int) -> Response:
     cycle, _ = get_cycle(request, slug, number)
-    response = tagged(represent(request, cycle), status=201)
+    response = tagged(show(request, cycle), status=201)
     response["Location"] = response.data["url"]
     return response
 
@@ -104,7 +95,7 @@ class CycleList(generics.ListCreateAPIView):
         if wanted["opened_to"]:
             cycles = cycles.filter(created__date__lte=wanted["opened_to"])
         page = self.paginate_queryset(cycles)
-        return self.get_paginated_response([represent(request, c) for c in page])
+        return self.get_paginated_response([show(request, c) for c in page])
 
     def post(self, request, slug: str) -> Response:
         system, _ = get_system(request, slug, needs=Role.EDITOR)
@@ -123,7 +114,7 @@ class CycleDetail(generics.GenericAPIView):
 
     def get(self, request, slug: str, number: int) -> Response:
         cycle, _ = get_cycle(request, slug, number)
-        return tagged(represent(request, cycle))
+        return tagged(show(request, cycle))
 
 
 @extend_schema(request=None, responses={201: CycleSerializer})
@@ -155,12 +146,11 @@ class CycleRecord(generics.GenericAPIView):
     checks_if_match = ("PUT", "PATCH")
 
     permission_classes = [IsPerson]
-    record: str
+    kind: RecordKind
 
     def get(self, request, slug: str, number: int) -> Response:
-        cycle, _ = get_cycle(request, slug, number, links=False)
-        _, instance, _ = self._form(cycle)
-        return tagged(self._represent(instance))
+        cycle, _ = get_cycle(request, slug, number, links=self.kind.selected)
+        return tagged(self._represent(cycle, self.kind.instance(cycle)))
 
     def put(self, request, slug: str, number: int) -> Response:
         return self._save(request, slug, number, partial=False)
@@ -168,48 +158,56 @@ class CycleRecord(generics.GenericAPIView):
     def patch(self, request, slug: str, number: int) -> Response:
         return self._save(request, slug, number, partial=True)
 
-    def _form(self, cycle: Cycle) -> tuple:
-        return record_forms(cycle, RECORD_STEPS[self.record])[self.record]
-
-    def _represent(self, instance) -> dict:
+    def _represent(self, cycle: Cycle, instance) -> dict:
         if instance is None:
-            raise Http404(f"This cycle has no {self.record} yet; PUT one.")
-        return dict(self.serializer_class(instance).data)
+            raise Http404(f"This cycle has no {self.kind.key} yet; PUT one.")
+        reading = self.kind.reading(cycle, instance)
+        return represent(self.kind.serializer, instance, reading)
 
     def _save(self, request, slug: str, number: int, *, partial: bool) -> Response:
         body = request.data
+        kind = self.kind
         with transaction.atomic():
             cycle = locked_cycle(request, slug, number)
-            form_class, instance, extra = self._form(cycle)
+            instance = kind.instance(cycle)
             if instance is not None or partial:
-                check_if_match(request, self._represent(instance))
+                check_if_match(request, self._represent(cycle, instance))
             form = require_valid(
                 bound_form(
-                    form_class, body, instance=instance, partial=partial, **extra
+                    kind.form,
+                    body,
+                    instance=instance,
+                    partial=partial,
+                    **kind.form_kwargs(cycle),
                 )
             )
             saved = services.record_save(
-                cycle=cycle, name=self.record, form=form, user=request.user
+                cycle=cycle, name=kind.key, form=form, user=request.user
             )
-        return tagged(self._represent(saved), status=201 if instance is None else 200)
+        status = 201 if instance is None else 200
+        return tagged(self._represent(cycle, saved), status=status)
 
 
-def _record_view(name: str):
+def _record_view(kind: RecordKind):
     doc = CycleRecord.__doc__
-    if name == "validation":
+    if kind.made == SAVED:
         doc += (
-            "\n\nThe validation experiment does not exist until its first PUT "
-            "(201): GET and PATCH are 404 until then. `derived` is its verdict, "
+            f"\n\nThe {kind.noun} does not exist until its first PUT "
+            "(201): GET and PATCH are 404 until then."
+        )
+    if kind.key == "validation":
+        doc += (
+            " `derived` is its verdict, "
             "read off the ingested metrics: whether system throughput rose while "
             "the stage had more capacity. It is read-only and not part of the ETag."
         )
-    serializer = RECORD_SERIALIZERS[name]
     view = type(
-        f"{name.capitalize()}Record",
+        f"{kind.key.capitalize()}Record",
         (CycleRecord,),
-        {"record": name, "serializer_class": serializer, "__doc__": doc},
+        {"kind": kind, "serializer_class": kind.serializer, "__doc__": doc},
     )
-    if name == "validation":
+    if kind.made == SAVED:
+        serializer = kind.serializer
         view = extend_schema_view(
             put=extend_schema(responses={200: serializer, 201: serializer})
         )(view)
@@ -230,11 +228,11 @@ urlpatterns = [
     ),
     *(
         path(
-            f"systems/<slug:slug>/cycles/<int:number>/{name}/",
-            _record_view(name),
-            name=f"cycle-{name}",
+            f"systems/<slug:slug>/cycles/<int:number>/{key}/",
+            _record_view(kind),
+            name=f"cycle-{key}",
         )
-        for name in RECORD_STEPS
+        for key, kind in RECORDS.items()
     ),
     *cycle_rows.urlpatterns,
 ]

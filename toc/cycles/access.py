@@ -5,9 +5,8 @@ from django.db import models
 from django.http import Http404, HttpRequest
 
 from toc.accounts.models import Role
-from toc.cycles.chain import cycle_with_links
-from toc.cycles.kinds import RowKind
 from toc.cycles.models import Cycle, CycleStatus
+from toc.cycles.records import RowKind, cycle_with_links
 from toc.systems.access import get_system
 
 
@@ -17,16 +16,21 @@ def get_cycle(
     number: int,
     *,
     needs: Role = Role.VIEWER,
-    links: bool = True,
+    links: bool | tuple[str, ...] = True,
 ) -> tuple[Cycle, Role]:
     """The cycle, if the user's team may see it (404 otherwise).
 
     With `links`, every record and list of its chain comes with it, as pages
-    that show the chain need; without, each record is read when first used,
-    which for a request about one record or row is a fraction of the cost.
+    that show the chain need; with the names of some (a kind's `selected`),
+    those; without, each record is read when first used. A request about one
+    record or row costs a fraction of the whole chain.
     """
     system, role = get_system(request, slug, needs=needs)
-    cycles = cycle_with_links(system.cycles.all()) if links else system.cycles.all()
+    cycles = system.cycles.all()
+    if links is True:
+        cycles = cycle_with_links(cycles)
+    elif links:
+        cycles = cycles.select_related(*links)
     cycle = cycles.filter(number=number).first()
     if cycle is None:
         raise Http404("No such cycle.")
@@ -38,7 +42,7 @@ def get_cycle(
 
 def get_parent(cycle: Cycle, kind: RowKind) -> models.Model:
     """The record that holds the cycle's rows of this kind (404 while it has none)."""
-    parent = kind.parent(cycle)
+    parent = kind.parent_of(cycle)
     if parent is None:
         raise Http404(f"This cycle has nowhere to keep a {kind.bare_noun} yet.")
     return parent
@@ -46,7 +50,7 @@ def get_parent(cycle: Cycle, kind: RowKind) -> models.Model:
 
 def get_row(kind: RowKind, parent: models.Model, pk: int) -> models.Model:
     """The row `pk` of the list under `parent` (404 for any other list's row)."""
-    row = kind.model.objects.filter(**{kind.parent_field: parent}, pk=pk).first()
+    row = kind.model.objects.filter(**{kind.parent: parent}, pk=pk).first()
     if row is None:
         raise Http404(f"No such {kind.bare_noun}.")
     return row

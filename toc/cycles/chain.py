@@ -4,17 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db.models import Prefetch
-
 from toc.analysis import Why as WhySpec
 from toc.analysis import review_chain
-from toc.cycles.models import (
-    Cycle,
-    Decision,
-    PhaseStatus,
-    Verdict,
-    Why,
-)
+from toc.cycles.models import Cycle, Decision, PhaseStatus, Verdict
 
 MISSING, DRAFT, DONE = "missing", "draft", "done"
 
@@ -25,29 +17,6 @@ class Step:
     label: str
     state: str = MISSING
     todo: list[str] = field(default_factory=list)
-
-
-def cycle_with_links(queryset):
-    """Everything the chain needs, fetched in a fixed number of queries."""
-    return queryset.select_related(
-        "system__team",
-        "constraint",
-        "validation",
-        "problem",
-        "conflict__broken_assumption",
-        "innovation",
-        "experiment__decided_by",
-        "rollout",
-        "outcome",
-    ).prefetch_related(
-        "slos",
-        Prefetch("problem__whys", queryset=Why.objects.order_by("position", "id")),
-        "conflict__assumptions",
-        "innovation__tiers",
-        "experiment__criteria",
-        "rollout__phases",
-        "outcome__rows",
-    )
 
 
 def _state(done: bool, started: bool) -> str:

@@ -38,6 +38,12 @@ stable; a change that removes or renames one gets a new version.
 Times are ISO 8601 with their UTC offset; shares are fractions (0.7, not 70);
 choices are their stored codes ("does_not_hold"), users their usernames; text
 left empty is "". The ledger snapshot is kept as the ledger API returned it.
+
+Each record and row reads as the API shows it (toc.cycles.serializers), with
+what the API calls `derived` among its fields, except where version 1 said it
+otherwise (the *V1 serializers below). A kind added to the registry
+(records.py) appears in its step: a record by its fields, a list by the name
+its parent gives it.
 """
 
 from __future__ import annotations
@@ -45,11 +51,23 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime
+from typing import Any
 
-from django.db import models
 from django.utils import timezone
+from rest_framework import serializers
 
-from toc.cycles.retro import Snapshot, number
+from toc.cycles.readings import Shown
+from toc.cycles.records import KINDS, STEPS, RecordKind, RowKind
+from toc.cycles.retro import Snapshot
+from toc.cycles.serializers import (
+    ConflictSerializer,
+    ConstraintSerializer,
+    ProblemSerializer,
+    ValidationDerivedSerializer,
+    ValidationSerializer,
+    represent,
+)
+from toc.lib.formats import number
 
 VERSION = 1
 
@@ -59,158 +77,119 @@ def filename(snapshot: Snapshot, extension: str) -> str:
     return f"{cycle.system.slug}-cycle-{cycle.number}.{extension}"
 
 
-# JSON
+# JSON: each record and row as the API's serializers show it, where version 1
+# said it otherwise, as version 1 said it.
+
+
+class ConstraintV1(ConstraintSerializer):
+    class Meta(ConstraintSerializer.Meta):
+        fields = [*ConstraintSerializer.Meta.fields, "ledger_snapshot"]
+
+
+class ValidationV1(ValidationSerializer):
+    derived = None
+    verdict = ValidationDerivedSerializer(read_only=True, allow_null=True)
+
+    class Meta(ValidationSerializer.Meta):
+        fields = ["stage", "capacity_factor", "started", "ended", "notes", "verdict"]
+
+
+class ProblemV1(ProblemSerializer):
+    gap_percent = None
+
+    class Meta(ProblemSerializer.Meta):
+        fields = ["statement", "root_cause", "gap_share"]
+
+
+class ConflictV1(ConflictSerializer):
+    broken_assumption = None
+    broken_assumption_id = serializers.IntegerField(read_only=True, allow_null=True)
+
+    class Meta(ConflictSerializer.Meta):
+        fields = [
+            *(f for f in ConflictSerializer.Meta.fields if f != "broken_assumption"),
+            "broken_assumption_id",
+        ]
+
+
+V1_SERIALIZERS = {
+    "constraint": ConstraintV1,
+    "validation": ValidationV1,
+    "problem": ProblemV1,
+    "conflict": ConflictV1,
+}
+# A row's `derived` is among its fields in version 1, less these.
+V1_LEAVES_OUT = {"slos": ("position", "live")}
 
 
 def _time(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def _user(user) -> str | None:
+def _user(user: Any) -> str | None:
     return user.get_username() if user else None
 
 
-def _pick(record: models.Model | None, *names: str) -> dict | None:
+def _record(snapshot: Snapshot, kind: RecordKind) -> dict | None:
+    record = snapshot.records[kind.link]
     if record is None:
         return None
-    picked = {}
-    for name in names:
-        value = getattr(record, name)
-        picked[name] = _time(value) if isinstance(value, datetime) else value
-    return picked
+    serializer = V1_SERIALIZERS.get(kind.key, kind.serializer)
+    reading = snapshot.readings.get(kind.key)
+    return represent(serializer, record, reading, utc_offset=True)
+
+
+def _row(kind: RowKind, shown: Shown) -> dict:
+    data = represent(kind.serializer, shown.row, shown.reading, utc_offset=True)
+    data.update(data.pop("derived", {}))
+    for name in V1_LEAVES_OUT.get(kind.key, ()):
+        del data[name]
+    return data
+
+
+def _step(snapshot: Snapshot, step: str) -> dict | None:
+    """A step's records and lists. A step with a record of its own (the problem)
+    is that record's fields, with the other forms' over it (the experiment's
+    decision), and its lists; null when the record was not there yet. One
+    without (the goal) has its records and lists side by side."""
+    kinds = [kind for kind in KINDS if kind.step == step]
+    lists = {
+        kind.related_name: [_row(kind, shown) for shown in snapshot.rows[kind.name]]
+        for kind in kinds
+        if isinstance(kind, RowKind) and not kind.shared
+    }
+    records = [kind for kind in kinds if isinstance(kind, RecordKind)]
+    if step not in snapshot.records:
+        return {**lists, **{kind.key: _record(snapshot, kind) for kind in records}}
+    if snapshot.records[step] is None:
+        return None
+    fields: dict = {}
+    for kind in records:
+        fields.update(_record(snapshot, kind) or {})
+    if step == "experiment":  # version 1 gave the criteria's verdict here
+        fields["verdict"] = snapshot.verdict
+    return {**fields, **lists}
 
 
 def as_json(snapshot: Snapshot) -> str:
-    s, cycle = snapshot, snapshot.cycle
-    goal = {
-        "slos": [
-            {
-                **_pick(slo, "id", "name", "dimension", "comparator", "target"),
-                **_pick(slo, "unit", "measured", "measured_from"),
-                "status": str(slo.status) if slo.status else None,
-            }
-            for slo in s.slos
-        ],
-        "constraint": _pick(
-            s.constraint, "stage", "stage_name", "reason", "detected_stage"
-        ),
-        "validation": _pick(
-            s.validation, "stage", "capacity_factor", "started", "ended", "notes"
-        ),
-    }
-    if s.validation:
-        goal["validation"]["verdict"] = _verdict(s)
-    if s.constraint:
-        goal["constraint"].update(
-            chosen_by=_user(s.constraint.chosen_by),
-            chosen_at=_time(s.constraint.chosen_at),
-            ledger_snapshot=s.constraint.ledger_snapshot,
-        )
+    cycle = snapshot.cycle
     data = {
         "format": "toc-cycle",
         "version": VERSION,
         "exported_at": _time(timezone.now()),
-        "as_of": _time(s.as_of),
+        "as_of": _time(snapshot.as_of),
         "system": {"slug": cycle.system.slug, "name": cycle.system.name},
         "cycle": {
-            **_pick(cycle, "number", "title", "status", "created"),
+            "number": cycle.number,
+            "title": cycle.title,
+            "status": cycle.status,
+            "created": _time(cycle.created),
             "created_by": _user(cycle.created_by),
             "closed_at": _time(cycle.closed_at),
         },
-        "goal": goal,
-        "problem": _with(
-            _pick(s.problem, "statement", "root_cause", "gap_share"),
-            whys=[
-                _pick(w, "id", "position", "answer", "evidence", "validated")
-                for w in s.whys
-            ],
-        ),
-        "conflict": _with(
-            _pick(
-                s.conflict,
-                *("objective", "need_b", "action_d", "need_c", "action_e"),
-                *("oscillation", "oscillation_note", "broken_assumption_id"),
-            ),
-            assumptions=[
-                _pick(a, "id", "arrow", "text", "verdict", "reasoning")
-                for a in s.assumptions
-            ],
-        ),
-        "innovation": _with(
-            _pick(
-                s.innovation,
-                *("summary", "patterns", "pros_kept_b", "pros_kept_c"),
-                *("residual_cons", "organizational_change"),
-            ),
-            tiers=[
-                _pick(
-                    t,
-                    *("id", "position", "name", "features", "model"),
-                    *("traffic_share", "exit_share", "latency_ms"),
-                )
-                for t in s.tiers
-            ],
-        ),
-        "experiment": _with(
-            _pick(
-                s.experiment,
-                *("riskiest_assumption", "hypothesis", "results", "learnings"),
-                *("decision", "decision_reason", "decided_at"),
-            ),
-            verdict=s.verdict,
-            decided_by=_user(s.experiment.decided_by) if s.experiment else None,
-            criteria=[
-                {
-                    **_pick(c, "id", "metric", "comparator", "threshold", "result"),
-                    "passed": c.passed,
-                }
-                for c in s.criteria
-            ],
-        ),
-        "rollout": _with(
-            _pick(s.rollout, "rollback_rule"),
-            phases=[
-                _pick(
-                    p,
-                    *("id", "position", "name", "traffic_share", "hold_hours"),
-                    *("success_criteria", "status"),
-                )
-                for p in s.phases
-            ],
-        ),
-        "outcome": _with(
-            _pick(s.outcome, "next_constraint", "notes"),
-            rows=[
-                {
-                    **_pick(r, "id", "metric", "before", "after", "unit"),
-                    "lower_is_better": r.lower_is_better,
-                    "change": r.change,
-                    "improved": r.improved,
-                }
-                for r in s.outcome_rows
-            ],
-        ),
+        **{step: _step(snapshot, step) for step in STEPS},
     }
     return json.dumps(data, ensure_ascii=False, indent=2)
-
-
-def _verdict(snapshot: Snapshot) -> dict | None:
-    """What the validation experiment says, from the ingested metrics; null when its
-    stage is no longer in the system."""
-    if snapshot.validation_figures is None:
-        return None
-    verdict = snapshot.validation_figures["verdict"]
-    return {
-        "result": str(verdict.result),
-        "sentence": verdict.sentence,
-        "system_throughput_before": verdict.before,
-        "system_throughput_during": verdict.during,
-    }
-
-
-def _with(record: dict | None, **extra) -> dict | None:
-    """A link's fields with its lists; null when the link was not there."""
-    return None if record is None else {**record, **extra}
 
 
 # Markdown

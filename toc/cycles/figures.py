@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from toc.charts.slo import SloGauge, slo_bullets
 from toc.charts.timeline import CycleSpan, Move, constraint_timeline
 from toc.cycles.models import Cycle, CycleStatus
-from toc.cycles.steps import measure_slos
+from toc.cycles.readings import measure_slos
 from toc.systems.models import System
 
 # The most moves the timeline draws; a system that flaps more than this has its
@@ -42,17 +42,16 @@ def slo_figure(system: System, ledger: dict) -> tuple[Cycle | None, dict | None]
     slos = [slo for slo in cycle.slos.all() if slo.target is not None]
     if not slos:
         return cycle, None
-    measure_slos(slos, ledger)
     gauges = [
         SloGauge(
-            name=slo.name,
-            comparator=slo.comparator,
-            target=slo.target,
-            measured=slo.measured,
-            unit=slo.unit,
-            status=slo.status,
+            name=slo.row.name,
+            comparator=slo.row.comparator,
+            target=slo.row.target,
+            measured=slo.reading.measured,
+            unit=slo.row.unit,
+            status=slo.reading.status,
         )
-        for slo in slos
+        for slo in measure_slos(slos, lambda: ledger)
     ]
     return cycle, slo_bullets(gauges)
 

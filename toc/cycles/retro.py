@@ -8,35 +8,26 @@ to then (records created later, or deleted by then, are left out).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
+from typing import Any
 
 from django.db import models
 
-from toc.analysis import Criterion as CriterionSpec
-from toc.analysis import describe_change, evaluate_slo, judge
-from toc.cycles.models import (
-    Assumption,
-    Conflict,
-    ConstraintChoice,
-    Criterion,
-    Cycle,
-    CycleStatus,
-    Experiment,
-    Innovation,
-    MeasuredFrom,
-    Outcome,
-    OutcomeRow,
-    Pattern,
-    Problem,
-    Rollout,
-    RolloutPhase,
-    Slo,
-    Tier,
-    ValidationExperiment,
-    Why,
+from toc.analysis import describe_change
+from toc.cycles.models import Cycle, CycleStatus, OutcomeRow, Pattern
+from toc.cycles.readings import Shown, verdict_of
+from toc.cycles.records import (
+    LINKS,
+    RECORDS,
+    ROWS,
+    RecordKind,
+    RowKind,
 )
-from toc.cycles.steps import decorate_rows, validation_figures
+from toc.lib.formats import number
+from toc.metrics.ledger import ledger_response
 
 OUTSIDE = "outside"  # the outcome's "next constraint" when it left the pipeline
 
@@ -52,76 +43,83 @@ class NotYetRecorded(Exception):
 
 @dataclass
 class Snapshot:
+    """Every record of the cycle by its link (`records["problem"]`, None if it was
+    not there), every list by its name (`rows["outcome_rows"]`, each row a
+    readings.Shown), and what is read beside them. Both read as attributes too:
+    `s.problem`, `s.whys`."""
+
     cycle: Cycle
     as_of: datetime | None
-    slos: list[Slo] = field(default_factory=list)
-    constraint: ConstraintChoice | None = None
-    validation: ValidationExperiment | None = None
-    # Before and during the experiment, from the ingested metrics, with the verdict.
-    validation_figures: dict | None = None
-    problem: Problem | None = None
-    whys: list[Why] = field(default_factory=list)
-    conflict: Conflict | None = None
-    assumptions: list[Assumption] = field(default_factory=list)
-    innovation: Innovation | None = None
-    tiers: list[Tier] = field(default_factory=list)
-    experiment: Experiment | None = None
-    criteria: list[Criterion] = field(default_factory=list)
+    records: dict[str, models.Model | None] = field(default_factory=dict)
+    rows: dict[str, list[Shown]] = field(default_factory=dict)
+    # What the records' kinds read beside them, by key (the validation figures).
+    readings: dict[str, Any] = field(default_factory=dict)
     verdict: str = ""
-    rollout: Rollout | None = None
-    phases: list[RolloutPhase] = field(default_factory=list)
-    outcome: Outcome | None = None
-    outcome_rows: list[OutcomeRow] = field(default_factory=list)
     stage_names: dict[str, str] = field(default_factory=dict)
 
+    def __getattr__(self, name: str) -> Any:
+        # Reached only for names a Snapshot lacks: a record's link or a list's name.
+        for table in ("records", "rows"):
+            found = self.__dict__.get(table, {})
+            if name in found:
+                return found[name]
+        raise AttributeError(name)
+
     @property
-    def broken_assumption(self) -> Assumption | None:
-        broken = self.conflict.broken_assumption_id if self.conflict else None
-        return next((a for a in self.assumptions if a.pk == broken), None)
+    def validation_figures(self) -> dict | None:
+        """Before and during the experiment, from the ingested metrics, with the
+        verdict (readings.validation_figures)."""
+        return self.readings.get("validation")
+
+    @property
+    def broken_assumption(self) -> Any:
+        conflict = self.records.get("conflict")
+        broken = conflict.broken_assumption_id if conflict else None
+        return next((a for a in self.rows["assumptions"] if a.pk == broken), None)
 
     @property
     def pattern_labels(self) -> list[str]:
         labels = dict(Pattern.choices)
-        patterns = self.innovation.patterns if self.innovation else []
+        innovation = self.records.get("innovation")
+        patterns = innovation.patterns if innovation else []
         return [labels.get(p, p) for p in patterns]
 
     @property
     def validation_stage_name(self) -> str:
-        slug = self.validation.stage if self.validation else ""
+        validation = self.records.get("validation")
+        slug = validation.stage if validation else ""
         return self.stage_names.get(slug, slug)
 
     @property
     def next_constraint_name(self) -> str:
-        slug = self.outcome.next_constraint if self.outcome else ""
+        outcome = self.records.get("outcome")
+        slug = outcome.next_constraint if outcome else ""
         if slug == OUTSIDE:
             return "Outside the pipeline (demand or policy)"
         return self.stage_names.get(slug, slug)
 
 
+def _told(kind: RecordKind | RowKind) -> bool:
+    """Whether a snapshot holds the kind: a stage's shared rows are not the cycle's."""
+    return not (isinstance(kind, RowKind) and kind.shared)
+
+
+LISTS = [kind for kind in ROWS.values() if _told(kind)]
+
+
 def snapshot_now(cycle: Cycle) -> Snapshot:
-    """The cycle as it stands; `cycle` comes from chain.cycle_with_links."""
+    """The cycle as it stands; `cycle` comes from records.cycle_with_links."""
+    # An open cycle reads live SLOs off the ledger, as its goal page does; a closed
+    # one keeps what was typed, since today's metrics are not the cycle's.
+    live = cycle.status == CycleStatus.OPEN
+    ledger = partial(ledger_response, cycle.system) if live else None
     snapshot = Snapshot(
         cycle=cycle,
         as_of=None,
-        slos=list(cycle.slos.all()),
-        constraint=cycle.constraint,
-        validation=getattr(cycle, "validation", None),
-        problem=cycle.problem,
-        whys=list(cycle.problem.whys.all()),
-        conflict=cycle.conflict,
-        assumptions=list(cycle.conflict.assumptions.all()),
-        innovation=cycle.innovation,
-        tiers=list(cycle.innovation.tiers.all()),
-        experiment=cycle.experiment,
-        criteria=list(cycle.experiment.criteria.all()),
-        rollout=cycle.rollout,
-        phases=list(cycle.rollout.phases.all()),
-        outcome=cycle.outcome,
-        outcome_rows=list(cycle.outcome.rows.all()),
+        records={kind.link: kind.instance(cycle) for kind in LINKS},
+        rows={kind.name: kind.show(kind.rows(cycle), ledger) for kind in LISTS},
     )
-    # An open cycle reads live SLOs off the ledger, as its goal page does; a closed
-    # one keeps what was typed, since today's metrics are not the cycle's.
-    return _decorate(snapshot, live=cycle.status == CycleStatus.OPEN)
+    return _complete(snapshot)
 
 
 def snapshot_as_of(cycle: Cycle, when: datetime) -> Snapshot:
@@ -132,65 +130,44 @@ def snapshot_as_of(cycle: Cycle, when: datetime) -> Snapshot:
         raise NotYetRecorded(first.history_date if first else None, cycle.created)
     past = record.instance
     past.system = cycle.system
+    records = {
+        kind.link: kind.model.history.as_of(when).filter(cycle_id=cycle.pk).first()
+        for kind in LINKS
+    }
 
-    def link(model: type[models.Model]) -> models.Model | None:
-        return model.history.as_of(when).filter(cycle_id=cycle.pk).first()
-
-    def rows(model: type[models.Model], parent: models.Model | None, key: str):
+    def rows(kind: RowKind) -> list[models.Model]:
+        parent = past if kind.parent == "cycle" else records.get(kind.parent)
         if parent is None:
             return []
-        found = model.history.as_of(when).filter(**{key: parent.pk})
-        return sorted(found, key=_sort_key(model))
+        found = kind.model.history.as_of(when).filter(**{kind.parent: parent.pk})
+        return sorted(found, key=_sort_key(kind.model))
 
-    snapshot = Snapshot(cycle=past, as_of=when)
-    snapshot.slos = rows(Slo, past, "cycle_id")
-    snapshot.constraint = link(ConstraintChoice)
-    snapshot.validation = link(ValidationExperiment)
-    snapshot.problem = link(Problem)
-    snapshot.whys = rows(Why, snapshot.problem, "problem_id")
-    snapshot.conflict = link(Conflict)
-    snapshot.assumptions = rows(Assumption, snapshot.conflict, "conflict_id")
-    snapshot.innovation = link(Innovation)
-    snapshot.tiers = rows(Tier, snapshot.innovation, "innovation_id")
-    snapshot.experiment = link(Experiment)
-    snapshot.criteria = rows(Criterion, snapshot.experiment, "experiment_id")
-    snapshot.rollout = link(Rollout)
-    snapshot.phases = rows(RolloutPhase, snapshot.rollout, "rollout_id")
-    snapshot.outcome = link(Outcome)
-    snapshot.outcome_rows = rows(OutcomeRow, snapshot.outcome, "outcome_id")
-    return _decorate(snapshot, live=False)
+    snapshot = Snapshot(
+        cycle=past,
+        as_of=when,
+        records=records,
+        rows={kind.name: kind.show(rows(kind)) for kind in LISTS},
+    )
+    return _complete(snapshot)
 
 
-def _sort_key(model: type[models.Model]):
+def _sort_key(model: type[models.Model]) -> Callable[[models.Model], tuple]:
     """The model's own ordering, applied in Python to the versions from history."""
     names = [name.lstrip("-") for name in model._meta.ordering] or ["id"]
     return lambda row: tuple(getattr(row, name) for name in names)
 
 
-def _decorate(snapshot: Snapshot, *, live: bool) -> Snapshot:
-    """Adds what the pages show beside the fields: SLO status, verdicts, changes."""
+def _complete(snapshot: Snapshot) -> Snapshot:
+    """Adds what is read beside the records: the validation figures, the
+    experiment's verdict, the stages' names."""
     cycle = snapshot.cycle
-    if live:
-        decorate_rows(cycle, "slos", snapshot.slos)
-    else:
-        for slo in snapshot.slos:
-            slo.live = slo.measured_from != MeasuredFrom.TYPED
-            slo.status = (
-                evaluate_slo(slo.comparator, slo.target, slo.measured)
-                if slo.target is not None
-                else None
-            )
-    decorate_rows(cycle, "criteria", snapshot.criteria)
-    decorate_rows(cycle, "outcome-rows", snapshot.outcome_rows)
-    verdict, _ = judge(
-        [
-            CriterionSpec(c.metric, c.comparator, c.threshold, c.result)
-            for c in snapshot.criteria
-        ]
-    )
-    snapshot.verdict = str(verdict)
+    snapshot.readings = {
+        kind.key: kind.reading(cycle, snapshot.records[kind.link])
+        for kind in RECORDS.values()
+        if kind.read is not None
+    }
+    snapshot.verdict = str(verdict_of(snapshot.rows["criteria"]))
     snapshot.stage_names = dict(cycle.system.stages.values_list("slug", "name"))
-    snapshot.validation_figures = validation_figures(cycle.system, snapshot.validation)
     return snapshot
 
 
@@ -239,8 +216,3 @@ def before_after(row: OutcomeRow) -> str:
     return (
         f"{row.metric} {number(row.before)}{unit} → {number(row.after)}{unit}, {change}"
     )
-
-
-def number(value: float | None) -> str:
-    """A typed value without float noise or trailing zeros: 12.5, 47, 0.001."""
-    return "—" if value is None else f"{value:,.6g}"

@@ -1,7 +1,7 @@
 """Inline lists of a cycle's records (SLOs, whys, assumptions, tiers, …).
 
 Every list works the same way: add, edit in place, move and delete with htmx,
-each with a full-page fallback. A RowKind (kinds.py) says which model, form and
+each with a full-page fallback. A RowKind (records.py) says which model, form and
 parent a list has; one set of views and one template serve them all, and the
 changes themselves are services shared with the API.
 """
@@ -23,26 +23,28 @@ from django_htmx.http import (
 from toc.accounts.models import Role
 from toc.cycles import services
 from toc.cycles.access import get_cycle, get_parent, get_row
-from toc.cycles.kinds import KINDS, RowKind
 from toc.cycles.models import Cycle
-from toc.cycles.steps import decorate_rows
+from toc.cycles.records import ROWS, RowKind
 from toc.lib.http import form_page
+from toc.metrics.ledger import ledger_response
 
 
 def _kind(key: str) -> RowKind:
-    kind = KINDS.get(key)
+    kind = ROWS.get(key)
     if kind is None:
         raise Http404("No such list.")
     return kind
 
 
 def rows_context(cycle: Cycle, kind: RowKind, can_edit: bool, form=None) -> dict:
-    rows = kind.rows(cycle)
+    """A list as its step page shows it: each row with what is read beside it
+    (readings.Shown), SLOs measured off the live ledger."""
+    rows = kind.show(kind.rows(cycle), lambda: ledger_response(cycle.system))
     return {
         "cycle": cycle,
         "kind": kind,
-        "rows": decorate_rows(cycle, kind.key, rows),
-        "can_edit": can_edit and kind.parent(cycle) is not None,
+        "rows": rows,
+        "can_edit": can_edit and kind.parent_of(cycle) is not None,
         "add_form": form or kind.form(prefix=f"new-{kind.key}"),
     }
 
@@ -60,7 +62,12 @@ def _rows_response(request: HttpRequest, cycle: Cycle, kind: RowKind, message: s
 
 
 def _editable(request: HttpRequest, slug: str, number: int, key: str):
-    cycle, _ = get_cycle(request, slug, number, needs=Role.EDITOR)
+    # Only the list's parent with the cycle: the list itself is read after the
+    # change, so that the answer shows it.
+    kind = ROWS.get(key)
+    cycle, _ = get_cycle(
+        request, slug, number, needs=Role.EDITOR, links=kind.selected if kind else ()
+    )
     kind = _kind(key)
     return cycle, kind, get_parent(cycle, kind)
 

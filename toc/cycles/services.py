@@ -8,23 +8,17 @@ from django.forms import ModelForm
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
-from toc.cycles.kinds import RowKind
 from toc.cycles.models import (
     Assumption,
     Comparator,
-    Conflict,
     ConstraintChoice,
     Cycle,
     CycleStatus,
-    Experiment,
-    Innovation,
-    Outcome,
-    Problem,
-    Rollout,
     RolloutPhase,
     Slo,
     SloDimension,
 )
+from toc.cycles.records import LINKS, OPENED, RowKind
 from toc.lib import ordering
 from toc.lib.formats import duration
 from toc.metrics.ledger import constraint_standing, ledger_response
@@ -118,13 +112,15 @@ def cycle_open(
         ledger_snapshot=ledger if ledger["computed_at"] else None,
         chosen_by=user,
     )
-    for model in (Problem, Conflict, Innovation, Experiment, Outcome):
-        model.objects.create(cycle=cycle)
-    rollout = Rollout.objects.create(cycle=cycle)
+    opened = {
+        kind.link: kind.model.objects.create(cycle=cycle)
+        for kind in LINKS
+        if kind.made == OPENED
+    }
     bulk_create_with_history(
         [
             RolloutPhase(
-                rollout=rollout,
+                rollout=opened["rollout"],
                 position=position,
                 name=name,
                 traffic_share=share,
@@ -167,9 +163,9 @@ def cycle_close_and_continue(*, cycle: Cycle, user=None) -> Cycle:
 def row_create(*, kind: RowKind, parent: models.Model, form: ModelForm) -> models.Model:
     """A valid form's row, at the end of its list if the list is ordered."""
     row = form.save(commit=False)
-    setattr(row, kind.parent_field, parent)
+    setattr(row, kind.parent, parent)
     if kind.ordered:
-        last = kind.model.objects.filter(**{kind.parent_field: parent}).aggregate(
+        last = kind.model.objects.filter(**{kind.parent: parent}).aggregate(
             Max("position")
         )["position__max"]
         row.position = 0 if last is None else last + 1
@@ -202,7 +198,7 @@ def _reorder(kind: RowKind, parent: models.Model, reorder: Callable) -> object:
     toc.lib.ordering writes positions with bulk_update, which simple-history does not
     see; without these rows the trail and the as-of views would keep old orders.
     """
-    siblings = kind.model.objects.filter(**{kind.parent_field: parent})
+    siblings = kind.model.objects.filter(**{kind.parent: parent})
     before = dict(siblings.select_for_update().values_list("pk", "position"))
     result = reorder(siblings)
     moved = [row for row in siblings if before.get(row.pk) != row.position]
@@ -214,9 +210,9 @@ def record_save(*, cycle: Cycle, name: str, form: ModelForm, user) -> models.Mod
     """Saves a valid record form of the cycle (see steps.record_forms), filling in
     what the form does not carry: its cycle, who chose or decided, when."""
     record = form.save(commit=False)
-    if name == "validation":
+    if record.pk is None:  # made by its first save, as a validation experiment is
         record.cycle = cycle
-    elif name == "constraint":
+    if name == "constraint":
         record.chosen_by = user
     elif name == "decision":
         record.decided_by = user

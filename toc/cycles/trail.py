@@ -8,9 +8,10 @@ filters are exact and need no extra column. (A cycle id filled in by the
 pre_create_historical_record signal would miss every row that simple-history's
 bulk helpers write, since they send no signal.)
 
-Features belong to a stage, and a stage's registry is shared by every cycle of
-its system. A cycle's trail shows the feature changes of its system's stages
-made while the cycle was open: that is when its team could edit them.
+The sources are the registry's kinds (records.py). Shared rows (features)
+belong to a stage, and a stage's registry is shared by every cycle of its
+system. A cycle's trail shows the changes to its system's stages' rows made
+while the cycle was open: that is when its team could edit them.
 """
 
 from __future__ import annotations
@@ -25,27 +26,9 @@ from django.db import models
 from django.db.models import Value
 from django.utils.text import capfirst
 
-from toc.cycles.models import (
-    Assumption,
-    Conflict,
-    ConstraintChoice,
-    Criterion,
-    Cycle,
-    Experiment,
-    Innovation,
-    Outcome,
-    OutcomeRow,
-    Pattern,
-    Problem,
-    Rollout,
-    RolloutPhase,
-    Slo,
-    Tier,
-    ValidationExperiment,
-    Why,
-)
-from toc.cycles.retro import number
-from toc.systems.models import Feature
+from toc.cycles.models import Assumption, Cycle, Pattern
+from toc.cycles.records import KINDS, RECORDS, RecordKind
+from toc.lib.formats import number
 
 
 @dataclass(frozen=True)
@@ -54,28 +37,34 @@ class Source:
     noun: str  # as it reads mid-sentence: "demo changed why …"
     key: str  # the historical row's field that names the parent
     parent: type[models.Model] | None = None  # a link of the cycle; None: the cycle
-    title: str = ""  # the field that tells one row of a list from another
+    title: str = ""  # the field that tells one row from another in a list
+    shared: bool = False  # a stage's rows, shared by the system's cycles
 
 
-SOURCES = [
-    Source(Cycle, "cycle", "id", title="title"),
-    Source(Slo, "SLO", "cycle_id", title="name"),
-    Source(ConstraintChoice, "constraint", "cycle_id"),
-    Source(ValidationExperiment, "validation experiment", "cycle_id"),
-    Source(Problem, "problem", "cycle_id"),
-    Source(Why, "why", "problem_id", Problem, "answer"),
-    Source(Feature, "feature", "stage_id", title="name"),
-    Source(Conflict, "conflict", "cycle_id"),
-    Source(Assumption, "assumption", "conflict_id", Conflict, "text"),
-    Source(Innovation, "innovation", "cycle_id"),
-    Source(Tier, "tier", "innovation_id", Innovation, "name"),
-    Source(Experiment, "experiment", "cycle_id"),
-    Source(Criterion, "criterion", "experiment_id", Experiment, "metric"),
-    Source(Rollout, "rollout", "cycle_id"),
-    Source(RolloutPhase, "rollout phase", "rollout_id", Rollout, "name"),
-    Source(Outcome, "outcome", "cycle_id"),
-    Source(OutcomeRow, "outcome row", "outcome_id", Outcome, "metric"),
-]
+def _sources() -> list[Source]:
+    """The cycle, then each model the registry's kinds keep, once."""
+    sources = [Source(Cycle, "cycle", "id", title="title")]
+    for kind in KINDS:
+        if any(source.model is kind.model for source in sources):
+            continue  # a second form over a record (the experiment's decision)
+        if isinstance(kind, RecordKind):
+            sources.append(Source(kind.model, kind.noun, "cycle_id"))
+            continue
+        parent = None if kind.parent == "cycle" or kind.shared else kind.parent
+        sources.append(
+            Source(
+                kind.model,
+                kind.trail_noun or kind.bare_noun,
+                f"{kind.parent}_id",
+                RECORDS[parent].model if parent else None,
+                kind.title,
+                kind.shared,
+            )
+        )
+    return sources
+
+
+SOURCES = _sources()
 
 ACTIONS = {"+": "created", "~": "changed", "-": "deleted"}
 
@@ -116,9 +105,9 @@ class Entry:
 
 def _history(source: Source, cycle: Cycle) -> models.QuerySet:
     history = source.model.history.all()
-    if source.model is Feature:
+    if source.shared:
         history = history.filter(
-            stage_id__in=cycle.system.stages.values("pk"),
+            **{f"{source.key}__in": cycle.system.stages.values("pk")},
             history_date__gte=cycle.created,
         )
         if cycle.closed_at:

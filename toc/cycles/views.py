@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -15,11 +17,18 @@ from toc.cycles.access import get_cycle
 from toc.cycles.chain import chain
 from toc.cycles.figures import timeline_figure
 from toc.cycles.forms import AsOfForm, CycleForm, HistoryFilterForm
-from toc.cycles.kinds import KINDS
 from toc.cycles.models import CycleStatus
-from toc.cycles.retro import NotYetRecorded, snapshot_as_of, snapshot_now, summarise
+from toc.cycles.readings import Shown
+from toc.cycles.records import ROWS, STEPS
+from toc.cycles.retro import (
+    NotYetRecorded,
+    Summary,
+    snapshot_as_of,
+    snapshot_now,
+    summarise,
+)
 from toc.cycles.rows import rows_context
-from toc.cycles.steps import STEPS, record_forms, step_context
+from toc.cycles.steps import record_forms, step_context
 from toc.cycles.trail import entries, trail
 from toc.lib.http import form_page, read_only
 from toc.metrics.ledger import (
@@ -34,16 +43,12 @@ HISTORY_PAGE = 20  # cycles per page of a system's history
 TRAIL_ON_DETAIL = 20  # newest changes on the cycle page; the rest on its trail page
 TRAIL_PAGE = 50
 
-# Which inline lists each step page shows, in order.
-STEP_ROWS = {
-    "goal": ["slos"],
-    "problem": ["whys", "features"],
-    "conflict": ["assumptions"],
-    "innovation": ["tiers"],
-    "experiment": ["criteria"],
-    "rollout": ["phases"],
-    "outcome": ["outcome-rows"],
-}
+
+@dataclass(frozen=True)
+class InHistory:
+    """What the system's history shows beside a cycle: its chain in a line."""
+
+    summary: Summary
 
 
 @form_page
@@ -78,8 +83,7 @@ def cycle_list(request: HttpRequest, slug: str) -> HttpResponse:
     if wanted.get("opened_to"):
         cycles = cycles.filter(created__date__lte=wanted["opened_to"])
     page = Paginator(cycles, HISTORY_PAGE).get_page(request.GET.get("page"))
-    for cycle in page:
-        cycle.summary = summarise(cycle)
+    page.object_list = [Shown(c, InHistory(summarise(c))) for c in page]
     return render(
         request,
         "cycles/list.html",
@@ -219,23 +223,24 @@ def cycle_export(
 def cycle_step(request: HttpRequest, slug: str, number: int, step: str) -> HttpResponse:
     if step not in STEPS:
         raise Http404("No such step.")
-    cycle, role = get_cycle(request, slug, number)
+    posted = request.method == "POST"
+    needs = Role.EDITOR if posted else Role.VIEWER
+    cycle, role = get_cycle(request, slug, number, needs=needs)
     specs = record_forms(cycle, step)
-    bound_name = None
-    if request.method == "POST":
-        cycle, role = get_cycle(request, slug, number, needs=Role.EDITOR)
-        specs = record_forms(cycle, step)
-        bound_name = request.POST.get("form")
-        if bound_name not in specs:
-            return HttpResponse("Unknown form.", status=400)
-    record_forms_built = {}
-    for name, (form_class, instance, extra) in specs.items():
-        data = request.POST if name == bound_name else None
-        record_forms_built[name] = form_class(
-            data, instance=instance, prefix=name, **extra
+    bound_name = request.POST.get("form") if posted else None
+    if posted and bound_name not in specs:
+        return HttpResponse("Unknown form.", status=400)
+    built = {
+        name: form_class(
+            request.POST if name == bound_name else None,
+            instance=instance,
+            prefix=name,
+            **extra,
         )
+        for name, (form_class, instance, extra) in specs.items()
+    }
     if bound_name:
-        form = record_forms_built[bound_name]
+        form = built[bound_name]
         if form.is_valid():
             services.record_save(
                 cycle=cycle, name=bound_name, form=form, user=request.user
@@ -243,11 +248,14 @@ def cycle_step(request: HttpRequest, slug: str, number: int, step: str) -> HttpR
             messages.success(request, "Saved.")
             return redirect(f"{cycle.get_absolute_url()}{step}/")
     context = _page_context(cycle, role, step)
-    context.update(step_context(request, cycle, step))
-    context["forms"] = record_forms_built
+    context["forms"] = built
     context["row_lists"] = [
-        rows_context(cycle, KINDS[key], context["can_edit"]) for key in STEP_ROWS[step]
+        rows_context(cycle, kind, context["can_edit"])
+        for kind in ROWS.values()
+        if kind.step == step
     ]
+    lists = {rows["kind"].key: rows["rows"] for rows in context["row_lists"]}
+    context.update(step_context(request, cycle, step, lists))
     return render(request, f"cycles/step_{step}.html", context)
 
 

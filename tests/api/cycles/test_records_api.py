@@ -9,8 +9,9 @@ from toc.accounts.models import Role
 from toc.api.common import etag
 from toc.api.cycles import RECORD_STEPS
 from toc.cycles.models import Assumption, Decision, Problem, ValidationExperiment
+from toc.cycles.records import STEPS
 from toc.cycles.services import cycle_close_and_continue, cycle_open
-from toc.cycles.steps import STEPS, record_forms
+from toc.cycles.steps import record_forms
 
 PROBLEM = {
     "statement": "Features take 300 ms a record",

@@ -1,0 +1,233 @@
+"""What a cycle's pages, the API and the exports show beside its stored records:
+SLOs measured off the ledger, criteria judged, before/after changes, feature
+values and the validation experiment's figures.
+
+Each is handed out as a small view object next to the row it is about
+(`Shown`); nothing is written onto a model instance, so no later save() can
+store a live value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import models
+
+from toc.analysis import Criterion as CriterionSpec
+from toc.analysis import (
+    ExperimentVerdict,
+    FeatureValue,
+    PeriodPoint,
+    compare_periods,
+    data_loss_share,
+    describe_change,
+    evaluate_slo,
+    feature_values,
+    improved,
+    judge,
+    validation_verdict,
+)
+from toc.analysis import Feature as FeatureSpec
+from toc.cycles.models import Cycle, MeasuredFrom, ValidationExperiment
+from toc.metrics.series import stage_series
+from toc.systems.models import Stage, System
+
+# The live ledger, read when first needed; None where a cycle's SLOs keep what
+# was typed (a closed cycle, a past moment).
+Ledger = Callable[[], dict] | None
+
+# Features contributing less than this share of the importance are pruning candidates.
+CONTRIBUTION_FLOOR = 0.01
+# How many milliseconds one unit of an SLO's time unit is.
+TIME_UNITS_MS = {"ms": 1, "s": 1000, "sec": 1000, "min": 60_000, "minutes": 60_000}
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A row (or a cycle, a record) as pages show it: the stored row, and what
+    is read beside it.
+
+    A template reads both through it (`slo.name`, `slo.status`), the reading
+    first: a live SLO's `measured` is the ledger's, as the page shows it. The
+    API's serializers are handed `row` and `reading` apart, so that stored
+    fields read as stored there.
+    """
+
+    row: models.Model
+    reading: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        # Reached only for names a Shown lacks. Dunders are left alone so that
+        # copy and pickle find none on a half-built instance.
+        fields = self.__dict__
+        if name.startswith("__") or "row" not in fields:
+            raise AttributeError(name)
+        reading = fields["reading"]
+        if reading is not None and hasattr(reading, name):
+            return getattr(reading, name)
+        return getattr(fields["row"], name)
+
+
+@dataclass(frozen=True)
+class MeasuredSlo:
+    live: bool  # read off the ledger rather than typed in
+    measured: float | None
+    status: str | None  # met, violated or unknown; None without a target
+
+
+@dataclass(frozen=True)
+class JudgedCriterion:
+    passed: bool | None  # None until it has a result
+
+
+@dataclass(frozen=True)
+class OutcomeChange:
+    change: str  # "15× faster", "+12%"
+    improved: bool | None
+
+
+@dataclass(frozen=True)
+class ValuedFeature:
+    value: FeatureValue
+
+
+def measure_slos(slos: Iterable[models.Model], ledger: Ledger = None) -> list[Shown]:
+    """Each SLO with its measured value and status. With a ledger, an SLO
+    measured from metrics reads it now; without, every SLO keeps what was stored."""
+    slos = list(slos)
+    live = [slo.measured_from != MeasuredFrom.TYPED for slo in slos]
+    current = ledger() if ledger is not None and any(live) else None
+    shown = []
+    for slo, is_live in zip(slos, live, strict=True):
+        measured = slo.measured
+        if is_live and current is not None:
+            measured = measured_from_metrics(slo.measured_from, slo.unit, current)
+        status = (
+            evaluate_slo(slo.comparator, slo.target, measured)
+            if slo.target is not None
+            else None
+        )
+        shown.append(Shown(slo, MeasuredSlo(is_live, measured, status)))
+    return shown
+
+
+def measured_from_metrics(source: str, unit: str, ledger: dict) -> float | None:
+    """An SLO's measured value read off the current ledger, in the SLO's unit."""
+    rows = [row for row in ledger["stages"] if row["samples"]]
+    if not rows:
+        return None
+    if source == MeasuredFrom.LAST_STAGE_P95:
+        scale = TIME_UNITS_MS.get(unit.strip().lower())
+        return None if scale is None else rows[-1]["latency_p95_ms"] / scale
+    if source == MeasuredFrom.DATA_LOSS:
+        # What the first stage took in over the window, against all that was dropped.
+        records = rows[0]["load"] * ledger["window_s"]
+        share = data_loss_share(sum(row["dropped"] for row in rows), records)
+        if share is None:
+            return None
+        return share * 100 if unit.strip() == "%" else share
+    return None
+
+
+def _criterion(row: Any) -> CriterionSpec:
+    return CriterionSpec(row.metric, row.comparator, row.threshold, row.result)
+
+
+def judge_criteria(criteria: Iterable[models.Model], ledger: Ledger = None) -> list:
+    criteria = list(criteria)
+    _, outcomes = judge([_criterion(c) for c in criteria])
+    return [
+        Shown(criterion, JudgedCriterion(outcome.passed))
+        for criterion, outcome in zip(criteria, outcomes, strict=True)
+    ]
+
+
+def verdict_of(criteria: Iterable[Any]) -> ExperimentVerdict:
+    """What the criteria say together: passed, failed or incomplete."""
+    verdict, _ = judge([_criterion(c) for c in criteria])
+    return verdict
+
+
+def outcome_changes(rows: Iterable[models.Model], ledger: Ledger = None) -> list:
+    return [
+        Shown(
+            row,
+            OutcomeChange(
+                describe_change(row.before, row.after, row.lower_is_better, row.unit),
+                improved(row.before, row.after, row.lower_is_better),
+            ),
+        )
+        for row in rows
+    ]
+
+
+def values_of(features: Iterable[Any]) -> list[FeatureValue]:
+    specs = [FeatureSpec(f.name, f.importance, f.compute_cost) for f in features]
+    return feature_values(specs, CONTRIBUTION_FLOOR)
+
+
+def value_features(features: Iterable[models.Model], ledger: Ledger = None) -> list:
+    """The features with their value, the most valuable first."""
+    features = list(features)
+    values = {value.name: value for value in values_of(features)}
+    shown = [Shown(f, ValuedFeature(values[f.name])) for f in features]
+    return sorted(shown, key=lambda s: (-s.reading.value.score, s.row.name))
+
+
+def constraint_stage(cycle: Cycle) -> Stage | None:
+    return cycle.system.stages.filter(slug=cycle.constraint.stage).first()
+
+
+def validation_figures(
+    system: System, validation: ValidationExperiment | None
+) -> dict | None:
+    """Before and during the validation experiment, from the stored rollups, and the
+    verdict they give; None without an experiment or when its stage is gone."""
+    if validation is None:
+        return None
+    stages = list(system.stages.all())
+    stage = next((s for s in stages if s.slug == validation.stage), None)
+    if stage is None:
+        return None
+    length = validation.ended - validation.started
+    before_start = validation.started - min(length, timedelta(days=2))
+
+    def points(target: Stage, start: datetime, end: datetime) -> list[PeriodPoint]:
+        series = stage_series([target], start, min(end, start + timedelta(days=2)))
+        values = series["stages"][0]
+        return [
+            PeriodPoint(
+                t=datetime.fromisoformat(t),
+                load=values["load"][i],
+                capacity=values["capacity"][i],
+                utilization=values["utilization"][i],
+                queue_depth=values["queue_depth"][i],
+                latency_p95_ms=values["latency_p95_ms"][i],
+            )
+            for i, t in enumerate(series["t"])
+            if values["load"][i] is not None
+        ]
+
+    last = stages[-1]
+    suspect = compare_periods(
+        points(stage, before_start, validation.started),
+        points(stage, validation.started, validation.ended),
+    )
+    system_figures = compare_periods(
+        points(last, before_start, validation.started),
+        points(last, validation.started, validation.ended),
+    )
+    return {
+        "stage": suspect,
+        "system": system_figures,
+        "stage_name": stage.name,
+        "last_stage_name": last.name,
+        "verdict": validation_verdict(stage.name, suspect, system_figures, last.name),
+    }
+
+
+def figures_of_validation(cycle: Cycle, validation: models.Model) -> dict | None:
+    return validation_figures(cycle.system, validation)
