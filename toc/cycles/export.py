@@ -50,15 +50,16 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from django.template.loader import render_to_string
 from django.utils import timezone
 from rest_framework import serializers
 
 from toc.cycles.readings import Shown
 from toc.cycles.records import KINDS, STEPS, RecordKind, RowKind
-from toc.cycles.retro import Snapshot
+from toc.cycles.retro import Snapshot, sections
 from toc.cycles.serializers import (
     ConflictSerializer,
     ConstraintSerializer,
@@ -67,7 +68,6 @@ from toc.cycles.serializers import (
     ValidationSerializer,
     represent,
 )
-from toc.lib.formats import number
 
 VERSION = 1
 
@@ -192,260 +192,12 @@ def as_json(snapshot: Snapshot) -> str:
     return json.dumps(data, ensure_ascii=False, indent=2)
 
 
-# Markdown
-
-# Lines starting like this would turn into headings, quotes, lists, rules or code.
-BLOCK_START = re.compile(r"^(\s*)(#|>|[-+*=_]|`{3}|~{3}|\d+[.)])")
-
-
-def _inline(text: str) -> str:
-    """One line of user text: no raw HTML, no line breaks."""
-    return " ".join(str(text).replace("\\", "\\\\").replace("<", "\\<").split())
-
-
-def _lead(text: str) -> str:
-    """User text that starts a line or a list item."""
-    return BLOCK_START.sub(r"\1\\\2", _inline(text))
-
-
-def _cell(value) -> str:
-    text = _inline(value) if value not in (None, "") else "—"
-    return text.replace("|", "\\|")
-
-
-def _paragraph(text: str) -> str:
-    """User text kept as written, without any line starting a Markdown block."""
-    lines = str(text).replace("\\", "\\\\").replace("<", "\\<").splitlines()
-    return "\n".join(BLOCK_START.sub(r"\1\\\2", line) for line in lines)
-
-
-def _table(head: list[str], rows: list[list]) -> list[str]:
-    lines = [
-        "| " + " | ".join(head) + " |",
-        "|" + "---|" * len(head),
-    ]
-    lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
-    return [*lines, ""]
-
-
-def _field(label: str, text: str) -> list[str]:
-    """A labelled paragraph, left out when empty."""
-    return [f"**{label}:**", "", _paragraph(text), ""] if str(text).strip() else []
-
-
-def _share(value: float | None) -> str:
-    return "—" if value is None else f"{number(value * 100)}%"
-
-
-def _when(value: datetime | None) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if value else "—"
+# Markdown: templates/cycles/export.md, a part per kind of record.
 
 
 def as_markdown(snapshot: Snapshot) -> str:
-    s, cycle = snapshot, snapshot.cycle
-    lines = [
-        f"# {_inline(cycle.system.name)}: cycle {cycle.number}, {_inline(cycle.title)}",
-        "",
-        f"- Status: {cycle.get_status_display()}",
-        f"- Opened: {_when(cycle.created)}"
-        + (
-            f" by {_inline(cycle.created_by.get_username())}"
-            if cycle.created_by
-            else ""
-        ),
-    ]
-    if cycle.closed_at:
-        lines.append(f"- Closed: {_when(cycle.closed_at)}")
-    if s.as_of:
-        lines.append(f"- As it stood on {_when(s.as_of)}")
-    lines += ["", "## 1. Goal and constraint", "", "### SLOs", ""]
-    lines += _table(
-        ["SLO", "Target", "Measured", "Status"],
-        [
-            [
-                slo.name,
-                ""
-                if slo.target is None
-                else f"{slo.get_comparator_display()} {number(slo.target)} {slo.unit}",
-                "" if slo.measured is None else f"{number(slo.measured)} {slo.unit}",
-                slo.status or "no target",
-            ]
-            for slo in s.slos
-        ],
+    text = render_to_string(
+        "cycles/export.md", {"s": snapshot, "sections": sections(snapshot)}
     )
-    lines += ["### Constraint", ""]
-    if s.constraint and s.constraint.stage:
-        lines += [f"**Stage:** {_inline(s.constraint.stage_name)}", ""]
-        lines += _field("Why this stage", s.constraint.reason)
-        ledger = s.constraint.ledger_snapshot or {}
-        if ledger.get("stages"):
-            end = ledger.get("window_end")
-            lines += [
-                f"Ledger kept with the cycle{f' (up to {end})' if end else ''}:",
-                "",
-            ]
-            lines += _table(
-                ["Stage", "Capacity", "Load", "Utilization", "p95 (ms)", "Queue"],
-                [
-                    [
-                        row["name"],
-                        number(row["capacity"]),
-                        number(row["load"]),
-                        _share(row["utilization"]),
-                        number(row["latency_p95_ms"]),
-                        number(row["queue_depth"]),
-                    ]
-                    for row in ledger["stages"]
-                ],
-            )
-    else:
-        lines += ["No constraint chosen.", ""]
-    lines += ["### Validation experiment", ""]
-    if s.validation:
-        v = s.validation
-        lines += [
-            f"{_lead(s.validation_stage_name)} with "
-            f"{number(v.capacity_factor)}× capacity, "
-            f"{_when(v.started)} to {_when(v.ended)}.",
-            "",
-        ]
-        if s.validation_figures:
-            lines += [f"**{_inline(s.validation_figures['verdict'].sentence)}**", ""]
-        lines += _field("Notes", v.notes)
-    else:
-        lines += ["Not recorded.", ""]
-
-    lines += ["## 2. Problem", ""]
-    if s.problem:
-        lines += _field("Statement", s.problem.statement)
-        lines += [
-            f"Root cause: {s.problem.get_root_cause_display() or '—'}; "
-            f"share of the gap it explains: {_share(s.problem.gap_share)}.",
-            "",
-            "### Five whys",
-            "",
-        ]
-        for n, why in enumerate(s.whys, 1):
-            state = "validated" if why.validated else "not validated"
-            evidence = _inline(why.evidence) or "none yet"
-            lines.append(f"{n}. {_lead(why.answer)} *Evidence:* {evidence} ({state})")
-        lines += ["" if s.whys else "No whys yet.", ""]
-
-    lines += ["## 3. Conflict", ""]
-    if s.conflict:
-        c = s.conflict
-        lines += _table(
-            ["Box", "Text"],
-            [
-                ["A · objective", c.objective],
-                ["B · need", c.need_b],
-                ["D · action for B", c.action_d],
-                ["C · need", c.need_c],
-                ["D′ · action for C", c.action_e],
-            ],
-        )
-        if c.oscillation:
-            lines += [f"Oscillation: {c.get_oscillation_display()}.", ""]
-        lines += _field("About the oscillation", c.oscillation_note)
-        lines += ["### Assumptions", ""]
-        lines += _table(
-            ["Arrow", "Assumption", "Verdict", "Reasoning"],
-            [
-                [a.get_arrow_display(), a.text, a.get_verdict_display(), a.reasoning]
-                for a in s.assumptions
-            ],
-        )
-        broken = s.broken_assumption
-        lines += [f"Broken assumption: {_inline(broken.text) if broken else '—'}", ""]
-
-    lines += ["## 4. Innovation", ""]
-    if s.innovation:
-        i = s.innovation
-        lines += _field("Design", i.summary)
-        lines += [f"Patterns: {', '.join(s.pattern_labels) or '—'}.", ""]
-        lines += _field("Pros kept from B", i.pros_kept_b)
-        lines += _field("Pros kept from C", i.pros_kept_c)
-        lines += _field("Residual cons accepted", i.residual_cons)
-        lines += _field("Organizational change", i.organizational_change)
-        if s.tiers:
-            lines += ["### Tiers", ""]
-            lines += _table(
-                ["Tier", "Features", "Model", "Sees", "Exits here", "Latency (ms)"],
-                [
-                    [
-                        t.name,
-                        t.features,
-                        t.model,
-                        _share(t.traffic_share),
-                        _share(t.exit_share),
-                        number(t.latency_ms),
-                    ]
-                    for t in s.tiers
-                ],
-            )
-
-    lines += ["## 5. Experiment", ""]
-    if s.experiment:
-        e = s.experiment
-        lines += _field("Riskiest assumption", e.riskiest_assumption)
-        lines += _field("Hypothesis", e.hypothesis)
-        lines += [f"### Success criteria ({s.verdict})", ""]
-        lines += _table(
-            ["Metric", "Criterion", "Result", "Passed"],
-            [
-                [
-                    c.metric,
-                    f"{c.get_comparator_display()} {number(c.threshold)}",
-                    number(c.result),
-                    {True: "yes", False: "no", None: "not measured"}[c.passed],
-                ]
-                for c in s.criteria
-            ],
-        )
-        lines += _field("Results", e.results)
-        lines += _field("Learnings", e.learnings)
-        decided = e.get_decision_display()
-        if e.decided_by:
-            decided += f" by {_inline(e.decided_by.get_username())}"
-        if e.decided_at:
-            decided += f" on {_when(e.decided_at)}"
-        lines += [f"**Decision:** {decided}", ""]
-        lines += _field("Reason", e.decision_reason)
-
-    lines += ["## 6. Rollout", ""]
-    if s.rollout:
-        lines += _field("Rollback rule", s.rollout.rollback_rule)
-        lines += _table(
-            ["Phase", "Traffic", "Hold (h)", "Success criteria", "Status"],
-            [
-                [
-                    p.name,
-                    _share(p.traffic_share),
-                    number(p.hold_hours),
-                    p.success_criteria,
-                    p.get_status_display(),
-                ]
-                for p in s.phases
-            ],
-        )
-
-    lines += ["## 7. Outcome", ""]
-    if s.outcome:
-        lines += _table(
-            ["Metric", "Before", "After", "Change"],
-            [
-                [
-                    r.metric,
-                    f"{number(r.before)} {r.unit}",
-                    f"{number(r.after)} {r.unit}",
-                    r.change,
-                ]
-                for r in s.outcome_rows
-            ],
-        )
-        lines += [
-            f"Where the constraint went: {_inline(s.next_constraint_name) or '—'}",
-            "",
-        ]
-        lines += _field("Notes", s.outcome.notes)
-    return "\n".join(lines).rstrip() + "\n"
+    # The template's tags leave blank lines; Markdown reads one as well as many.
+    return re.sub(r"\n{3,}", "\n\n", text).strip("\n") + "\n"

@@ -20,9 +20,11 @@ from toc.analysis import describe_change
 from toc.cycles.models import Cycle, CycleStatus, OutcomeRow, Pattern
 from toc.cycles.readings import Shown, verdict_of
 from toc.cycles.records import (
+    KINDS,
     LINKS,
     RECORDS,
     ROWS,
+    STEPS,
     RecordKind,
     RowKind,
 )
@@ -169,6 +171,30 @@ def _complete(snapshot: Snapshot) -> Snapshot:
     snapshot.verdict = str(verdict_of(snapshot.rows["criteria"]))
     snapshot.stage_names = dict(cycle.system.stages.values_list("slug", "name"))
     return snapshot
+
+
+@dataclass(frozen=True)
+class Section:
+    """A step as the retrospective and the Markdown export tell it."""
+
+    number: int
+    key: str
+    title: str
+    kinds: list[RecordKind | RowKind]
+    present: bool  # False: the step's own record was not there yet
+
+
+def sections(snapshot: Snapshot) -> list[Section]:
+    return [
+        Section(
+            number=number,
+            key=step,
+            title=title,
+            kinds=[kind for kind in KINDS if kind.step == step and _told(kind)],
+            present=step not in snapshot.records or snapshot.records[step] is not None,
+        )
+        for number, (step, title) in enumerate(STEPS.items(), 1)
+    ]
 
 
 @dataclass(frozen=True)
