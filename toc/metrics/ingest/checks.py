@@ -6,7 +6,8 @@ absent or null) and returns the value to store, or a Refusal: the rest of the
 sentence "<field> ...". Checking a batch runs each field's rule over the
 batch's column of that field, so the rule that lets a batch be stored is the
 one that writes the 400 naming each bad sample. Any refusal rejects the whole
-batch, listing every refusal of every sample.
+batch, listing every refusal of every sample. The rules are plain functions
+rather than a serializer's fields: they run for every value of every batch.
 """
 
 from __future__ import annotations
