@@ -14,12 +14,16 @@ from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
-from tests.factories import MembershipFactory, StageFactory, SystemFactory
+from tests.factories import (
+    IngestKeyFactory,
+    MembershipFactory,
+    StageFactory,
+    SystemFactory,
+)
 from toc.accounts.models import Membership, Role
 from toc.celery import app as celery_app
 from toc.cycles.models import Cycle
 from toc.cycles.services import cycle_open
-from toc.systems.models import IngestKey
 
 CHROMIUM = os.environ.get("TOC_CHROMIUM", "/usr/bin/chromium")
 
@@ -135,8 +139,7 @@ def chromium_path() -> str:
 
 @pytest.fixture
 def ingest_key(personas) -> str:
-    _, plaintext = IngestKey.issue(system=personas.system, name="pipeline")
-    return plaintext
+    return IngestKeyFactory(system=personas.system, name="pipeline").plaintext
 
 
 @pytest.fixture

@@ -3,8 +3,8 @@ from __future__ import annotations
 import factory
 from django.contrib.auth import get_user_model
 
-from toc.accounts.models import Membership, Role, Team
-from toc.systems.models import Stage, System
+from toc.accounts.models import ApiToken, Membership, Role, Team
+from toc.systems.models import IngestKey, Stage, System
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -56,3 +56,39 @@ class StageFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Stage {n}")
     slug = factory.Sequence(lambda n: f"stage-{n}")
     position = factory.LazyAttribute(lambda stage: stage.system.next_stage_position())
+
+
+class ApiTokenFactory(factory.django.DjangoModelFactory):
+    """A personal API token, made the way the app makes one (only its digest is
+    stored); the secret a client sends is on `.plaintext`."""
+
+    class Meta:
+        model = ApiToken
+
+    user = factory.SubFactory(UserFactory)
+    name = "token"
+    expiry = None  # as the app's tokens: they never expire on their own
+
+    @classmethod
+    def _create(cls, model_class: type[ApiToken], *args, **kwargs) -> ApiToken:
+        token, plaintext = model_class.objects.create(*args, **kwargs)
+        token.plaintext = plaintext
+        return token
+
+
+class IngestKeyFactory(factory.django.DjangoModelFactory):
+    """An ingest key issued as the app issues one; the secret a pipeline sends is
+    on `.plaintext`."""
+
+    class Meta:
+        model = IngestKey
+
+    system = factory.SubFactory(SystemFactory)
+    name = "pipeline"
+    created_by = None
+
+    @classmethod
+    def _create(cls, model_class: type[IngestKey], *args, **kwargs) -> IngestKey:
+        key, plaintext = model_class.issue(**kwargs)
+        key.plaintext = plaintext
+        return key

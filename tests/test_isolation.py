@@ -18,6 +18,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
+from tests.factories import ApiTokenFactory, IngestKeyFactory
 from toc.accounts.models import ApiToken, Membership, Role
 from toc.cycles.models import (
     Assumption,
@@ -125,11 +126,11 @@ def world(personas) -> World:
         "slos": Slo.objects.filter(cycle=cycle).first(),
         "phases": RolloutPhase.objects.filter(rollout=cycle.rollout).first(),
     }
-    key, _ = IngestKey.issue(system=personas.system, name="walk")
-    owner_token, _ = ApiToken.objects.create(user=owner, name="walk", expiry=None)
+    key = IngestKeyFactory(system=personas.system, name="walk")
+    owner_token = ApiTokenFactory(user=owner, name="walk")
 
     def api_client(member: Membership) -> Client:
-        token = ApiToken.objects.create(user=member.user, name="t", expiry=None)[1]
+        token = ApiTokenFactory(user=member.user, name="t").plaintext
         return Client(headers={"Authorization": f"Bearer {token}"})
 
     members = Membership.objects.filter(team=team)

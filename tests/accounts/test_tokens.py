@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.test import Client
 
-from tests.factories import UserFactory
+from tests.factories import ApiTokenFactory, UserFactory
 from toc.accounts.models import ApiToken
 
 
@@ -29,7 +29,7 @@ def test_token_authenticates_as_its_user(db, client) -> None:
 
 def test_revoke_deletes_the_token(db, client) -> None:
     user = UserFactory()
-    _, secret = ApiToken.objects.create(user=user, name="old", expiry=None)
+    secret = ApiTokenFactory(user=user, name="old").plaintext
     token = ApiToken.objects.get()
     client.force_login(user)
     url = f"/account/tokens/{token.token_key}/revoke/"
@@ -41,7 +41,7 @@ def test_revoke_deletes_the_token(db, client) -> None:
 
 
 def test_nobody_revokes_someone_elses_token(db, client) -> None:
-    ApiToken.objects.create(user=UserFactory(), name="theirs", expiry=None)
+    ApiTokenFactory(user=UserFactory(), name="theirs")
     token = ApiToken.objects.get()
     client.force_login(UserFactory())
     response = client.post(f"/account/tokens/{token.token_key}/revoke/")

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from django.contrib.auth.models import User
 from django.test import Client
 
-from toc.accounts.models import ApiToken, Membership, Role
+from tests.factories import ApiTokenFactory
+from toc.accounts.models import Membership, Role
 
 
 @dataclass
@@ -39,7 +40,7 @@ def user_of(personas, role: Role | None) -> User:
 def token_of(personas, role: Role | None) -> str:
     """A new personal API token of the persona with `role`."""
     user = user_of(personas, role)
-    return ApiToken.objects.create(user=user, name="t", expiry=None)[1]
+    return ApiTokenFactory(user=user, name="t").plaintext
 
 
 def token_client(personas, role: Role | None) -> Client:

@@ -9,10 +9,10 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from tests.factories import ApiTokenFactory, IngestKeyFactory
 from tests.metrics.samples import steady_pipeline
 from toc.accounts.models import ApiToken, Membership, Role
 from toc.metrics.models import ConstraintEvent
-from toc.systems.models import IngestKey
 
 
 def _bearer(token: str) -> dict:
@@ -22,7 +22,7 @@ def _bearer(token: str) -> dict:
 @pytest.fixture
 def viewer_token(personas) -> str:
     user = Membership.objects.get(team=personas.team, role=Role.VIEWER).user
-    return ApiToken.objects.create(user=user, name="notebook", expiry=None)[1]
+    return ApiTokenFactory(user=user, name="notebook").plaintext
 
 
 def test_ledger_before_any_data_lists_the_stages_empty(personas, viewer_token):
@@ -157,7 +157,7 @@ def test_events_filter_by_time(personas, viewer_token) -> None:
 
 def test_outsider_gets_404_on_reads(personas) -> None:
     outsider = Membership.objects.exclude(team=personas.team).get().user
-    token = ApiToken.objects.create(user=outsider, name="x", expiry=None)[1]
+    token = ApiTokenFactory(user=outsider, name="x").plaintext
     for path in ["ledger", "constraint-events"]:
         response = Client().get(
             f"/api/v1/systems/fraud/{path}/", headers=_bearer(token)
@@ -169,7 +169,7 @@ def test_outsider_gets_404_on_reads(personas) -> None:
 
 
 def test_ingest_key_cannot_read(personas) -> None:
-    _, key = IngestKey.issue(system=personas.system, name="k")
+    key = IngestKeyFactory(system=personas.system, name="k").plaintext
     response = Client().get("/api/v1/systems/fraud/ledger/", headers=_bearer(key))
     assert response.status_code == 403
     assert (
@@ -255,7 +255,7 @@ def test_a_token_is_found_in_one_query_and_the_role_without_users(
     the users, as Membership's default ordering would."""
     user = ApiToken.objects.get().user
     for name in ("laptop", "ci"):
-        ApiToken.objects.create(user=user, name=name, expiry=None)
+        ApiTokenFactory(user=user, name=name)
     with CaptureQueriesContext(connection) as captured:
         response = Client().get(
             "/api/v1/systems/fraud/ledger/", headers=_bearer(viewer_token)

@@ -3,7 +3,8 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from toc.accounts.models import ApiToken, Membership, Role
+from tests.factories import ApiTokenFactory
+from toc.accounts.models import Membership, Role
 from toc.systems.models import System
 
 BODY = {
@@ -22,7 +23,7 @@ def _client(personas, role: Role | None) -> Client:
         user = Membership.objects.exclude(team=personas.team).get().user
     else:
         user = Membership.objects.get(team=personas.team, role=role).user
-    token = ApiToken.objects.create(user=user, name="t", expiry=None)[1]
+    token = ApiTokenFactory(user=user, name="t").plaintext
     return Client(headers={"Authorization": f"Bearer {token}"})
 
 

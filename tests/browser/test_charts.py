@@ -9,8 +9,8 @@ from playwright.sync_api import expect
 
 from tests.browser.conftest import screenshot
 from tests.browser.test_stage_editor import _log_in
+from tests.factories import IngestKeyFactory
 from toc.demo.loader import demo_load
-from toc.systems.models import IngestKey
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -34,7 +34,7 @@ def flow_labels(page) -> str:
 
 def test_dashboard_charts_draw_and_follow_the_simulator(page, live_server) -> None:
     system = demo_load()
-    _, key = IngestKey.issue(system=system, name="browser test")
+    key = IngestKeyFactory(system=system, name="browser test").plaintext
     _log_in(page, live_server)
     page.goto(f"{live_server.url}/systems/nad/")
 

@@ -10,16 +10,16 @@ from playwright.sync_api import expect
 
 from tests.browser.conftest import screenshot
 from tests.browser.test_stage_editor import _log_in
+from tests.factories import IngestKeyFactory
 from tests.metrics.samples import sample
 from toc.demo.loader import demo_load
-from toc.systems.models import IngestKey
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_dashboard_shows_the_constraint_and_refreshes_itself(page, live_server) -> None:
     system = demo_load()
-    _, key = IngestKey.issue(system=system, name="browser test")
+    key = IngestKeyFactory(system=system, name="browser test").plaintext
     _log_in(page, live_server)
     page.goto(f"{live_server.url}/systems/nad/")
 

@@ -7,9 +7,9 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from tests.factories import IngestKeyFactory
 from toc.demo.loader import demo_load
 from toc.metrics.models import ConstraintEvent, Sample
-from toc.systems.models import IngestKey
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -18,8 +18,7 @@ DEMO_STAGE_COUNT = 7
 
 @pytest.fixture
 def demo_key() -> str:
-    _, plaintext = IngestKey.issue(system=demo_load(history=False), name="simulator")
-    return plaintext
+    return IngestKeyFactory(system=demo_load(history=False), name="simulator").plaintext
 
 
 def test_simulated_demo_stores_every_sample_and_names_the_analysts(

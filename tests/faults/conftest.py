@@ -6,7 +6,12 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from tests.factories import MembershipFactory, StageFactory, SystemFactory
+from tests.factories import (
+    IngestKeyFactory,
+    MembershipFactory,
+    StageFactory,
+    SystemFactory,
+)
 from tests.faults.services import OwnRedis, postgres_or_skip
 from tests.metrics.samples import steady_pipeline
 from toc.accounts.models import Role
@@ -18,7 +23,7 @@ from toc.metrics.models import (
     Sample,
     SystemLedger,
 )
-from toc.systems.models import IngestKey, System
+from toc.systems.models import System
 
 STAGES = ["ingest", "features", "inference"]
 # The figures each fault test reports, printed at the end of the run.
@@ -90,7 +95,7 @@ def pipeline(transactional_db) -> Pipeline:
     system = SystemFactory(team=membership.team, slug="live")
     for slug in STAGES:
         StageFactory(system=system, slug=slug, name=slug.title())
-    _, key = IngestKey.issue(system=system, name="pipeline")
+    key = IngestKeyFactory(system=system, name="pipeline").plaintext
     return Pipeline(system=system, key=key, membership=membership)
 
 

@@ -14,6 +14,7 @@ from datetime import timedelta
 from django.test import Client
 from django.utils import timezone
 
+from tests.factories import ApiTokenFactory
 from tests.faults.conftest import STAGES, report
 from tests.faults.services import (
     Reply,
@@ -25,7 +26,6 @@ from tests.faults.services import (
     wait_until,
 )
 from tests.metrics.samples import steady_pipeline
-from toc.accounts.models import ApiToken
 from toc.metrics.models import Sample
 from toc.metrics.processing import system_process
 
@@ -67,7 +67,7 @@ def test_requests_get_503_while_the_database_is_down_and_no_202_is_lost(
     browser = Client()
     browser.force_login(user)
     session = browser.cookies["sessionid"].value
-    _, token = ApiToken.objects.create(user=user, name="script", expiry=None)
+    token = ApiTokenFactory(user=user, name="script").plaintext
     proxy = TcpProxy(int(database_url().rsplit(":", 1)[1].split("/")[0]))
 
     replies: list[tuple[list[dict], Reply, float]] = []

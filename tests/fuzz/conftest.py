@@ -20,9 +20,9 @@ from django.test import Client
 from tests.api.clients import send, token_of, user_of
 from tests.api.cycles.bodies import VALID_ROWS
 from tests.conftest import Personas, make_personas
+from tests.factories import IngestKeyFactory
 from toc.accounts.models import Role
 from toc.cycles.services import cycle_open
-from toc.systems.models import IngestKey
 
 
 @dataclass
@@ -59,7 +59,7 @@ def _build_world() -> World:
     )
     assert feature.status_code == 201, feature.json()
     ids["features"] = feature.json()["id"]
-    key, _ = IngestKey.issue(system=personas.system, name="fuzzed")
+    key = IngestKeyFactory(system=personas.system, name="fuzzed")
     ids["key_id"] = key.pk
     return World(personas=personas, ids=ids, tokens=tokens)
 

@@ -9,9 +9,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
+from tests.factories import IngestKeyFactory
 from tests.metrics.samples import sample
 from toc.lib import ratelimit
-from toc.systems.models import IngestKey
 
 
 def _batch(recent) -> str:
@@ -41,7 +41,7 @@ def test_ingest_limit_per_address_counts_every_key(
     personas, ingest_key, recent, settings
 ):
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "ingest-address": "2/60"}
-    _, other = IngestKey.issue(system=personas.system, name="second")
+    other = IngestKeyFactory(system=personas.system, name="second").plaintext
     statuses = [
         Client(headers={"Authorization": f"Bearer {key}"})
         .post("/api/v1/systems/fraud/samples/", _batch(recent), "application/json")

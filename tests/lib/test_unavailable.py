@@ -8,8 +8,9 @@ from django.db import OperationalError
 from django.test import Client, RequestFactory
 
 from tests.database import database_unreachable
+from tests.factories import ApiTokenFactory
 from tests.metrics.samples import sample
-from toc.accounts.models import ApiToken, Membership
+from toc.accounts.models import Membership
 from toc.lib.unavailable import DatabaseUnavailableMiddleware
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -26,7 +27,7 @@ def test_a_page_is_a_short_503_page_with_retry_after(personas) -> None:
 
 def test_the_api_is_a_json_503_with_retry_after(personas) -> None:
     user = Membership.objects.filter(team=personas.team).first().user
-    _, token = ApiToken.objects.create(user=user, name="script", expiry=None)
+    token = ApiTokenFactory(user=user, name="script").plaintext
     with database_unreachable():
         response = Client().get(
             "/api/v1/systems/", headers={"Authorization": f"Bearer {token}"}

@@ -7,9 +7,14 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from tests.factories import StageFactory, SystemFactory
+from tests.factories import (
+    ApiTokenFactory,
+    IngestKeyFactory,
+    StageFactory,
+    SystemFactory,
+)
 from tests.metrics.samples import sample
-from toc.accounts.models import ApiToken, Membership, Role
+from toc.accounts.models import Membership, Role
 from toc.metrics.ingest import MAX_SAMPLES
 from toc.metrics.models import PendingMinute, Rollup, Sample
 from toc.systems.models import IngestKey, Stage, StageKind
@@ -265,7 +270,7 @@ def test_revoked_key_is_401(post_samples, ingest_key, recent) -> None:
 def test_key_of_another_system_is_404(post_samples, personas, recent) -> None:
     other = SystemFactory(team=personas.team, slug="second")
     StageFactory(system=other, slug="ingest")
-    _, other_key = IngestKey.issue(system=other, name="k")
+    other_key = IngestKeyFactory(system=other, name="k").plaintext
     response = post_samples([sample("ingest", recent)], key=other_key)
     assert response.status_code == 404
     assert Sample.objects.count() == 0
@@ -283,8 +288,7 @@ def test_no_credentials_is_401(db, personas, recent) -> None:
 
 def _token_for(personas, role: Role) -> str:
     user = Membership.objects.get(team=personas.team, role=role).user
-    _, token = ApiToken.objects.create(user=user, name="script", expiry=None)
-    return token
+    return ApiTokenFactory(user=user, name="script").plaintext
 
 
 def test_editor_token_can_post(post_samples, personas, recent) -> None:
@@ -300,7 +304,7 @@ def test_viewer_token_cannot_post(post_samples, personas, recent) -> None:
 
 def test_outsider_token_gets_404(post_samples, personas, recent) -> None:
     outsider = Membership.objects.exclude(team=personas.team).get().user
-    _, token = ApiToken.objects.create(user=outsider, name="x", expiry=None)
+    token = ApiTokenFactory(user=outsider, name="x").plaintext
     assert post_samples([sample("ingest", recent)], key=token).status_code == 404
 
 

@@ -5,11 +5,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from tests.factories import StageFactory, SystemFactory
+from tests.factories import IngestKeyFactory, StageFactory, SystemFactory
 from tests.metrics.samples import steady_pipeline
 from toc.metrics.models import ConstraintEvent, ConstraintFinding, SystemLedger
 from toc.metrics.processing import system_process
-from toc.systems.models import IngestKey
 
 pytestmark = pytest.mark.both_databases
 
@@ -78,7 +77,7 @@ def test_backfill_and_live_posting_agree(post_samples, personas, start) -> None:
     twin = SystemFactory(team=personas.team, slug="twin")
     for slug in STAGES:
         StageFactory(system=twin, slug=slug, name=slug.title())
-    _, twin_key = IngestKey.issue(system=twin, name="k")
+    twin_key = IngestKeyFactory(system=twin, name="k").plaintext
     samples = _moving_constraint(start)
 
     post_samples(samples)

@@ -12,12 +12,16 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
-from tests.factories import MembershipFactory, StageFactory, SystemFactory
+from tests.factories import (
+    IngestKeyFactory,
+    MembershipFactory,
+    StageFactory,
+    SystemFactory,
+)
 from tests.metrics.samples import sample, steady_pipeline
 from tests.worker import running_worker
 from toc.accounts.models import Role
 from toc.metrics.models import Sample
-from toc.systems.models import IngestKey
 
 pytestmark = pytest.mark.django_db(transaction=True)
 STAGES = ["ingest", "features", "inference"]
@@ -29,7 +33,7 @@ def pipeline():
     system = SystemFactory(team=membership.team, slug="live")
     for slug in STAGES:
         StageFactory(system=system, slug=slug, name=slug.title())
-    _, key = IngestKey.issue(system=system, name="k")
+    key = IngestKeyFactory(system=system, name="k").plaintext
     reader = Client()
     reader.force_login(membership.user)
     return key, reader

@@ -17,10 +17,9 @@ import pytest
 from django.db import transaction
 from django.test import Client
 
+from tests.factories import ApiTokenFactory, IngestKeyFactory
 from tests.security.routes import DemoValues, Route, all_routes
-from toc.accounts.models import ApiToken
 from toc.demo.loader import demo_load
-from toc.systems.models import IngestKey
 
 pytestmark = pytest.mark.django_db
 
@@ -36,8 +35,8 @@ def demo():
     user = system.team.memberships.get().user
     user.is_staff = user.is_superuser = True
     user.save(update_fields=["is_staff", "is_superuser"])
-    IngestKey.issue(system=system, name="walk")
-    ApiToken.objects.create(user=user, name="walk", expiry=None)
+    IngestKeyFactory(system=system, name="walk")
+    ApiTokenFactory(user=user, name="walk")
     return DemoValues.of(system, user), user
 
 

@@ -17,12 +17,12 @@ from django.test import Client
 from django.utils import timezone
 from django.utils.html import escape
 
+from tests.factories import IngestKeyFactory
 from tests.metrics.samples import sample
 from tests.security.routes import DemoValues, all_routes
 from toc.charts import theme
 from toc.cycles.models import Assumption, Cycle, Why
 from toc.demo.loader import demo_load
-from toc.systems.models import IngestKey
 
 pytestmark = pytest.mark.django_db
 
@@ -68,7 +68,7 @@ def plant(payload: str, django_capture_on_commit_callbacks) -> dict[str, str]:
         if assumption is not None:
             assumption.text = text["assumption"]
             assumption.save()
-    _, key = IngestKey.issue(system=system, name="escaping")
+    key = IngestKeyFactory(system=system, name="escaping").plaintext
     now = timezone.now().replace(microsecond=0)
     samples = [
         sample(

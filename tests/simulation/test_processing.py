@@ -9,13 +9,12 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from tests.factories import StageFactory, SystemFactory
+from tests.factories import IngestKeyFactory, StageFactory, SystemFactory
 from tests.metrics.samples import sample
 from tests.metrics.test_processing import STAGES, _events, _findings
 from tests.simulation.pipeline import Stage, ramp, simulate
 from toc.analysis import StageSample
 from toc.metrics.models import SystemLedger
-from toc.systems.models import IngestKey
 
 pytestmark = pytest.mark.both_databases
 
@@ -64,7 +63,7 @@ def test_a_simulated_hour_gives_the_same_findings_backfilled_and_live(
     twin = SystemFactory(team=personas.team, slug="twin")
     for slug in STAGES:
         StageFactory(system=twin, slug=slug, name=slug.title())
-    _, twin_key = IngestKey.issue(system=twin, name="k")
+    twin_key = IngestKeyFactory(system=twin, name="k").plaintext
     origin = (timezone.now() - timedelta(hours=2)).replace(second=0, microsecond=0)
     samples = _simulated_hour(origin)
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from tests.factories import IngestKeyFactory
 from toc.systems.models import IngestKey
 
 
@@ -39,7 +40,8 @@ def test_outsider_gets_404(personas) -> None:
 
 
 def test_revoking_asks_first_then_stops_the_key(personas) -> None:
-    key, secret = IngestKey.issue(system=personas.system, name="old")
+    key = IngestKeyFactory(system=personas.system, name="old")
+    secret = key.plaintext
     url = f"/systems/fraud/keys/{key.pk}/revoke/"
     assert b"Revoke the key old?" in personas.owner.get(url).content
     assert IngestKey.find(secret) == key
@@ -51,7 +53,7 @@ def test_revoking_asks_first_then_stops_the_key(personas) -> None:
 
 
 def test_outsider_cannot_revoke(personas) -> None:
-    key, _ = IngestKey.issue(system=personas.system, name="k")
+    key = IngestKeyFactory(system=personas.system, name="k")
     response = personas.outsider.post(f"/systems/fraud/keys/{key.pk}/revoke/")
     assert response.status_code == 404
     key.refresh_from_db()
