@@ -13,8 +13,13 @@ run: $(VENV)/.run-deps
 	$(BIN)/python manage.py load_demo
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
+# The suite runs in parallel, a pytest-xdist worker per CPU, each on a test
+# database of its own; a worker that runs out of tests takes some of another's
+# (worksteal: the browser tests take up to a minute each). TEST_WORKERS=0 runs
+# it in one process.
+TEST_WORKERS ?= auto
 test: $(VENV)/.dev-deps
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev-deps
 	$(BIN)/ruff check .

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import fcntl
 import gc
 import json
 import os
@@ -7,10 +8,12 @@ import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 from django.test import Client
 from django.utils import timezone
 
@@ -34,6 +37,9 @@ def pytest_configure(config: pytest.Config) -> None:
     # Live-server request threads would otherwise keep their connections open,
     # and the test database could not be dropped at the end.
     settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Rate-limit counters of this process only: under pytest-xdist the workers,
+    # and any other run, may count in the same Redis (CACHE_URL).
+    settings.CACHES["default"]["KEY_PREFIX"] = f"tests-{os.getpid()}"
     # CI sets this so that a suite that quietly fell back to SQLite fails loudly.
     if os.environ.get("TOC_REQUIRE_POSTGRES") == "1":
         engine = settings.DATABASES["default"]["ENGINE"]
@@ -44,9 +50,56 @@ def pytest_configure(config: pytest.Config) -> None:
             )
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings_xdist_suffix() -> None:
+    """Each pytest-xdist worker's own test database, named as pytest-django names
+    it (test_toc_gw0), except that the SQLite file keeps its extension
+    (toc-test-gw0.sqlite3), as .gitignore expects."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return
+    for database in settings.DATABASES.values():
+        test = database.setdefault("TEST", {})
+        if database["ENGINE"] == "django.db.backends.sqlite3":
+            if not test.get("NAME"):
+                continue  # in memory: each process has its own anyway
+            path = Path(test["NAME"])
+            test["NAME"] = str(path.with_stem(f"{path.stem}-{worker}"))
+        else:
+            test["NAME"] = f"{test.get('NAME') or 'test_' + database['NAME']}_{worker}"
+
+
+# Sections for the end of the run's report (the fault figures): lines added in
+# whichever process ran the test; pytest-xdist's workers hand theirs over to
+# the process that prints the report.
+SUMMARY: dict[str, list[str]] = {}
+
+
+def add_to_summary(section: str, line: str) -> None:
+    SUMMARY.setdefault(section, []).append(line)
+
+
+@pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook, run by the controller
+def pytest_testnodedown(node, error) -> None:
+    handed_over = getattr(node, "workeroutput", {}).get("summary", {})
+    for section, lines in handed_over.items():
+        SUMMARY.setdefault(section, []).extend(lines)
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    for section, lines in SUMMARY.items():
+        terminalreporter.section(section)
+        for line in lines:
+            terminalreporter.write_line(line)
+
+
+@pytest.hookimpl(trylast=True)  # after the conftests below add their lines
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["summary"] = SUMMARY
     # CI provides every service and the browser, so a skip there means a test
-    # silently did not run.
+    # silently did not run. Under xdist the controller sees every worker's skips.
     if os.environ.get("TOC_FAIL_ON_SKIP") != "1":
         return
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
@@ -59,11 +112,50 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
+# Tests that use something beyond their worker's own database, cache keys and
+# temporary files take turns: under pytest-xdist no two tests of a group run at
+# the same time. Keyed by the start of their path. (Not xdist_group: on pytest
+# 9.2 --dist loadgroup no longer groups, pytest-xdist issue 1386, and like
+# loadscope it would run one of the schemathesis tests, which share a node id.)
+TAKE_TURNS = {
+    # Each drill starts processes of its own and times the recovery (the slowest
+    # 202 under 2 s while the broker is down): one drill at a time.
+    "tests/faults/": "faults",
+    # Its Redis tests count in, and clear, one Redis database of their own.
+    "tests/lib/test_ratelimit.py": "ratelimit-redis",
+}
+
+
+@pytest.fixture(autouse=True)
+def take_turns(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[None]:
+    path = request.node.nodeid.split("::")[0]
+    group = next(
+        (name for start, name in TAKE_TURNS.items() if path.startswith(start)), None
+    )
+    if group is None or "PYTEST_XDIST_WORKER" not in os.environ:
+        yield
+        return
+    # The workers' temporary directories share the run's, where the lock is.
+    lock = tmp_path_factory.getbasetemp().parent / f"{group}.lock"
+    with lock.open("a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        yield
+
+
 @pytest.fixture(autouse=True)
 def rate_limits_start_afresh() -> None:
     """Rate-limit counters live in the cache: one test's logins must not count
-    against the next."""
-    cache.clear()
+    against the next. On Redis only this process's keys go, not the database
+    (a FLUSHDB would reset the counts of a test running in another worker)."""
+    backend = caches["default"]
+    if not isinstance(backend, RedisCache):
+        backend.clear()
+        return
+    client = backend._cache.get_client(write=True)
+    if stale := list(client.scan_iter(match=f"{backend.key_prefix}:*")):
+        client.delete(*stale)
 
 
 @pytest.fixture(autouse=True)

@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from tests.conftest import add_to_summary
 from tests.factories import (
     IngestKeyFactory,
     MembershipFactory,
@@ -26,20 +27,12 @@ from toc.metrics.models import (
 from toc.systems.models import System
 
 STAGES = ["ingest", "features", "inference"]
-# The figures each fault test reports, printed at the end of the run.
-FIGURES: list[str] = []
 
 
 def report(line: str) -> None:
+    """A figure of the fault test, printed at the end of the run."""
     print(line)
-    FIGURES.append(line)
-
-
-def pytest_terminal_summary(terminalreporter) -> None:
-    if FIGURES:
-        terminalreporter.section("fault figures")
-        for line in FIGURES:
-            terminalreporter.write_line(line)
+    add_to_summary("fault figures", line)
 
 
 @dataclass

@@ -8,6 +8,7 @@ cost the fuzz suite more than a minute of setup.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from django.test import Client
 
 from tests.api.clients import send, token_of, user_of
 from tests.api.cycles.bodies import VALID_ROWS
-from tests.conftest import Personas, make_personas
+from tests.conftest import Personas, add_to_summary, make_personas
 from tests.factories import IngestKeyFactory
 from toc.accounts.models import Role
 from toc.cycles.services import cycle_open
@@ -97,11 +98,15 @@ def wsgi_requests_share_the_test_transaction() -> Iterator[None]:
         signal.connect(close_old_connections)
 
 
-def pytest_terminal_summary(terminalreporter) -> None:
+def pytest_sessionfinish(session: pytest.Session) -> None:
     module = sys.modules.get("tests.fuzz.test_schemathesis")
     calls = getattr(module, "CALLS", None)
     if calls:
-        terminalreporter.write_line(
-            f"schemathesis: {len(calls)} operations, {sum(calls.values())} "
-            "generated requests (each also re-sent by the checks that need it)"
+        # Under pytest-xdist, a line from each worker that ran some of them.
+        worker = os.environ.get("PYTEST_XDIST_WORKER")
+        add_to_summary(
+            "fuzzing",
+            f"schemathesis{f' ({worker})' if worker else ''}: {len(calls)} "
+            f"operations, {sum(calls.values())} generated requests (each also "
+            "re-sent by the checks that need it)",
         )
