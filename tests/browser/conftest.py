@@ -5,6 +5,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from django.db import connections
 
 ARTIFACTS = Path(__file__).resolve().parent.parent.parent / "test-artifacts"
 CHROMIUM_FLAGS = [
@@ -41,6 +42,9 @@ def page(chromium_path, live_server) -> Iterator:
             yield page
         finally:
             browser.close()
+            # The test's ORM calls under Playwright's event loop had connections
+            # of their own; left open, the test database could not be dropped.
+            connections.close_all()
             os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
 
