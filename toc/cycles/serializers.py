@@ -18,7 +18,14 @@ from rest_framework import serializers
 
 from toc.analysis import ValidationResult
 from toc.cycles import models
-from toc.cycles.forms import ProblemForm
+from toc.cycles.forms import (
+    ConflictForm,
+    ExperimentForm,
+    InnovationForm,
+    OutcomeForm,
+    ProblemForm,
+    RolloutForm,
+)
 
 if TYPE_CHECKING:
     from toc.cycles.records import RowKind
@@ -139,16 +146,7 @@ class ConflictSerializer(RecordSerializer):
 
     class Meta:
         model = models.Conflict
-        fields = [
-            "objective",
-            "need_b",
-            "action_d",
-            "need_c",
-            "action_e",
-            "broken_assumption",
-            "oscillation",
-            "oscillation_note",
-        ]
+        fields = ConflictForm.Meta.fields  # the API writes what the page does
 
 
 class InnovationSerializer(RecordSerializer):
@@ -158,20 +156,13 @@ class InnovationSerializer(RecordSerializer):
 
     class Meta:
         model = models.Innovation
-        fields = [
-            "summary",
-            "patterns",
-            "pros_kept_b",
-            "pros_kept_c",
-            "residual_cons",
-            "organizational_change",
-        ]
+        fields = InnovationForm.Meta.fields  # the API writes what the page does
 
 
 class ExperimentSerializer(RecordSerializer):
     class Meta:
         model = models.Experiment
-        fields = ["riskiest_assumption", "hypothesis", "results", "learnings"]
+        fields = ExperimentForm.Meta.fields  # the API writes what the page does
 
 
 class DecisionSerializer(RecordSerializer):
@@ -186,13 +177,13 @@ class DecisionSerializer(RecordSerializer):
 class RolloutSerializer(RecordSerializer):
     class Meta:
         model = models.Rollout
-        fields = ["rollback_rule"]
+        fields = RolloutForm.Meta.fields  # the API writes what the page does
 
 
 class OutcomeSerializer(RecordSerializer):
     class Meta:
         model = models.Outcome
-        fields = ["next_constraint", "notes"]
+        fields = OutcomeForm.Meta.fields  # the API writes what the page does
 
 
 # What the browser shows next to a row besides its fields (readings.py);
