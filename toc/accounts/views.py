@@ -3,16 +3,16 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_POST
 
+from toc.accounts import services
 from toc.accounts.access import get_team
 from toc.accounts.forms import MemberAddForm, MemberRoleForm, SecretNameForm, TeamForm
 from toc.accounts.models import ApiToken, Membership, Role, Team
-from toc.lib import ratelimit
+from toc.lib import ratelimit, unique
 from toc.lib.http import AuthenticatedHttpRequest, form_page, read_only
 
 
@@ -27,10 +27,15 @@ def team_list(request: AuthenticatedHttpRequest) -> HttpResponse:
 @login_required
 def team_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = TeamForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            team = form.save()
-            Membership.objects.create(team=team, user=request.user, role=Role.ADMIN)
+    team = unique.saved(
+        form,
+        lambda: services.team_create(
+            name=form.cleaned_data["name"],
+            slug=form.cleaned_data["slug"],
+            admin=request.user,
+        ),
+    )
+    if team is not None:
         messages.success(request, f"Created team {team.name}; you are its admin.")
         return redirect("accounts:team", slug=team.slug)
     return render(request, "accounts/team_form.html", {"form": form})
@@ -68,15 +73,6 @@ def member_add(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "accounts/team_detail.html", _team_context(team, role, form))
 
 
-def _last_admin(membership: Membership) -> bool:
-    return (
-        membership.role == Role.ADMIN
-        and not membership.team.memberships.filter(role=Role.ADMIN)
-        .exclude(pk=membership.pk)
-        .exists()
-    )
-
-
 @require_POST
 @login_required
 def member_role(request: HttpRequest, slug: str, member_id: int) -> HttpResponse:
@@ -87,13 +83,12 @@ def member_role(request: HttpRequest, slug: str, member_id: int) -> HttpResponse
     form = MemberRoleForm(request.POST)
     if membership is None or not form.is_valid():
         messages.error(request, "Choose a member and a valid role.")
-    elif _last_admin(membership) and form.cleaned_data["role"] != Role.ADMIN:
-        messages.error(
-            request, "A team needs at least one admin; promote someone first."
-        )
+        return redirect("accounts:team", slug=team.slug)
+    try:
+        services.member_role_set(membership, form.cleaned_data["role"])
+    except services.LastAdmin as refused:
+        messages.error(request, str(refused))
     else:
-        membership.role = form.cleaned_data["role"]
-        membership.save(update_fields=["role"])
         messages.success(
             request, f"{membership.user.username} is now {membership.role}."
         )
@@ -110,16 +105,18 @@ def member_remove(request: HttpRequest, slug: str, member_id: int) -> HttpRespon
     if membership is None:
         messages.error(request, "That person is not in this team.")
         return redirect("accounts:team", slug=team.slug)
-    if _last_admin(membership):
-        messages.error(
-            request, "A team needs at least one admin; promote someone first."
-        )
-        return redirect("accounts:team", slug=team.slug)
     if request.method == "POST":
-        membership.delete()
-        messages.success(
-            request, f"Removed {membership.user.username} from {team.name}."
-        )
+        try:
+            services.member_remove(membership)
+        except services.LastAdmin as refused:
+            messages.error(request, str(refused))
+        else:
+            messages.success(
+                request, f"Removed {membership.user.username} from {team.name}."
+            )
+        return redirect("accounts:team", slug=team.slug)
+    if services.is_last_admin(membership):
+        messages.error(request, str(services.LastAdmin()))
         return redirect("accounts:team", slug=team.slug)
     return render(request, "accounts/member_remove.html", {"membership": membership})
 

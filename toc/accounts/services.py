@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models import QuerySet
+
+from toc.accounts.models import Membership, Role, Team
+
+
+class LastAdmin(Exception):
+    """The change would leave the team without an admin."""
+
+    def __init__(self) -> None:
+        super().__init__("A team needs at least one admin; promote someone first.")
+
+
+@transaction.atomic
+def team_create(*, name: str, slug: str, admin) -> Team:
+    """A new team, with `admin` (a user) as its first admin."""
+    team = Team.objects.create(name=name, slug=slug)
+    Membership.objects.create(team=team, user=admin, role=Role.ADMIN)
+    return team
+
+
+def is_last_admin(membership: Membership) -> bool:
+    """Whether `membership` is its team's only admin, as read now (a change
+    checks again, under lock)."""
+    others = _admins(membership.team_id).exclude(pk=membership.pk)
+    return membership.role == Role.ADMIN and not others.exists()
+
+
+@transaction.atomic
+def member_role_set(membership: Membership, role: Role | str) -> None:
+    """Gives the member `role`; raises LastAdmin if that demotes the last admin."""
+    if role != Role.ADMIN:
+        _refuse_last_admin(membership)
+    membership.role = role
+    membership.save(update_fields=["role"])
+
+
+@transaction.atomic
+def member_remove(membership: Membership) -> None:
+    """Takes the member out of the team; raises LastAdmin for the last admin."""
+    _refuse_last_admin(membership)
+    membership.delete()
+
+
+def _admins(team_id: int) -> QuerySet[Membership]:
+    # In pk order and without the default ordering's join with the users, so
+    # that a lock takes these rows, and only these, in everyone's order.
+    return Membership.objects.filter(team_id=team_id, role=Role.ADMIN).order_by("pk")
+
+
+def _refuse_last_admin(membership: Membership) -> None:
+    # Locking the team's admin memberships makes two admins who demote (or
+    # remove) each other at once take turns: the second sees the first's
+    # change, and is refused.
+    admins = list(
+        _admins(membership.team_id).select_for_update().values_list("pk", flat=True)
+    )
+    if admins == [membership.pk]:
+        raise LastAdmin()
