@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import generics, serializers, status
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -30,6 +30,7 @@ from toc.api.common import (
 from toc.api.jsontypes import JsonTyped
 from toc.api.permissions import IsPerson
 from toc.api.serializers import StageSerializer, SystemSerializer
+from toc.lib import unique
 from toc.systems import services
 from toc.systems.access import get_stage, get_system
 from toc.systems.forms import FeatureForm, StageForm, SystemForm
@@ -195,8 +196,12 @@ class StageList(generics.ListAPIView):
     @extend_schema(request=StageWriteSerializer, responses={201: StageSerializer})
     def post(self, request, slug: str) -> Response:
         system, _ = get_system(request, slug, needs=Role.EDITOR)
-        form = require_valid(bound_form(StageForm, request.data, system=system))
-        stage = services.stage_create(system=system, form=form)
+        form = bound_form(StageForm, request.data, system=system)
+        stage = unique.saved(
+            form, lambda: services.stage_create(system=system, form=form)
+        )
+        if stage is None:
+            require_valid(form)
         return tagged(StageSerializer(stage).data, status.HTTP_201_CREATED)
 
 
@@ -231,7 +236,8 @@ class StageDetail(APIView):
             partial=partial,
             system=found.system,
         )
-        require_valid(form).save()
+        if unique.saved(form, form.save) is None:
+            require_valid(form)
         return tagged(StageSerializer(found).data)
 
     def patch(self, request, slug: str, stage: str) -> Response:
@@ -349,11 +355,10 @@ class FeatureList(generics.ListAPIView):
     @extend_schema(responses={201: FeatureSerializer})
     def post(self, request, slug: str, stage: str) -> Response:
         found = get_stage(request, slug, stage, needs=Role.EDITOR)
-        form = require_valid(bound_form(FeatureForm, request.data))
-        _refuse_duplicate(found, form.cleaned_data["name"])
-        feature = form.save(commit=False)
-        feature.stage = found
-        feature.save()
+        form = bound_form(FeatureForm, request.data, instance=Feature(stage=found))
+        feature = unique.saved(form, form.save)
+        if feature is None:
+            require_valid(form)
         return tagged(FeatureSerializer(feature).data, status.HTTP_201_CREATED)
 
 
@@ -378,13 +383,11 @@ class FeatureDetail(APIView):
         return tagged(FeatureSerializer(feature).data)
 
     def put(self, request, slug: str, stage: str, pk: int, partial=False) -> Response:
-        found, feature = self._feature(request, slug, stage, pk, Role.EDITOR)
+        _, feature = self._feature(request, slug, stage, pk, Role.EDITOR)
         check_if_match(request, FeatureSerializer(feature).data)
-        form = require_valid(
-            bound_form(FeatureForm, request.data, instance=feature, partial=partial)
-        )
-        _refuse_duplicate(found, form.cleaned_data["name"], feature.pk)
-        form.save()
+        form = bound_form(FeatureForm, request.data, instance=feature, partial=partial)
+        if unique.saved(form, form.save) is None:
+            require_valid(form)
         return tagged(FeatureSerializer(feature).data)
 
     def patch(self, request, slug: str, stage: str, pk: int) -> Response:
@@ -395,13 +398,6 @@ class FeatureDetail(APIView):
         check_if_match(request, FeatureSerializer(feature).data)
         feature.delete()
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-def _refuse_duplicate(stage: Stage, name: str, own_pk: int | None = None) -> None:
-    # The form does not know the stage, so the unique (stage, name) is checked here
-    # rather than left to the database's IntegrityError.
-    if stage.features.filter(name=name).exclude(pk=own_pk).exists():
-        raise ValidationError({"name": [f"This stage already has a feature “{name}”."]})
 
 
 urlpatterns = [

@@ -140,10 +140,23 @@ class StageForm(forms.ModelForm):
 
 
 class FeatureForm(forms.ModelForm):
+    """A feature of the stage its instance belongs to: pass a new
+    ``Feature(stage=…)`` to add one, so that its name is checked among the
+    stage's others."""
+
     class Meta:
         model = Feature
         fields = ["name", "importance", "compute_cost"]
         labels = {"compute_cost": "Compute cost"}
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"]
+        others = Feature.objects.filter(stage_id=self.instance.stage_id, name=name)
+        if self.instance.stage_id and others.exclude(pk=self.instance.pk).exists():
+            raise forms.ValidationError(
+                f"This stage already has a feature “{name}”; choose another name."
+            )
+        return name
 
     def clean(self) -> dict:
         data = super().clean()

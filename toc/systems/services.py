@@ -30,8 +30,18 @@ def system_create(
     return system
 
 
+def _lock_pipeline(system_id: int) -> None:
+    """Holds the system's row until the transaction ends, so that changes to the
+    order of its stages take turns: two stages added at once would otherwise
+    both take the position after the last. (NO KEY: ingest may still insert
+    rows that refer to the system meanwhile.)"""
+    System.objects.select_for_update(no_key=True).filter(pk=system_id).first()
+
+
+@transaction.atomic
 def stage_create(*, system: System, form: StageForm) -> Stage:
     """A valid stage form's stage, last in the pipeline."""
+    _lock_pipeline(system.pk)
     stage = form.save(commit=False)
     stage.system = system
     stage.position = system.next_stage_position()
@@ -39,13 +49,16 @@ def stage_create(*, system: System, form: StageForm) -> Stage:
     return stage
 
 
+@transaction.atomic
 def stage_move(*, stage: Stage, offset: int) -> None:
     """Moves a stage `offset` places along the pipeline (negative: upstream)."""
+    _lock_pipeline(stage.system_id)
     ordering.move(Stage.objects.filter(system_id=stage.system_id), stage.pk, offset)
 
 
 @transaction.atomic
 def stage_delete(*, stage: Stage) -> None:
     system_id = stage.system_id
+    _lock_pipeline(system_id)
     stage.delete()
     ordering.close_gaps(Stage.objects.filter(system_id=system_id))

@@ -12,6 +12,7 @@ from django_htmx.http import reswap, retarget
 
 from toc.accounts.forms import SecretNameForm
 from toc.accounts.models import Role, Team
+from toc.lib import unique
 from toc.lib.http import form_page, read_only
 from toc.systems import services
 from toc.systems.access import get_stage, get_system
@@ -45,13 +46,16 @@ def system_create(request: HttpRequest) -> HttpResponse:
         return redirect("systems:list")
 
     form = SystemCreateForm(request.POST or None, teams=teams)
-    if request.method == "POST" and form.is_valid():
-        system = services.system_create(
+    system = unique.saved(
+        form,
+        lambda: services.system_create(
             team=form.cleaned_data["team"],
             name=form.cleaned_data["name"],
             slug=form.cleaned_data["slug"],
             description=form.cleaned_data["description"],
-        )
+        ),
+    )
+    if system is not None:
         messages.success(request, f"Created {system.name}. Now add its stages.")
         return redirect("systems:stages", slug=system.slug)
     return render(request, "systems/form.html", {"form": form, "system": None})
@@ -120,8 +124,8 @@ def _stages_response(
 def stage_add(request: HttpRequest, slug: str) -> HttpResponse:
     system, role = get_system(request, slug, needs=Role.EDITOR)
     form = StageForm(request.POST or None, system=system)
-    if request.method == "POST" and form.is_valid():
-        stage = services.stage_create(system=system, form=form)
+    stage = unique.saved(form, lambda: services.stage_create(system=system, form=form))
+    if stage is not None:
         return _stages_response(request, system, f"Added stage {stage.name}.")
     if request.htmx:
         return render(
@@ -138,8 +142,7 @@ def stage_edit(request: HttpRequest, slug: str, stage_slug: str) -> HttpResponse
     form = StageForm(
         request.POST or None, instance=stage, system=stage.system, prefix="edit"
     )
-    if request.method == "POST" and form.is_valid():
-        form.save()
+    if unique.saved(form, form.save) is not None:
         return _stages_response(request, stage.system, f"Saved stage {stage.name}.")
     template = (
         "systems/stage_form.html#stage-edit"
