@@ -66,8 +66,9 @@ def cycle_open(
     """Opens the next cycle with every link in place and its constraint chosen:
     ``stage`` (a slug of the system's, with ``why``) when given, else the stage
     that holds the constraint in the ledger, unless the ledger is stale."""
-    # Locking the system row serialises numbering when two people open at once.
-    System.objects.select_for_update().filter(pk=system.pk).first()
+    # Locking the system row serialises numbering when two people open at once
+    # (NO KEY: ingest may still insert rows that refer to the system).
+    System.objects.select_for_update(no_key=True).filter(pk=system.pk).first()
     last = system.cycles.aggregate(Max("number"))["number__max"] or 0
     cycle = Cycle.objects.create(
         system=system, number=last + 1, title=title, created_by=user
@@ -144,10 +145,24 @@ def _unchosen(ledger: dict) -> str:
     return ""
 
 
+class CycleClosed(Exception):
+    """The cycle was closed, and its next one opened, by another request."""
+
+
 @transaction.atomic
 def cycle_close_and_continue(*, cycle: Cycle, user=None) -> Cycle:
     """Closes the cycle and opens the next on the stage its outcome says the
-    constraint went to; when it names none, on the ledger's (if fresh)."""
+    constraint went to; when it names none, on the ledger's (if fresh).
+
+    Raises CycleClosed if it is no longer open: of two requests to close it
+    (a double click), one opens the next cycle."""
+    status = (
+        Cycle.objects.select_for_update(no_key=True)
+        .values_list("status", flat=True)
+        .get(pk=cycle.pk)
+    )
+    if status != CycleStatus.OPEN:
+        raise CycleClosed(f"Cycle {cycle.number} is already closed.")
     cycle.status = CycleStatus.CLOSED
     cycle.closed_at = timezone.now()
     cycle.save(update_fields=["status", "closed_at"])
@@ -160,11 +175,20 @@ def cycle_close_and_continue(*, cycle: Cycle, user=None) -> Cycle:
     )
 
 
+def _lock_list(parent: models.Model) -> None:
+    """Holds the row that a list belongs to until the transaction ends, so that
+    changes to the list's order take turns: two rows added at once would
+    otherwise both take the position after the last."""
+    type(parent).objects.select_for_update(no_key=True).filter(pk=parent.pk).first()
+
+
+@transaction.atomic
 def row_create(*, kind: RowKind, parent: models.Model, form: ModelForm) -> models.Model:
     """A valid form's row, at the end of its list if the list is ordered."""
     row = form.save(commit=False)
     setattr(row, kind.parent, parent)
     if kind.ordered:
+        _lock_list(parent)
         last = kind.model.objects.filter(**{kind.parent: parent}).aggregate(
             Max("position")
         )["position__max"]
@@ -177,6 +201,10 @@ def row_create(*, kind: RowKind, parent: models.Model, form: ModelForm) -> model
 def row_delete(
     *, cycle: Cycle, kind: RowKind, parent: models.Model, row: models.Model
 ) -> None:
+    if kind.ordered:
+        # Before the row goes: two deletes that each held their row while
+        # waiting for the other's would deadlock.
+        _lock_list(parent)
     if kind.model is Assumption and cycle.conflict.broken_assumption_id == row.pk:
         # SET_NULL would clear it with an UPDATE the audit trail never sees.
         cycle.conflict.broken_assumption = None
@@ -198,6 +226,7 @@ def _reorder(kind: RowKind, parent: models.Model, reorder: Callable) -> object:
     toc.lib.ordering writes positions with bulk_update, which simple-history does not
     see; without these rows the trail and the as-of views would keep old orders.
     """
+    _lock_list(parent)
     siblings = kind.model.objects.filter(**{kind.parent: parent})
     before = dict(siblings.select_for_update().values_list("pk", "position"))
     result = reorder(siblings)
@@ -206,12 +235,22 @@ def _reorder(kind: RowKind, parent: models.Model, reorder: Callable) -> object:
     return result
 
 
+@transaction.atomic
 def record_save(*, cycle: Cycle, name: str, form: ModelForm, user) -> models.Model:
     """Saves a valid record form of the cycle (see steps.record_forms), filling in
     what the form does not carry: its cycle, who chose or decided, when."""
     record = form.save(commit=False)
     if record.pk is None:  # made by its first save, as a validation experiment is
         record.cycle = cycle
+        # Two first saves at once (a double click) would both insert it; the
+        # second writes over the first instead, as any later save would.
+        Cycle.objects.select_for_update(no_key=True).filter(pk=cycle.pk).first()
+        record.pk = (
+            type(record)
+            .objects.filter(cycle=cycle)
+            .values_list("pk", flat=True)
+            .first()
+        )
     if name == "constraint":
         record.chosen_by = user
     elif name == "decision":

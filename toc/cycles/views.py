@@ -262,9 +262,16 @@ def cycle_step(request: HttpRequest, slug: str, number: int, step: str) -> HttpR
 @require_POST
 @login_required
 def cycle_next(request: HttpRequest, slug: str, number: int) -> HttpResponse:
-    # A closed cycle is refused by get_cycle, so a double click opens one cycle.
     cycle, _ = get_cycle(request, slug, number, needs=Role.EDITOR)
-    following = services.cycle_close_and_continue(cycle=cycle, user=request.user)
+    try:
+        following = services.cycle_close_and_continue(cycle=cycle, user=request.user)
+    except services.CycleClosed:
+        # A double click: the first request closed it and opened the next.
+        messages.info(
+            request,
+            f"Cycle {cycle.number} was already closed; this is the newest cycle.",
+        )
+        return redirect(cycle.system.cycles.first())
     messages.success(
         request, f"Closed cycle {cycle.number} and opened cycle {following.number}."
     )
