@@ -189,10 +189,12 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": (
         "Everything a team does in the browser, for scripts: systems and stages, "
         "stage metrics, the constraint ledger, improvement cycles and their "
-        "records, and calculators. Send a personal token (tocpat_…) or, to post "
-        "samples only, an ingest key (tocik_…) as `Authorization: Bearer …`. "
-        'Errors are `{"errors": [{"field", "message"}]}`; records carry an '
-        "ETag, and a write with a stale `If-Match` gets 409."
+        "records, their exports, retrospectives and audit trails, teams and their "
+        "members, personal tokens, and calculators. Send a personal token "
+        "(tocpat_…) or, to post samples only, an ingest key (tocik_…) as "
+        '`Authorization: Bearer …`. Errors are `{"errors": [{"field", '
+        '"message"}]}`; records carry an ETag, and a write with a stale '
+        "`If-Match` gets 412 (one without If-Match goes through)."
     ),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
@@ -202,7 +204,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     # Named for what they are: a bare "KindEnum" would clash with the next kind.
-    "ENUM_NAME_OVERRIDES": {"StageKindEnum": "toc.systems.models.StageKind"},
+    "ENUM_NAME_OVERRIDES": {
+        "StageKindEnum": "toc.systems.models.StageKind",
+        "CycleStatusEnum": "toc.cycles.models.CycleStatus",
+    },
 }
 # Personal API tokens: knox stores only a digest; they never expire on their own
 # and are revoked by deleting them.

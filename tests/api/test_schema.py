@@ -97,7 +97,7 @@ def test_only_the_rate_limited_operation_documents_429_and_its_retry_after():
     assert answer["content"]["application/json"]["schema"]["$ref"].endswith("/Error")
 
 
-def test_409_415_and_503_are_documented_where_they_can_be_answered():
+def test_412_415_and_503_are_documented_where_they_can_be_answered():
     schema = yaml.safe_load(Client().get("/api/schema/").content)
     operations = {
         (path, method): operation["responses"]
@@ -105,13 +105,14 @@ def test_409_415_and_503_are_documented_where_they_can_be_answered():
         for method, operation in item.items()
     }
     # Only writes that compare an If-Match can find the record changed.
-    conflicts = {key for key, responses in operations.items() if "409" in responses}
-    assert ("/api/v1/systems/{slug}/", "patch") in conflicts
-    assert ("/api/v1/systems/{slug}/stages/{stage}/", "delete") in conflicts
-    assert ("/api/v1/systems/{slug}/cycles/{number}/problem/", "put") in conflicts
-    assert ("/api/v1/systems/{slug}/cycles/{number}/close/", "post") not in conflicts
-    assert ("/api/v1/systems/{slug}/stages/", "post") not in conflicts
-    assert all(method != "get" for _, method in conflicts)
+    stale = {key for key, responses in operations.items() if "412" in responses}
+    assert ("/api/v1/systems/{slug}/", "patch") in stale
+    assert ("/api/v1/systems/{slug}/stages/{stage}/", "delete") in stale
+    assert ("/api/v1/systems/{slug}/cycles/{number}/problem/", "put") in stale
+    assert ("/api/v1/teams/{slug}/members/{username}/", "patch") in stale
+    assert ("/api/v1/systems/{slug}/cycles/{number}/close/", "post") not in stale
+    assert ("/api/v1/systems/{slug}/stages/", "post") not in stale
+    assert all(method != "get" for _, method in stale)
     # Ingest reads its own body: a wrong type is a 400 that says so, never 415.
     ingest = operations[("/api/v1/systems/{slug}/samples/", "post")]
     assert "415" not in ingest
@@ -124,6 +125,60 @@ def test_409_415_and_503_are_documented_where_they_can_be_answered():
     # Any operation may find the database down; each says how long to wait.
     for responses in operations.values():
         assert responses["503"]["headers"]["Retry-After"]["required"] is True
+
+
+def test_if_match_is_declared_where_it_is_read_and_etag_where_it_is_sent():
+    schema = yaml.safe_load(Client().get("/api/schema/").content)
+    checked, stale, tagged = set(), set(), set()
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            responses = operation["responses"]
+            if any(p["name"] == "If-Match" for p in operation.get("parameters", [])):
+                checked.add((path, method))
+            if "412" in responses:
+                stale.add((path, method))
+            if "ETag" in responses.get("200", {}).get("headers", {}):
+                tagged.add((path, method))
+                assert responses["200"]["headers"]["ETag"]["required"] is True
+    # If-Match is optional (no 428), and declared on each write that reads it.
+    assert checked == stale
+    assert ("/api/v1/teams/{slug}/members/{username}/", "delete") in checked
+    # A client reads the ETag to send from the record's GET.
+    for path, _ in checked:
+        assert (path, "get") in tagged, path
+    for single in [
+        "/api/v1/systems/{slug}/cycles/{number}/",
+        "/api/v1/systems/{slug}/cycles/{number}/retrospective/",
+    ]:
+        assert (single, "get") in tagged
+
+
+def test_the_cycle_lists_filters_are_declared_as_the_page_takes_them():
+    schema = yaml.safe_load(Client().get("/api/schema/").content)
+    operation = schema["paths"]["/api/v1/systems/{slug}/cycles/"]["get"]
+    query = {
+        p["name"]: p["schema"] for p in operation["parameters"] if p["in"] == "query"
+    }
+    assert sorted(query["status"]["enum"]) == ["closed", "open"]
+    assert (
+        query["opened_from"]
+        == query["opened_to"]
+        == {
+            "type": "string",
+            "format": "date",
+        }
+    )
+
+
+def test_exports_are_declared_with_their_media_types():
+    schema = yaml.safe_load(Client().get("/api/schema/").content)
+    cycle = "/api/v1/systems/{slug}/cycles/{number}/"
+    markdown = schema["paths"][f"{cycle}export.md"]["get"]["responses"]
+    assert list(markdown["200"]["content"]) == ["text/markdown"]
+    assert list(markdown["404"]["content"]) == ["application/json"]
+    json_file = schema["paths"][f"{cycle}export.json"]["get"]["responses"]["200"]
+    shape = json_file["content"]["application/json"]["schema"]["$ref"]
+    assert shape.endswith("/CycleExport")
 
 
 def test_stages_of_people_are_documented_for_writes_reads_and_samples():

@@ -58,13 +58,13 @@ def test_editor_renames_a_system_and_the_etag_changes(api):
     assert response["ETag"] != before["ETag"]
 
 
-def test_a_stale_if_match_is_a_409_and_changes_nothing(api):
+def test_a_stale_if_match_is_a_412_and_changes_nothing(api):
     etag = api.editor.get("/api/v1/systems/fraud/")["ETag"]
     send(api.admin, "patch", "/api/v1/systems/fraud/", {"description": "by admin"})
     response = send(
         api.editor, "patch", "/api/v1/systems/fraud/", {"name": "Mine"}, If_Match=etag
     )
-    assert response.status_code == 409
+    assert response.status_code == 412
     assert "changed after you read it" in response.json()["errors"][0]["message"]
     assert System.objects.get(slug="fraud").name == "Fraud scoring"
     fresh = api.editor.get("/api/v1/systems/fraud/")["ETag"]
@@ -355,7 +355,7 @@ def test_feature_edit_conflict_and_delete(api):
         send(
             api.editor, "patch", detail, {"compute_cost": 9}, If_Match=etag
         ).status_code
-        == 409
+        == 412
     )
     assert Feature.objects.get().compute_cost == 1
     assert api.viewer.delete(detail).status_code == 403

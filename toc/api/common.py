@@ -4,10 +4,13 @@
   person meet the same rules and the same messages; `bound_form` turns a JSON
   body into such a form and `require_valid` its errors into the API's shape.
 - Every single record carries an ETag; a write that sends `If-Match` with an
-  older one is refused with 409, so two editors cannot silently overwrite each
-  other. Without `If-Match` the write goes through (last write wins), as for a
-  script that owns the record.
-- Lists are cursor-paginated in a stable order.
+  older one is refused with 412 Precondition Failed, so two editors cannot
+  silently overwrite each other. Without `If-Match` the write goes through
+  (last write wins), as for a script that owns the record: toc never answers
+  428, since scripts written against the API before ETags existed, and the
+  README's session, write without one.
+- Lists are cursor-paginated in a stable order; lists that cannot be (a union
+  of tables, a record's history) are page-numbered.
 """
 
 from __future__ import annotations
@@ -22,19 +25,19 @@ from django import forms
 from rest_framework import serializers
 from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.metadata import SimpleMetadata
-from rest_framework.pagination import CursorPagination
+from rest_framework.pagination import CursorPagination, PageNumberPagination
 from rest_framework.response import Response
 
 from toc.api.jsontypes import form_type_errors
 
 
-class EditConflict(APIException):
-    status_code = 409
+class PreconditionFailed(APIException):
+    status_code = 412
     default_detail = (
         "This record changed after you read it. GET it again, reapply your "
         "change, and send its new ETag in If-Match."
     )
-    default_code = "conflict"
+    default_code = "precondition_failed"
 
 
 def etag(representation: dict) -> str:
@@ -49,13 +52,13 @@ def etag(representation: dict) -> str:
 
 
 def check_if_match(request, representation: dict) -> None:
-    """409 when the client's `If-Match` names another version than the current one."""
+    """412 when the client's `If-Match` names another version than the current one."""
     header = request.headers.get("If-Match")
     if not header:
         return
     sent = {tag.strip().removeprefix("W/") for tag in header.split(",")}
     if "*" not in sent and etag(representation) not in sent:
-        raise EditConflict()
+        raise PreconditionFailed()
 
 
 def tagged(representation: dict, status: int = 200) -> Response:
@@ -124,6 +127,22 @@ def require_valid(form: forms.BaseForm) -> forms.BaseForm:
     return form
 
 
+def filters(form_class: type[forms.Form], request) -> dict:
+    """The query's filters, validated by the browser's filter form.
+
+    A parameter sent empty is refused rather than read as "any", as the page's
+    form reads it: the schema gives each a type (schema.query_parameters).
+    """
+    empty = [
+        name for name in form_class.base_fields if request.query_params.get(name) == ""
+    ]
+    if empty:
+        raise ValidationError(
+            {name: ["Leave the filter out, or give it a value."] for name in empty}
+        )
+    return require_valid(form_class(request.query_params)).cleaned_data
+
+
 def serializer_for(
     model, fields: Iterable[str], *, name: str | None = None
 ) -> type[serializers.ModelSerializer]:
@@ -146,6 +165,19 @@ class NewestFirst(CursorPagination):
 
 class ByPosition(CursorPagination):
     ordering = ("position", "id")
+
+
+class PageNumbers(PageNumberPagination):
+    """`?page=2`: for lists a cursor cannot walk; a page shifts when an item is
+    added before it."""
+
+    page_size_query_param = None
+
+    def get_page_number(self, request, paginator) -> str | int:
+        # DRF reads an empty ?page= as page 1; the schema says a page is a number.
+        if request.query_params.get(self.page_query_param) == "":
+            raise ValidationError({self.page_query_param: "A page is a number."})
+        return super().get_page_number(request, paginator)
 
 
 class PlainMetadata(SimpleMetadata):
@@ -184,13 +216,18 @@ def time_param(request, name: str) -> datetime | None:
         raise ValidationError({name: "Use an ISO 8601 time with an offset."}) from None
     if moment.utcoffset() is None:
         raise ValidationError({name: "Use an ISO 8601 time with an offset."})
+    return in_utc(moment, name)
+
+
+def in_utc(moment: datetime, name: str) -> datetime:
+    """The time in UTC, or a 400 naming the parameter when it is out of range."""
     try:
-        moment = moment.astimezone(UTC)
+        utc: datetime | None = moment.astimezone(UTC)
     except OverflowError:
-        moment = None
-    if moment is None or not EARLIEST <= moment <= LATEST:
+        utc = None
+    if utc is None or not EARLIEST <= utc <= LATEST:
         raise ValidationError({name: "Use a time between the years 1 and 9999."})
-    return moment
+    return utc
 
 
 def finite(answer: dict) -> dict:

@@ -66,6 +66,7 @@ class RowList(generics.ListCreateAPIView):
     """GET: the cycle's rows of this list, in their order. POST (editor, open
     cycle): adds a row at the end; 201 with the row."""
 
+    answers_etag = ("POST",)
     permission_classes = [IsPerson]
     kind: RowKind
 
@@ -89,10 +90,10 @@ class RowList(generics.ListCreateAPIView):
 
 class RowDetail(generics.GenericAPIView):
     """GET: one row, with its ETag. PUT (all fields) or PATCH (some), and DELETE
-    (editor, open cycle): send `If-Match` with the ETag you read to get 409
+    (editor, open cycle): send `If-Match` with the ETag you read to get 412
     instead of overwriting someone else's change."""
 
-    # The methods that answer 409 to a stale If-Match; the schema lists it there.
+    # The methods that answer 412 to a stale If-Match; the schema lists it there.
     checks_if_match = ("PUT", "PATCH", "DELETE")
 
     permission_classes = [IsPerson]
@@ -134,6 +135,7 @@ class RowMove(generics.GenericAPIView):
     """Moves the row one place up or down its list (editor, open cycle); 200 with
     the row at its new position. The other rows close up around it."""
 
+    answers_etag = ("POST",)
     permission_classes = [IsPerson]
     kind: RowKind
 

@@ -19,10 +19,17 @@ from rest_framework.response import Response
 
 from toc.accounts.models import Role
 from toc.api import cycle_rows
-from toc.api.common import bound_form, check_if_match, require_valid, tagged
+from toc.api.common import (
+    bound_form,
+    check_if_match,
+    filters,
+    require_valid,
+    tagged,
+)
 from toc.api.cycle_rows import ROW_KINDS, list_url, locked_cycle
 from toc.api.cycle_serializers import CycleLinks, CycleSerializer
 from toc.api.permissions import IsPerson
+from toc.api.schema import query_parameters
 from toc.cycles import services
 from toc.cycles.access import get_cycle
 from toc.cycles.chain import chain
@@ -69,6 +76,7 @@ class NewestCycleFirst(CursorPagination):
     ordering = ("-number",)
 
 
+@extend_schema_view(get=extend_schema(parameters=query_parameters(HistoryFilterForm)))
 class CycleList(generics.ListCreateAPIView):
     """GET: the system's cycles, newest first, each with its chain (every step
     missing, draft or done, and what is left to do) and links to its records
@@ -80,13 +88,14 @@ class CycleList(generics.ListCreateAPIView):
     constraint chosen; 201 with the cycle.
     """
 
+    answers_etag = ("POST",)
     permission_classes = [IsPerson]
     serializer_class = CycleSerializer
     pagination_class = NewestCycleFirst
 
     def get(self, request, slug: str) -> Response:
         system, _ = get_system(request, slug)
-        wanted = require_valid(HistoryFilterForm(request.query_params)).cleaned_data
+        wanted = filters(HistoryFilterForm, request)
         cycles = cycle_with_links(system.cycles.select_related("created_by"))
         if wanted["status"]:
             cycles = cycles.filter(status=wanted["status"])
@@ -109,6 +118,7 @@ class CycleList(generics.ListCreateAPIView):
 class CycleDetail(generics.GenericAPIView):
     """One cycle, with its chain and links, and its ETag."""
 
+    answers_etag = ("GET",)
     permission_classes = [IsPerson]
     serializer_class = CycleSerializer
 
@@ -123,6 +133,7 @@ class CycleClose(generics.GenericAPIView):
     (editor). 201 with the next cycle; a closed cycle is 403, so a repeated
     request opens no second cycle. No body (one sent is not read)."""
 
+    answers_etag = ("POST",)
     permission_classes = [IsPerson]
     serializer_class = CycleSerializer
 
@@ -139,10 +150,10 @@ class CycleRecord(generics.GenericAPIView):
     """GET: the record, with its ETag; text not filled is "". PUT (every
     writable field) or PATCH (some; the rest keep their values) (editor, open
     cycle): validated like the browser's form; 200 with the record. Send
-    `If-Match` with the ETag you read to get 409 instead of overwriting someone
+    `If-Match` with the ETag you read to get 412 instead of overwriting someone
     else's change."""
 
-    # The methods that answer 409 to a stale If-Match; the schema lists it there.
+    # The methods that answer 412 to a stale If-Match; the schema lists it there.
     checks_if_match = ("PUT", "PATCH")
 
     permission_classes = [IsPerson]

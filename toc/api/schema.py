@@ -3,11 +3,15 @@ shapes of the responses that are built as plain dicts."""
 
 from __future__ import annotations
 
+from django import forms
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
+from toc.cycles.models import CycleStatus
+from toc.cycles.records import LINKS, STEPS
 from toc.metrics.ingest import MAX_BIGINT, MAX_EVENTS, MAX_RATE, MAX_TEXT
 
 # The docs group operations by what they are about, not by their first path part.
@@ -51,7 +55,26 @@ ERRORS = {
 # Only a body that DRF parses can be of the wrong type (ingest reads its own).
 UNSUPPORTED = "The body is not JSON (send Content-Type: application/json)."
 # Only the methods a view names in `checks_if_match` compare ETags.
-EDIT_CONFLICT = "The record changed since the ETag sent in If-Match."
+STALE_IF_MATCH = (
+    "The record changed since the ETag sent in If-Match; nothing was written."
+)
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="The ETag of the record as you read it: if it has changed "
+    "since, the answer is 412 and nothing is written. Without it the write "
+    "goes through (last write wins).",
+)
+ETAG = OpenApiParameter(
+    "ETag",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=True,
+    response=[200, 201],
+    description="The record's version; send it as If-Match on a write. "
+    "`derived` values are not part of it.",
+)
 # Only views with throttles (ingest) answer it.
 RATE_LIMITED = "Too many requests from this key or address; wait and resend."
 RETRY_AFTER = {
@@ -70,7 +93,7 @@ class TocAutoSchema(AutoSchema):
         if self.method in ("POST", "PUT", "PATCH") and self.view.parser_classes:
             errors["415"] = UNSUPPORTED
         if self.method in getattr(self.view, "checks_if_match", ()):
-            errors["409"] = EDIT_CONFLICT
+            errors["412"] = STALE_IF_MATCH
         if self.view.get_throttles():
             errors["429"] = RATE_LIMITED
         for code, description in errors.items():
@@ -86,12 +109,52 @@ class TocAutoSchema(AutoSchema):
                 responses[waits]["headers"] = RETRY_AFTER
         return responses
 
+    def get_override_parameters(self) -> list:
+        parameters = list(super().get_override_parameters())
+        checks = getattr(self.view, "checks_if_match", None)
+        if self.method in (checks or ()):
+            parameters.append(IF_MATCH)
+        if self.method in self._answers_etag(checks):
+            parameters.append(ETAG)
+        return parameters
+
+    def _answers_etag(self, checks: tuple[str, ...] | None) -> tuple[str, ...]:
+        """The methods whose answer carries the record's ETag (common.tagged):
+        the GET of a view whose writes check If-Match, since that is where a
+        client reads the tag to send, and those writes; or the methods a view
+        names in `answers_etag`."""
+        if checks is None:
+            return getattr(self.view, "answers_etag", ())
+        return ("GET", *checks)
+
+    def get_operation_id(self) -> str:
+        # …/export.md: a dot would not survive as a name in generated clients.
+        return super().get_operation_id().replace(".", "_")
+
     def get_tags(self) -> list[str]:
         parts = [part for part in self.path.split("/") if part and "{" not in part]
         # /api/v1/systems/{slug}/<resource>/…: the resource names the group.
         if len(parts) > 3 and parts[2] == "systems":
             return [TAGS.get(parts[3], "systems")]
         return [parts[2]] if len(parts) > 2 else ["api"]
+
+
+def query_parameters(form_class: type[forms.Form]) -> list[OpenApiParameter]:
+    """A filter form's fields, as the query parameters the API reads them from
+    (the view's description says what each does)."""
+    parameters = []
+    for name, field in form_class.base_fields.items():
+        choices = [value for value, _ in getattr(field, "choices", []) if value]
+        kind = OpenApiTypes.DATE if isinstance(field, forms.DateField) else None
+        parameters.append(
+            OpenApiParameter(
+                name,
+                kind or OpenApiTypes.STR,
+                OpenApiParameter.QUERY,
+                enum=choices or None,
+            )
+        )
+    return parameters
 
 
 class BearerScheme(OpenApiAuthenticationExtension):
@@ -361,3 +424,51 @@ class TierLoadSerializer(serializers.Serializer):
 class CascadePlanSerializer(serializers.Serializer):
     mean_latency_ms = serializers.FloatField()
     tiers = TierLoadSerializer(many=True)
+
+
+# The JSON export's shape (toc.cycles.export documents each step's keys).
+
+
+class ExportedSystemSerializer(serializers.Serializer):
+    slug = serializers.CharField()
+    name = serializers.CharField()
+
+
+class ExportedCycleSerializer(serializers.Serializer):
+    number = serializers.IntegerField()
+    title = serializers.CharField()
+    status = serializers.ChoiceField(choices=CycleStatus.choices)
+    created = serializers.DateTimeField()
+    created_by = serializers.CharField(allow_null=True)
+    closed_at = serializers.DateTimeField(allow_null=True)
+
+
+def _export_steps() -> dict[str, serializers.Field]:
+    # A step with a record of its own (the problem) is null until it has one;
+    # the goal, which has none, always has its lists and records.
+    own = {kind.link for kind in LINKS}
+    return {
+        step: serializers.DictField(
+            allow_null=step in own,
+            help_text=f"{title}: its records' fields and its lists, as version 1 "
+            "of the format names them.",
+        )
+        for step, title in STEPS.items()
+    }
+
+
+CycleExportSerializer = type(
+    "CycleExportSerializer",
+    (serializers.Serializer,),
+    {
+        "format": serializers.ChoiceField(choices=["toc-cycle"]),
+        "version": serializers.IntegerField(min_value=1),
+        "exported_at": serializers.DateTimeField(),
+        "as_of": serializers.DateTimeField(
+            allow_null=True, help_text="The moment shown; null: when exported."
+        ),
+        "system": ExportedSystemSerializer(),
+        "cycle": ExportedCycleSerializer(),
+        **_export_steps(),
+    },
+)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from toc.api import cycles, systems, tools, views
+from toc.api import cycle_reports, cycles, systems, teams, tokens, tools, views
 
 app_name = "api"
 
@@ -17,6 +17,9 @@ urlpatterns = [
         name="constraint-events",
     ),
     *systems.urlpatterns,
+    *teams.urlpatterns,
     *tools.urlpatterns,
     *cycles.urlpatterns,
+    *cycle_reports.urlpatterns,
+    *tokens.urlpatterns,
 ]

@@ -134,7 +134,7 @@ def test_invalid_record_is_refused_whole(personas, cycle, editor, body, field, m
     assert (problem.statement, problem.history.count()) == ("", 1)
 
 
-def test_stale_etag_is_a_conflict(personas, cycle, editor):
+def test_stale_etag_is_a_failed_precondition(personas, cycle, editor):
     admin = token_client(personas, Role.ADMIN)
     read = admin.get(f"{BASE}/problem/")
     old = read["ETag"]
@@ -142,7 +142,7 @@ def test_stale_etag_is_a_conflict(personas, cycle, editor):
     response = send(
         admin, "patch", f"{BASE}/problem/", {"statement": "Admin's"}, If_Match=old
     )
-    assert response.status_code == 409
+    assert response.status_code == 412
     assert "changed after you read it" in response.json()["errors"][0]["message"]
     assert Problem.objects.get(cycle=cycle).statement == "Editor's"
     new = admin.get(f"{BASE}/problem/")["ETag"]

@@ -158,7 +158,9 @@ def test_put_replaces_and_patch_keeps(personas, cycle, editor):
     assert why.answer == "C"
 
 
-def test_stale_etag_is_a_conflict_for_edit_and_delete(personas, cycle, editor):
+def test_stale_etag_is_a_failed_precondition_for_edit_and_delete(
+    personas, cycle, editor
+):
     admin = token_client(personas, Role.ADMIN)
     why = _why(cycle, "A", 0)
     url = f"{BASE}/whys/{why.pk}/"
@@ -166,7 +168,7 @@ def test_stale_etag_is_a_conflict_for_edit_and_delete(personas, cycle, editor):
     send(editor, "patch", url, {"answer": "Editor's"})
     for method in ("patch", "put", "delete"):
         response = send(admin, method, url, {"answer": "Admin's"}, If_Match=old)
-        assert response.status_code == 409
+        assert response.status_code == 412
     why.refresh_from_db()
     assert why.answer == "Editor's"
     new = admin.get(url)["ETag"]

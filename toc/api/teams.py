@@ -1,0 +1,175 @@
+"""A team's members and their roles, as the team page manages them.
+
+Members of the team read; its admins add people, change roles and remove
+members, through the page's form and services, so a team is never left
+without an admin (409, as the page refuses it).
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models import F
+from django.http import Http404
+from django.urls import path, reverse
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import generics, serializers, status
+from rest_framework.exceptions import APIException
+from rest_framework.pagination import CursorPagination
+from rest_framework.response import Response
+
+from toc.accounts import services
+from toc.accounts.access import get_team
+from toc.accounts.forms import MemberAddForm, MemberRoleForm
+from toc.accounts.models import Membership, Role, Team
+from toc.api.common import bound_form, check_if_match, require_valid, tagged
+from toc.api.permissions import IsPerson
+from toc.api.schema import ErrorSerializer
+from toc.api.systems import MembershipSerializer
+from toc.lib import unique
+
+
+class LastAdminConflict(APIException):
+    status_code = 409
+    default_code = "last_admin"
+
+
+class MemberRoleSerializer(serializers.ModelSerializer):
+    """What a member's PATCH takes (the schema's; MemberRoleForm validates)."""
+
+    class Meta:
+        model = Membership
+        fields = ["role"]
+
+
+class ByUsername(CursorPagination):
+    ordering = ("username",)
+
+
+@extend_schema_view(post=extend_schema(responses={201: MembershipSerializer}))
+class MemberList(generics.ListAPIView):
+    """GET: the team's members by username, with their roles (any member).
+    POST `{"username", "role"}` (admins) adds a person to the team, as a viewer
+    unless `role` says otherwise; 201 with the member."""
+
+    permission_classes = [IsPerson]
+    serializer_class = MembershipSerializer
+    pagination_class = ByUsername
+    answers_etag = ("POST",)
+
+    def get_queryset(self):
+        team, _ = get_team(self.request, self.kwargs["slug"])
+        return team.memberships.select_related("user").annotate(
+            username=F("user__username")
+        )
+
+    def post(self, request, slug: str) -> Response:
+        team, _ = get_team(request, slug, needs=Role.ADMIN)
+        form = bound_form(MemberAddForm, request.data, team=team)
+        membership = unique.saved(
+            form,
+            lambda: Membership.objects.create(
+                team=team,
+                user=form.cleaned_data["username"],
+                role=form.cleaned_data["role"],
+            ),
+        )
+        if membership is None:
+            require_valid(form)  # a person already in the team, meanwhile too
+        response = tagged(_member(membership), status=status.HTTP_201_CREATED)
+        response["Location"] = request.build_absolute_uri(
+            reverse("api:member", args=[team.slug, membership.user.username])
+        )
+        return response
+
+
+LAST_ADMIN = OpenApiResponse(
+    ErrorSerializer, "The team would be left without an admin; nothing changed."
+)
+
+
+@extend_schema_view(
+    patch=extend_schema(
+        request=MemberRoleSerializer,
+        responses={200: MembershipSerializer, 409: LAST_ADMIN},
+    ),
+    delete=extend_schema(responses={204: None, 409: LAST_ADMIN}),
+)
+class MemberDetail(generics.GenericAPIView):
+    """GET: one member and their role, with its ETag (any member). PATCH
+    `{"role"}` changes the role, DELETE takes the person out of the team
+    (admins): either is 409 when it would leave the team without an admin."""
+
+    # The methods that answer 412 to a stale If-Match; the schema lists it there.
+    checks_if_match = ("PATCH", "DELETE")
+
+    permission_classes = [IsPerson]
+    serializer_class = MembershipSerializer
+
+    def get(self, request, slug: str, username: str) -> Response:
+        team, _ = get_team(request, slug)
+        return tagged(_member(_membership(team, username)))
+
+    def patch(self, request, slug: str, username: str) -> Response:
+        team, _ = get_team(request, slug, needs=Role.ADMIN)
+        form = require_valid(bound_form(MemberRoleForm, request.data))
+        with transaction.atomic():
+            membership = _locked_membership(team, username)
+            check_if_match(request, _member(membership))
+            try:
+                services.member_role_set(membership, form.cleaned_data["role"])
+            except services.LastAdmin as refused:
+                raise LastAdminConflict(str(refused)) from None
+        return tagged(_member(membership))
+
+    def delete(self, request, slug: str, username: str) -> Response:
+        team, _ = get_team(request, slug, needs=Role.ADMIN)
+        with transaction.atomic():
+            membership = _locked_membership(team, username)
+            check_if_match(request, _member(membership))
+            try:
+                services.member_remove(membership)
+            except services.LastAdmin as refused:
+                raise LastAdminConflict(str(refused)) from None
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _member(membership: Membership) -> dict:
+    return dict(MembershipSerializer(membership).data)
+
+
+def _membership(team: Team, username: str) -> Membership:
+    membership = (
+        team.memberships.select_related("user", "team")
+        .filter(user__username=username)
+        .first()
+    )
+    if membership is None:
+        raise Http404("No such member of this team.")
+    return membership
+
+
+def _locked_membership(team: Team, username: str) -> Membership:
+    """For a change, inside a transaction: the membership, read once no other
+    change to the team's members is running, so that the If-Match check and
+    the change see the same role.
+
+    Every membership of the team is locked, in pk order: the order in which
+    the services lock the team's admins, so the two locks cannot deadlock.
+    """
+    list(
+        Membership.objects.filter(team=team)
+        .order_by("pk")
+        .select_for_update()
+        .values_list("pk", flat=True)
+    )
+    return _membership(team, username)
+
+
+urlpatterns = [
+    path("teams/<slug:slug>/members/", MemberList.as_view(), name="members"),
+    path(
+        "teams/<slug:slug>/members/<str:username>/",
+        MemberDetail.as_view(),
+        name="member",
+    ),
+]
