@@ -276,13 +276,45 @@ CACHES = {
 # per address would count every client as one; 0 trusts the header not at all.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 # "requests/seconds" per scope (toc/lib/ratelimit.py). Ingest: per key and per
-# address; login: per address and per user name tried.
+# address. Logins count failed attempts only (toc/accounts/login.py).
 RATE_LIMITS = {
     "ingest-key": os.environ.get("RATE_LIMIT_INGEST_KEY", "3000/60"),
     "ingest-address": os.environ.get("RATE_LIMIT_INGEST_ADDRESS", "6000/60"),
-    "login-address": os.environ.get("RATE_LIMIT_LOGIN_ADDRESS", "30/300"),
-    "login-username": os.environ.get("RATE_LIMIT_LOGIN_USERNAME", "10/300"),
+    # A class behind one address may mistype 50 times; a script spraying names, no more.
+    "login-address": os.environ.get("RATE_LIMIT_LOGIN_ADDRESS", "50/900"),
+    # One forgetful person, or one stranger guessing: it locks only their address.
+    "login-name-address": os.environ.get("RATE_LIMIT_LOGIN_NAME_ADDRESS", "10/900"),
+    # A guess from many addresses: one adds at most 40 an hour, so a lock takes 8.
+    "login-name": os.environ.get("RATE_LIMIT_LOGIN_NAME", "300/3600"),
+    # Each request may send a mail: a few an hour from one address.
+    "password-reset-address": os.environ.get(
+        "RATE_LIMIT_PASSWORD_RESET_ADDRESS", "10/3600"
+    ),
 }
+
+# Mail: password resets, by SMTP; while DEBUG is on and EMAIL_HOST is not
+# given, printed to the console, so the embedded setup needs no mail server.
+# A mail that cannot be sent is logged, and the page still answers.
+MAILERS = {
+    "default": (
+        {"BACKEND": "django.core.mail.backends.console.EmailBackend"}
+        if DEBUG and "EMAIL_HOST" not in os.environ
+        else {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                "host": os.environ.get("EMAIL_HOST", "localhost"),
+                "port": env_int("EMAIL_PORT", 587),
+                "username": os.environ.get("EMAIL_HOST_USER", ""),
+                "password": os.environ.get("EMAIL_HOST_PASSWORD", ""),
+                "use_tls": env_bool("EMAIL_USE_TLS", default=True),
+                "timeout": 10,
+            },
+        }
+    )
+}
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "toc <toc@localhost>")
+# A reset link works for this long (Django's default is three days).
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 60 * 60)
 
 # Celery: without a broker, tasks run in-process as they are sent, so the
 # embedded default needs no Redis and no worker.

@@ -6,6 +6,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from toc.accounts import login, passwords
 from toc.accounts import views as account_views
 from toc.dashboard import urls as dashboard_urls
 from toc.lib.health import healthz
@@ -14,8 +15,39 @@ from toc.systems import urls as system_urls
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="systems:list"), name="home"),
     path("healthz", healthz, name="healthz"),
-    path("accounts/login/", account_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", login.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Django's own names: its views and the reset mail reverse them.
+    path(
+        "account/password/",
+        passwords.PasswordChangeView.as_view(),
+        name="password_change",
+    ),
+    path(
+        "account/password/changed/",
+        passwords.PasswordChangeDoneView.as_view(),
+        name="password_change_done",
+    ),
+    path(
+        "account/password/reset/",
+        passwords.PasswordResetView.as_view(),
+        name="password_reset",
+    ),
+    path(
+        "account/password/reset/sent/",
+        auth_views.PasswordResetDoneView.as_view(),
+        name="password_reset_done",
+    ),
+    path(
+        "account/password/reset/<uidb64>/<token>/",
+        passwords.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "account/password/reset/done/",
+        auth_views.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
     path("account/tokens/", account_views.token_list, name="tokens"),
     path(
         "account/tokens/<str:token_key>/revoke/",
@@ -37,6 +69,8 @@ urlpatterns = [
         SpectacularSwaggerSplitView.as_view(url_name="schema"),
         name="api-docs",
     ),
+    # Before the admin's own login view, which has no limit.
+    path("admin/login/", login.AdminLoginView.as_view()),
     path("admin/", admin.site.urls),
 ]
 

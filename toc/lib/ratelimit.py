@@ -6,11 +6,15 @@ which is enough for the embedded single-process default.
 
 A window is `period` seconds long and aligned to the clock, so its counter's
 key names the window and expires with it: no cleanup, and one INCR per check.
+What should count only once it has happened (a failed login) is checked
+first (check_all) and counted afterwards (count_all).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
+import math
 import time
 from dataclasses import dataclass
 
@@ -41,6 +45,52 @@ class RateLimited(Exception):
         super().__init__(f"rate limited; retry after {retry_after} s")
         self.retry_after = retry_after
 
+    @property
+    def wait_in_words(self) -> str:
+        """The wait as a page says it: seconds under two minutes, else minutes."""
+        if self.retry_after == 1:
+            return "1 second"
+        if self.retry_after < 120:
+            return f"{self.retry_after} seconds"
+        return f"{math.ceil(self.retry_after / 60)} minutes"
+
+
+@dataclass(frozen=True, slots=True)
+class _Window:
+    limit: Limit
+    index: int  # windows since the epoch
+    key: str
+
+    def wait(self, now: float) -> int:
+        """Whole seconds until the window ends, rounded up, at least one."""
+        return max(1, int((self.index + 1) * self.limit.period - now) + 1)
+
+
+def _windows(counted: list[tuple[str, str]], now: float) -> list[_Window]:
+    windows = []
+    for scope, who in counted:
+        limit = Limit.parse(settings.RATE_LIMITS[scope])
+        index = int(now // limit.period)
+        windows.append(_Window(limit, index, f"ratelimit:{scope}:{who}:{index}"))
+    return windows
+
+
+def _raise_if_past(windows: list[_Window], counts: list[int], now: float) -> None:
+    waits = [
+        window.wait(now)
+        for window, count in zip(windows, counts, strict=True)
+        if count > window.limit.requests
+    ]
+    if waits:
+        raise RateLimited(max(waits))
+
+
+def _cache_unavailable(counted: list[tuple[str, str]]) -> None:
+    # Fail open: a cache outage must not stop pipelines from posting, nor
+    # people from logging in.
+    scopes = ", ".join(scope for scope, _ in counted)
+    logger.warning("rate limits %s not counted: the cache is unavailable", scopes)
+
 
 def hit_all(counted: list[tuple[str, str]], *, now: float | None = None) -> None:
     """Counts one request in each (scope, who) of `counted`: `who` is a key id,
@@ -48,25 +98,47 @@ def hit_all(counted: list[tuple[str, str]], *, now: float | None = None) -> None
     one round trip to Redis; raises RateLimited, with the longest wait, if any
     is past its limit."""
     now = time.time() if now is None else now
-    windows = []
-    for scope, who in counted:
-        limit = Limit.parse(settings.RATE_LIMITS[scope])
-        window = int(now // limit.period)
-        windows.append((limit, window, f"ratelimit:{scope}:{who}:{window}"))
+    windows = _windows(counted, now)
     try:
-        counts = _count_all([(key, limit.period + 1) for limit, _, key in windows])
+        counts = _count_all([(w.key, w.limit.period + 1) for w in windows])
     except RedisError:
-        # Fail open: a cache outage must not stop pipelines from posting.
-        scopes = ", ".join(scope for scope, _ in counted)
-        logger.warning("rate limits %s not counted: the cache is unavailable", scopes)
+        _cache_unavailable(counted)
         return
-    waits = [
-        max(1, int((window + 1) * limit.period - now) + 1)
-        for (limit, window, _), count in zip(windows, counts, strict=True)
-        if count > limit.requests
-    ]
-    if waits:
-        raise RateLimited(max(waits))
+    _raise_if_past(windows, counts, now)
+
+
+def check_all(counted: list[tuple[str, str]], *, now: float | None = None) -> None:
+    """Raises RateLimited, as hit_all would, if one more in any (scope, who) of
+    `counted` would be past its limit; counts nothing. With count_all, for
+    limits on what is counted only once it has happened (a failed login)."""
+    now = time.time() if now is None else now
+    windows = _windows(counted, now)
+    try:
+        # One MGET on Redis; the counters are plain integers on both backends.
+        stored = caches["default"].get_many([w.key for w in windows])
+    except RedisError:
+        _cache_unavailable(counted)
+        return
+    _raise_if_past(windows, [stored.get(w.key, 0) + 1 for w in windows], now)
+
+
+def count_all(counted: list[tuple[str, str]], *, now: float | None = None) -> None:
+    """Counts one in each (scope, who) of `counted`, refusing nothing."""
+    now = time.time() if now is None else now
+    windows = _windows(counted, now)
+    try:
+        _count_all([(w.key, w.limit.period + 1) for w in windows])
+    except RedisError:
+        _cache_unavailable(counted)
+
+
+def forget_all(counted: list[tuple[str, str]], *, now: float | None = None) -> None:
+    """Starts the current window of each (scope, who) of `counted` from zero."""
+    now = time.time() if now is None else now
+    try:
+        caches["default"].delete_many([w.key for w in _windows(counted, now)])
+    except RedisError:
+        _cache_unavailable(counted)
 
 
 def _count_all(keys: list[tuple[str, int]]) -> list[int]:
@@ -113,3 +185,18 @@ def client_address(request: HttpRequest) -> str:
             return addresses[-proxies]
     remote: str | None = request.META.get("REMOTE_ADDR")
     return remote or "unknown"
+
+
+def client_network(request: HttpRequest) -> str:
+    """client_address, widened to its /64 for IPv6: a host is often given a
+    whole /64 and may take any address in it, so one address counts as little."""
+    address = client_address(request)
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if ip.version == 4:
+        return address
+    if ip.ipv4_mapped:  # an IPv4 client of a dual-stack listener
+        return str(ip.ipv4_mapped)
+    return str(ipaddress.ip_network((ip, 64), strict=False))
