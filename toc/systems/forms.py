@@ -30,18 +30,17 @@ class SystemCreateForm(SystemForm):
             "slug": "A short key such as “nad”, used in URLs and the API. "
             "It cannot be changed later."
         }
+        error_messages = {
+            "slug": {"unique": "This key is taken by another system; choose another."}
+        }
 
     def __init__(self, *args, teams, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["team"].queryset = teams
 
     def clean_slug(self) -> str:
-        slug = self.cleaned_data["slug"].strip().lower()
-        if System.objects.filter(slug=slug).exists():
-            raise forms.ValidationError(
-                f"The key “{slug}” is taken by another system; choose another."
-            )
-        return slug
+        # Lowercase, as stored: the unique check, which follows, compares it so.
+        return self.cleaned_data["slug"].strip().lower()
 
 
 class StageForm(forms.ModelForm):
