@@ -21,7 +21,7 @@ from django.test import Client
 from tests.api.clients import send, token_of, user_of
 from tests.api.cycles.bodies import VALID_ROWS
 from tests.conftest import Personas, add_to_summary, make_personas
-from tests.factories import IngestKeyFactory
+from tests.factories import ApiTokenFactory, IngestKeyFactory
 from toc.accounts.models import Role
 from toc.cycles.services import cycle_open
 
@@ -62,6 +62,9 @@ def _build_world() -> World:
     ids["features"] = feature.json()["id"]
     key = IngestKeyFactory(system=personas.system, name="fuzzed")
     ids["key_id"] = key.pk
+    # A member to read, change and remove; a token of the editor's own to revoke.
+    ids["username"] = user_of(personas, Role.VIEWER).username
+    ids["token_key"] = ApiTokenFactory(user=user_of(personas, Role.EDITOR)).token_key
     return World(personas=personas, ids=ids, tokens=tokens)
 
 
