@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from toc.accounts.models import Membership, Role, Team
 
@@ -45,17 +45,24 @@ def member_remove(membership: Membership) -> None:
 
 
 def _admins(team_id: int) -> QuerySet[Membership]:
-    # In pk order and without the default ordering's join with the users, so
-    # that a lock takes these rows, and only these, in everyone's order.
+    # Without the default ordering's join with the users.
     return Membership.objects.filter(team_id=team_id, role=Role.ADMIN).order_by("pk")
 
 
 def _refuse_last_admin(membership: Membership) -> None:
-    # Locking the team's admin memberships makes two admins who demote (or
-    # remove) each other at once take turns: the second sees the first's
-    # change, and is refused.
-    admins = list(
-        _admins(membership.team_id).select_for_update().values_list("pk", flat=True)
+    # Locking the team's admins makes two admins who demote (or remove) each
+    # other at once take turns: the second sees the first's change, and is
+    # refused. The changed membership is locked with them, and all in pk
+    # order, the order in which every change to a team's members locks them,
+    # so that two changes wait for each other rather than deadlock.
+    locked = (
+        Membership.objects.filter(
+            Q(role=Role.ADMIN) | Q(pk=membership.pk), team_id=membership.team_id
+        )
+        .order_by("pk")
+        .select_for_update()
+        .values_list("pk", "role")
     )
+    admins = [pk for pk, role in locked if role == Role.ADMIN]
     if admins == [membership.pk]:
         raise LastAdmin()
