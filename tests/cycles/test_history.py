@@ -122,7 +122,9 @@ def test_invalid_dates_show_an_error_by_the_field(personas) -> None:
     filters = response.context["filters"]
     assert "opened_from" in filters.errors
     content = response.content.decode()
-    assert 'id="id_opened_from-error"' in content
+    # The field names its error as the one describing it, for screen readers.
+    assert 'aria-describedby="id_opened_from_error"' in content
+    assert 'id="id_opened_from_error"' in content
     assert 'value="2025-02-30"' in content
     # The valid filter still applies.
     assert [c.title for c in response.context["page"]] == ["Only one"]

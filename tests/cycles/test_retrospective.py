@@ -14,6 +14,7 @@ from toc.cycles.models import (
     Decision,
     OutcomeRow,
     Tier,
+    ValidationExperiment,
     Why,
 )
 
@@ -204,7 +205,7 @@ def test_an_unusable_date_shows_an_error_and_the_cycle_now(
     assert "as_of" in response.context["form"].errors
     content = response.content.decode()
     assert f'value="{typed}"' in content
-    assert 'id="id_as_of-error"' in content
+    assert 'id="id_as_of_error"' in content
     assert response.context["s"].as_of is None
 
 
@@ -229,3 +230,56 @@ def test_the_validation_verdict_is_told_with_the_experiment(
 
     assert "Features got 2.5× its capacity" in content
     assert ROSE in content
+
+
+def _rename(personas, renames: dict[str, str]) -> None:
+    for slug, name in renames.items():
+        stage = personas.system.stages.get(slug=slug)
+        stage.name = name
+        stage.save()
+
+
+def _stage_names_told(personas) -> tuple[str, str]:
+    s = personas.viewer.get(RETRO).context["s"]
+    markdown = personas.viewer.get(f"{BASE}/export.md").content.decode()
+    assert f"{s.validation_stage_name} with 3× capacity" in markdown
+    assert f"Where the constraint went: {s.next_constraint_name}" in markdown
+    return s.validation_stage_name, s.next_constraint_name
+
+
+@pytest.fixture
+def tried(cycle):
+    """The cycle's validation ran on Features; its outcome says the constraint
+    went to Inference."""
+    started = timezone.now() - timedelta(days=2)
+    ValidationExperiment.objects.create(
+        cycle=cycle,
+        stage="features",
+        capacity_factor=3,
+        started=started,
+        ended=started + timedelta(days=1),
+    )
+    cycle.outcome.next_constraint = "inference"
+    cycle.outcome.save()
+    return cycle
+
+
+def test_a_closed_cycle_keeps_the_stage_names_it_closed_with(personas, tried):
+    assert personas.teammate.post(f"{BASE}/next/").status_code == 302
+    _rename(personas, {"features": "Feature store", "inference": "Scoring"})
+    assert _stage_names_told(personas) == ("Features", "Inference")
+    personas.system.stages.get(slug="inference").delete()
+    assert _stage_names_told(personas) == ("Features", "Inference")
+
+
+def test_an_open_cycle_tells_the_stages_by_their_names_now(personas, tried):
+    _rename(personas, {"features": "Feature store", "inference": "Scoring"})
+    assert _stage_names_told(personas) == ("Feature store", "Scoring")
+
+
+def test_a_closed_cycle_as_of_a_day_tells_the_names_as_it_closed(personas, tried):
+    personas.teammate.post(f"{BASE}/next/")
+    _rename(personas, {"features": "Feature store"})
+    today = timezone.now().date().isoformat()
+    s = personas.viewer.get(RETRO, {"as_of": today}).context["s"]
+    assert s.validation_stage_name == "Features"
