@@ -1,4 +1,4 @@
-"""Teams (read), a system, its stages, ingest keys and each stage's features.
+"""A system, its stages, ingest keys and each stage's features.
 
 Writes go through the browser's forms and services (see toc.api.common), with
 the browser's roles: viewers read, editors change systems, stages and
@@ -7,7 +7,6 @@ features, admins delete systems and manage ingest keys.
 
 from __future__ import annotations
 
-from django.db.models import F
 from django.urls import path
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
@@ -17,7 +16,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from toc.accounts.models import Membership, Role, Team
+from toc.accounts.models import Role
 from toc.api.common import (
     ByName,
     ByPosition,
@@ -84,61 +83,6 @@ class StageWriteSerializer(serializers.ModelSerializer):
                 "people x items per hour, and its samples may leave it out."
             },
         }
-
-
-class MembershipSerializer(serializers.ModelSerializer):
-    username = serializers.CharField(source="user.username")
-
-    class Meta:
-        model = Membership
-        fields = ["username", "role"]
-
-
-class TeamSerializer(serializers.ModelSerializer):
-    role = serializers.SerializerMethodField()
-
-    class Meta:
-        model = Team
-        fields = ["slug", "name", "role"]
-
-    def get_role(self, team: Team) -> str:
-        return team.my_role
-
-
-class TeamDetailSerializer(TeamSerializer):
-    members = MembershipSerializer(source="memberships", many=True)
-
-    class Meta(TeamSerializer.Meta):
-        fields = [*TeamSerializer.Meta.fields, "members"]
-
-
-class TeamList(generics.ListAPIView):
-    """The teams you belong to, with your role in each."""
-
-    permission_classes = [IsPerson]
-    serializer_class = TeamSerializer
-    pagination_class = ByName
-
-    def get_queryset(self):
-        return _with_role(self.request.user)
-
-
-class TeamDetail(generics.RetrieveAPIView):
-    """One of your teams and its members. Teams are managed in the browser."""
-
-    permission_classes = [IsPerson]
-    serializer_class = TeamDetailSerializer
-    lookup_field = "slug"
-
-    def get_queryset(self):
-        return _with_role(self.request.user).prefetch_related("memberships__user")
-
-
-def _with_role(user):
-    """The user's teams, each with the user's role (one filter: the same membership)."""
-    return Team.objects.filter(memberships__user=user).annotate(
-        my_role=F("memberships__role")
-    )
 
 
 @extend_schema_view(
@@ -401,8 +345,6 @@ class FeatureDetail(APIView):
 
 
 urlpatterns = [
-    path("teams/", TeamList.as_view(), name="teams"),
-    path("teams/<slug:slug>/", TeamDetail.as_view(), name="team"),
     path("systems/<slug:slug>/", SystemDetail.as_view(), name="system"),
     path("systems/<slug:slug>/stages/", StageList.as_view(), name="stages"),
     path(

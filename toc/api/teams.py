@@ -1,8 +1,10 @@
-"""A team's members and their roles, as the team page manages them.
+"""Your teams, and a team's members and their roles, as the team pages show
+and manage them.
 
 Members of the team read; its admins add people, change roles and remove
 members, through the page's form and services, so a team is never left
-without an admin (409, as the page refuses it).
+without an admin (409, as the page refuses it). Teams are created in the
+browser.
 """
 
 from __future__ import annotations
@@ -21,11 +23,69 @@ from toc.accounts import services
 from toc.accounts.access import get_team
 from toc.accounts.forms import MemberAddForm, MemberRoleForm
 from toc.accounts.models import Membership, Role, Team
-from toc.api.common import bound_form, check_if_match, require_valid, tagged
+from toc.api.common import ByName, bound_form, check_if_match, require_valid, tagged
 from toc.api.permissions import IsPerson
 from toc.api.schema import ErrorSerializer
-from toc.api.systems import MembershipSerializer
 from toc.lib import unique
+
+
+class MembershipSerializer(serializers.ModelSerializer):
+    username = serializers.CharField(source="user.username")
+
+    class Meta:
+        model = Membership
+        fields = ["username", "role"]
+
+
+class TeamSerializer(serializers.ModelSerializer):
+    role = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Team
+        fields = ["slug", "name", "role"]
+
+    def get_role(self, team: Team) -> str:
+        return team.my_role
+
+
+class TeamDetailSerializer(TeamSerializer):
+    members = MembershipSerializer(source="memberships", many=True)
+
+    class Meta(TeamSerializer.Meta):
+        fields = [*TeamSerializer.Meta.fields, "members"]
+
+
+class TeamList(generics.ListAPIView):
+    """The teams you belong to, with your role in each."""
+
+    permission_classes = [IsPerson]
+    serializer_class = TeamSerializer
+    pagination_class = ByName
+
+    def get_queryset(self):
+        return _with_role(self.request.user)
+
+
+class TeamDetail(generics.GenericAPIView):
+    """One of your teams, your role in it and its members, with its ETag."""
+
+    permission_classes = [IsPerson]
+    serializer_class = TeamDetailSerializer
+    answers_etag = ("GET",)
+
+    def get(self, request, slug: str) -> Response:
+        teams = _with_role(request.user).prefetch_related("memberships__user")
+        team = teams.filter(slug=slug).first()
+        if team is None:
+            raise Http404("No such team.")
+        return tagged(dict(TeamDetailSerializer(team).data))
+
+
+def _with_role(user):
+    """The user's teams, each with the user's role (one filter: the same membership)."""
+    return Team.objects.filter(memberships__user=user).annotate(
+        my_role=F("memberships__role")
+    )
 
 
 class LastAdminConflict(APIException):
@@ -166,6 +226,8 @@ def _locked_membership(team: Team, username: str) -> Membership:
 
 
 urlpatterns = [
+    path("teams/", TeamList.as_view(), name="teams"),
+    path("teams/<slug:slug>/", TeamDetail.as_view(), name="team"),
     path("teams/<slug:slug>/members/", MemberList.as_view(), name="members"),
     path(
         "teams/<slug:slug>/members/<str:username>/",
