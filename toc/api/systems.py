@@ -94,7 +94,7 @@ class SystemDetail(APIView):
     (editors; the slug never changes); DELETE it with everything recorded about
     it (admins)."""
 
-    # The methods that answer 409 to a stale If-Match; the schema lists it there.
+    # The methods that answer 412 to a stale If-Match; the schema lists it there.
     checks_if_match = ("PUT", "PATCH", "DELETE")
 
     permission_classes = [IsPerson]
@@ -159,7 +159,7 @@ class StageDetail(APIView):
     above 0, a machine stage neither. DELETE removes it and its samples
     (editors), and the stages after it move up."""
 
-    # The methods that answer 409 to a stale If-Match; the schema lists it there.
+    # The methods that answer 412 to a stale If-Match; the schema lists it there.
     checks_if_match = ("PUT", "PATCH", "DELETE")
 
     permission_classes = [IsPerson]
@@ -309,7 +309,7 @@ class FeatureList(generics.ListAPIView):
 class FeatureDetail(APIView):
     """One feature of a stage: PUT, PATCH or DELETE it (editors)."""
 
-    # The methods that answer 409 to a stale If-Match; the schema lists it there.
+    # The methods that answer 412 to a stale If-Match; the schema lists it there.
     checks_if_match = ("PUT", "PATCH", "DELETE")
 
     permission_classes = [IsPerson]
