@@ -149,6 +149,7 @@ def test_if_match_is_declared_where_it_is_read_and_etag_where_it_is_sent():
     for single in [
         "/api/v1/systems/{slug}/cycles/{number}/",
         "/api/v1/systems/{slug}/cycles/{number}/retrospective/",
+        "/api/v1/teams/{slug}/",
     ]:
         assert (single, "get") in tagged
 

@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
 
 from tests.api.clients import api_clients, send, user_of
-from tests.factories import MembershipFactory, UserFactory
+from tests.factories import (
+    ApiTokenFactory,
+    MembershipFactory,
+    TeamFactory,
+    UserFactory,
+)
+from tests.races.conftest import AT_ONCE, api_client, at_once, signed_in, statuses
 from toc.accounts.models import Membership, Role
 
 
@@ -32,6 +39,20 @@ def test_members_read_the_team_by_username(api, personas, members):
     one = api.viewer.get(f"{members}{_name(personas, Role.EDITOR)}/")
     assert one.json() == {"username": _name(personas, Role.EDITOR), "role": "editor"}
     assert one["ETag"].startswith('"')
+
+
+def test_a_team_is_read_with_its_etag_which_changes_with_its_members(
+    api, personas, members
+):
+    url = f"/api/v1/teams/{personas.team.slug}/"
+    before = api.viewer.get(url)
+    assert before.json()["role"] == "viewer"
+    send(api.admin, "post", members, {"username": UserFactory().username})
+    after = api.viewer.get(url)
+    assert len(after.json()["members"]) == 4
+    assert before["ETag"].startswith('"')
+    assert after["ETag"] != before["ETag"]
+    assert api.outsider.get(url).json()["errors"][0]["message"] == "No such team."
 
 
 def test_another_teams_members_are_404s(api, personas, members):
@@ -135,3 +156,29 @@ def test_the_last_admin_can_be_neither_demoted_nor_removed(api, personas, member
     # With a second admin, the first may step down.
     MembershipFactory(team=personas.team, role=Role.ADMIN)
     assert send(api.admin, "patch", url, {"role": "editor"}).status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_admins_demoting_each_other_at_once_through_the_api_and_the_page():
+    """Each team's two admins demote each other at once, one with a token and
+    one from the team page: one is refused, no team is left without an admin,
+    and the API's lock of the team's members never deadlocks with the page's."""
+    if connection.vendor != "postgresql":
+        pytest.skip("Races need PostgreSQL: SQLite lets one writer in at a time.")
+    requests, teams = [], []
+    for _ in range(AT_ONCE // 2):
+        team = TeamFactory()
+        first = MembershipFactory(team=team, role=Role.ADMIN)
+        second = MembershipFactory(team=team, role=Role.ADMIN)
+        MembershipFactory(team=team, role=Role.VIEWER)
+        teams.append(team)
+        script = api_client(ApiTokenFactory(user=first.user).plaintext)
+        url = f"/api/v1/teams/{team.slug}/members/{second.user.username}/"
+        requests.append(lambda s=script, u=url: send(s, "patch", u, {"role": "viewer"}))
+        page = signed_in(second.user)
+        url = f"/teams/{team.slug}/members/{first.pk}/role/"
+        requests.append(lambda p=page, u=url: p.post(u, {"role": "viewer"}))
+    responses = at_once(requests)
+    assert all(r.status_code < 500 for r in responses), statuses(responses)
+    for team in teams:
+        assert team.memberships.filter(role=Role.ADMIN).count() == 1

@@ -72,8 +72,8 @@ ETAG = OpenApiParameter(
     OpenApiParameter.HEADER,
     required=True,
     response=[200, 201],
-    description="The record's version; send it as If-Match on a write. "
-    "`derived` values are not part of it.",
+    description="The version of what this answer shows; send it as If-Match "
+    "on a write of the record. A record's `derived` values are not part of it.",
 )
 # Only views with throttles (ingest) answer it.
 RATE_LIMITED = "Too many requests from this key or address; wait and resend."
