@@ -82,6 +82,13 @@ def test_invalid_filters_are_field_errors(personas, cycle, viewer):
     }
 
 
+def test_a_filter_sent_empty_is_refused_as_the_schema_types_it(cycle, viewer):
+    response = viewer.get(f"{API}/?status=&opened_to=")
+    assert response.status_code == 400
+    assert fields_of(response) == {"status", "opened_to"}
+    assert "Leave the filter out" in response.json()["errors"][0]["message"]
+
+
 def test_list_is_cursor_paginated(personas, cycle, viewer, monkeypatch):
     for title in ("Second", "Third"):
         cycle_open(system=personas.system, title=title, user=None)
