@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from toc.systems.models import System
@@ -36,6 +37,9 @@ class Cycle(models.Model):
         related_name="+",
     )
     closed_at = models.DateTimeField(null=True, blank=True)
+    # The system's stage names (slug: name) when the cycle closed, so that its
+    # retrospective keeps telling the stages as they were then; empty while open.
+    stage_names = models.JSONField(default=dict, blank=True)
     history = HistoricalRecords()
 
     class Meta:
@@ -55,6 +59,13 @@ class Cycle(models.Model):
 
     def get_absolute_url(self) -> str:
         return f"/systems/{self.system.slug}/cycles/{self.number}/"
+
+    def close(self) -> None:
+        """Closes the cycle, keeping the names its stages have now."""
+        self.status = CycleStatus.CLOSED
+        self.closed_at = timezone.now()
+        self.stage_names = dict(self.system.stages.values_list("slug", "name"))
+        self.save(update_fields=["status", "closed_at", "stage_names"])
 
 
 # Step 1: the goal (SLOs) and the constraint.

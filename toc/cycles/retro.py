@@ -57,6 +57,8 @@ class Snapshot:
     # What the records' kinds read beside them, by key (the validation figures).
     readings: dict[str, Any] = field(default_factory=dict)
     verdict: str = ""
+    # The stages' names by slug: as they were when the cycle closed, or as they
+    # are while it is open.
     stage_names: dict[str, str] = field(default_factory=dict)
 
     def __getattr__(self, name: str) -> Any:
@@ -169,7 +171,11 @@ def _complete(snapshot: Snapshot) -> Snapshot:
         if kind.read is not None
     }
     snapshot.verdict = str(verdict_of(snapshot.rows["criteria"]))
-    snapshot.stage_names = dict(cycle.system.stages.values_list("slug", "name"))
+    names = dict(cycle.system.stages.values_list("slug", "name"))
+    if cycle.status == CycleStatus.CLOSED:
+        # A stage deleted since keeps its name; one renamed keeps the old one.
+        names.update(cycle.stage_names)
+    snapshot.stage_names = names
     return snapshot
 
 
