@@ -29,8 +29,9 @@ def test_start_next_cycle_clicked_many_times_at_once_opens_one_cycle(
         (1, CycleStatus.CLOSED),
         (2, CycleStatus.OPEN),
     ]
-    # The page's requests all lead to cycle 2: the one that closed cycle 1, and
-    # the others, which found it closed; the API's others are refused (403).
+    # One request closed cycle 1. The page's others that were already under
+    # way lead to cycle 2 with a message; any request that came after the
+    # close is refused as a write to a closed cycle (403), as the API's are.
     assert set(statuses(responses)) <= {201, 302, 403}, statuses(responses)
     assert {r["Location"] for r in responses if r.status_code == 302} == {
         "/systems/fraud/cycles/2/"
