@@ -27,6 +27,7 @@ from toc.cycles.models import (
     ValidationExperiment,
     Why,
 )
+from toc.lib import bounds
 
 TEXTAREA = forms.Textarea(attrs={"rows": 2})
 
@@ -77,16 +78,12 @@ class ValidationForm(forms.ModelForm):
     def __init__(self, *args, cycle: Cycle, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["stage"].choices = _stage_choices(cycle)
-        self.fields["capacity_factor"].min_value = 0.1
 
     def clean(self) -> dict:
         data = super().clean()
         started, ended = data.get("started"), data.get("ended")
         if started and ended and ended <= started:
             self.add_error("ended", "The experiment must end after it starts.")
-        factor = data.get("capacity_factor")
-        if factor is not None and factor <= 0:
-            self.add_error("capacity_factor", "Use a factor above 0, e.g. 3.")
         return data
 
 
@@ -120,9 +117,8 @@ class SloForm(forms.ModelForm):
 class ProblemForm(forms.ModelForm):
     gap_percent = forms.FloatField(
         required=False,
-        min_value=0,
-        max_value=100,
-        label="Share of the gap it explains (%)",
+        validators=bounds.PERCENT.validators(),
+        label="Share of the gap it explains (0–100 %)",
         help_text="The problem worth solving explains at least half of the gap.",
     )
 
@@ -244,16 +240,6 @@ class TierForm(forms.ModelForm):
             "exit_share": "Share that exits here (0–1)",
             "latency_ms": "Latency (ms)",
         }
-
-    def clean(self) -> dict:
-        data = super().clean()
-        for field in ("traffic_share", "exit_share"):
-            value = data.get(field)
-            if value is not None and not 0 <= value <= 1:
-                self.add_error(field, "Use a share between 0 and 1.")
-        if data.get("latency_ms") is not None and data["latency_ms"] < 0:
-            self.add_error("latency_ms", "Use 0 or more.")
-        return data
 
 
 class CascadeForm(forms.Form):

@@ -13,7 +13,11 @@ from django.db.models import Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from toc.lib.bounds import AMOUNT, FACTOR, SHARE, SIGNED, Range
 from toc.systems.models import System
+
+# A phase held longer than a year is not a rollout step.
+HOLD_HOURS = Range(0, 366 * 24, "a number of hours", "a year")
 
 
 class CycleStatus(models.TextChoices):
@@ -99,9 +103,9 @@ class Slo(models.Model):
     dimension = models.CharField(max_length=20, choices=SloDimension)
     name = models.CharField(max_length=100)
     comparator = models.CharField(max_length=2, choices=Comparator)
-    target = models.FloatField(null=True, blank=True)
+    target = models.FloatField(null=True, blank=True, validators=AMOUNT.validators())
     unit = models.CharField(max_length=30, blank=True)
-    measured = models.FloatField(null=True, blank=True)
+    measured = models.FloatField(null=True, blank=True, validators=AMOUNT.validators())
     measured_from = models.CharField(
         max_length=20, choices=MeasuredFrom, default=MeasuredFrom.TYPED
     )
@@ -110,6 +114,13 @@ class Slo(models.Model):
 
     class Meta:
         ordering = ["position", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=AMOUNT.check("target", null=True)
+                & AMOUNT.check("measured", null=True),
+                name="slo_numbers_in_range",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -141,7 +152,7 @@ class ValidationExperiment(models.Model):
 
     cycle = models.OneToOneField(Cycle, models.CASCADE, related_name="validation")
     stage = models.CharField(max_length=40)
-    capacity_factor = models.FloatField()
+    capacity_factor = models.FloatField(validators=FACTOR.validators())
     started = models.DateTimeField()
     ended = models.DateTimeField()
     notes = models.TextField(blank=True)
@@ -154,7 +165,8 @@ class ValidationExperiment(models.Model):
                 name="validation_ends_after_start",
             ),
             models.CheckConstraint(
-                condition=Q(capacity_factor__gt=0), name="validation_factor_positive"
+                condition=FACTOR.check("capacity_factor"),
+                name="validation_factor_in_range",
             ),
         ]
 
@@ -178,16 +190,17 @@ class Problem(models.Model):
     statement = models.TextField(blank=True)
     root_cause = models.CharField(max_length=30, choices=RootCause, blank=True)
     gap_share = models.FloatField(
-        null=True, blank=True, help_text="Share of the gap to the goal this explains."
+        null=True,
+        blank=True,
+        validators=SHARE.validators(),
+        help_text="Share of the gap to the goal this explains.",
     )
     history = HistoricalRecords()
 
     class Meta:
         constraints = [
             models.CheckConstraint(
-                condition=Q(gap_share__isnull=True)
-                | Q(gap_share__gte=0, gap_share__lte=1),
-                name="problem_gap_share",
+                condition=SHARE.check("gap_share", null=True), name="problem_gap_share"
             ),
         ]
 
@@ -297,19 +310,21 @@ class Tier(models.Model):
     name = models.CharField(max_length=100)
     features = models.CharField(max_length=200, blank=True)
     model = models.CharField(max_length=100, blank=True)
-    traffic_share = models.FloatField(help_text="Share of all traffic this tier sees.")
-    exit_share = models.FloatField(default=0)
-    latency_ms = models.FloatField()
+    traffic_share = models.FloatField(
+        validators=SHARE.validators(), help_text="Share of all traffic this tier sees."
+    )
+    exit_share = models.FloatField(default=0, validators=SHARE.validators())
+    latency_ms = models.FloatField(validators=AMOUNT.validators())
     history = HistoricalRecords()
 
     class Meta:
         ordering = ["position", "id"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(traffic_share__gte=0, traffic_share__lte=1)
-                & Q(exit_share__gte=0, exit_share__lte=1)
-                & Q(latency_ms__gte=0),
-                name="tier_shares_valid",
+                condition=SHARE.check("traffic_share")
+                & SHARE.check("exit_share")
+                & AMOUNT.check("latency_ms"),
+                name="tier_numbers_in_range",
             ),
         ]
 
@@ -353,12 +368,18 @@ class Criterion(models.Model):
     experiment = models.ForeignKey(Experiment, models.CASCADE, related_name="criteria")
     metric = models.CharField(max_length=100)
     comparator = models.CharField(max_length=2, choices=Comparator)
-    threshold = models.FloatField()
-    result = models.FloatField(null=True, blank=True)
+    threshold = models.FloatField(validators=SIGNED.validators())
+    result = models.FloatField(null=True, blank=True, validators=SIGNED.validators())
     history = HistoricalRecords()
 
     class Meta:
         ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=SIGNED.check("threshold") & SIGNED.check("result", null=True),
+                name="criterion_numbers_in_range",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.metric} {self.comparator} {self.threshold}"
@@ -386,8 +407,8 @@ class RolloutPhase(models.Model):
     rollout = models.ForeignKey(Rollout, models.CASCADE, related_name="phases")
     position = models.PositiveIntegerField()
     name = models.CharField(max_length=50)
-    traffic_share = models.FloatField()
-    hold_hours = models.FloatField()
+    traffic_share = models.FloatField(validators=SHARE.validators())
+    hold_hours = models.FloatField(validators=HOLD_HOURS.validators())
     success_criteria = models.TextField(blank=True)
     status = models.CharField(
         max_length=12, choices=PhaseStatus, default=PhaseStatus.PENDING
@@ -399,6 +420,10 @@ class RolloutPhase(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["rollout", "position"], name="phase_position"
+            ),
+            models.CheckConstraint(
+                condition=SHARE.check("traffic_share") & HOLD_HOURS.check("hold_hours"),
+                name="phase_numbers_in_range",
             ),
         ]
 
@@ -419,14 +444,20 @@ class Outcome(models.Model):
 class OutcomeRow(models.Model):
     outcome = models.ForeignKey(Outcome, models.CASCADE, related_name="rows")
     metric = models.CharField(max_length=100)
-    before = models.FloatField()
-    after = models.FloatField()
+    before = models.FloatField(validators=SIGNED.validators())
+    after = models.FloatField(validators=SIGNED.validators())
     unit = models.CharField(max_length=30, blank=True)
     lower_is_better = models.BooleanField(default=True)
     history = HistoricalRecords()
 
     class Meta:
         ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=SIGNED.check("before") & SIGNED.check("after"),
+                name="outcome_row_numbers_in_range",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.metric

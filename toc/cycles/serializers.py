@@ -26,6 +26,7 @@ from toc.cycles.forms import (
     ProblemForm,
     RolloutForm,
 )
+from toc.lib.bounds import PERCENT
 
 if TYPE_CHECKING:
     from toc.cycles.records import RowKind
@@ -129,7 +130,7 @@ class GapPercentField(serializers.FloatField):
 
 
 class ProblemSerializer(RecordSerializer):
-    gap_percent = GapPercentField(min_value=0, max_value=100)
+    gap_percent = GapPercentField(validators=PERCENT.validators())
 
     class Meta:
         model = models.Problem

@@ -7,6 +7,7 @@ from knox.models import get_digest_token
 from simple_history.models import HistoricalRecords
 
 from toc.accounts.models import TOKEN_KEY_LENGTH, Team, find_by_secret
+from toc.lib.bounds import AMOUNT, COST
 
 # Short and URL-safe, like a project key: it appears in URLs and API paths.
 slug_validator = RegexValidator(
@@ -187,8 +188,9 @@ class Feature(models.Model):
 
     stage = models.ForeignKey(Stage, models.CASCADE, related_name="features")
     name = models.CharField(max_length=100)
-    importance = models.FloatField()
-    compute_cost = models.FloatField()
+    importance = models.FloatField(validators=AMOUNT.validators())
+    # Above zero: its value is importance / compute cost.
+    compute_cost = models.FloatField(validators=COST.validators())
     history = HistoricalRecords()
 
     class Meta:
@@ -198,8 +200,8 @@ class Feature(models.Model):
                 fields=["stage", "name"], name="feature_name_in_stage"
             ),
             models.CheckConstraint(
-                condition=models.Q(importance__gte=0) & models.Q(compute_cost__gte=0),
-                name="feature_non_negative",
+                condition=AMOUNT.check("importance") & COST.check("compute_cost"),
+                name="feature_numbers_in_range",
             ),
         ]
 
