@@ -3,6 +3,7 @@ the numbers come from toc.analysis, as on the cycle pages."""
 
 from __future__ import annotations
 
+from django.core.validators import MaxLengthValidator, MinLengthValidator
 from django.urls import path
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -19,9 +20,41 @@ from toc.api.schema import (
     DecisionBudgetSerializer,
     WhatIfResultSerializer,
 )
+from toc.lib import bounds
 from toc.lib.formats import json_number
+from toc.metrics.ingest import MAX_BIGINT
 from toc.metrics.ledger import ledger_response, rows_from_payload
 from toc.systems.access import get_system
+
+# The most lines or tiers a calculation takes. A pipeline has tens of stages and
+# a cascade a handful of tiers; 200 rows cost some 25 ms of CPU, where a body at
+# the size limit (5 MB, some 100,000 rows) cost seconds.
+MAX_ROWS = 200
+
+
+class Rows(serializers.ListSerializer):
+    """A calculator's list, refused whole past its `max_length` before any row is
+    read; the schema says minItems and maxItems."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if self.min_length is not None:
+            self.validators.append(MinLengthValidator(self.min_length))
+        if self.max_length is not None:
+            self.validators.append(MaxLengthValidator(self.max_length))
+
+
+def _rows(
+    serializer: type[serializers.Serializer], noun: str, **kwargs
+) -> serializers.ListSerializer:
+    """A list of up to MAX_ROWS `serializer`s (`noun`)."""
+    too_many = f"Send at most {{max_length}} {noun}; a calculation takes no more."
+    return serializer(
+        many=True,
+        max_length=MAX_ROWS,
+        error_messages={"max_length": too_many},
+        **kwargs,
+    )
 
 
 def _calculated(calculation, *args, **kwargs):
@@ -39,25 +72,37 @@ def _calculated(calculation, *args, **kwargs):
 
 class StageLineSerializer(JsonTyped, serializers.Serializer):
     stage = serializers.CharField(max_length=100)
-    capacity = serializers.FloatField(min_value=0)
-    load = serializers.FloatField(min_value=0)
+    capacity = serializers.FloatField(validators=bounds.AMOUNT.validators())
+    load = serializers.FloatField(validators=bounds.AMOUNT.validators())
     utilization = serializers.FloatField(
-        min_value=0, required=False, help_text="Default: load / capacity."
+        validators=bounds.AMOUNT.validators(),
+        required=False,
+        help_text="Default: load / capacity.",
     )
-    blocked = serializers.FloatField(min_value=0, max_value=1, default=0)
-    queue_depth = serializers.IntegerField(min_value=0, default=0)
-    queue_trend = serializers.FloatField(default=0, help_text="Records/s; > 0 grows.")
+    blocked = serializers.FloatField(validators=bounds.SHARE.validators(), default=0)
+    queue_depth = serializers.IntegerField(min_value=0, max_value=MAX_BIGINT, default=0)
+    queue_trend = serializers.FloatField(
+        validators=bounds.SIGNED.validators(),
+        default=0,
+        help_text="Records/s; > 0 grows.",
+    )
+
+    class Meta:
+        list_serializer_class = Rows
 
 
 class WhatIfSerializer(JsonTyped, serializers.Serializer):
     system = serializers.SlugField(
         required=False, help_text="Use this system's current ledger …"
     )
-    stages = StageLineSerializer(
-        many=True, required=False, help_text="… or these lines, in pipeline order."
+    stages = _rows(
+        StageLineSerializer,
+        "stages",
+        required=False,
+        help_text="… or these lines, in pipeline order.",
     )
     stage = serializers.CharField(help_text="The stage (by name) to scale.")
-    factor = serializers.FloatField(min_value=0.01, max_value=1000)
+    factor = serializers.FloatField(validators=bounds.FACTOR.validators())
 
     def validate(self, data: dict) -> dict:
         if ("system" in data) == ("stages" in data):
@@ -132,11 +177,13 @@ def _finding(finding) -> dict:
 
 
 class LittlesLawSerializer(JsonTyped, serializers.Serializer):
-    alerts_per_day = serializers.FloatField(min_value=0)
-    minutes_per_investigation = serializers.FloatField(min_value=0.01)
-    analysts = serializers.FloatField(min_value=0)
+    alerts_per_day = serializers.FloatField(validators=bounds.AMOUNT.validators())
+    minutes_per_investigation = serializers.FloatField(
+        validators=bounds.MINUTES_PER_INVESTIGATION.validators()
+    )
+    analysts = serializers.FloatField(validators=bounds.PEOPLE.validators())
     hours_per_analyst_per_day = serializers.FloatField(
-        min_value=0.5, max_value=24, default=8
+        validators=bounds.HOURS_PER_DAY.validators(), default=8
     )
 
 
@@ -166,16 +213,21 @@ class LittlesLaw(APIView):
 
 class CascadeTierSerializer(JsonTyped, serializers.Serializer):
     name = serializers.CharField(max_length=100)
-    exit_share = serializers.FloatField(min_value=0, max_value=1)
-    cost_ms = serializers.FloatField(min_value=0)
+    exit_share = serializers.FloatField(validators=bounds.SHARE.validators())
+    cost_ms = serializers.FloatField(validators=bounds.AMOUNT.validators())
+
+    class Meta:
+        list_serializer_class = Rows
 
 
 class CascadeSerializer(JsonTyped, serializers.Serializer):
-    input_rate = serializers.FloatField(min_value=0, help_text="Records/s entering.")
-    target_utilization = serializers.FloatField(
-        min_value=0.05, max_value=1, default=0.7
+    input_rate = serializers.FloatField(
+        validators=bounds.AMOUNT.validators(), help_text="Records/s entering."
     )
-    tiers = CascadeTierSerializer(many=True, allow_empty=False)
+    target_utilization = serializers.FloatField(
+        validators=bounds.TARGET_UTILIZATION.validators(), default=0.7
+    )
+    tiers = _rows(CascadeTierSerializer, "tiers", allow_empty=False, min_length=1)
 
 
 @extend_schema(responses=CascadePlanSerializer)

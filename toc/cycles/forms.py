@@ -88,13 +88,22 @@ class ValidationForm(forms.ModelForm):
 
 
 class DecisionBudgetForm(forms.Form):
-    alerts_per_day = forms.FloatField(min_value=0, label="Alerts per day")
-    minutes_per_investigation = forms.FloatField(
-        min_value=0.1, label="Minutes per investigation"
+    """Little's law on the goal page; the API's calculator takes the same ranges."""
+
+    alerts_per_day = forms.FloatField(
+        validators=bounds.AMOUNT.validators(), label="Alerts per day"
     )
-    analysts = forms.IntegerField(min_value=1, label="People available")
+    minutes_per_investigation = forms.FloatField(
+        validators=bounds.MINUTES_PER_INVESTIGATION.validators(),
+        label="Minutes per investigation",
+    )
+    analysts = forms.FloatField(
+        validators=bounds.PEOPLE.validators(), label="People available"
+    )
     hours_per_analyst = forms.FloatField(
-        min_value=0.5, max_value=24, initial=8, label="Hours each per day"
+        validators=bounds.HOURS_PER_DAY.validators(),
+        initial=8,
+        label="Hours each per day",
     )
 
 
@@ -243,9 +252,16 @@ class TierForm(forms.ModelForm):
 
 
 class CascadeForm(forms.Form):
-    input_rate = forms.FloatField(min_value=0, label="Input rate (records/s)")
+    """The cascade on the innovation page; the API's calculator takes the same
+    ranges."""
+
+    input_rate = forms.FloatField(
+        validators=bounds.AMOUNT.validators(), label="Input rate (records/s)"
+    )
     target_utilization = forms.FloatField(
-        min_value=0.05, max_value=1, initial=0.7, label="Target utilization"
+        validators=bounds.TARGET_UTILIZATION.validators(),
+        initial=0.7,
+        label="Target utilization (0.05–1)",
     )
 
 

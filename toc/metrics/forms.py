@@ -2,12 +2,15 @@ from __future__ import annotations
 
 from django import forms
 
+from toc.lib.bounds import FACTOR
+
 
 class WhatIfForm(forms.Form):
+    """The what-if on the system's page; the API's calculator takes the same factor."""
+
     stage = forms.ChoiceField()
     factor = forms.FloatField(
-        min_value=0.1,
-        max_value=100,
+        validators=FACTOR.validators(),
         initial=3,
         help_text="Multiply this stage's capacity by…",
     )
