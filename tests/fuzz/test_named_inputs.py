@@ -1,7 +1,9 @@
 """The inputs issue 7 names, sent to every operation they fit, read off the
 schema: integers past the column range, 1e308, NUL, lone surrogates (in JSON,
 query strings and paths), year 9999, and bodies over the size limit. Each gets
-a 4xx (or a 2xx, where the value is fine) with a JSON body, never a 5xx.
+a 4xx (or a 2xx, where the value is fine) with a JSON body, never a 5xx. And
+every number a body takes has a range in the schema, which the API holds: a
+value past it is a 400 naming the field.
 """
 
 from __future__ import annotations
@@ -183,6 +185,84 @@ def test_named_values_in_a_json_body_are_never_a_5xx(
             )
             transaction.set_rollback(True)
         _assert_json_4xx_or_2xx(response, f"{method.upper()} {url} {name}={value!r}")
+
+
+def _bounded(prop: dict) -> tuple[float, float] | None:
+    prop = _resolve(prop)
+    if "minimum" in prop and "maximum" in prop:
+        return prop["minimum"], prop["maximum"]
+    return None
+
+
+# Numbers a body may carry without a range: an id; a sample's latency, which
+# ingest takes up to the largest float (toc/metrics/ingest/checks.py); and a
+# stage's items per hour, whose range starts above 0, which drf-spectacular
+# cannot state (StageForm holds it).
+UNRANGED = {"broken_assumption", "latency_p95_ms", "items_per_hour"}
+
+
+def _numbers(schema: dict, where: str = "") -> list[tuple[str, dict]]:
+    """The numbers a body takes, nested lists' items' included (a.b[].c)."""
+    found = []
+    for name, prop in _resolve(schema).get("properties", {}).items():
+        prop = _resolve(prop)
+        if prop.get("readOnly"):
+            continue
+        if prop.get("type") in ("number", "integer"):
+            found.append((f"{where}{name}", prop))
+        elif prop.get("type") == "array" and "$ref" in prop.get("items", {}):
+            found += _numbers(prop["items"], f"{where}{name}[].")
+    return found
+
+
+def test_every_number_a_body_takes_has_a_range_in_the_schema():
+    unranged = {
+        (path, method, name)
+        for path, method, operation in OPERATIONS
+        if method in BODY_METHODS and "requestBody" in operation
+        for name, prop in _numbers(
+            operation["requestBody"]["content"]["application/json"]["schema"]
+        )
+        if _bounded(prop) is None and name.rsplit(".", 1)[-1] not in UNRANGED
+    }
+    assert unranged == set()
+
+
+# The values past their field's range, for each body field the schema bounds.
+PAST_RANGE = [
+    (path, method, name, value)
+    for path, method, operation in OPERATIONS
+    if method in BODY_METHODS and "/samples/" not in path
+    for name, prop in _properties(operation).items()
+    if (bounds := _bounded(prop))
+    for value in [*_replacements(prop), -(10**12) - 1, 10**12 + 1]
+    if not bounds[0] <= value <= bounds[1]
+]
+
+
+@pytest.mark.parametrize(
+    ("path", "method"),
+    sorted({(path, method) for path, method, _, _ in PAST_RANGE} & set(VARIED)),
+)
+def test_a_number_past_its_range_is_a_400_naming_the_field(
+    world, editor_client, path, method
+):
+    base = _base_body(path, method, world.ids)
+    url = _url(path, world.ids)
+    if method == "patch" and editor_client.get(url).status_code == 404:
+        return  # a record made by its first PUT (the validation): PUT tells
+    for path_, method_, name, value in PAST_RANGE:
+        if (path_, method_) != (path, method):
+            continue
+        with transaction.atomic():
+            response = getattr(editor_client, method)(
+                url, json.dumps({**base, name: value}), content_type="application/json"
+            )
+            transaction.set_rollback(True)
+        what = f"{method.upper()} {url} {name}={value!r}"
+        assert response.status_code == 400, (what, response.content[:300])
+        fields = [error["field"] for error in response.json()["errors"]]
+        assert name in fields, (what, fields)
 
 
 QUERY_CASES = [
