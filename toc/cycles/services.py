@@ -163,9 +163,7 @@ def cycle_close_and_continue(*, cycle: Cycle, user=None) -> Cycle:
     )
     if status != CycleStatus.OPEN:
         raise CycleClosed(f"Cycle {cycle.number} is already closed.")
-    cycle.status = CycleStatus.CLOSED
-    cycle.closed_at = timezone.now()
-    cycle.save(update_fields=["status", "closed_at"])
+    cycle.close()
     return cycle_open(
         system=cycle.system,
         title=f"After {cycle.title}",
