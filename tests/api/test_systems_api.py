@@ -224,6 +224,7 @@ def test_editor_adds_a_stage_of_people_and_reads_its_capacity(api, personas):
         ({"people": 2}, {"people"}),
         ({"kind": "robot"}, {"kind"}),
         ({"kind": "human", "people": 2, "items_per_hour": "3"}, {"items_per_hour"}),
+        ({"kind": "human", "people": 2**1100, "items_per_hour": 3}, {"people"}),
     ],
     ids=[
         "people without numbers",
@@ -232,6 +233,7 @@ def test_editor_adds_a_stage_of_people_and_reads_its_capacity(api, personas):
         "a machine with people",
         "an unknown kind",
         "a pace as text",
+        "more people than a float holds",
     ],
 )
 def test_a_stage_whose_numbers_do_not_fit_its_kind_is_a_400_naming_them(
@@ -337,7 +339,10 @@ def test_editor_registers_features_and_duplicates_are_refused(api, personas):
         api.editor, "post", url, {"name": "x", "importance": -1, "compute_cost": 1}
     )
     assert negative.json()["errors"] == [
-        {"field": "importance", "message": "Use 0 or more."}
+        {
+            "field": "importance",
+            "message": "Use a number between 0 and 1,000,000,000,000.",
+        }
     ]
     assert list(Feature.objects.values_list("name", flat=True)) == ["amount"]
     assert [f["name"] for f in api.viewer.get(url).json()["results"]] == ["amount"]

@@ -84,6 +84,8 @@ class RowMoveSerializer(StrictSerializer):
 class MeasurementSerializer(StrictSerializer):
     """One measured value of a typed SLO, from the SLO's history."""
 
-    value = serializers.FloatField()
+    value = serializers.FloatField(
+        validators=models.Slo._meta.get_field("measured").validators
+    )
     at = serializers.DateTimeField(read_only=True)
     by = serializers.CharField(read_only=True, allow_null=True)

@@ -25,6 +25,15 @@ def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+def _whole(value: object) -> bool:
+    # A JSON integer may be too large for a float; the field's range refuses it.
+    return (
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        or (isinstance(value, float) and value.is_integer())
+    )
+
+
 def _float_message(value: object) -> str | None:
     if not _is_number(value):
         return NUMBER
@@ -59,7 +68,7 @@ def _form_field_message(field: forms.Field, value: object) -> str | None:
     if isinstance(field, forms.DecimalField):
         return None if isinstance(value, str) else _float_message(value)
     if isinstance(field, forms.IntegerField):
-        return None if _is_number(value) and float(value).is_integer() else WHOLE
+        return None if _whole(value) else WHOLE
     if isinstance(field, forms.MultipleChoiceField):
         return None if isinstance(value, list) else LIST
     if isinstance(field, forms.ModelChoiceField | forms.ChoiceField):
@@ -88,7 +97,7 @@ def _serializer_field_message(field: serializers.Field, value: object) -> str | 
     if isinstance(field, serializers.BooleanField):
         return None if isinstance(value, bool) else BOOLEAN
     if isinstance(field, serializers.IntegerField):
-        return None if _is_number(value) and float(value).is_integer() else WHOLE
+        return None if _whole(value) else WHOLE
     if isinstance(field, serializers.FloatField):
         return _float_message(value)
     if isinstance(field, serializers.DecimalField):

@@ -119,7 +119,7 @@ def test_put_replaces_and_patch_keeps_the_rest(personas, cycle, editor):
 @pytest.mark.parametrize(
     ("body", "field", "message"),
     [
-        ({**PROBLEM, "gap_percent": 150}, "gap_percent", "less than or equal to 100"),
+        ({**PROBLEM, "gap_percent": 150}, "gap_percent", "between 0 and 100"),
         ({**PROBLEM, "root_cause": "gremlins"}, "root_cause", "not one of"),
         ({**PROBLEM, "severity": "high"}, "severity", "Unknown field"),
     ],
