@@ -4,6 +4,7 @@ import pytest
 
 from tests.cycles.conftest import BASE
 from toc.cycles.models import Assumption, Why
+from toc.systems.models import Feature
 
 HTMX = {"HX-Request": "true"}
 WHY = {"new-whys-answer": "It computes 47 features", "new-whys-evidence": "profile"}
@@ -157,6 +158,49 @@ def test_features_need_a_constraint_stage(personas, cycle) -> None:
     cycle.constraint.stage = "features"
     cycle.constraint.save()
     assert personas.teammate.post(f"{BASE}/features/add/", data).status_code == 302
+
+
+def test_a_feature_name_the_stage_has_is_a_field_error_in_the_list(
+    personas, cycle
+) -> None:
+    cycle.constraint.stage = "features"
+    cycle.constraint.save()
+    data = {
+        "new-features-name": "dst_port",
+        "new-features-importance": "1",
+        "new-features-compute_cost": "1",
+    }
+    personas.teammate.post(f"{BASE}/features/add/", data)
+    response = personas.teammate.post(f"{BASE}/features/add/", data, headers=HTMX)
+    assert response.status_code == 200
+    form = response.context["add_form"]
+    assert "already has a feature" in form.errors["name"][0]
+    assert form["importance"].value() == "1"  # what was typed stays
+    assert Feature.objects.filter(name="dst_port").count() == 1
+
+
+def test_renaming_a_feature_to_a_name_the_stage_has_is_a_field_error(
+    personas, cycle
+) -> None:
+    stage = personas.system.stages.get(slug="features")
+    Feature.objects.create(stage=stage, name="dst_port", importance=1, compute_cost=1)
+    other = Feature.objects.create(
+        stage=stage, name="src_port", importance=1, compute_cost=1
+    )
+    cycle.constraint.stage = "features"
+    cycle.constraint.save()
+    prefix = f"edit-features-{other.pk}"
+    response = personas.teammate.post(
+        f"{BASE}/features/{other.pk}/edit/",
+        {
+            f"{prefix}-name": "dst_port",
+            f"{prefix}-importance": "1",
+            f"{prefix}-compute_cost": "1",
+        },
+    )
+    assert "already has a feature" in response.context["form"].errors["name"][0]
+    other.refresh_from_db()
+    assert other.name == "src_port"
 
 
 def test_row_changes_tell_the_chain_to_refresh(personas, cycle) -> None:

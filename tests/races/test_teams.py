@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from tests.factories import MembershipFactory, TeamFactory
-from tests.races.conftest import AT_ONCE, at_once, meet_after, signed_in, statuses
-from toc.accounts.forms import TeamForm
+from tests.factories import MembershipFactory, TeamFactory, UserFactory
+from tests.races.conftest import (
+    AT_ONCE,
+    at_once,
+    browser_of,
+    meet_after,
+    signed_in,
+    statuses,
+)
+from toc.accounts.forms import MemberAddForm, TeamForm
 from toc.accounts.models import Membership, Role, Team
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -35,6 +42,21 @@ def test_one_team_slug_sent_at_once_makes_one_team_and_field_errors(
         form = page.context["form"]
         assert "already exists" in form.errors["slug"][0]
         assert form["name"].value() == "Fraud ops"
+
+
+def test_one_person_added_at_once_to_a_team_is_one_member(
+    personas, monkeypatch
+) -> None:
+    UserFactory(username="newcomer")
+    meet_after(monkeypatch, MemberAddForm, "full_clean", AT_ONCE)
+    tabs = [browser_of(personas.owner) for _ in range(AT_ONCE)]
+    url = f"/teams/{personas.team.slug}/members/add/"
+    body = {"username": "newcomer", "role": "editor"}
+    responses = at_once([lambda tab=tab: tab.post(url, body) for tab in tabs])
+    assert statuses(responses) == [200] * (AT_ONCE - 1) + [302]
+    for page in (r for r in responses if r.status_code == 200):
+        assert "already in this team" in page.context["add_form"].errors["username"][0]
+    assert personas.team.memberships.filter(user__username="newcomer").count() == 1
 
 
 def _teams_of_two_admins() -> list[tuple[Team, Membership, Membership]]:

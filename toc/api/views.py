@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.core.exceptions import RequestDataTooBig
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -214,11 +214,17 @@ class SystemList(generics.ListCreateAPIView):
 
     def perform_create(self, serializer: SystemSerializer) -> None:
         data = serializer.validated_data
-        with transaction.atomic():
-            serializer.instance = services.system_create(
-                team=data["team"],
-                name=data["name"],
-                slug=data["slug"],
-                description=data.get("description", ""),
-                stages=[(s["name"], s["slug"]) for s in data.get("stages", [])],
-            )
+        try:
+            with transaction.atomic():
+                serializer.instance = services.system_create(
+                    team=data["team"],
+                    name=data["name"],
+                    slug=data["slug"],
+                    description=data.get("description", ""),
+                    stages=[(s["name"], s["slug"]) for s in data.get("stages", [])],
+                )
+        except IntegrityError:
+            # Another request took the slug after it was validated: validated
+            # again, it is the usual 400 on `slug`.
+            serializer.run_validation(serializer.initial_data)
+            raise

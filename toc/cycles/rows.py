@@ -25,6 +25,7 @@ from toc.cycles import services
 from toc.cycles.access import get_cycle, get_parent, get_row
 from toc.cycles.models import Cycle
 from toc.cycles.records import ROWS, RowKind
+from toc.lib import unique
 from toc.lib.http import form_page
 from toc.metrics.ledger import ledger_response
 
@@ -76,9 +77,17 @@ def _editable(request: HttpRequest, slug: str, number: int, key: str):
 @login_required
 def row_add(request: HttpRequest, slug: str, number: int, key: str) -> HttpResponse:
     cycle, kind, parent = _editable(request, slug, number, key)
-    form = kind.form(request.POST or None, prefix=f"new-{kind.key}")
-    if request.method == "POST" and form.is_valid():
-        services.row_create(kind=kind, parent=parent, form=form)
+    # The new row knows its parent before it is validated, so that its form can
+    # check what must be unique there (a feature's name within its stage).
+    form = kind.form(
+        request.POST or None,
+        instance=kind.model(**{kind.parent: parent}),
+        prefix=f"new-{kind.key}",
+    )
+    row = unique.saved(
+        form, lambda: services.row_create(kind=kind, parent=parent, form=form)
+    )
+    if row is not None:
         return _rows_response(request, cycle, kind, f"Added the {kind.bare_noun}.")
     context = rows_context(cycle, kind, True, form)
     if request.htmx:
@@ -94,8 +103,7 @@ def row_edit(
     cycle, kind, parent = _editable(request, slug, number, key)
     row = get_row(kind, parent, pk)
     form = kind.form(request.POST or None, instance=row, prefix=f"edit-{kind.key}-{pk}")
-    if request.method == "POST" and form.is_valid():
-        form.save()
+    if unique.saved(form, form.save) is not None:
         return _rows_response(request, cycle, kind, f"Saved the {kind.bare_noun}.")
     context = {"cycle": cycle, "kind": kind, "row": row, "form": form}
     template = (
