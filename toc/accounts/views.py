@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -12,7 +11,7 @@ from toc.accounts import services
 from toc.accounts.access import get_team
 from toc.accounts.forms import MemberAddForm, MemberRoleForm, SecretNameForm, TeamForm
 from toc.accounts.models import ApiToken, Membership, Role, Team
-from toc.lib import ratelimit, unique
+from toc.lib import unique
 from toc.lib.http import AuthenticatedHttpRequest, form_page, read_only
 
 
@@ -65,10 +64,16 @@ def _team_context(team: Team, role: Role, add_form: MemberAddForm) -> dict:
 def member_add(request: HttpRequest, slug: str) -> HttpResponse:
     team, role = get_team(request, slug, needs=Role.ADMIN)
     form = MemberAddForm(request.POST or None, team=team)
-    if request.method == "POST" and form.is_valid():
-        user = form.cleaned_data["username"]
-        Membership.objects.create(team=team, user=user, role=form.cleaned_data["role"])
-        messages.success(request, f"Added {user.username} to {team.name}.")
+    added = unique.saved(
+        form,
+        lambda: Membership.objects.create(
+            team=team,
+            user=form.cleaned_data["username"],
+            role=form.cleaned_data["role"],
+        ),
+    )
+    if added is not None:
+        messages.success(request, f"Added {added.user.username} to {team.name}.")
         return redirect("accounts:team", slug=team.slug)
     return render(request, "accounts/team_detail.html", _team_context(team, role, form))
 
@@ -161,29 +166,3 @@ def token_revoke(request: AuthenticatedHttpRequest, token_key: str) -> HttpRespo
         messages.success(request, f"Revoked {token.name}.")
         return redirect("tokens")
     return render(request, "accounts/token_revoke.html", {"token": token})
-
-
-class LoginView(auth_views.LoginView):
-    """Django's login, with attempts limited per address and per user name, so
-    passwords cannot be guessed at speed from one place or against one person."""
-
-    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        username = request.POST.get("username", "").strip().lower()[:150]
-        try:
-            ratelimit.hit_all(
-                [
-                    ("login-address", ratelimit.client_address(request)),
-                    ("login-username", username),
-                ]
-            )
-        except ratelimit.RateLimited as limited:
-            # Unbound, keeping the name typed: a bound form would check the
-            # password while rendering its errors, which is what the limit stops.
-            form = self.get_form_class()(
-                request, initial={"username": request.POST.get("username", "")}
-            )
-            context = self.get_context_data(form=form, retry_after=limited.retry_after)
-            response = self.render_to_response(context, status=429)
-            response["Retry-After"] = str(limited.retry_after)
-            return response
-        return super().post(request, *args, **kwargs)
