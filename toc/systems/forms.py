@@ -156,10 +156,3 @@ class FeatureForm(forms.ModelForm):
                 f"This stage already has a feature “{name}”; choose another name."
             )
         return name
-
-    def clean(self) -> dict:
-        data = super().clean()
-        for field in ("importance", "compute_cost"):
-            if data.get(field) is not None and data[field] < 0:
-                self.add_error(field, "Use 0 or more.")
-        return data
