@@ -38,12 +38,25 @@ METHODS = ("get", "post", "put", "patch", "delete")
 UNSAFE = METHODS[1:]
 # Open to anyone by design: the home page's redirect, logging in, the health
 # check and the API's schema and docs (they describe the API, not anyone's data).
-PUBLIC = {"", "accounts/login/", "healthz", "api/schema/", "api/docs/"}
+PUBLIC = {
+    "",
+    "accounts/login/",
+    "healthz",
+    "api/schema/",
+    "api/docs/",
+    # Asking for a password reset and following the mailed link.
+    "account/password/reset/",
+    "account/password/reset/sent/",
+    "account/password/reset/<uidb64>/<token>/",
+    "account/password/reset/done/",
+}
 # A person's own things, or creating in one of their teams (which team is a
 # choice checked against their roles): any signed-in user may post here.
 PERSONAL = {
     "accounts/logout/",
+    "account/password/",
     "account/tokens/",
+    "api/v1/tokens/",
     "teams/",
     "teams/new/",
     "systems/",
@@ -181,6 +194,12 @@ def url_of(route: str, world: World) -> str:
             "fmt": "md",
             "key": "whys",
             "step": "goal",
+            "username": Membership.objects.get(
+                pk=world.viewer_membership
+            ).user.username,
+            # A reset link that is not valid: its page says so to anyone.
+            "uidb64": "MQ",
+            "token": "set-password",
             # A row of the list the path names, or a why on the browser's routes.
             "pk": world.ids.get(before, world.ids["whys"]),
         }
