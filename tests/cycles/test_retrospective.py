@@ -196,7 +196,15 @@ def test_as_of_before_the_cycle_existed_says_so(personas, cycle) -> None:
     assert "1 · Goal and constraint" not in content
 
 
-@pytest.mark.parametrize("typed", ["yesterday", "2025-02-30", "2999-01-01"])
+def test_as_of_with_a_far_offset_is_read_in_utc(personas, cycle) -> None:
+    response = personas.viewer.get(RETRO, {"as_of": "2001-01-01T00:00:00+23:59"})
+    assert response.status_code == 200
+    assert "did not exist yet on 2000-12-31" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "typed", ["yesterday", "2025-02-30", "2999-01-01", "0001-01-01T00:00:00+01:00"]
+)
 def test_an_unusable_date_shows_an_error_and_the_cycle_now(
     personas, cycle, typed
 ) -> None:

@@ -393,6 +393,11 @@ class AsOfForm(forms.Form):
             )
         elif timezone.is_naive(moment):
             moment = moment.replace(tzinfo=UTC)
+        try:
+            # PostgreSQL refuses offsets past ±15:59, which Python parses.
+            moment = moment.astimezone(UTC)
+        except OverflowError:
+            raise forms.ValidationError("Pick a day from the year 1 on.") from None
         if moment > timezone.now() + timedelta(days=1):
             raise forms.ValidationError("Pick a day up to today.")
         return moment
