@@ -32,7 +32,9 @@ def test_team_slug_collision_keeps_input(personas) -> None:
         "/teams/new/", {"name": "Typed name", "slug": personas.team.slug}
     )
     assert response.status_code == 200
-    assert "slug" in response.context["form"].errors
+    assert response.context["form"].errors["slug"] == [
+        "This slug is taken by another team; choose another."
+    ]
     assert b'value="Typed name"' in response.content
 
 

@@ -40,7 +40,9 @@ def test_one_team_slug_sent_at_once_makes_one_team_and_field_errors(
     assert list(team.memberships.values_list("role", flat=True)) == [Role.ADMIN]
     for page in (r for r in responses if r.status_code == 200):
         form = page.context["form"]
-        assert "already exists" in form.errors["slug"][0]
+        assert form.errors["slug"] == [
+            "This slug is taken by another team; choose another."
+        ]
         assert form["name"].value() == "Fraud ops"
 
 

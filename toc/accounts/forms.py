@@ -11,6 +11,9 @@ class TeamForm(forms.ModelForm):
         model = Team
         fields = ["name", "slug"]
         help_texts = {"slug": "Lowercase letters, digits and hyphens; used in the API."}
+        error_messages = {
+            "slug": {"unique": "This slug is taken by another team; choose another."}
+        }
 
 
 class MemberAddForm(forms.Form):
