@@ -26,12 +26,10 @@ def _is_number(value: object) -> bool:
 
 
 def _whole(value: object) -> bool:
+    if isinstance(value, float):
+        return value.is_integer()
     # A JSON integer may be too large for a float; the field's range refuses it.
-    return (
-        isinstance(value, int)
-        and not isinstance(value, bool)
-        or (isinstance(value, float) and value.is_integer())
-    )
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _float_message(value: object) -> str | None:
