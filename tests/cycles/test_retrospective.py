@@ -240,6 +240,19 @@ def test_the_validation_verdict_is_told_with_the_experiment(
     assert ROSE in content
 
 
+def test_a_closed_cycle_tells_its_verdict_with_the_names_it_closed_with(
+    personas, validation_run
+) -> None:
+    validation_run(1_300.0)
+    personas.teammate.post(f"{BASE}/next/")
+    _rename(personas, {"features": "Feature store"})
+
+    content = personas.viewer.get(RETRO).content.decode()
+
+    assert "Features got 2.5× its capacity" in content
+    assert "Feature store" not in content
+
+
 def _rename(personas, renames: dict[str, str]) -> None:
     for slug, name in renames.items():
         stage = personas.system.stages.get(slug=slug)

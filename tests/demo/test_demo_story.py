@@ -189,6 +189,8 @@ def test_cycle_1s_outcome_agrees_with_the_metrics(story, start) -> None:
     cycle = Cycle.objects.get(number=1)
     assert cycle.outcome.next_constraint == "triage"
     assert (cycle.closed_at - start).total_seconds() / DAY_S > STORY_ROLLOUT_DONE
+    # Closed like any cycle: its retrospective keeps the stage names of then.
+    assert cycle.stage_names["triage"] == "Triage"
 
 
 def test_the_rollout_phases_hold_their_standard_times() -> None:

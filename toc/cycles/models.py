@@ -7,6 +7,8 @@ experiments.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -64,10 +66,11 @@ class Cycle(models.Model):
     def get_absolute_url(self) -> str:
         return f"/systems/{self.system.slug}/cycles/{self.number}/"
 
-    def close(self) -> None:
-        """Closes the cycle, keeping the names its stages have now."""
+    def close(self, at: datetime | None = None) -> None:
+        """Closes the cycle (now, unless told when), keeping the names its stages
+        have now."""
         self.status = CycleStatus.CLOSED
-        self.closed_at = timezone.now()
+        self.closed_at = at or timezone.now()
         self.stage_names = dict(self.system.stages.values_list("slug", "name"))
         self.save(update_fields=["status", "closed_at", "stage_names"])
 

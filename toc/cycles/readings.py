@@ -182,10 +182,14 @@ def constraint_stage(cycle: Cycle) -> Stage | None:
 
 
 def validation_figures(
-    system: System, validation: ValidationExperiment | None
+    system: System,
+    validation: ValidationExperiment | None,
+    names: dict[str, str] | None = None,
 ) -> dict | None:
     """Before and during the validation experiment, from the stored rollups, and the
-    verdict they give; None without an experiment or when its stage is gone."""
+    verdict they give; None without an experiment or when its stage is gone.
+    Stages are called by `names` (slug: name) where it has them: a closed
+    cycle's names of then."""
     if validation is None:
         return None
     stages = list(system.stages.all())
@@ -220,14 +224,17 @@ def validation_figures(
         points(last, before_start, validation.started),
         points(last, validation.started, validation.ended),
     )
+    names = names or {}
+    stage_name = names.get(stage.slug, stage.name)
+    last_name = names.get(last.slug, last.name)
     return {
         "stage": suspect,
         "system": system_figures,
-        "stage_name": stage.name,
-        "last_stage_name": last.name,
-        "verdict": validation_verdict(stage.name, suspect, system_figures, last.name),
+        "stage_name": stage_name,
+        "last_stage_name": last_name,
+        "verdict": validation_verdict(stage_name, suspect, system_figures, last_name),
     }
 
 
 def figures_of_validation(cycle: Cycle, validation: models.Model) -> dict | None:
-    return validation_figures(cycle.system, validation)
+    return validation_figures(cycle.system, validation, cycle.stage_names)

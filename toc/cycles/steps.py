@@ -70,7 +70,7 @@ def _goal(request: HttpRequest, cycle: Cycle, lists: dict) -> dict:
         "budget_form": budget_form,
         "budget": budget,
         "validation_figures": validation_figures(
-            cycle.system, getattr(cycle, "validation", None)
+            cycle.system, getattr(cycle, "validation", None), cycle.stage_names
         ),
         "snapshot_time": parse_datetime(
             (cycle.constraint.ledger_snapshot or {}).get("window_end") or ""

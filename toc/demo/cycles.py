@@ -13,7 +13,6 @@ from toc.cycles.models import (
     Assumption,
     Criterion,
     Cycle,
-    CycleStatus,
     Decision,
     OutcomeRow,
     PhaseStatus,
@@ -347,9 +346,7 @@ def _finished_cycle(story: Story) -> None:
                 lower_is_better=lower,
             )
     with story.on(STORY_CYCLE_1_CLOSED) as closed:
-        cycle.status = CycleStatus.CLOSED
-        cycle.closed_at = closed
-        cycle.save(update_fields=["status", "closed_at"])
+        cycle.close(at=closed)
 
 
 def _cycle_in_progress(story: Story) -> None:
