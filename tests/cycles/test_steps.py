@@ -217,6 +217,19 @@ def test_decision_budget_helper_applies_littles_law(personas, cycle) -> None:
     assert b"The budget does not hold" in response.content
 
 
+def test_decision_budget_with_nobody_says_so_rather_than_an_infinite_share(
+    personas, cycle
+) -> None:
+    response = personas.viewer.get(
+        f"{BASE}/goal/?alerts_per_day=48&minutes_per_investigation=20&analysts=0"
+        "&hours_per_analyst=8"
+    )
+    content = response.content.decode()
+    assert "48 a day would keep 2.0 people busy on average, with nobody" in content
+    assert "inf%" not in content
+    assert "The budget does not hold" in content
+
+
 def test_cascade_calculator_uses_the_tiers(personas, cycle) -> None:
     from toc.cycles.models import Tier
 
