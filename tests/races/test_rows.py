@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
+from django.http import HttpResponse
 
 from tests.races.conftest import AT_ONCE, at_once, browser_of, statuses
+from toc.cycles import rows
 from toc.cycles.models import ValidationExperiment, Why
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -43,3 +47,44 @@ def test_the_validation_experiment_saved_twice_at_once_is_one_record(
     )
     assert statuses(responses) == [302] * AT_ONCE
     assert ValidationExperiment.objects.get().capacity_factor == 3
+
+
+@pytest.fixture
+def close_meets_add(monkeypatch):
+    """A why's add that has found the cycle open waits (up to 3 s) for the
+    cycle to be closed before it writes: without a lock, the close gets in."""
+    checked, closed = threading.Event(), threading.Event()
+    find = rows.get_cycle
+
+    def find_then_wait(*args, **kwargs):
+        found = find(*args, **kwargs)
+        checked.set()
+        closed.wait(timeout=3)
+        return found
+
+    monkeypatch.setattr(rows, "get_cycle", find_then_wait)
+    return checked, closed
+
+
+def test_a_row_added_while_the_cycle_closes_lands_before_the_close(
+    personas, cycle, close_meets_add
+) -> None:
+    checked, closed = close_meets_add
+    adding, closing = browser_of(personas.teammate), browser_of(personas.teammate)
+
+    def close() -> HttpResponse:
+        checked.wait(timeout=5)
+        response = closing.post(f"{BASE}/next/")
+        closed.set()
+        return response
+
+    added, closing_response = at_once(
+        [
+            lambda: adding.post(f"{BASE}/whys/add/", {"new-whys-answer": "Late"}),
+            close,
+        ]
+    )
+    assert (added.status_code, closing_response.status_code) == (302, 302)
+    why = Why.objects.get(answer="Late")
+    cycle.refresh_from_db()
+    assert why.history.earliest().history_date < cycle.closed_at

@@ -42,10 +42,9 @@ def locked_cycle(request, slug: str, number: int) -> Cycle:
     Writes to one cycle take turns, so an If-Match check and the write it guards
     see the same record, and a double close opens one next cycle.
     """
-    Cycle.objects.select_for_update(of=("self",)).filter(
-        system__slug=slug, number=number
-    ).first()
-    cycle, _ = get_cycle(request, slug, number, needs=Role.EDITOR, links=False)
+    cycle, _ = get_cycle(
+        request, slug, number, needs=Role.EDITOR, links=False, lock=True
+    )
     return cycle
 
 

@@ -17,6 +17,7 @@ def get_cycle(
     *,
     needs: Role = Role.VIEWER,
     links: bool | tuple[str, ...] = True,
+    lock: bool = False,
 ) -> tuple[Cycle, Role]:
     """The cycle, if the user's team may see it (404 otherwise).
 
@@ -24,9 +25,15 @@ def get_cycle(
     that show the chain need; with the names of some (a kind's `selected`),
     those; without, each record is read when first used. A request about one
     record or row costs a fraction of the whole chain.
+
+    With `lock` (inside a transaction), the cycle is read once no other write
+    to it is running, and stays locked: writes to one cycle take turns, so one
+    that found it open writes before it can be closed.
     """
     system, role = get_system(request, slug, needs=needs)
     cycles = system.cycles.all()
+    if lock:
+        cycles = cycles.select_for_update(of=("self",))
     if links is True:
         cycles = cycle_with_links(cycles)
     elif links:

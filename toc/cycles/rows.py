@@ -26,7 +26,7 @@ from toc.cycles.access import get_cycle, get_parent, get_row
 from toc.cycles.models import Cycle
 from toc.cycles.records import ROWS, RowKind
 from toc.lib import unique
-from toc.lib.http import form_page
+from toc.lib.http import atomic_post, form_page
 from toc.metrics.ledger import ledger_response
 
 
@@ -67,7 +67,12 @@ def _editable(request: HttpRequest, slug: str, number: int, key: str):
     # change, so that the answer shows it.
     kind = ROWS.get(key)
     cycle, _ = get_cycle(
-        request, slug, number, needs=Role.EDITOR, links=kind.selected if kind else ()
+        request,
+        slug,
+        number,
+        needs=Role.EDITOR,
+        links=kind.selected if kind else (),
+        lock=request.method == "POST",
     )
     kind = _kind(key)
     return cycle, kind, get_parent(cycle, kind)
@@ -75,6 +80,7 @@ def _editable(request: HttpRequest, slug: str, number: int, key: str):
 
 @form_page
 @login_required
+@atomic_post
 def row_add(request: HttpRequest, slug: str, number: int, key: str) -> HttpResponse:
     cycle, kind, parent = _editable(request, slug, number, key)
     # The new row knows its parent before it is validated, so that its form can
@@ -97,6 +103,7 @@ def row_add(request: HttpRequest, slug: str, number: int, key: str) -> HttpRespo
 
 @form_page
 @login_required
+@atomic_post
 def row_edit(
     request: HttpRequest, slug: str, number: int, key: str, pk: int
 ) -> HttpResponse:
@@ -114,6 +121,7 @@ def row_edit(
 
 @form_page
 @login_required
+@atomic_post
 def row_delete(
     request: HttpRequest, slug: str, number: int, key: str, pk: int
 ) -> HttpResponse:
@@ -129,6 +137,7 @@ def row_delete(
 
 @require_POST
 @login_required
+@atomic_post
 def row_move(
     request: HttpRequest, slug: str, number: int, key: str, pk: int
 ) -> HttpResponse:

@@ -30,7 +30,7 @@ from toc.cycles.retro import (
 from toc.cycles.rows import rows_context
 from toc.cycles.steps import record_forms, step_context
 from toc.cycles.trail import entries, trail
-from toc.lib.http import form_page, read_only
+from toc.lib.http import atomic_post, form_page, read_only
 from toc.metrics.ledger import (
     constraint_standing,
     freshness,
@@ -220,12 +220,13 @@ def cycle_export(
 
 @form_page
 @login_required
+@atomic_post
 def cycle_step(request: HttpRequest, slug: str, number: int, step: str) -> HttpResponse:
     if step not in STEPS:
         raise Http404("No such step.")
     posted = request.method == "POST"
     needs = Role.EDITOR if posted else Role.VIEWER
-    cycle, role = get_cycle(request, slug, number, needs=needs)
+    cycle, role = get_cycle(request, slug, number, needs=needs, lock=posted)
     specs = record_forms(cycle, step)
     bound_name = request.POST.get("form") if posted else None
     if posted and bound_name not in specs:
