@@ -291,12 +291,12 @@ def _judge(route: str, persona: str, method: str, response) -> str | None:
     if persona == "viewer" and method in UNSAFE:
         if route in PERSONAL or CALCULATORS.match(route):
             return None
-        if "<str:token_key>" in route:  # the owner's token: not the viewer's to see
+        if "<slug:token_key>" in route:  # the owner's token: not the viewer's to see
             return None if status == 404 else f"expected 404, got {status}"
         return None if status == 403 else f"a viewer wrote? got {status}"
     # Team members reading: every object exists, so never a 404.
     if status == 404:
-        if "<str:token_key>" in route and persona != "owner":
+        if "<slug:token_key>" in route and persona != "owner":
             return None
         return "404 for a member of the team"
     return None

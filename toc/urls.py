@@ -50,7 +50,7 @@ urlpatterns = [
     ),
     path("account/tokens/", account_views.token_list, name="tokens"),
     path(
-        "account/tokens/<str:token_key>/revoke/",
+        "account/tokens/<slug:token_key>/revoke/",
         account_views.token_revoke,
         name="token-revoke",
     ),

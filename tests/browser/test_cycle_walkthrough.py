@@ -187,7 +187,7 @@ def test_a_cycle_walked_from_goal_to_the_next_cycle(page, live_server) -> None:
         "takes 47 minutes against a 5-minute goal."
     )
     problem.get_by_label(_label("Root cause")).select_option(label="Organizational")
-    problem.get_by_label(_label("Share of the gap it explains (%)")).fill("70")
+    problem.get_by_label(_label("Share of the gap it explains (0–100 %)")).fill("70")
     _save_record(page, "problem")
     page.reload()
     expect(_step_state(page, "Problem")).to_have_class(

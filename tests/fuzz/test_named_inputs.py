@@ -58,6 +58,8 @@ CREATE_BODIES = {
     r"/measurements/$": {"value": 1},
     r"/ingest-keys/$": {"name": "pipeline-2"},
     r"/move/$": {"direction": "down"},
+    r"/teams/\{slug\}/members/$": {"username": "newcomer", "role": "viewer"},
+    r"/api/v1/tokens/$": {"name": "script"},
     r"/close/$": {},
     r"/tools/littles-law/$": {
         "alerts_per_day": 100,

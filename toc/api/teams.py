@@ -12,7 +12,8 @@ from __future__ import annotations
 from django.db import transaction
 from django.db.models import F
 from django.http import Http404
-from django.urls import path, reverse
+from django.urls import path, register_converter, reverse
+from django.urls.converters import StringConverter
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import APIException
@@ -225,12 +226,21 @@ def _locked_membership(team: Team, username: str) -> Membership:
     return _membership(team, username)
 
 
+class UsernameConverter(StringConverter):
+    """The characters Django allows in a user name, so that no other text (a NUL,
+    which PostgreSQL refuses) reaches a lookup."""
+
+    regex = r"[\w.@+-]+"
+
+
+register_converter(UsernameConverter, "username")
+
 urlpatterns = [
     path("teams/", TeamList.as_view(), name="teams"),
     path("teams/<slug:slug>/", TeamDetail.as_view(), name="team"),
     path("teams/<slug:slug>/members/", MemberList.as_view(), name="members"),
     path(
-        "teams/<slug:slug>/members/<str:username>/",
+        "teams/<slug:slug>/members/<username:username>/",
         MemberDetail.as_view(),
         name="member",
     ),

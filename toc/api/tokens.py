@@ -93,5 +93,5 @@ class TokenRevoke(APIView):
 
 urlpatterns = [
     path("tokens/", TokenList.as_view(), name="tokens"),
-    path("tokens/<str:token_key>/", TokenRevoke.as_view(), name="token"),
+    path("tokens/<slug:token_key>/", TokenRevoke.as_view(), name="token"),
 ]
