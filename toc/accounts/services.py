@@ -3,7 +3,9 @@ from __future__ import annotations
 from django.db import transaction
 from django.db.models import Q, QuerySet
 
+from toc.accounts.forms import MemberAddForm
 from toc.accounts.models import Membership, Role, Team
+from toc.lib import unique
 
 
 class LastAdmin(Exception):
@@ -19,6 +21,19 @@ def team_create(*, name: str, slug: str, admin) -> Team:
     team = Team.objects.create(name=name, slug=slug)
     Membership.objects.create(team=team, user=admin, role=Role.ADMIN)
     return team
+
+
+def member_add(form: MemberAddForm) -> Membership | None:
+    """The membership a valid add form asks for; None, with the form's error,
+    when the person is not valid to add or was added meanwhile."""
+    return unique.saved(
+        form,
+        lambda: Membership.objects.create(
+            team=form.team,
+            user=form.cleaned_data["username"],
+            role=form.cleaned_data["role"],
+        ),
+    )
 
 
 def is_last_admin(membership: Membership) -> bool:

@@ -64,14 +64,7 @@ def _team_context(team: Team, role: Role, add_form: MemberAddForm) -> dict:
 def member_add(request: HttpRequest, slug: str) -> HttpResponse:
     team, role = get_team(request, slug, needs=Role.ADMIN)
     form = MemberAddForm(request.POST or None, team=team)
-    added = unique.saved(
-        form,
-        lambda: Membership.objects.create(
-            team=team,
-            user=form.cleaned_data["username"],
-            role=form.cleaned_data["role"],
-        ),
-    )
+    added = services.member_add(form)
     if added is not None:
         messages.success(request, f"Added {added.user.username} to {team.name}.")
         return redirect("accounts:team", slug=team.slug)

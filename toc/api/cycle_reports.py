@@ -23,11 +23,11 @@ from rest_framework.views import APIView
 
 from toc.api.common import PageNumbers, in_utc, require_valid, tagged
 from toc.api.permissions import IsPerson
-from toc.api.schema import CycleExportSerializer
+from toc.api.schema import CycleExportSerializer, ExportedCycleSerializer
 from toc.cycles import export
 from toc.cycles.access import get_cycle
 from toc.cycles.forms import AsOfForm
-from toc.cycles.models import Cycle, CycleStatus
+from toc.cycles.models import Cycle
 from toc.cycles.records import RECORDS, ROWS, STEPS
 from toc.cycles.retro import (
     NotYetRecorded,
@@ -150,15 +150,6 @@ class JsonExport(Export):
 # the record endpoints show it.
 
 
-class RetroCycleSerializer(serializers.Serializer):
-    number = serializers.IntegerField()
-    title = serializers.CharField()
-    status = serializers.ChoiceField(choices=CycleStatus.choices)
-    created = serializers.DateTimeField()
-    created_by = serializers.CharField(allow_null=True)
-    closed_at = serializers.DateTimeField(allow_null=True)
-
-
 class RetroStepSerializer(serializers.Serializer):
     number = serializers.IntegerField()
     step = serializers.ChoiceField(choices=list(STEPS))
@@ -193,7 +184,7 @@ class RetrospectiveSerializer(serializers.Serializer):
     as_of = serializers.DateTimeField(
         allow_null=True, help_text="The moment shown; null: now."
     )
-    cycle = RetroCycleSerializer()
+    cycle = ExportedCycleSerializer()
     steps = RetroStepSerializer(many=True)
     records = RetroRecordsSerializer()
     lists = RetroListsSerializer()
@@ -216,7 +207,7 @@ def retrospective(snapshot: Snapshot) -> dict:
         "as_of": serializers.DateTimeField().to_representation(as_of)
         if as_of
         else None,
-        "cycle": RetroCycleSerializer(
+        "cycle": ExportedCycleSerializer(
             {
                 "number": cycle.number,
                 "title": cycle.title,

@@ -27,7 +27,6 @@ from toc.accounts.models import Membership, Role, Team
 from toc.api.common import ByName, bound_form, check_if_match, require_valid, tagged
 from toc.api.permissions import IsPerson
 from toc.api.schema import ErrorSerializer
-from toc.lib import unique
 
 
 class MembershipSerializer(serializers.ModelSerializer):
@@ -126,14 +125,7 @@ class MemberList(generics.ListAPIView):
     def post(self, request, slug: str) -> Response:
         team, _ = get_team(request, slug, needs=Role.ADMIN)
         form = bound_form(MemberAddForm, request.data, team=team)
-        membership = unique.saved(
-            form,
-            lambda: Membership.objects.create(
-                team=team,
-                user=form.cleaned_data["username"],
-                role=form.cleaned_data["role"],
-            ),
-        )
+        membership = services.member_add(form)
         if membership is None:
             require_valid(form)  # a person already in the team, meanwhile too
         response = tagged(_member(membership), status=status.HTTP_201_CREATED)
