@@ -3,7 +3,7 @@ from __future__ import annotations
 import factory
 from django.contrib.auth import get_user_model
 
-from toc.accounts.models import ApiToken, Membership, Role, Team
+from toc.accounts.models import ApiToken, Invitation, Membership, Role, Team
 from toc.systems.models import IngestKey, Stage, System
 
 
@@ -92,3 +92,22 @@ class IngestKeyFactory(factory.django.DjangoModelFactory):
         key, plaintext = model_class.issue(**kwargs)
         key.plaintext = plaintext
         return key
+
+
+class InvitationFactory(factory.django.DjangoModelFactory):
+    """An invitation issued as the app issues one (only its digest is stored);
+    the secret of its link is on `.plaintext`, its path on `.path`."""
+
+    class Meta:
+        model = Invitation
+
+    team = factory.SubFactory(TeamFactory)
+    email = factory.Sequence(lambda n: f"invitee{n}@example.com")
+    role = Role.VIEWER
+
+    @classmethod
+    def _create(cls, model_class: type[Invitation], *args, **kwargs) -> Invitation:
+        invitation, plaintext = model_class.issue(**kwargs)
+        invitation.plaintext = plaintext
+        invitation.path = f"/invitations/{plaintext}/"
+        return invitation

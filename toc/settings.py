@@ -190,7 +190,7 @@ SPECTACULAR_SETTINGS = {
         "Everything a team does in the browser, for scripts: systems and stages, "
         "stage metrics, the constraint ledger, improvement cycles and their "
         "records, their exports, retrospectives and audit trails, teams and their "
-        "members, personal tokens, and calculators. Send a personal token "
+        "members and invitations, personal tokens, and calculators. Send a personal token "
         "(tocpat_…) or, to post samples only, an ingest key (tocik_…) as "
         '`Authorization: Bearer …`. Errors are `{"errors": [{"field", '
         '"message"}]}`; records carry an ETag, and a write with a stale '
@@ -207,6 +207,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "StageKindEnum": "toc.systems.models.StageKind",
         "CycleStatusEnum": "toc.cycles.models.CycleStatus",
+        "InvitationStateEnum": "toc.accounts.models.InvitationState",
     },
 }
 # Personal API tokens: knox stores only a digest; they never expire on their own
@@ -290,6 +291,11 @@ RATE_LIMITS = {
     "password-reset-address": os.environ.get(
         "RATE_LIMIT_PASSWORD_RESET_ADDRESS", "10/3600"
     ),
+    # Accepting an invitation may create an account: a team joining from one
+    # office may do it a few dozen times an hour, a script no more.
+    "invitation-accept-address": os.environ.get(
+        "RATE_LIMIT_INVITATION_ACCEPT_ADDRESS", "30/3600"
+    ),
 }
 
 # Mail: password resets, by SMTP; while DEBUG is on and EMAIL_HOST is not
@@ -315,6 +321,8 @@ MAILERS = {
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "toc <toc@localhost>")
 # A reset link works for this long (Django's default is three days).
 PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 60 * 60)
+# An invitation link to a team works once, for this many days.
+INVITATION_DAYS = env_int("INVITATION_DAYS", 7)
 
 # Celery: without a broker, tasks run in-process as they are sent, so the
 # embedded default needs no Redis and no worker.

@@ -6,7 +6,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from toc.accounts import login, passwords
+from toc.accounts import invitations, login, passwords
 from toc.accounts import views as account_views
 from toc.dashboard import urls as dashboard_urls
 from toc.lib.health import healthz
@@ -55,6 +55,11 @@ urlpatterns = [
         name="token-revoke",
     ),
     path("teams/", include("toc.accounts.urls")),
+    path(
+        "invitations/<slug:token>/",
+        invitations.invitation_accept,
+        name="invitation",
+    ),
     # One namespace for a system's pages: its settings (toc.systems) and its
     # dashboard (toc.dashboard), which sits a layer above.
     path(

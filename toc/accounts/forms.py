@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 from django import forms
-from django.contrib.auth import get_user_model
+from django.contrib.auth import get_user_model, password_validation
+from django.contrib.auth.forms import UserCreationForm
 
 from toc.accounts.models import Membership, Role, Team
 
@@ -44,3 +45,36 @@ class SecretNameForm(forms.Form):
     name = forms.CharField(
         max_length=100, help_text="Where it will be used, e.g. “prod pipeline”."
     )
+
+
+class InvitationForm(forms.Form):
+    email = forms.EmailField(
+        max_length=254, help_text="The link is mailed there, and shown to you once."
+    )
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.VIEWER)
+
+    def __init__(self, *args, team: Team, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.team = team
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"]
+        member = Membership.objects.filter(
+            team=self.team, user__email__iexact=email
+        ).first()
+        if member is not None:
+            raise forms.ValidationError(
+                f"{email} is already in this team as {member.user.username}."
+            )
+        return email
+
+
+class JoinForm(UserCreationForm):
+    """A new account, made from an invitation (Django's rules for its name and
+    password)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["password1"].help_text = " ".join(
+            password_validation.password_validators_help_texts()
+        )

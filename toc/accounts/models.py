@@ -1,12 +1,13 @@
 from __future__ import annotations
 
+from datetime import timedelta
 from hmac import compare_digest
 
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from knox.crypto import hash_token
-from knox.models import AbstractAuthToken
+from knox.models import AbstractAuthToken, get_digest_token
 from knox.settings import CONSTANTS
 
 # This many leading characters of a secret (prefix included) find its row.
@@ -124,3 +125,90 @@ class ApiToken(AbstractAuthToken):
         if token.expiry is not None and token.expiry < timezone.now():
             return None
         return token
+
+
+class InvitationState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    ACCEPTED = "accepted", "Used"
+    REVOKED = "revoked", "Revoked"
+    EXPIRED = "expired", "Expired"
+
+
+class InvitationQuerySet(models.QuerySet):
+    def pending(self) -> InvitationQuerySet:
+        return self.filter(
+            accepted_at__isnull=True,
+            revoked_at__isnull=True,
+            expires__gt=timezone.now(),
+        )
+
+
+def _invitation_expires():
+    return timezone.now() + timedelta(days=settings.INVITATION_DAYS)
+
+
+class Invitation(models.Model):
+    """A one-time link that lets whoever holds it join `team` with `role`.
+
+    Like an API token, only a digest of the secret is stored: the link is shown
+    to the admin who made it, and mailed to `email`, once.
+    """
+
+    PREFIX = "tocinv_"
+
+    team = models.ForeignKey(Team, models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    role = models.CharField(max_length=10, choices=Role, default=Role.VIEWER)
+    token_key = models.CharField(max_length=25, db_index=True)
+    digest = models.CharField(max_length=128, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, related_name="+"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    expires = models.DateTimeField(default=_invitation_expires)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = InvitationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(role__in=Role.values), name="invitation_role_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} to {self.team} ({self.role})"
+
+    @classmethod
+    def issue(cls, **fields) -> tuple[Invitation, str]:
+        """Creates an invitation and returns it with its secret, never stored."""
+        digest, plaintext = get_digest_token(prefix=cls.PREFIX)
+        invitation = cls.objects.create(
+            token_key=plaintext[:TOKEN_KEY_LENGTH], digest=digest, **fields
+        )
+        return invitation, plaintext
+
+    @classmethod
+    def find(cls, plaintext: str) -> Invitation | None:
+        """The invitation of `plaintext`, whatever its state."""
+        return find_by_secret(cls.objects.select_related("team"), plaintext)
+
+    @property
+    def state(self) -> InvitationState:
+        if self.accepted_at is not None:
+            return InvitationState.ACCEPTED
+        if self.revoked_at is not None:
+            return InvitationState.REVOKED
+        if self.expires <= timezone.now():
+            return InvitationState.EXPIRED
+        return InvitationState.PENDING

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from toc.accounts import views
+from toc.accounts import invitations, views
 
 app_name = "accounts"
 
@@ -20,5 +20,15 @@ urlpatterns = [
         "<slug:slug>/members/<int:member_id>/remove/",
         views.member_remove,
         name="member-remove",
+    ),
+    path(
+        "<slug:slug>/invitations/",
+        invitations.invitation_create,
+        name="invitation-create",
+    ),
+    path(
+        "<slug:slug>/invitations/<int:invitation_id>/revoke/",
+        invitations.invitation_revoke,
+        name="invitation-revoke",
     ),
 ]

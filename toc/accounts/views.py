@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -9,7 +10,13 @@ from django.views.decorators.http import require_POST
 
 from toc.accounts import services
 from toc.accounts.access import get_team
-from toc.accounts.forms import MemberAddForm, MemberRoleForm, SecretNameForm, TeamForm
+from toc.accounts.forms import (
+    InvitationForm,
+    MemberAddForm,
+    MemberRoleForm,
+    SecretNameForm,
+    TeamForm,
+)
 from toc.accounts.models import ApiToken, Membership, Role, Team
 from toc.lib import unique
 from toc.lib.http import AuthenticatedHttpRequest, form_page, read_only
@@ -44,19 +51,44 @@ def team_create(request: AuthenticatedHttpRequest) -> HttpResponse:
 @login_required
 def team_detail(request: HttpRequest, slug: str) -> HttpResponse:
     team, role = get_team(request, slug)
-    form = MemberAddForm(team=team)
-    return render(request, "accounts/team_detail.html", _team_context(team, role, form))
+    return team_page(request, team, role)
 
 
-def _team_context(team: Team, role: Role, add_form: MemberAddForm) -> dict:
-    return {
+# The session key under which a new invitation's link waits for the page that
+# shows it, once, after the redirect that follows its creation.
+NEW_INVITATION_LINK = "new_invitation_link"
+
+
+def team_page(
+    request: HttpRequest,
+    team: Team,
+    role: Role,
+    *,
+    add_form: MemberAddForm | None = None,
+    invite_form: InvitationForm | None = None,
+) -> HttpResponse:
+    is_admin = role == Role.ADMIN
+    context = {
         "team": team,
         "role": role,
-        "is_admin": role == Role.ADMIN,
+        "is_admin": is_admin,
         "memberships": team.memberships.select_related("user"),
-        "add_form": add_form,
+        "add_form": add_form or MemberAddForm(team=team),
+        "invite_form": invite_form or InvitationForm(team=team),
         "roles": Role.choices,
+        "invitation_days": settings.INVITATION_DAYS,
+        "invitations": (
+            team.invitations.pending().select_related("created_by") if is_admin else []
+        ),
+        "new_invitation_link": request.session.pop(NEW_INVITATION_LINK, "")
+        if is_admin
+        else "",
     }
+    response = render(request, "accounts/team_detail.html", context)
+    if context["new_invitation_link"]:
+        # The page carries a link shown once: keep it out of every cache.
+        add_never_cache_headers(response)
+    return response
 
 
 @form_page
@@ -68,7 +100,7 @@ def member_add(request: HttpRequest, slug: str) -> HttpResponse:
     if added is not None:
         messages.success(request, f"Added {added.user.username} to {team.name}.")
         return redirect("accounts:team", slug=team.slug)
-    return render(request, "accounts/team_detail.html", _team_context(team, role, form))
+    return team_page(request, team, role, add_form=form)
 
 
 @require_POST
