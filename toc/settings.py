@@ -190,9 +190,9 @@ SPECTACULAR_SETTINGS = {
         "Everything a team does in the browser, for scripts: systems and stages, "
         "stage metrics, the constraint ledger, improvement cycles and their "
         "records, their exports, retrospectives and audit trails, teams and their "
-        "members and invitations, personal tokens, and calculators. Send a personal token "
-        "(tocpat_…) or, to post samples only, an ingest key (tocik_…) as "
-        '`Authorization: Bearer …`. Errors are `{"errors": [{"field", '
+        "members and invitations, personal tokens, and calculators. Send a "
+        "personal token (tocpat_…) or, to post samples only, an ingest key "
+        '(tocik_…) as `Authorization: Bearer …`. Errors are `{"errors": [{"field", '
         '"message"}]}`; records carry an ETag, and a write with a stale '
         "`If-Match` gets 412 (one without If-Match goes through)."
     ),

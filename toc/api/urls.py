@@ -2,7 +2,16 @@ from __future__ import annotations
 
 from django.urls import path
 
-from toc.api import cycle_reports, cycles, systems, teams, tokens, tools, views
+from toc.api import (
+    cycle_reports,
+    cycles,
+    invitations,
+    systems,
+    teams,
+    tokens,
+    tools,
+    views,
+)
 
 app_name = "api"
 
@@ -22,4 +31,5 @@ urlpatterns = [
     *cycles.urlpatterns,
     *cycle_reports.urlpatterns,
     *tokens.urlpatterns,
+    *invitations.urlpatterns,
 ]
