@@ -8,7 +8,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from tests.metrics.samples import sample
-from toc.cycles.models import Cycle, ValidationExperiment
+from toc.cycles.models import Cycle, CycleStatus, ValidationExperiment
+from toc.cycles.services import cycle_open
 from toc.cycles.trail import SOURCES
 
 BASE = "/systems/fraud/cycles/1"
@@ -17,6 +18,18 @@ ROSE = (
     "System throughput rose 36.8% (950 → 1.3k records/s) while Features had more "
     "capacity: it is the constraint."
 )
+
+
+def open_beside(cycle: Cycle, title: str) -> Cycle:
+    """Another cycle of `cycle`'s system, closed, for tests about a cycle that
+    is not the one a URL names: opened while `cycle` is set aside, since one
+    cycle of a system may be in progress at a time."""
+    Cycle.objects.filter(pk=cycle.pk).update(status=CycleStatus.CLOSED)
+    other = cycle_open(system=cycle.system, title=title)
+    Cycle.objects.filter(pk=other.pk).update(status=CycleStatus.CLOSED)
+    Cycle.objects.filter(pk=cycle.pk).update(status=CycleStatus.OPEN)
+    other.refresh_from_db()
+    return other
 
 
 def backdate(days: int) -> None:

@@ -12,6 +12,7 @@ from toc.cycles.models import Cycle, Problem, SloDimension
 
 def test_editor_opens_cycles_numbered_per_system(personas) -> None:
     first = personas.teammate.post("/systems/fraud/cycles/", {"title": "One"})
+    Cycle.objects.get(number=1).close()
     second = personas.teammate.post("/systems/fraud/cycles/", {"title": "Two"})
     assert first["Location"] == "/systems/fraud/cycles/1/"
     assert second["Location"] == "/systems/fraud/cycles/2/"

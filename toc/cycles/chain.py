@@ -35,6 +35,12 @@ def chain(cycle: Cycle) -> list[Step]:
     ]
 
 
+def unfinished(steps: list[Step]) -> list[Step]:
+    """The steps of a chain that are not done, each with what it still needs:
+    what closing the cycle would leave behind."""
+    return [step for step in steps if step.state != DONE]
+
+
 def _goal(cycle: Cycle) -> Step:
     step = Step("goal", "Goal & constraint")
     slos = list(cycle.slos.all())

@@ -38,6 +38,18 @@ class CycleForm(forms.ModelForm):
         fields = ["title"]
 
 
+class ReopenForm(forms.Form):
+    reason = forms.CharField(
+        max_length=500,
+        widget=TEXTAREA,
+        help_text="Why the cycle is not finished after all. It is kept in the "
+        "cycle's audit trail.",
+        error_messages={
+            "required": "Say why the cycle is reopened; the trail keeps the reason."
+        },
+    )
+
+
 def _stage_choices(cycle: Cycle, blank: str | None = None) -> list[tuple[str, str]]:
     choices = [(stage.slug, stage.name) for stage in cycle.system.stages.all()]
     return [("", blank), *choices] if blank is not None else choices

@@ -46,7 +46,9 @@ class Cycle(models.Model):
     # The system's stage names (slug: name) when the cycle closed, so that its
     # retrospective keeps telling the stages as they were then; empty while open.
     stage_names = models.JSONField(default=dict, blank=True)
-    history = HistoricalRecords()
+    # A reopened cycle's history row carries the admin's reason, which may be
+    # longer than simple-history's default 100 characters.
+    history = HistoricalRecords(history_change_reason_field=models.TextField(null=True))
 
     class Meta:
         ordering = ["-number"]
@@ -54,6 +56,14 @@ class Cycle(models.Model):
             # Cycle 1, 2, … per system; also serves the lookup by number.
             models.UniqueConstraint(
                 fields=["system", "number"], name="cycle_number_in_system"
+            ),
+            # A team works on one constraint at a time: two cycles in progress
+            # would pull the same people two ways. Also serves the lookup of a
+            # system's open cycle.
+            models.UniqueConstraint(
+                fields=["system"],
+                condition=Q(status=CycleStatus.OPEN),
+                name="one_open_cycle_per_system",
             ),
             models.CheckConstraint(
                 condition=Q(status__in=CycleStatus.values), name="cycle_status_valid"
@@ -72,6 +82,15 @@ class Cycle(models.Model):
         self.status = CycleStatus.CLOSED
         self.closed_at = at or timezone.now()
         self.stage_names = dict(self.system.stages.values_list("slug", "name"))
+        self.save(update_fields=["status", "closed_at", "stage_names"])
+
+    def reopen(self, reason: str) -> None:
+        """Puts a closed cycle back in progress; `reason` goes into its trail.
+        Its stages are the system's again, as for any open cycle."""
+        self.status = CycleStatus.OPEN
+        self.closed_at = None
+        self.stage_names = {}
+        self._change_reason = reason  # read by simple-history on this save
         self.save(update_fields=["status", "closed_at", "stage_names"])
 
 

@@ -59,16 +59,43 @@ STANDARD_PHASES = [
 ]
 
 
+class CycleInProgress(Exception):
+    """The system has a cycle in progress already: `cycle`."""
+
+    def __init__(self, cycle: Cycle) -> None:
+        self.cycle = cycle
+        super().__init__(
+            f"Cycle {cycle.number} of {cycle.system.name} is still in progress, "
+            "and a system works on one constraint at a time. Close it first, "
+            "with Start next cycle on the cycle's page."
+        )
+
+
+def _lock_open_cycles(system: System) -> None:
+    """Waits for any other request that opens or reopens one of the system's
+    cycles, and raises CycleInProgress if one is open once it has finished.
+
+    The lock on the system row serialises them (NO KEY: ingest may still insert
+    rows that refer to the system); the constraint one_open_cycle_per_system
+    is the guarantee should a write ever skip this.
+    """
+    System.objects.select_for_update(no_key=True).filter(pk=system.pk).first()
+    running = system.cycles.filter(status=CycleStatus.OPEN).first()
+    if running is not None:
+        running.system = system
+        raise CycleInProgress(running)
+
+
 @transaction.atomic
 def cycle_open(
     *, system: System, title: str, user=None, stage: str = "", why: str = ""
 ) -> Cycle:
     """Opens the next cycle with every link in place and its constraint chosen:
     ``stage`` (a slug of the system's, with ``why``) when given, else the stage
-    that holds the constraint in the ledger, unless the ledger is stale."""
-    # Locking the system row serialises numbering when two people open at once
-    # (NO KEY: ingest may still insert rows that refer to the system).
-    System.objects.select_for_update(no_key=True).filter(pk=system.pk).first()
+    that holds the constraint in the ledger, unless the ledger is stale.
+
+    Raises CycleInProgress while another cycle of the system is open."""
+    _lock_open_cycles(system)
     last = system.cycles.aggregate(Max("number"))["number__max"] or 0
     cycle = Cycle.objects.create(
         system=system, number=last + 1, title=title, created_by=user
@@ -150,12 +177,9 @@ class CycleClosed(Exception):
 
 
 @transaction.atomic
-def cycle_close_and_continue(*, cycle: Cycle, user=None) -> Cycle:
-    """Closes the cycle and opens the next on the stage its outcome says the
-    constraint went to; when it names none, on the ledger's (if fresh).
-
-    Raises CycleClosed if it is no longer open: of two requests to close it
-    (a double click), one opens the next cycle."""
+def cycle_close(*, cycle: Cycle) -> None:
+    """Closes the cycle without opening another, as before reopening an earlier
+    one. Raises CycleClosed if it is no longer open."""
     status = (
         Cycle.objects.select_for_update(no_key=True)
         .values_list("status", flat=True)
@@ -164,6 +188,16 @@ def cycle_close_and_continue(*, cycle: Cycle, user=None) -> Cycle:
     if status != CycleStatus.OPEN:
         raise CycleClosed(f"Cycle {cycle.number} is already closed.")
     cycle.close()
+
+
+@transaction.atomic
+def cycle_close_and_continue(*, cycle: Cycle, user=None) -> Cycle:
+    """Closes the cycle and opens the next on the stage its outcome says the
+    constraint went to; when it names none, on the ledger's (if fresh).
+
+    Raises CycleClosed if it is no longer open: of two requests to close it
+    (a double click), one opens the next cycle."""
+    cycle_close(cycle=cycle)
     return cycle_open(
         system=cycle.system,
         title=f"After {cycle.title}",
@@ -171,6 +205,30 @@ def cycle_close_and_continue(*, cycle: Cycle, user=None) -> Cycle:
         stage=cycle.outcome.next_constraint,
         why=f"Where cycle {cycle.number}'s outcome says the constraint went.",
     )
+
+
+class CycleNotClosed(Exception):
+    """Only a closed cycle can be reopened."""
+
+
+@transaction.atomic
+def cycle_reopen(*, cycle: Cycle, reason: str, user=None) -> None:
+    """Puts a closed cycle back in progress, with `reason` in its trail.
+
+    Raises CycleNotClosed if it is open (reopened by another request meanwhile),
+    CycleInProgress while another cycle of the system is open."""
+    # The cycle's lock before the system's, in the order cycle_close_and_continue
+    # takes them, so that a reopen and a close cannot wait on each other.
+    status = (
+        Cycle.objects.select_for_update(no_key=True)
+        .values_list("status", flat=True)
+        .get(pk=cycle.pk)
+    )
+    if status != CycleStatus.CLOSED:
+        raise CycleNotClosed(f"Cycle {cycle.number} is in progress already.")
+    _lock_open_cycles(cycle.system)
+    cycle._history_user = user  # simple-history's own hook for who did it
+    cycle.reopen(reason)
 
 
 def _lock_list(parent: models.Model) -> None:

@@ -101,6 +101,7 @@ class Entry:
     record: str
     title: str
     changes: list[Change]
+    reason: str = ""  # why, when someone said (a reopened cycle)
 
 
 def _history(source: Source, cycle: Cycle) -> models.QuerySet:
@@ -208,6 +209,9 @@ def _entry(source: Source, record, prior, names: _Names) -> Entry:
         record=source.noun,
         title=str(getattr(record, source.title, "")) if source.title else "",
         changes=changes,
+        # A person's words only on the cycle's own rows (a reopening); elsewhere
+        # the reason is a marker for code, such as an SLO's "measurement".
+        reason=(record.history_change_reason or "") if source.model is Cycle else "",
     )
 
 

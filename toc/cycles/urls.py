@@ -10,6 +10,7 @@ urlpatterns = [
     path("", views.cycle_list, name="list"),
     path("<int:number>/", views.cycle_detail, name="detail"),
     path("<int:number>/next/", views.cycle_next, name="next"),
+    path("<int:number>/reopen/", views.cycle_reopen, name="reopen"),
     path(
         "<int:number>/retrospective/",
         views.cycle_retrospective,

@@ -4,20 +4,20 @@ from dataclasses import dataclass
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.http import content_disposition_header
-from django.views.decorators.http import require_POST
 
 from toc.accounts.models import Role
 from toc.cycles import export, services
 from toc.cycles.access import get_cycle
-from toc.cycles.chain import chain
+from toc.cycles.chain import chain, unfinished
 from toc.cycles.figures import timeline_figure
-from toc.cycles.forms import AsOfForm, CycleForm, HistoryFilterForm
-from toc.cycles.models import CycleStatus
+from toc.cycles.forms import AsOfForm, CycleForm, HistoryFilterForm, ReopenForm
+from toc.cycles.models import Cycle, CycleStatus
 from toc.cycles.readings import Shown
 from toc.cycles.records import ROWS, STEPS
 from toc.cycles.retro import (
@@ -61,9 +61,12 @@ def cycle_list(request: HttpRequest, slug: str) -> HttpResponse:
     if request.method == "POST":
         get_system(request, slug, needs=Role.EDITOR)
         if form.is_valid():
-            cycle = services.cycle_open(
-                system=system, title=form.cleaned_data["title"], user=request.user
-            )
+            try:
+                cycle = services.cycle_open(
+                    system=system, title=form.cleaned_data["title"], user=request.user
+                )
+            except services.CycleInProgress as refused:
+                return _in_progress(request, refused.cycle, "open another")
             messages.success(request, f"Opened cycle {cycle.number}.")
             return redirect(cycle)
     filters = HistoryFilterForm(request.GET)
@@ -97,9 +100,20 @@ def cycle_list(request: HttpRequest, slug: str) -> HttpResponse:
                 system, ledger_response(system), timezone.now()
             ),
             "form": form,
+            "running": system.cycles.filter(status=CycleStatus.OPEN).first(),
             "can_edit": can_edit,
             "can_admin": role == Role.ADMIN,
         },
+    )
+
+
+def _in_progress(request: HttpRequest, running: Cycle, refused: str) -> HttpResponse:
+    """409: what was refused (`refused`, "open another") while `running` is open."""
+    return render(
+        request,
+        "cycles/in_progress.html",
+        {"system": running.system, "running": running, "refused": refused},
+        status=409,
     )
 
 
@@ -260,11 +274,24 @@ def cycle_step(request: HttpRequest, slug: str, number: int, step: str) -> HttpR
     return render(request, f"cycles/step_{step}.html", context)
 
 
-@require_POST
+@form_page
 @login_required
 def cycle_next(request: HttpRequest, slug: str, number: int) -> HttpResponse:
-    cycle, _ = get_cycle(request, slug, number, needs=Role.EDITOR)
+    """GET: what closing the cycle leaves unfinished, and a button to go on.
+    POST: closes it and opens the next, or with `then=stop` closes it alone
+    (before reopening an earlier cycle, say)."""
+    cycle, role = get_cycle(request, slug, number, needs=Role.EDITOR)
+    if request.method == "GET":
+        context = _page_context(cycle, role, None)
+        context["unfinished"] = unfinished(context["steps"])
+        return render(request, "cycles/next.html", context)
     try:
+        if request.POST.get("then") == "stop":
+            services.cycle_close(cycle=cycle)
+            messages.success(
+                request, f"Closed cycle {cycle.number}; no cycle is in progress now."
+            )
+            return redirect(cycle)
         following = services.cycle_close_and_continue(cycle=cycle, user=request.user)
     except services.CycleClosed:
         # A double click: the first request closed it and opened the next.
@@ -277,3 +304,35 @@ def cycle_next(request: HttpRequest, slug: str, number: int) -> HttpResponse:
         request, f"Closed cycle {cycle.number} and opened cycle {following.number}."
     )
     return redirect(following)
+
+
+@form_page
+@login_required
+def cycle_reopen(request: HttpRequest, slug: str, number: int) -> HttpResponse:
+    """A team admin puts a closed cycle back in progress, saying why."""
+    cycle, role = get_cycle(request, slug, number)
+    if role != Role.ADMIN:
+        raise PermissionDenied("Only a team admin can reopen a cycle.")
+    if cycle.status == CycleStatus.OPEN:
+        return _open_already(request, cycle)
+    form = ReopenForm(request.POST or None)
+    if form.is_valid():
+        try:
+            services.cycle_reopen(
+                cycle=cycle, reason=form.cleaned_data["reason"], user=request.user
+            )
+        except services.CycleInProgress as refused:
+            return _in_progress(request, refused.cycle, f"reopen cycle {number}")
+        except services.CycleNotClosed:  # reopened by another request meanwhile
+            return _open_already(request, cycle)
+        messages.success(request, f"Reopened cycle {cycle.number}.")
+        return redirect(cycle)
+    context = _page_context(cycle, role, None)
+    context["form"] = form
+    context["running"] = cycle.system.cycles.filter(status=CycleStatus.OPEN).first()
+    return render(request, "cycles/reopen.html", context)
+
+
+def _open_already(request: HttpRequest, cycle: Cycle) -> HttpResponse:
+    messages.info(request, f"Cycle {cycle.number} is in progress already.")
+    return redirect(cycle)

@@ -10,15 +10,16 @@ from django.utils import timezone
 
 from tests.api.clients import send, user_of
 from tests.api.cycles.conftest import API, BASE, fields_of, has_offset
+from tests.cycles.conftest import open_beside
 from toc.accounts.models import Role
 from toc.api.common import etag
 from toc.api.cycles import NewestCycleFirst
 from toc.cycles.models import Cycle, CycleStatus
-from toc.cycles.services import cycle_close_and_continue, cycle_open
+from toc.cycles.services import cycle_close_and_continue
 
 
 def test_list_shows_cycles_newest_first_with_chain_and_links(personas, cycle, viewer):
-    cycle_open(system=personas.system, title="Second", user=None)
+    open_beside(cycle, "Second")
     response = viewer.get(f"{API}/")
     assert response.status_code == 200
     first, second = response.json()["results"]
@@ -91,7 +92,7 @@ def test_a_filter_sent_empty_is_refused_as_the_schema_types_it(cycle, viewer):
 
 def test_list_is_cursor_paginated(personas, cycle, viewer, monkeypatch):
     for title in ("Second", "Third"):
-        cycle_open(system=personas.system, title=title, user=None)
+        open_beside(cycle, title)
     monkeypatch.setattr(NewestCycleFirst, "page_size", 2)
     body = viewer.get(f"{API}/").json()
     assert [c["number"] for c in body["results"]] == [3, 2]
@@ -232,5 +233,5 @@ def test_list_reads_a_fixed_number_of_queries(personas, cycle, viewer):
     queries()  # the token's first use records when it was used
     few = queries()
     for title in ("Second", "Third", "Fourth"):
-        cycle_open(system=personas.system, title=title, user=None)
+        open_beside(cycle, title)
     assert queries() == few

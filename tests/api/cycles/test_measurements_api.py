@@ -4,9 +4,10 @@ from django.test import Client
 
 from tests.api.clients import send, user_of
 from tests.api.cycles.conftest import BASE, has_offset
+from tests.cycles.conftest import open_beside
 from toc.accounts.models import Role
 from toc.api.cycle_rows import NewestMeasurementFirst
-from toc.cycles.services import cycle_close_and_continue, cycle_open
+from toc.cycles.services import cycle_close_and_continue
 
 
 def _slo(cycle, **changes):
@@ -109,7 +110,7 @@ def test_who_may_post_and_read_measurements(personas, cycle, viewer, outsider):
 
 
 def test_an_slo_of_another_cycle_is_not_found(personas, cycle, editor):
-    other = cycle_open(system=personas.system, title="Other", user=None)
+    other = open_beside(cycle, "Other")
     theirs = other.slos.first()
     response = send(editor, "post", _url(theirs), {"value": 1})
     assert response.status_code == 404

@@ -4,13 +4,13 @@ import pytest
 
 from tests.api.clients import send, token_client, user_of
 from tests.api.cycles.conftest import BASE, fields_of, has_offset
-from tests.cycles.conftest import ROSE
+from tests.cycles.conftest import ROSE, open_beside
 from toc.accounts.models import Role
 from toc.api.common import etag
 from toc.api.cycles import RECORD_STEPS
 from toc.cycles.models import Assumption, Decision, Problem, ValidationExperiment
 from toc.cycles.records import STEPS
-from toc.cycles.services import cycle_close_and_continue, cycle_open
+from toc.cycles.services import cycle_close_and_continue
 from toc.cycles.steps import record_forms
 
 PROBLEM = {
@@ -252,7 +252,7 @@ def test_going_ahead_without_a_passed_experiment_needs_a_reason(
 
 def test_broken_assumption_must_be_one_of_the_conflicts(personas, cycle, editor):
     mine = Assumption.objects.create(conflict=cycle.conflict, arrow="b_d", text="Mine")
-    other = cycle_open(system=personas.system, title="Other", user=None)
+    other = open_beside(cycle, "Other")
     theirs = Assumption.objects.create(conflict=other.conflict, arrow="b_d", text="X")
     url = f"{BASE}/conflict/"
     response = send(editor, "patch", url, {"broken_assumption": theirs.pk})

@@ -7,10 +7,11 @@ from django.urls import resolve
 from tests.api.clients import send, token_client
 from tests.api.cycles.bodies import VALID_ROWS
 from tests.api.cycles.conftest import BASE, fields_of
+from tests.cycles.conftest import open_beside
 from toc.accounts.models import Role
 from toc.api.common import etag
 from toc.cycles.models import Assumption, Slo, Tier, Why
-from toc.cycles.services import cycle_close_and_continue, cycle_open
+from toc.cycles.services import cycle_close_and_continue
 
 
 def _why(cycle, answer: str, position: int) -> Why:
@@ -130,7 +131,7 @@ def test_anonymous_and_outsider(personas, cycle, outsider):
 
 
 def test_a_row_of_another_cycle_is_not_found(personas, cycle, editor):
-    other = cycle_open(system=personas.system, title="Other", user=None)
+    other = open_beside(cycle, "Other")
     theirs = _why(other, "Theirs", 0)
     for method in ("get", "patch", "delete"):
         response = send(editor, method, f"{BASE}/whys/{theirs.pk}/", {"answer": "x"})
