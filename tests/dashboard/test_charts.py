@@ -86,7 +86,7 @@ def test_series_refreshes_itself_at_the_pace_of_its_range(personas, with_data):
 def test_unknown_range_falls_back_to_the_hour(personas, with_data):
     response = personas.viewer.get("/systems/fraud/?range=decade")
     assert response.status_code == 200
-    assert response.context["range_key"] == "hour"
+    assert response.context["window"].range_key == "hour"
 
 
 def test_series_without_htmx_goes_to_the_page_with_that_range(personas):

@@ -147,7 +147,7 @@ def test_a_new_leader_is_emerging_beside_the_held_constraint(
     assert "Features still holds the constraint until Inference has led for 5" in (
         content
     )
-    row = content[content.index(">Inference <span") :]
+    row = content[content.index(">Inference</a> <span") :]
     assert row.index("emerging") < row.index("</tr>")
 
 

@@ -24,12 +24,17 @@ BOX_WIDTH = 0.8
 LABEL_ROOM = 18
 
 
-def pipeline_flow(ledger: Mapping[str, Any], constraint: str | None = None) -> Spec:
+def pipeline_flow(
+    ledger: Mapping[str, Any],
+    constraint: str | None = None,
+    urls: Mapping[str, str] | None = None,
+) -> Spec:
     """The stages left to right, coloured by utilization, the constraint outlined.
 
     ``ledger`` is the ledger API's payload: ``stages`` in pipeline order and the
     ``constraint`` (or None). ``constraint`` is the slug to outline when it is not
-    the window's verdict (the stage that holds it, as the card says).
+    the window's verdict (the stage that holds it, as the card says). ``urls``
+    (slug: page) go with the stages' points: charts.js opens one on a click.
     """
     constraint = constraint or _verdict(ledger)
     shapes, annotations, hover = [], [], []
@@ -104,6 +109,8 @@ def pipeline_flow(ledger: Mapping[str, Any], constraint: str | None = None) -> S
             "hoverinfo": "text",
         }
     ]
+    if urls:
+        data[0]["customdata"] = [urls[row["stage"]] for row in ledger["stages"]]
     axis = {"visible": False, "fixedrange": True}
     return figure(
         data,

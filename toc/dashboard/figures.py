@@ -7,13 +7,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from toc.charts.ledger import headroom_bars, pipeline_flow
 from toc.charts.series import stage_timeseries
+from toc.charts.stage import stage_charts
 from toc.cycles.figures import event_moves, stage_names
-from toc.metrics.series import peak_series
+from toc.metrics.series import one_stage_series, peak_series
 from toc.systems.models import Stage, System
 
 
@@ -36,20 +39,49 @@ RANGES = {
 }
 DEFAULT_RANGE = "hour"
 
+# A chosen range gets the smallest of these buckets that keeps it near 300
+# points (as RANGES do), and none is longer than a quarter.
+CUSTOM_BUCKETS = (
+    (60, None),
+    (300, "5 min"),
+    (900, "15 min"),
+    (1800, "30 min"),
+    (3600, "1 h"),
+    (7200, "2 h"),
+    (21600, "6 h"),
+    (43200, "12 h"),
+)
+MAX_POINTS = 360
+MAX_SPAN = timedelta(days=92)
+MIN_SPAN = timedelta(minutes=1)
 
-def ledger_figures(ledger: dict, constraint: str | None = None) -> dict:
-    """The flow and headroom charts, marking ``constraint`` (a slug, the stage the
-    card names) or else the window's verdict."""
-    return {
-        "flow": pipeline_flow(ledger, constraint),
-        "headroom": headroom_bars(ledger, constraint),
-    }
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """The time the charts show: one of RANGES ending with the last sample, or a
+    range someone chose (``range_key`` None), which stays put."""
+
+    start: datetime
+    end: datetime
+    bucket_s: int
+    bucket_label: str | None
+    refresh_s: int | None
+    range_key: str | None
+
+    @property
+    def query(self) -> str:
+        """The query string that shows this window again."""
+        if self.range_key:
+            return f"range={self.range_key}"
+        return f"from={_query_time(self.start)}&to={_query_time(self.end)}"
 
 
-def series_figure(
-    system: System, stages: list[Stage], ledger: dict, range_key: str
-) -> dict:
-    """Peaks per bucket up to the last processed sample (or now, before any)."""
+def _query_time(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def range_window(range_key: str, ledger: dict) -> Window:
+    """The range up to the last processed sample (or now, before any)."""
     chart_range = RANGES[range_key]
     last = parse_datetime(ledger["window_end"] or "") or timezone.now()
     # The range ends with the bucket holding the last sample, so it has whole buckets.
@@ -57,10 +89,73 @@ def series_figure(
     end = datetime.fromtimestamp(
         (int(last.timestamp()) // bucket_s + 1) * bucket_s, UTC
     )
-    start = end - chart_range.span
-    series = peak_series(stages, start, end, chart_range.bucket_s)
-    events = system.constraint_events.filter(at__gte=start, at__lt=end).order_by("at")
-    moves = event_moves(events, stage_names(ledger))
-    return stage_timeseries(
-        series["t"], series["stages"], moves, chart_range.bucket_label
+    return Window(
+        end - chart_range.span,
+        end,
+        bucket_s,
+        chart_range.bucket_label,
+        chart_range.refresh_s,
+        range_key,
     )
+
+
+def custom_window(start: datetime, end: datetime) -> Window:
+    span = (end - start).total_seconds()
+    bucket_s, label = next(
+        (choice for choice in CUSTOM_BUCKETS if span / choice[0] <= MAX_POINTS),
+        CUSTOM_BUCKETS[-1],
+    )
+    return Window(start, end, bucket_s, label, None, None)
+
+
+def ledger_figures(
+    ledger: dict, constraint: str | None = None, system: System | None = None
+) -> dict:
+    """The flow and headroom charts, marking ``constraint`` (a slug, the stage the
+    card names) or else the window's verdict; with ``system``, a click on a stage
+    of the flow opens its page."""
+    urls = (
+        {row["stage"]: stage_url(system, row["stage"]) for row in ledger["stages"]}
+        if system
+        else None
+    )
+    return {
+        "flow": pipeline_flow(ledger, constraint, urls),
+        "headroom": headroom_bars(ledger, constraint),
+    }
+
+
+def stage_url(system: System, stage_slug: str) -> str:
+    return reverse("systems:stage", args=[system.slug, stage_slug])
+
+
+def series_figure(
+    system: System, stages: list[Stage], ledger: dict, window: Window
+) -> dict:
+    """Every stage's peaks per bucket over ``window``, with the constraint's moves."""
+    series = peak_series(stages, window.start, window.end, window.bucket_s)
+    events = system.constraint_events.filter(
+        at__gte=window.start, at__lt=window.end
+    ).order_by("at")
+    moves = event_moves(events, stage_names(ledger))
+    return stage_timeseries(series["t"], series["stages"], moves, window.bucket_label)
+
+
+def stage_figures(
+    system: System, stage: Stage, ledger: dict, window: Window
+) -> tuple[dict, list[dict], list, bool]:
+    """One stage's charts over ``window``; its failure modes there (each mode's
+    count and last sighting); the constraint's moves to or from it there, the
+    newest first; and whether it reported at all in the window."""
+    series = one_stage_series(stage, window.start, window.end, window.bucket_s)
+    events = system.constraint_events.filter(
+        Q(from_stage=stage.slug) | Q(to_stage=stage.slug),
+        at__gte=window.start,
+        at__lt=window.end,
+    ).order_by("at")
+    moves = event_moves(events, stage_names(ledger))
+    charts = stage_charts(
+        series["t"], (window.start, window.end), series, moves, window.bucket_label
+    )
+    reported = any(count is not None for count in series["errors"])
+    return charts, series["failure_modes"], moves[::-1], reported

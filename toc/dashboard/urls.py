@@ -10,4 +10,5 @@ urlpatterns = [
     path("<slug:slug>/what-if/", views.system_what_if, name="what-if"),
     path("<slug:slug>/series/", views.system_series, name="series"),
     path("<slug:slug>/timeline/", views.system_timeline, name="timeline"),
+    path("<slug:slug>/stages/<slug:stage_slug>/", views.stage_detail, name="stage"),
 ]

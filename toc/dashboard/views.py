@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import math
+
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -10,7 +12,15 @@ from django.utils.dateparse import parse_datetime
 from toc.accounts.models import Role
 from toc.analysis import what_if
 from toc.cycles.figures import event_moves, slo_figure, stage_names, timeline_figure
-from toc.dashboard.figures import DEFAULT_RANGE, RANGES, ledger_figures, series_figure
+from toc.cycles.models import Cycle
+from toc.cycles.readings import values_of
+from toc.dashboard.figures import (
+    RANGES,
+    ledger_figures,
+    series_figure,
+    stage_figures,
+)
+from toc.dashboard.forms import WindowForm
 from toc.lib.http import read_only
 from toc.metrics.forms import WhatIfForm
 from toc.metrics.ledger import (
@@ -49,7 +59,7 @@ def _dashboard_context(request: HttpRequest, system: System, role: Role) -> dict
         "standing": standing,
         "has_data": has_data,
         "figures": (
-            ledger_figures(ledger, standing.stage if standing else None)
+            ledger_figures(ledger, standing.stage if standing else None, system)
             if has_data
             else {}
         ),
@@ -68,17 +78,17 @@ def _dashboard_context(request: HttpRequest, system: System, role: Role) -> dict
     }
 
 
+def _window_context(request: HttpRequest, ledger: dict) -> dict:
+    form = WindowForm(request.GET)
+    window = form.window(ledger)
+    return {"ranges": RANGES, "window": window, "window_form": form}
+
+
 def _series_context(request: HttpRequest, system: System, ledger: dict) -> dict:
-    range_key = request.GET.get("range")
-    if range_key not in RANGES:
-        range_key = DEFAULT_RANGE
+    context = _window_context(request, ledger)
     stages = list(system.stages.all())
-    return {
-        "ranges": RANGES,
-        "range_key": range_key,
-        "chart_range": RANGES[range_key],
-        "series_chart": series_figure(system, stages, ledger, range_key),
-    }
+    context["series_chart"] = series_figure(system, stages, ledger, context["window"])
+    return context
 
 
 @read_only
@@ -149,3 +159,61 @@ def system_timeline(request: HttpRequest, slug: str) -> HttpResponse:
             "standing": constraint_standing(ledger),
         },
     )
+
+
+@read_only
+@login_required
+def stage_detail(request: HttpRequest, slug: str, stage_slug: str) -> HttpResponse:
+    """One stage over time: how busy, how queued, how slow, where its time went,
+    what it failed on, its features and the cycles that worked on it."""
+    system, role = get_system(request, slug)
+    stage = system.stages.filter(slug=stage_slug).first()
+    if stage is None:
+        raise Http404("No such stage.")
+    ledger = ledger_response(system)
+    row = next((r for r in ledger["stages"] if r["stage"] == stage.slug), None)
+    context = _window_context(request, ledger)
+    charts, failure_modes, moves, has_series = stage_figures(
+        system, stage, ledger, context["window"]
+    )
+    standing = constraint_standing(ledger)
+    cycles = list(
+        Cycle.objects.filter(system=system, constraint__stage=stage.slug)
+        .select_related("constraint")
+        .order_by("-number")
+    )
+    for cycle in cycles:
+        cycle.system = system  # for its URL
+    return render(
+        request,
+        "dashboard/stage.html",
+        {
+            **context,
+            "system": system,
+            "stage": stage,
+            "can_admin": role == Role.ADMIN,
+            "ledger": ledger,
+            "row": row,
+            "standing": standing,
+            "charts": charts,
+            "has_series": has_series,
+            "failure_modes": failure_modes,
+            "moves": moves,
+            "reason": _reason_naming(ledger, stage.slug),
+            "features": [
+                (value, math.isfinite(value.score))
+                for value in values_of(stage.features.all())
+            ],
+            "cycles": cycles,
+        },
+    )
+
+
+def _reason_naming(ledger: dict, stage_slug: str) -> str | None:
+    """The ledger's verdict when it is about this stage: as the constraint, its
+    near tie or the next to saturate."""
+    named = [
+        (ledger.get(key) or {}).get("stage")
+        for key in ("constraint", "near_tie", "next_constraint")
+    ]
+    return ledger["reason"] if stage_slug in named else None

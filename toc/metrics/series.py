@@ -215,3 +215,99 @@ def peak_series(
             for stage in stages
         ],
     }
+
+
+def _mean(total: float, count: int) -> float | None:
+    return total / count if count else None
+
+
+def one_stage_series(
+    stage: Stage, start: datetime, end: datetime, bucket_s: int
+) -> dict:
+    """One stage's page, per bucket of ``bucket_s`` seconds in [start, end): mean
+    utilization and blocked share (the shares of time the bucket's minutes were
+    occupied and waiting on downstream), the peak queue and p95 latency, errors
+    and drops summed; and ``failure_modes``, each mode's count and last sighting
+    over the whole range, the most frequent first.
+
+    One stage's minutes, a month at most of them, are few enough to add up here
+    on either database.
+    """
+    grid = _bucket_grid(start, end, bucket_s)
+    slot_of = {epoch: slot for slot, epoch in enumerate(grid)}
+    # Per bucket: utilization sum and count, blocked sum and count, queue, p95,
+    # errors, dropped, and how many minutes reported.
+    buckets: list[list] = [[0.0, 0, 0.0, 0, None, None, 0, 0, 0] for _ in grid]
+    modes: dict[str, list] = {}
+    rows = Rollup.objects.filter(
+        stage=stage, minute__gte=start, minute__lt=end
+    ).values_list(
+        "minute",
+        "throughput_sum",
+        "capacity_sum",
+        "utilization_sum",
+        "utilization_count",
+        "blocked_sum",
+        "blocked_count",
+        "last_queue_depth",
+        "latency_p95_max",
+        "errors",
+        "dropped",
+        "failure_modes",
+    )
+    for (
+        minute,
+        load,
+        capacity,
+        util,
+        util_n,
+        blocked,
+        blocked_n,
+        queue,
+        p95,
+        errors,
+        dropped,
+        failure_modes,
+    ) in rows.iterator(chunk_size=5000):
+        slot = slot_of.get(int(minute.timestamp()) // bucket_s * bucket_s)
+        if slot is None:
+            continue
+        bucket = buckets[slot]
+        if util_n:
+            utilization: float | None = util / util_n
+        else:
+            utilization = min(load / capacity, 1.0) if capacity else None
+        if utilization is not None:
+            bucket[0] += utilization
+            bucket[1] += 1
+        if blocked_n:
+            bucket[2] += blocked / blocked_n
+            bucket[3] += 1
+        bucket[4] = _larger(bucket[4], queue)
+        bucket[5] = _larger(bucket[5], p95)
+        bucket[6] += errors
+        bucket[7] += dropped
+        bucket[8] += 1
+        for mode, n, seen in failure_modes:
+            tally = modes.setdefault(mode, [0, seen])
+            tally[0] += n
+            tally[1] = max(tally[1], seen)
+    return {
+        "t": [datetime.fromtimestamp(epoch, UTC) for epoch in grid],
+        "utilization": [_rounded(_mean(b[0], b[1])) for b in buckets],
+        "blocked": [_rounded(_mean(b[2], b[3])) for b in buckets],
+        "queue_depth": [b[4] for b in buckets],
+        "latency_p95_ms": [b[5] for b in buckets],
+        "errors": [b[6] if b[8] else None for b in buckets],
+        "dropped": [b[7] if b[8] else None for b in buckets],
+        "failure_modes": [
+            {"mode": mode, "count": n, "last_seen": datetime.fromisoformat(seen)}
+            for mode, (n, seen) in sorted(
+                modes.items(), key=lambda item: (-item[1][0], item[0])
+            )
+        ],
+    }
+
+
+def _rounded(share: float | None) -> float | None:
+    return None if share is None else round(share, 3)

@@ -1,0 +1,265 @@
+"""One stage over time: utilization, queue, latency, where its time went
+(busy, blocked, idle) and what it failed on. Every chart has the same time
+axis over the same window, so that charts.js can zoom them together."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from toc.analysis.constraint import SATURATION
+from toc.charts.theme import (
+    ACCENT,
+    DANGER,
+    LINE,
+    MUTED,
+    NEUTRAL,
+    WARN,
+    Spec,
+    figure,
+    layout,
+    plot_time,
+    text,
+)
+from toc.charts.timeline import OUTSIDE, Move
+
+HEIGHT = 220
+
+# Latency in the largest unit its peak reads well in: a stage of people takes
+# hours over an item, a model milliseconds.
+LATENCY_UNITS = (
+    ("ms", 1.0, 10_000),
+    ("s", 1_000.0, 600_000),
+    ("min", 60_000.0, 7_200_000),
+    ("h", 3_600_000.0, float("inf")),
+)
+
+
+def stage_charts(
+    t: Sequence[datetime],
+    window: tuple[datetime, datetime],
+    series: Mapping[str, Sequence[Any]],
+    moves: Sequence[Move] = (),
+    bucket_label: str | None = None,
+) -> dict[str, Spec]:
+    """The stage page's charts, keyed ``utilization``, ``queue``, ``latency``,
+    ``occupancy`` and ``failures``.
+
+    ``series`` holds lists aligned with ``t`` (bucket starts, None where the
+    stage reported nothing): ``utilization`` and ``blocked`` (mean shares),
+    ``queue_depth`` and ``latency_p95_ms`` (peaks), ``errors`` and ``dropped``
+    (sums). ``window`` is the range every chart shows, data or not; ``moves``
+    are the constraint's moves to or from this stage, marked on utilization.
+    """
+    x = [plot_time(moment) for moment in t]
+    x_range = [plot_time(window[0]), plot_time(window[1])]
+    mean = f" (mean of {bucket_label})" if bucket_label else ""
+    peak = f" (peak of {bucket_label})" if bucket_label else ""
+    total = f" (in {bucket_label})" if bucket_label else " (in the minute)"
+    return {
+        "utilization": _time_figure(
+            x_range,
+            [_line(x, series["utilization"], "Utilization", ACCENT, "%{y:.0%}" + mean)],
+            {"range": [0, 1.05], "tickformat": ".0%"},
+            shapes=[_saturation(), *_move_lines(moves)],
+            annotations=_move_labels(moves),
+        ),
+        "queue": _time_figure(
+            x_range,
+            [
+                _line(
+                    x,
+                    series["queue_depth"],
+                    "Queue",
+                    ACCENT,
+                    "%{y:,} queued" + peak,
+                )
+            ],
+            {"rangemode": "tozero"},
+        ),
+        "latency": _latency_figure(x, x_range, series["latency_p95_ms"], peak),
+        "occupancy": _occupancy_figure(
+            x, x_range, series["utilization"], series["blocked"], mean
+        ),
+        "failures": _time_figure(
+            x_range,
+            [
+                _bars(x, series["errors"], "Errors", DANGER, "%{y:,} errors" + total),
+                _bars(x, series["dropped"], "Dropped", WARN, "%{y:,} dropped" + total),
+            ],
+            {"rangemode": "tozero"},
+            showlegend=True,
+            barmode="group",
+        ),
+    }
+
+
+def occupancy(
+    utilization: Sequence[float | None], blocked: Sequence[float | None]
+) -> tuple[list[float | None], list[float | None], list[float | None]]:
+    """Busy, blocked and idle shares per bucket, adding up to 1.
+
+    Blocked time is part of the occupied time (utilization), so busy is
+    utilization less blocked, and idle the rest; None where utilization is.
+    """
+    busy, waiting, idle = [], [], []
+    for used, stuck in zip(utilization, blocked, strict=True):
+        if used is None:
+            busy.append(None)
+            waiting.append(None)
+            idle.append(None)
+            continue
+        used = min(max(used, 0.0), 1.0)
+        stuck = min(max(stuck or 0.0, 0.0), used)
+        busy.append(round(used - stuck, 3))
+        waiting.append(round(stuck, 3))
+        idle.append(round(1.0 - used, 3))
+    return busy, waiting, idle
+
+
+def latency_unit(values: Sequence[float | None]) -> tuple[str, float]:
+    peak = max((v for v in values if v is not None), default=0.0)
+    for unit, divisor, below in LATENCY_UNITS:
+        if peak < below:
+            return unit, divisor
+    return LATENCY_UNITS[-1][:2]
+
+
+def _latency_figure(
+    x: list[str], x_range: list[str], values: Sequence[float | None], peak: str
+) -> Spec:
+    unit, divisor = latency_unit(values)
+    scaled = [None if v is None else round(v / divisor, 3) for v in values]
+    hover = "p95 %{y:,.3~f} " + unit + peak
+    return _time_figure(
+        x_range,
+        [_line(x, scaled, "p95 latency", ACCENT, hover)],
+        {"rangemode": "tozero", "ticksuffix": f" {unit}"},
+    )
+
+
+def _occupancy_figure(
+    x: list[str],
+    x_range: list[str],
+    utilization: Sequence[float | None],
+    blocked: Sequence[float | None],
+    mean: str,
+) -> Spec:
+    busy, waiting, idle = occupancy(utilization, blocked)
+    data = [
+        _area(x, busy, "Busy", ACCENT, "%{y:.0%} busy" + mean),
+        _area(x, waiting, "Blocked", WARN, "%{y:.0%} blocked by downstream" + mean),
+        _area(x, idle, "Idle", NEUTRAL, "%{y:.0%} idle" + mean),
+    ]
+    return _time_figure(
+        x_range, data, {"range": [0, 1], "tickformat": ".0%"}, showlegend=True
+    )
+
+
+def _line(x: list[str], y: Sequence[Any], name: str, colour: str, hover: str) -> Spec:
+    return {
+        "type": "scatter",
+        "mode": "lines",
+        "x": x,
+        "y": list(y),
+        "name": name,
+        "line": {"color": colour, "width": 1.5},
+        "connectgaps": False,
+        "hovertemplate": hover + "<extra></extra>",
+    }
+
+
+def _bars(x: list[str], y: Sequence[Any], name: str, colour: str, hover: str) -> Spec:
+    return {
+        "type": "bar",
+        "x": x,
+        "y": list(y),
+        "name": name,
+        "marker": {"color": colour},
+        "hovertemplate": hover + "<extra></extra>",
+    }
+
+
+def _area(x: list[str], y: Sequence[Any], name: str, colour: str, hover: str) -> Spec:
+    return {
+        "type": "scatter",
+        "mode": "lines",
+        "x": x,
+        "y": list(y),
+        "name": name,
+        "stackgroup": "time",
+        # No data is no area: drawn as zero, not bridged from its neighbours.
+        "stackgaps": "infer zero",
+        "line": {"color": colour, "width": 0.5},
+        "fillcolor": colour,
+        "hovertemplate": hover + "<extra></extra>",
+    }
+
+
+def _saturation() -> Spec:
+    return {
+        "type": "line",
+        "xref": "paper",
+        "x0": 0,
+        "x1": 1,
+        "yref": "y",
+        "y0": SATURATION,
+        "y1": SATURATION,
+        "line": {"color": DANGER, "dash": "dash", "width": 1},
+    }
+
+
+def _move_lines(moves: Sequence[Move]) -> list[Spec]:
+    return [
+        {
+            "type": "line",
+            "x0": plot_time(move.at),
+            "x1": plot_time(move.at),
+            "yref": "paper",
+            "y0": 0,
+            "y1": 1,
+            "line": {"color": MUTED, "dash": "dot", "width": 1.5},
+        }
+        for move in moves
+    ]
+
+
+def _move_labels(moves: Sequence[Move]) -> list[Spec]:
+    return [
+        {
+            "x": plot_time(move.at),
+            "y": 1,
+            "yref": "paper",
+            "yanchor": "bottom",
+            "text": f"→ {text(move.to_name or OUTSIDE)}",
+            "showarrow": False,
+            "font": {"color": MUTED, "size": 11},
+        }
+        for move in moves
+    ]
+
+
+def _time_figure(
+    x_range: list[str],
+    data: list[Spec],
+    yaxis: Spec,
+    shapes: list[Spec] | None = None,
+    annotations: list[Spec] | None = None,
+    **overrides: object,
+) -> Spec:
+    return figure(
+        data,
+        layout(
+            hovermode="x unified",
+            xaxis={"type": "date", "range": x_range, "gridcolor": LINE},
+            # Only time zooms: the charts move together along it.
+            yaxis={"gridcolor": LINE, "fixedrange": True, **yaxis},
+            legend={"orientation": "h", "y": -0.25},
+            shapes=shapes or [],
+            annotations=annotations or [],
+            margin={"l": 64, "r": 16, "t": 24, "b": 40},
+            **overrides,
+        ),
+        height=HEIGHT,
+    )
