@@ -9,11 +9,12 @@ are in cycle_rows.
 
 from __future__ import annotations
 
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import Http404
 from django.urls import path, reverse
-from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import generics
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import generics, serializers
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
@@ -29,11 +30,11 @@ from toc.api.common import (
 from toc.api.cycle_rows import ROW_KINDS, list_url, locked_cycle
 from toc.api.cycle_serializers import CycleLinks, CycleSerializer
 from toc.api.permissions import IsPerson
-from toc.api.schema import query_parameters
+from toc.api.schema import ErrorItemSerializer, query_parameters
 from toc.cycles import services
 from toc.cycles.access import get_cycle
 from toc.cycles.chain import chain
-from toc.cycles.forms import CycleForm, HistoryFilterForm
+from toc.cycles.forms import CycleForm, HistoryFilterForm, ReopenForm
 from toc.cycles.models import Cycle
 from toc.cycles.readings import Shown
 from toc.cycles.records import RECORDS, SAVED, RecordKind, cycle_with_links
@@ -72,11 +73,46 @@ def _created(request, slug: str, number: int) -> Response:
     return response
 
 
+class OpenCycleSerializer(serializers.Serializer):
+    number = serializers.IntegerField()
+    url = serializers.URLField()
+
+
+class InProgressSerializer(serializers.Serializer):
+    errors = ErrorItemSerializer(many=True)
+    open_cycle = OpenCycleSerializer(help_text="The cycle in progress.")
+
+
+IN_PROGRESS = OpenApiResponse(
+    InProgressSerializer,
+    "Another cycle of the system is in progress (`open_cycle`); nothing changed. "
+    "A system has one cycle in progress at a time: close that one first.",
+)
+
+
+def _in_progress(request, refused: services.CycleInProgress) -> Response:
+    """409 in the one error shape, naming the open cycle for a script to follow."""
+    running = refused.cycle
+    return Response(
+        {
+            "errors": [{"field": None, "message": str(refused)}],
+            "open_cycle": {
+                "number": running.number,
+                "url": _url(request, "api:cycle", running),
+            },
+        },
+        status=409,
+    )
+
+
 class NewestCycleFirst(CursorPagination):
     ordering = ("-number",)
 
 
-@extend_schema_view(get=extend_schema(parameters=query_parameters(HistoryFilterForm)))
+@extend_schema_view(
+    get=extend_schema(parameters=query_parameters(HistoryFilterForm)),
+    post=extend_schema(responses={201: CycleSerializer, 409: IN_PROGRESS}),
+)
 class CycleList(generics.ListCreateAPIView):
     """GET: the system's cycles, newest first, each with its chain (every step
     missing, draft or done, and what is left to do) and links to its records
@@ -85,7 +121,8 @@ class CycleList(generics.ListCreateAPIView):
 
     POST `{"title": …}` (editor): opens the next cycle with every record in
     place, the five standard SLOs, the standard rollout phases and the ledger's
-    constraint chosen; 201 with the cycle.
+    constraint chosen; 201 with the cycle. 409 while another cycle of the
+    system is in progress, with that cycle's `number` and `url` in `open_cycle`.
     """
 
     answers_etag = ("POST",)
@@ -109,9 +146,12 @@ class CycleList(generics.ListCreateAPIView):
     def post(self, request, slug: str) -> Response:
         system, _ = get_system(request, slug, needs=Role.EDITOR)
         form = require_valid(bound_form(CycleForm, request.data))
-        cycle = services.cycle_open(
-            system=system, title=form.cleaned_data["title"], user=request.user
-        )
+        try:
+            cycle = services.cycle_open(
+                system=system, title=form.cleaned_data["title"], user=request.user
+            )
+        except services.CycleInProgress as refused:
+            return _in_progress(request, refused)
         return _created(request, slug, cycle.number)
 
 
@@ -131,7 +171,12 @@ class CycleDetail(generics.GenericAPIView):
 class CycleClose(generics.GenericAPIView):
     """Closes the cycle and opens the next one, starting from the current ledger
     (editor). 201 with the next cycle; a closed cycle is 403, so a repeated
-    request opens no second cycle. No body (one sent is not read)."""
+    request opens no second cycle. No body (one sent is not read).
+
+    Unlike the page, this does not ask first: the steps a close would leave
+    unfinished are those of the cycle's `chain` (GET the cycle) whose `state`
+    is not `done`, each with its `todo`; read them first to warn someone. A
+    team admin can reopen a closed cycle (…/reopen/)."""
 
     answers_etag = ("POST",)
     permission_classes = [IsPerson]
@@ -144,6 +189,43 @@ class CycleClose(generics.GenericAPIView):
                 cycle=cycle, user=request.user
             )
         return _created(request, slug, following.number)
+
+
+class ReopenSerializer(serializers.Serializer):
+    reason = serializers.CharField(
+        max_length=500, help_text="Why the cycle is reopened; kept in its trail."
+    )
+
+
+@extend_schema(
+    request=ReopenSerializer,
+    responses={200: CycleSerializer, 409: IN_PROGRESS},
+)
+class CycleReopen(generics.GenericAPIView):
+    """Puts a closed cycle back in progress (team admin), with `reason` in its
+    audit trail; 200 with the cycle. 409 while another cycle of the system is
+    in progress (`open_cycle` names it); a cycle already in progress is 409
+    too, naming itself."""
+
+    answers_etag = ("POST",)
+    permission_classes = [IsPerson]
+    serializer_class = CycleSerializer
+
+    def post(self, request, slug: str, number: int) -> Response:
+        cycle, role = get_cycle(request, slug, number, links=False)
+        if role != Role.ADMIN:
+            raise PermissionDenied("Only a team admin can reopen a cycle.")
+        form = require_valid(bound_form(ReopenForm, request.data))
+        try:
+            services.cycle_reopen(
+                cycle=cycle, reason=form.cleaned_data["reason"], user=request.user
+            )
+        except services.CycleNotClosed:
+            return _in_progress(request, services.CycleInProgress(cycle))
+        except services.CycleInProgress as refused:
+            return _in_progress(request, refused)
+        cycle, _ = get_cycle(request, slug, number)
+        return tagged(show(request, cycle))
 
 
 class CycleRecord(generics.GenericAPIView):
@@ -236,6 +318,11 @@ urlpatterns = [
         "systems/<slug:slug>/cycles/<int:number>/close/",
         CycleClose.as_view(),
         name="cycle-close",
+    ),
+    path(
+        "systems/<slug:slug>/cycles/<int:number>/reopen/",
+        CycleReopen.as_view(),
+        name="cycle-reopen",
     ),
     *(
         path(
