@@ -1,0 +1,190 @@
+"""The demo on a phone: at 390 px wide no page scrolls sideways, charts follow
+the window, the conflict cloud stacks; on paper the cloud keeps its layout and
+the navigation is left out. The main pages are photographed at a phone's width
+and a laptop's (test-artifacts/phone-*.png, laptop-*.png)."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import ARTIFACTS, screenshot
+from tests.browser.test_stage_editor import _log_in
+from toc.accounts.models import Membership
+from toc.cycles.records import STEPS
+from toc.dashboard.figures import RANGES
+from toc.demo.loader import DEMO_USER, demo_load
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+PHONE = {"width": 390, "height": 844}
+LAPTOP = {"width": 1280, "height": 900}
+MAIN_PAGES = {
+    "systems",
+    "dashboard",
+    "timeline",
+    "cycles",
+    "cycle-1",
+    "cycle-1-conflict",
+    "cycle-1-retrospective",
+    "team-demo",
+    "tokens",
+}
+
+# What reaches past the window's right edge and is not inside a box that
+# scrolls, so that a failure names where to look.
+PAST_THE_EDGE = """() => {
+  const clipped = (e) => {
+    for (let p = e.parentElement; p && p !== document.body; p = p.parentElement) {
+      if (getComputedStyle(p).overflowX !== "visible") return true;
+    }
+    return false;
+  };
+  return [...document.querySelectorAll("body *")]
+    .filter((e) => e.getBoundingClientRect().right > innerWidth + 0.5 && !clipped(e))
+    .slice(0, 3)
+    .map((e) => `<${e.tagName.toLowerCase()} class="${e.className}"> ` +
+      (e.textContent || "").trim().slice(0, 40));
+}"""
+
+
+def _demo_pages() -> list[tuple[str, str]]:
+    """Every page the demo user reaches, as (name, path), the API docs aside."""
+    system = demo_load()
+    slug = system.slug
+    pages = [
+        ("systems", "/systems/"),
+        ("system-new", "/systems/new/"),
+        ("dashboard", f"/systems/{slug}/"),
+        *[(f"dashboard-{key}", f"/systems/{slug}/?range={key}") for key in RANGES],
+        ("what-if", f"/systems/{slug}/?stage=Triage&factor=2"),
+        ("timeline", f"/systems/{slug}/timeline/"),
+        ("stages", f"/systems/{slug}/stages/"),
+        ("keys", f"/systems/{slug}/keys/"),
+        ("system-edit", f"/systems/{slug}/edit/"),
+        ("cycles", f"/systems/{slug}/cycles/"),
+    ]
+    for number in system.cycles.order_by("number").values_list("number", flat=True):
+        base = f"/systems/{slug}/cycles/{number}"
+        pages += [
+            (f"cycle-{number}", f"{base}/"),
+            *[(f"cycle-{number}-{step}", f"{base}/{step}/") for step in STEPS],
+            (f"cycle-{number}-trail", f"{base}/trail/"),
+            (f"cycle-{number}-retrospective", f"{base}/retrospective/"),
+        ]
+    pages += [("teams", "/teams/"), ("team-new", "/teams/new/")]
+    for team in Membership.objects.filter(user__username=DEMO_USER[0]).values_list(
+        "team__slug", flat=True
+    ):
+        pages.append((f"team-{team}", f"/teams/{team}/"))
+    pages += [("tokens", "/account/tokens/"), ("password", "/account/password/")]
+    return pages
+
+
+def _visit(page, url: str) -> None:
+    response = page.goto(url)
+    assert response is not None and response.ok, (
+        f"{url}: {response and response.status}"
+    )
+    # Charts are drawn once the page has loaded; they must fit once drawn.
+    page.wait_for_load_state("networkidle")
+
+
+def _scrolls_sideways(page) -> str:
+    width, window = page.evaluate(
+        "[document.documentElement.scrollWidth, window.innerWidth]"
+    )
+    if width <= window:
+        return ""
+    return f"{width} px wide in {window} px: {page.evaluate(PAST_THE_EDGE)}"
+
+
+def test_no_page_of_the_demo_scrolls_sideways_on_a_phone(page, live_server) -> None:
+    pages = _demo_pages()
+    assert {name for name, _ in pages} >= MAIN_PAGES
+    _log_in(page, live_server)
+
+    page.set_viewport_size(PHONE)
+    sideways = []
+    for name, path in pages:
+        _visit(page, f"{live_server.url}{path}")
+        if problem := _scrolls_sideways(page):
+            sideways.append(f"{path}: {problem}")
+        if name in MAIN_PAGES:
+            screenshot(page, f"phone-{name}")
+    assert sideways == [], "\n".join(sideways)
+
+    page.set_viewport_size(LAPTOP)
+    for name, path in pages:
+        if name in MAIN_PAGES:
+            _visit(page, f"{live_server.url}{path}")
+            assert _scrolls_sideways(page) == "", path
+            screenshot(page, f"laptop-{name}")
+    assert page.problems == [], "\n".join(page.problems)
+
+
+def test_charts_follow_the_window_down_to_a_phone(page, live_server) -> None:
+    demo_load()
+    _log_in(page, live_server)
+    _visit(page, f"{live_server.url}/systems/nad/")
+    charts = page.locator(".chart")
+    expect(charts.first.locator(".main-svg").first).to_be_visible()
+    drawn = "[...document.querySelectorAll('.chart .main-svg:first-child')]"
+    widths = f"{drawn}.map((svg) => svg.getBoundingClientRect().width)"
+    assert min(page.evaluate(widths)) > PHONE["width"]
+
+    page.set_viewport_size(PHONE)
+    page.wait_for_function(
+        f"{drawn}.every((svg) => svg.getBoundingClientRect().width <= "
+        "svg.closest('.chart').getBoundingClientRect().width)"
+    )
+    assert len(page.evaluate(widths)) == charts.count()
+    assert _scrolls_sideways(page) == ""
+    assert page.problems == [], "\n".join(page.problems)
+
+
+def _box(page, key: str) -> dict:
+    return page.locator(f".cloud [data-box='{key}']").bounding_box()
+
+
+def test_the_cloud_stacks_on_a_phone_and_keeps_its_layout_on_paper(
+    page, live_server
+) -> None:
+    demo_load()
+    _log_in(page, live_server)
+    conflict = f"{live_server.url}/systems/nad/cycles/1/conflict/"
+
+    # Wide: A on the left, B and C in the middle, D and D′ on the right.
+    _visit(page, conflict)
+    a, b, c, d, e = (_box(page, key) for key in ("A", "B", "C", "D", "D′"))
+    assert a["x"] + a["width"] < b["x"] == c["x"]
+    assert b["x"] + b["width"] < d["x"] == e["x"]
+    assert b["y"] < c["y"] and d["y"] < e["y"]
+    broken = page.locator(".cloud [data-arrow='b_d'] .cloud__assumption--broken")
+    expect(broken).to_contain_text("broken")
+
+    # A phone: one column in reading order, A, then B and D, then C and D′.
+    page.set_viewport_size(PHONE)
+    _visit(page, conflict)
+    boxes = [_box(page, key) for key in ("A", "B", "D", "C", "D′")]
+    assert len({round(box["x"]) for box in boxes}) == 1
+    tops = [box["y"] for box in boxes]
+    assert tops == sorted(tops)
+    conflict_arrow = page.locator(".cloud [data-arrow='d_e']").bounding_box()
+    assert conflict_arrow["y"] > tops[-1]
+
+    # Paper, at about an A4 page's width: the classic layout, no navigation.
+    page.set_viewport_size({"width": 720, "height": 1000})
+    for path in ("conflict/", "retrospective/"):
+        _visit(page, f"{live_server.url}/systems/nad/cycles/1/{path}")
+        page.emulate_media(media="print")
+        for navigation in (".topbar", ".tabs", ".crumbs"):
+            expect(page.locator(navigation).first).to_be_hidden()
+        expect(page.locator(".cloud")).to_be_visible()
+        b, d = _box(page, "B"), _box(page, "D")
+        assert b["y"] == d["y"] and b["x"] < d["x"]
+        expect(broken).to_be_visible()
+        page.locator(".cloud").screenshot(path=ARTIFACTS / f"print-{path[:-1]}.png")
+        assert page.pdf(format="A4")[:4] == b"%PDF"
+        page.emulate_media(media="screen")
+    assert page.problems == [], "\n".join(page.problems)
