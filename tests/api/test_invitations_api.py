@@ -137,3 +137,22 @@ def test_an_expired_invitation_is_listed_as_such_and_can_be_revoked(
     assert api.admin.get(invitations).json()["results"][0]["state"] == "expired"
     response = send(api.admin, "delete", f"{invitations}{expired.pk}/")
     assert response.status_code == 204
+
+
+@pytest.mark.parametrize("email", ["\x00", "dana\x00@example.com", "\ud800"])
+def test_unstorable_emails_are_a_400(api, invitations, email) -> None:
+    # The fuzzers send as an editor, who gets a 403 before the body is read.
+    response = _invite(api.admin, invitations, email=email)
+    assert response.status_code == 400
+    assert not Invitation.objects.exists()
+
+
+def test_a_long_email_is_a_400_naming_the_field(api, invitations) -> None:
+    response = _invite(api.admin, invitations, email="a" * 250 + "@example.com")
+    assert response.status_code == 400
+    assert {error["field"] for error in response.json()["errors"]} == {"email"}
+
+
+def test_a_huge_invitation_id_is_a_404(api, invitations) -> None:
+    response = send(api.admin, "delete", f"{invitations}{10**30}/")
+    assert response.status_code == 404

@@ -21,7 +21,7 @@ from django.test import Client
 from tests.api.clients import send, token_of, user_of
 from tests.api.cycles.bodies import VALID_ROWS
 from tests.conftest import Personas, add_to_summary, make_personas
-from tests.factories import ApiTokenFactory, IngestKeyFactory
+from tests.factories import ApiTokenFactory, IngestKeyFactory, InvitationFactory
 from toc.accounts.models import Role
 from toc.cycles.services import cycle_open
 
@@ -65,6 +65,7 @@ def _build_world() -> World:
     # A member to read, change and remove; a token of the editor's own to revoke.
     ids["username"] = user_of(personas, Role.VIEWER).username
     ids["token_key"] = ApiTokenFactory(user=user_of(personas, Role.EDITOR)).token_key
+    ids["invitation_id"] = InvitationFactory(team=personas.team).pk
     return World(personas=personas, ids=ids, tokens=tokens)
 
 

@@ -59,6 +59,7 @@ CREATE_BODIES = {
     r"/ingest-keys/$": {"name": "pipeline-2"},
     r"/move/$": {"direction": "down"},
     r"/teams/\{slug\}/members/$": {"username": "newcomer", "role": "viewer"},
+    r"/teams/\{slug\}/invitations/$": {"email": "new@example.com", "role": "viewer"},
     r"/api/v1/tokens/$": {"name": "script"},
     r"/close/$": {},
     r"/tools/littles-law/$": {

@@ -19,9 +19,9 @@ from django.utils.cache import add_never_cache_headers
 
 from toc.accounts import services
 from toc.accounts.access import get_team
-from toc.accounts.forms import InvitationForm, JoinForm
+from toc.accounts.forms import JoinForm
 from toc.accounts.models import Invitation, InvitationState, Role
-from toc.accounts.views import NEW_INVITATION_LINK, team_page
+from toc.accounts.views import NEW_INVITATION_LINK, invitation_form, team_page
 from toc.lib import ratelimit
 from toc.lib.http import AuthenticatedHttpRequest, form_page
 
@@ -41,7 +41,7 @@ def invite(request: HttpRequest, invitation: Invitation, secret: str) -> str:
 @login_required
 def invitation_create(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     team, role = get_team(request, slug, needs=Role.ADMIN)
-    form = InvitationForm(request.POST or None, team=team)
+    form = invitation_form(team, request.POST or None)
     if request.method == "POST" and form.is_valid():
         invitation, secret = services.invitation_create(form, created_by=request.user)
         # Shown by the page the redirect leads to, so that a reload there

@@ -54,6 +54,11 @@ def team_detail(request: HttpRequest, slug: str) -> HttpResponse:
     return team_page(request, team, role)
 
 
+def invitation_form(team: Team, data=None) -> InvitationForm:
+    # Its own ids: the page's member form has a "role" field too.
+    return InvitationForm(data, team=team, auto_id="id_invite_%s")
+
+
 # The session key under which a new invitation's link waits for the page that
 # shows it, once, after the redirect that follows its creation.
 NEW_INVITATION_LINK = "new_invitation_link"
@@ -74,7 +79,7 @@ def team_page(
         "is_admin": is_admin,
         "memberships": team.memberships.select_related("user"),
         "add_form": add_form or MemberAddForm(team=team),
-        "invite_form": invite_form or InvitationForm(team=team),
+        "invite_form": invite_form or invitation_form(team),
         "roles": Role.choices,
         "invitation_days": settings.INVITATION_DAYS,
         "invitations": (
