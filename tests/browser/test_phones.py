@@ -10,8 +10,11 @@ from playwright.sync_api import expect
 
 from tests.browser.conftest import ARTIFACTS, screenshot
 from tests.browser.test_stage_editor import _log_in
+from tests.factories import StageFactory, SystemFactory
 from toc.accounts.models import Membership
+from toc.cycles.models import Assumption
 from toc.cycles.records import STEPS
+from toc.cycles.services import cycle_open
 from toc.dashboard.figures import RANGES
 from toc.demo.loader import DEMO_USER, demo_load
 
@@ -139,6 +142,30 @@ def test_charts_follow_the_window_down_to_a_phone(page, live_server) -> None:
         "svg.closest('.chart').getBoundingClientRect().width)"
     )
     assert len(page.evaluate(widths)) == charts.count()
+    assert _scrolls_sideways(page) == ""
+    assert page.problems == [], "\n".join(page.problems)
+
+
+def test_long_words_wrap_instead_of_widening_the_page(page, live_server) -> None:
+    team = demo_load(history=False).team
+    system = SystemFactory(
+        team=team,
+        name="Anomaly" * 12,
+        slug="long",
+        description="https://example.com/" + "path/" * 40,
+    )
+    StageFactory(system=system, name="Ingest" * 10, slug="ingest")
+    cycle = cycle_open(system=system, title="Backlog" * 20)
+    conflict = cycle.conflict
+    conflict.objective = conflict.need_b = conflict.action_e = "Throughput" * 20
+    conflict.save()
+    Assumption.objects.create(conflict=conflict, arrow="c_e", text="Latency" * 30)
+    _log_in(page, live_server)
+    page.set_viewport_size(PHONE)
+    for path in ("", "stages/", "cycles/", "cycles/1/", "cycles/1/conflict/"):
+        _visit(page, f"{live_server.url}/systems/long/{path}")
+        assert _scrolls_sideways(page) == "", path
+    _visit(page, f"{live_server.url}/systems/")
     assert _scrolls_sideways(page) == ""
     assert page.problems == [], "\n".join(page.problems)
 
