@@ -1,7 +1,7 @@
 """One improvement cycle walked end to end in the browser, as the demo user.
 
 Goal → problem → conflict → innovation → experiment → rollout → outcome, then
-"Start next cycle". Inline lists are edited with htmx (no page load); record forms
+"Start next cycle", which asks first (here with nothing left unfinished). Inline lists are edited with htmx (no page load); record forms
 are plain POSTs that come back to the same step.
 """
 
@@ -108,9 +108,16 @@ def test_a_cycle_walked_from_goal_to_the_next_cycle(page, live_server) -> None:
     _log_in(page, live_server)
     base = f"{live_server.url}/systems/nad/cycles"
 
-    # 1. Systems → the system → Cycles → open a cycle.
+    # 1. Systems → the system → Cycles → open a cycle. The demo's cycle 2 is
+    # in progress, and a system has one at a time: it is closed first, alone.
     page.get_by_role("link", name="Network anomaly detection").click()
     page.wait_for_url(f"{live_server.url}/systems/nad/")
+    page.get_by_role("link", name="Cycles", exact=True).click()
+    page.wait_for_url(f"{base}/")
+    expect(page.get_by_role("button", name="Open cycle")).to_have_count(0)
+    page.locator("#open-a-cycle").get_by_role("link").click()
+    page.get_by_role("link", name="Start next cycle").click()
+    page.get_by_role("button", name="Close it without opening another").click()
     page.get_by_role("link", name="Cycles", exact=True).click()
     page.wait_for_url(f"{base}/")
     page.get_by_label(_label("Title")).fill(TITLE)
@@ -385,8 +392,15 @@ def test_a_cycle_walked_from_goal_to_the_next_cycle(page, live_server) -> None:
     expect(page.locator(".chain__step--done")).to_have_count(7)
     screenshot(page, "cycle-7-outcome")
 
+    page.get_by_role("link", name="Start next cycle").click()
+    page.wait_for_url(f"{cycle_url}/next/")
+    expect(page.get_by_role("status").filter(has_text="Every step")).to_have_text(
+        "Every step of the chain is done: nothing is left unfinished."
+    )
     with page.expect_navigation():
-        page.get_by_role("button", name="Start next cycle").click()
+        page.get_by_role(
+            "button", name=f"Close cycle {number} and open the next"
+        ).click()
     assert page.url == f"{base}/{number + 1}/"
     expect(page.locator(".message--success")).to_contain_text(
         f"Closed cycle {number} and opened cycle {number + 1}."
