@@ -89,6 +89,10 @@
     } else if (!event["xaxis.autorange"]) {
       return; // not a change of time (a legend click, a resize)
     }
+    // A double click resets a chart drawn with a range to that range: back.
+    if (range && element.dataset.serverRange === JSON.stringify(range)) {
+      range = null;
+    }
     zoomed = range;
     follow(element, range);
     remember(range);

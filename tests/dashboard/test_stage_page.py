@@ -42,10 +42,13 @@ def test_a_viewer_reads_the_stage_over_the_last_hour(personas, post_samples, sta
     # Every chart shows the same window, so that they zoom together.
     ranges = {
         tuple(figure(content, f"chart-{name}")["layout"]["xaxis"]["range"])
-        for name in ("utilization", "occupancy", "queue", "latency", "failures")
+        for name in ("utilization", "occupancy", "queue", "latency")
     }
     assert len(ranges) == 1
     assert "data-time-window" in content
+    # Nothing failed: a sentence instead of an empty chart.
+    assert "chart-failures" not in content
+    assert "No errors and no dropped items in this range." in content
 
 
 def test_busy_blocked_and_idle_add_up_to_the_time(personas, post_samples, start):

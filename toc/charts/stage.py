@@ -153,7 +153,11 @@ def _occupancy_figure(
         _area(x, idle, "Idle", NEUTRAL, "%{y:.0%} idle" + mean),
     ]
     return _time_figure(
-        x_range, data, {"range": [0, 1], "tickformat": ".0%"}, showlegend=True
+        x_range,
+        data,
+        {"range": [0, 1], "tickformat": ".0%"},
+        showlegend=True,
+        legend={"orientation": "h", "y": -0.25, "traceorder": "normal"},
     )
 
 
@@ -255,11 +259,13 @@ def _time_figure(
             xaxis={"type": "date", "range": x_range, "gridcolor": LINE},
             # Only time zooms: the charts move together along it.
             yaxis={"gridcolor": LINE, "fixedrange": True, **yaxis},
-            legend={"orientation": "h", "y": -0.25},
-            shapes=shapes or [],
-            annotations=annotations or [],
-            margin={"l": 64, "r": 16, "t": 24, "b": 40},
-            **overrides,
+            **{
+                "legend": {"orientation": "h", "y": -0.25},
+                "shapes": shapes or [],
+                "annotations": annotations or [],
+                "margin": {"l": 64, "r": 16, "t": 24, "b": 40},
+                **overrides,
+            },
         ),
         height=HEIGHT,
     )

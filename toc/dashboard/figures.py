@@ -141,12 +141,11 @@ def series_figure(
     return stage_timeseries(series["t"], series["stages"], moves, window.bucket_label)
 
 
-def stage_figures(
-    system: System, stage: Stage, ledger: dict, window: Window
-) -> tuple[dict, list[dict], list, bool]:
-    """One stage's charts over ``window``; its failure modes there (each mode's
-    count and last sighting); the constraint's moves to or from it there, the
-    newest first; and whether it reported at all in the window."""
+def stage_figures(system: System, stage: Stage, ledger: dict, window: Window) -> dict:
+    """One stage over ``window``: its ``charts``; its ``failure_modes`` (each
+    mode's count and last sighting); the constraint's ``moves`` to or from it,
+    the newest first; whether it ``reported`` at all, and whether it ``failed``
+    (an error or a drop)."""
     series = one_stage_series(stage, window.start, window.end, window.bucket_s)
     events = system.constraint_events.filter(
         Q(from_stage=stage.slug) | Q(to_stage=stage.slug),
@@ -154,8 +153,12 @@ def stage_figures(
         at__lt=window.end,
     ).order_by("at")
     moves = event_moves(events, stage_names(ledger))
-    charts = stage_charts(
-        series["t"], (window.start, window.end), series, moves, window.bucket_label
-    )
-    reported = any(count is not None for count in series["errors"])
-    return charts, series["failure_modes"], moves[::-1], reported
+    return {
+        "charts": stage_charts(
+            series["t"], (window.start, window.end), series, moves, window.bucket_label
+        ),
+        "failure_modes": series["failure_modes"],
+        "moves": moves[::-1],
+        "reported": any(count is not None for count in series["errors"]),
+        "failed": any(series["errors"]) or any(series["dropped"]),
+    }

@@ -173,9 +173,6 @@ def stage_detail(request: HttpRequest, slug: str, stage_slug: str) -> HttpRespon
     ledger = ledger_response(system)
     row = next((r for r in ledger["stages"] if r["stage"] == stage.slug), None)
     context = _window_context(request, ledger)
-    charts, failure_modes, moves, has_series = stage_figures(
-        system, stage, ledger, context["window"]
-    )
     standing = constraint_standing(ledger)
     cycles = list(
         Cycle.objects.filter(system=system, constraint__stage=stage.slug)
@@ -189,16 +186,13 @@ def stage_detail(request: HttpRequest, slug: str, stage_slug: str) -> HttpRespon
         "dashboard/stage.html",
         {
             **context,
+            **stage_figures(system, stage, ledger, context["window"]),
             "system": system,
             "stage": stage,
             "can_admin": role == Role.ADMIN,
             "ledger": ledger,
             "row": row,
             "standing": standing,
-            "charts": charts,
-            "has_series": has_series,
-            "failure_modes": failure_modes,
-            "moves": moves,
             "reason": _reason_naming(ledger, stage.slug),
             "features": [
                 (value, math.isfinite(value.score))
