@@ -103,7 +103,9 @@ def occupancy(
     Blocked time is part of the occupied time (utilization), so busy is
     utilization less blocked, and idle the rest; None where utilization is.
     """
-    busy, waiting, idle = [], [], []
+    busy: list[float | None] = []
+    waiting: list[float | None] = []
+    idle: list[float | None] = []
     for used, stuck in zip(utilization, blocked, strict=True):
         if used is None:
             busy.append(None)
