@@ -272,6 +272,6 @@ def test_accepting_is_rate_limited_per_address(personas, invitation) -> None:
     limited = _join(visitor, invitation.path)
     assert limited.status_code == 429
     assert int(limited["Retry-After"]) > 0
-    assert "Too many invitations were accepted from this address" in limited.text
+    assert "Too many tries to join from this address. Try again in" in limited.text
     assert 'value="dana"' in limited.text
     assert not get_user_model().objects.filter(username="dana").exists()

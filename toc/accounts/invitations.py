@@ -102,7 +102,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
             invitation,
             join_form,
             status=429,
-            refusal="Too many invitations were accepted from this address. "
+            refusal="Too many tries to join from this address. "
             f"Try again in {limited.wait_in_words}.",
         )
         response["Retry-After"] = str(limited.retry_after)
