@@ -132,12 +132,17 @@ def test_a_range_of_ones_own_from_the_keyboard(page, live_server) -> None:
     _log_in(page, live_server)
     page.goto(f"{live_server.url}/systems/nad/")
     _drawn(page, "chart-series")
-    page.get_by_text("Choose a range").click()
-
+    # From the keyboard: open the form, type a start, press Enter.
+    page.get_by_text("Choose a range").focus()
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("From (UTC)")).to_be_focused()
     page.get_by_label("From (UTC)").fill("2026-11-01T10:00")
-    page.get_by_label("From (UTC)").press("Enter")
-    error = page.locator("#id_to_error")
-    expect(error).to_have_text("Give the end of the range too.")
+    page.keyboard.press("Enter")
+    expect(page.locator("#id_to_error")).to_have_text("Give the end of the range too.")
+    to = page.get_by_label("To (UTC)")
+    expect(to).to_have_attribute("aria-invalid", "true")
+    assert "id_to_error" in to.get_attribute("aria-describedby")
     expect(page.get_by_label("From (UTC)")).to_have_value("2026-11-01T10:00")
 
     end = page.evaluate(
