@@ -18,8 +18,8 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
-from tests.factories import ApiTokenFactory, IngestKeyFactory
-from toc.accounts.models import ApiToken, Membership, Role
+from tests.factories import ApiTokenFactory, IngestKeyFactory, InvitationFactory
+from toc.accounts.models import ApiToken, Invitation, Membership, Role
 from toc.cycles.models import (
     Assumption,
     Criterion,
@@ -49,6 +49,8 @@ PUBLIC = {
     "account/password/reset/sent/",
     "account/password/reset/<uidb64>/<token>/",
     "account/password/reset/done/",
+    # An invitation's link: its holder need not have an account yet.
+    "invitations/<slug:token>/",
 }
 # A person's own things, or creating in one of their teams (which team is a
 # choice checked against their roles): any signed-in user may post here.
@@ -93,6 +95,7 @@ class World:
     viewer_membership: int
     owner_token_key: str
     ingest_key: int
+    invitation: int
     clients: dict[str, Client]
     api: dict[str, Client]
 
@@ -140,6 +143,7 @@ def world(personas) -> World:
         "phases": RolloutPhase.objects.filter(rollout=cycle.rollout).first(),
     }
     key = IngestKeyFactory(system=personas.system, name="walk")
+    invitation = InvitationFactory(team=team, created_by=owner)
     owner_token = ApiTokenFactory(user=owner, name="walk")
 
     def api_client(member: Membership) -> Client:
@@ -156,6 +160,7 @@ def world(personas) -> World:
         viewer_membership=Membership.objects.get(team=team, role=Role.VIEWER).pk,
         owner_token_key=owner_token.token_key,
         ingest_key=key.pk,
+        invitation=invitation.pk,
         clients={
             "owner": personas.owner,
             "editor": personas.teammate,
@@ -191,6 +196,7 @@ def url_of(route: str, world: World) -> str:
             "member_id": world.viewer_membership,
             "token_key": world.owner_token_key,
             "key_id": world.ingest_key,
+            "invitation_id": world.invitation,
             "fmt": "md",
             "key": "whys",
             "step": "goal",
@@ -238,6 +244,7 @@ def snapshot() -> tuple:
         IngestKey.objects.filter(revoked_at__isnull=True).count(),
         list(Membership.objects.values_list("role", flat=True).order_by("pk")),
         ApiToken.objects.count(),
+        list(Invitation.objects.values_list("revoked_at", "accepted_at")),
         list(System.objects.values_list("name", "team_id").order_by("pk")),
     )
 
