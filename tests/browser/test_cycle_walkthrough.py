@@ -1,8 +1,9 @@
 """One improvement cycle walked end to end in the browser, as the demo user.
 
 Goal → problem → conflict → innovation → experiment → rollout → outcome, then
-"Start next cycle", which asks first (here with nothing left unfinished). Inline lists are edited with htmx (no page load); record forms
-are plain POSTs that come back to the same step.
+"Start next cycle", which asks first (here with nothing left unfinished).
+Inline lists are edited with htmx (no page load); record forms are plain POSTs
+that come back to the same step.
 """
 
 from __future__ import annotations
