@@ -219,4 +219,8 @@ def test_a_closed_cycle_keeps_its_trail_and_refuses_edits(personas, cycle) -> No
     assert ("Status", "In progress", "Closed") in [
         (c.field, c.old, c.new) for c in status.changes
     ]
+    names = ", ".join(personas.system.stages.values_list("name", flat=True))
+    assert ("Stage names", "", names) in [
+        (c.field, c.old, c.new) for c in status.changes
+    ]
     assert not [e for e in newest if e.record == "problem" and e.action == "changed"]

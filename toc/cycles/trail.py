@@ -238,6 +238,8 @@ class _Names:
         if name == "patterns":
             labels = dict(Pattern.choices)
             return ", ".join(str(labels.get(p, p)) for p in value)
+        if name == "stage_names":
+            return ", ".join(value.values()) if isinstance(value, dict) else ""
         if name == "ledger_snapshot":
             end = value.get("window_end") if isinstance(value, dict) else None
             return (
