@@ -112,6 +112,8 @@ def test_a_new_stage_without_samples_says_what_to_send(personas):
     assert "data-figure" not in content
     assert "No features registered for Scoring" in content
     assert "No improvement cycle has chosen Scoring" in content
+    # The system's tabs say where the page belongs.
+    assert 'aria-current="page">Stages</a>' in content
 
 
 def test_another_teams_member_gets_404(personas):

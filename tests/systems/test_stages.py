@@ -67,6 +67,16 @@ def test_duplicate_derived_slug_is_caught_too(personas) -> None:
     assert "already has a stage" in response.context["form"].errors["slug"][0]
 
 
+@pytest.mark.parametrize("typed", [{"slug": "add"}, {"name": "Add", "slug": ""}])
+def test_the_add_pages_slug_is_no_stages(personas, typed) -> None:
+    response = personas.teammate.post(
+        "/systems/fraud/stages/add/", {"name": "Add", "unit": "records/s", **typed}
+    )
+    assert response.status_code == 200
+    assert "page that adds a stage" in response.context["form"].errors["slug"][0]
+    assert _order() == ["ingest", "features", "inference"]
+
+
 def test_same_stage_slug_is_fine_in_another_system(personas) -> None:
     personas.outsider.post(
         "/systems/other/stages/add/",

@@ -43,6 +43,10 @@ class SystemCreateForm(SystemForm):
         return self.cleaned_data["slug"].strip().lower()
 
 
+# /systems/<slug>/stages/add/ adds a stage, so no stage's own page can be there.
+ADD_PAGE = "add"
+
+
 class StageForm(forms.ModelForm):
     people = forms.IntegerField(
         required=False,
@@ -109,6 +113,11 @@ class StageForm(forms.ModelForm):
                 raise forms.ValidationError(
                     "The name has no letters or digits to build a slug from; type one."
                 )
+        if slug == ADD_PAGE:
+            raise forms.ValidationError(
+                f"“{slug}” is the address of the page that adds a stage; choose "
+                "another slug."
+            )
         if self._siblings().filter(slug=slug).exists():
             raise forms.ValidationError(
                 f"This system already has a stage “{slug}”; choose another slug."
