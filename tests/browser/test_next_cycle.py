@@ -22,6 +22,15 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 REASON = "The 75% phase failed a week after we closed; the rollout is not done."
 
 
+def _fits_a_phone(page, name: str) -> None:
+    """The page at 390 px wide does not scroll sideways; then back to 1280."""
+    page.set_viewport_size({"width": 390, "height": 844})
+    width = page.evaluate("document.documentElement.scrollWidth")
+    screenshot(page, name)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    assert width <= 390, f"{name}: {width} px wide"
+
+
 def test_a_blocked_start_next_cycle_lists_what_is_unfinished_then_closes(
     page, live_server
 ) -> None:
@@ -48,6 +57,7 @@ def test_a_blocked_start_next_cycle_lists_what_is_unfinished_then_closes(
         for item in step.todo:
             expect(page.get_by_text(item, exact=True)).to_be_visible()
     screenshot(page, "next-cycle-confirm")
+    _fits_a_phone(page, "next-cycle-confirm-390")
 
     # Cancel closes nothing.
     page.get_by_role("link", name="Cancel").click()
@@ -100,6 +110,7 @@ def test_a_second_cycle_is_refused_and_a_closed_one_reopened(page, live_server) 
         "only one of its cycles can be in progress"
     )
     screenshot(page, "cycle-in-progress-409")
+    _fits_a_phone(page, "cycle-in-progress-409-390")
     page.get_by_role("link", name="Go to cycle 3").click()
     page.wait_for_url(f"{cycles}/3/")
     assert list(system.cycles.values_list("title", flat=True)) == [
@@ -123,6 +134,7 @@ def test_a_second_cycle_is_refused_and_a_closed_one_reopened(page, live_server) 
     )
     page.get_by_label("Reason").fill(REASON)
     screenshot(page, "cycle-reopen")
+    _fits_a_phone(page, "cycle-reopen-390")
     page.get_by_role("button", name="Reopen cycle 2").click()
     page.wait_for_url(f"{cycles}/2/")
     expect(page.locator(".cycle-head .badge")).to_have_text("In progress")
