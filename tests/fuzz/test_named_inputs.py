@@ -62,6 +62,7 @@ CREATE_BODIES = {
     r"/teams/\{slug\}/invitations/$": {"email": "new@example.com", "role": "viewer"},
     r"/api/v1/tokens/$": {"name": "script"},
     r"/close/$": {},
+    r"/reopen/$": {"reason": "Back"},
     r"/tools/littles-law/$": {
         "alerts_per_day": 100,
         "minutes_per_investigation": 5,
