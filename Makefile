@@ -8,10 +8,12 @@ BIN := $(VENV)/bin
 
 .PHONY: run test lint format worker bench
 
+# `make run PORT=8080` when 8000 is taken.
+PORT ?= 8000
 run: $(VENV)/.run-deps
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py load_demo
-	$(BIN)/python manage.py runserver 127.0.0.1:8000
+	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 # The suite runs in parallel, a pytest-xdist worker per CPU, each on a test
 # database of its own; a worker that runs out of tests takes some of another's
