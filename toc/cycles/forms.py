@@ -196,7 +196,20 @@ class ConflictForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["broken_assumption"].queryset = self.instance.assumptions.all()
+        broken = self.fields["broken_assumption"]
+        broken.queryset = self.instance.assumptions.all()
+        # Assumptions are added in place, without a reload: the choice re-reads
+        # its options from the page then (rows.py sends cycle-changed). Only the
+        # options are swapped, and the request sends no value of its own.
+        broken.widget.attrs.update(
+            {
+                "hx-get": "",
+                "hx-params": "none",
+                "hx-trigger": "cycle-changed from:body",
+                "hx-select": f"#{self['broken_assumption'].auto_id} > option",
+                "hx-swap": "innerHTML",
+            }
+        )
 
 
 class AssumptionForm(forms.ModelForm):

@@ -14,7 +14,6 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 from django_htmx.http import (
-    HttpResponseClientRefresh,
     reswap,
     retarget,
     trigger_client_event,
@@ -51,12 +50,11 @@ def rows_context(cycle: Cycle, kind: RowKind, can_edit: bool, form=None) -> dict
 
 
 def _rows_response(request: HttpRequest, cycle: Cycle, kind: RowKind, message: str):
-    if request.htmx and kind.feeds_record_form:
-        return HttpResponseClientRefresh()
     if request.htmx:
         response = render(request, "cycles/_rows.html", rows_context(cycle, kind, True))
         response = reswap(retarget(response, f"#rows-{kind.key}"), "outerHTML")
-        # The chain at the top of the page re-reads its state.
+        # What the page shows of the whole cycle re-reads itself: the chain,
+        # the "still missing" box, the cloud, a record form's choices.
         return trigger_client_event(response, "cycle-changed")
     messages.success(request, message)
     return redirect(f"{cycle.get_absolute_url()}{kind.step}/#rows-{kind.key}")
