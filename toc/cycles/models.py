@@ -483,3 +483,57 @@ class OutcomeRow(models.Model):
 
     def __str__(self) -> str:
         return self.metric
+
+
+# Who carries each step, by when, and what the team says about it.
+
+
+class StepPlan(models.Model):
+    """A step's owner (one of the system's team) and due date; at most one per
+    step of a cycle. A step without a row has neither."""
+
+    cycle = models.ForeignKey(Cycle, models.CASCADE, related_name="step_plans")
+    step = models.CharField(max_length=20)  # a key of records.STEPS
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    due = models.DateField(null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["cycle", "step"]
+        constraints = [
+            models.UniqueConstraint(fields=["cycle", "step"], name="one_plan_per_step"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.step} of {self.cycle}"
+
+
+class Comment(models.Model):
+    cycle = models.ForeignKey(Cycle, models.CASCADE, related_name="comments")
+    step = models.CharField(max_length=20)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    text = models.TextField(max_length=4000)
+    created = models.DateTimeField(auto_now_add=True)
+    # The team members the text names as @username when it was posted.
+    mentions = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="mentioned_in"
+    )
+
+    class Meta:
+        ordering = ["created", "id"]
+        indexes = [models.Index(fields=["cycle", "step", "created"])]
+
+    def __str__(self) -> str:
+        return self.text[:60]

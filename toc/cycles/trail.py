@@ -26,7 +26,7 @@ from django.db import models
 from django.db.models import Value
 from django.utils.text import capfirst
 
-from toc.cycles.models import Assumption, Cycle, Pattern
+from toc.cycles.models import Assumption, Cycle, Pattern, StepPlan
 from toc.cycles.records import KINDS, RECORDS, RecordKind
 from toc.lib.formats import number
 
@@ -43,7 +43,10 @@ class Source:
 
 def _sources() -> list[Source]:
     """The cycle, then each model the registry's kinds keep, once."""
-    sources = [Source(Cycle, "cycle", "id", title="title")]
+    sources = [
+        Source(Cycle, "cycle", "id", title="title"),
+        Source(StepPlan, "owner and due date of", "cycle_id", title="step"),
+    ]
     for kind in KINDS:
         if any(source.model is kind.model for source in sources):
             continue  # a second form over a record (the experiment's decision)

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.http import content_disposition_header
 
 from toc.accounts.models import Role
-from toc.cycles import export, services
+from toc.cycles import export, services, steps_plan
 from toc.cycles.access import get_cycle
 from toc.cycles.chain import chain, unfinished
 from toc.cycles.figures import timeline_figure
@@ -72,13 +72,17 @@ def cycle_list(request: HttpRequest, slug: str) -> HttpResponse:
     filters = HistoryFilterForm(request.GET)
     filters.is_valid()  # a valid field filters; an invalid one shows its error
     wanted = filters.cleaned_data
-    cycles = system.cycles.select_related(
-        "constraint",
-        "problem",
-        "conflict__broken_assumption",
-        "innovation",
-        "experiment",
-    ).prefetch_related("outcome__rows")
+    cycles = (
+        steps_plan.with_overdue(system.cycles)
+        .select_related(
+            "constraint",
+            "problem",
+            "conflict__broken_assumption",
+            "innovation",
+            "experiment",
+        )
+        .prefetch_related("outcome__rows")
+    )
     if wanted.get("status"):
         cycles = cycles.filter(status=wanted["status"])
     if wanted.get("opened_from"):
@@ -243,8 +247,18 @@ def cycle_step(request: HttpRequest, slug: str, number: int, step: str) -> HttpR
     cycle, role = get_cycle(request, slug, number, needs=needs, lock=posted)
     specs = record_forms(cycle, step)
     bound_name = request.POST.get("form") if posted else None
-    if posted and bound_name not in specs:
+    if posted and bound_name not in specs and bound_name not in steps_plan.PLAN_FORMS:
         return HttpResponse("Unknown form.", status=400)
+    planned = {}
+    if bound_name in steps_plan.PLAN_FORMS:
+        form = steps_plan.bind(bound_name, request.POST, cycle, step)
+        if form.is_valid():
+            said, url = steps_plan.save(
+                bound_name, form, cycle=cycle, step=step, user=request.user
+            )
+            messages.success(request, said)
+            return redirect(url)
+        planned[bound_name] = form
     built = {
         name: form_class(
             request.POST if name == bound_name else None,
@@ -254,7 +268,7 @@ def cycle_step(request: HttpRequest, slug: str, number: int, step: str) -> HttpR
         )
         for name, (form_class, instance, extra) in specs.items()
     }
-    if bound_name:
+    if bound_name in built:
         form = built[bound_name]
         if form.is_valid():
             services.record_save(
@@ -271,6 +285,9 @@ def cycle_step(request: HttpRequest, slug: str, number: int, step: str) -> HttpR
     ]
     lists = {rows["kind"].key: rows["rows"] for rows in context["row_lists"]}
     context.update(step_context(request, cycle, step, lists))
+    context.update(
+        steps_plan.step_plan_context(cycle, step, context["can_edit"], planned)
+    )
     return render(request, f"cycles/step_{step}.html", context)
 
 
