@@ -68,10 +68,11 @@ def _secret_on_page(response) -> str:
 
 
 def _create_everything(client: Client) -> tuple[list[str], list[str]]:
-    keys = [
-        _secret_on_page(client.post("/systems/nad/keys/", {"name": "via page"})),
-    ]
-    tokens = [_secret_on_page(client.post("/account/tokens/", {"name": "via page"}))]
+    # The pages redirect to the page that shows the secret.
+    page = client.post("/systems/nad/keys/", {"name": "via page"}, follow=True)
+    keys = [_secret_on_page(page)]
+    page = client.post("/account/tokens/", {"name": "via page"}, follow=True)
+    tokens = [_secret_on_page(page)]
     out = StringIO()
     call_command("create_ingest_key", "nad", "--name", "via command", stdout=out)
     keys.append(out.getvalue().strip())

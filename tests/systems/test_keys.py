@@ -1,21 +1,41 @@
 from __future__ import annotations
 
-from tests.factories import IngestKeyFactory
+from tests.factories import IngestKeyFactory, SystemFactory
 from toc.systems.models import IngestKey
 
 
 def test_admin_creates_a_key_and_sees_it_once(personas) -> None:
-    response = personas.owner.post("/systems/fraud/keys/", {"name": "prod pipeline"})
-    assert response.status_code == 200
+    response = personas.owner.post(
+        "/systems/fraud/keys/", {"name": "prod pipeline"}, follow=True
+    )
+    assert response.redirect_chain == [("/systems/fraud/keys/", 302)]
     key = IngestKey.objects.get()
     secret = response.context["new_secret"]
     assert secret.startswith("tocik_")
     assert IngestKey.find(secret) == key
     assert "no-store" in response["Cache-Control"]
+    assert 'data-copy="new-secret"' in response.content.decode()
 
     again = personas.owner.get("/systems/fraud/keys/").content.decode()
     assert secret not in again
     assert f"{key.token_key}…" in again
+
+
+def test_reloading_after_creating_a_key_makes_no_second_key(personas) -> None:
+    response = personas.owner.post("/systems/fraud/keys/", {"name": "prod pipeline"})
+    assert response.status_code == 302
+    # What a reload repeats is the GET it was redirected to.
+    personas.owner.get(response["Location"])
+    personas.owner.get(response["Location"])
+    assert IngestKey.objects.count() == 1
+
+
+def test_a_new_key_shows_only_on_its_own_system(personas) -> None:
+    other = SystemFactory(team=personas.system.team, slug="second")
+    personas.owner.post("/systems/fraud/keys/", {"name": "prod pipeline"})
+    page = personas.owner.get(f"/systems/{other.slug}/keys/")
+    assert page.context["new_secret"] == ""
+    assert personas.owner.get("/systems/fraud/keys/").context["new_secret"]
 
 
 def test_key_needs_a_name(personas) -> None:

@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_POST
 
@@ -18,7 +19,7 @@ from toc.accounts.forms import (
     TeamForm,
 )
 from toc.accounts.models import ApiToken, Membership, Role, Team
-from toc.lib import unique
+from toc.lib import shown_once, unique
 from toc.lib.http import AuthenticatedHttpRequest, form_page, read_only
 
 
@@ -156,21 +157,17 @@ def member_remove(request: HttpRequest, slug: str, member_id: int) -> HttpRespon
     return render(request, "accounts/member_remove.html", {"membership": membership})
 
 
-def _tokens_page(
-    request: HttpRequest, form: SecretNameForm, new_secret: str = ""
-) -> HttpResponse:
+def _tokens_page(request: HttpRequest, form: SecretNameForm) -> HttpResponse:
     response = render(
         request,
         "accounts/tokens.html",
         {
             "tokens": ApiToken.objects.filter(user=request.user),
             "form": form,
-            "new_secret": new_secret,
+            "new_secret": shown_once.new_secret(request),
         },
     )
-    # The page may carry a secret shown once: keep it out of every cache.
-    add_never_cache_headers(response)
-    return response
+    return shown_once.shown(request, response)
 
 
 @form_page
@@ -181,7 +178,7 @@ def token_list(request: AuthenticatedHttpRequest) -> HttpResponse:
         _, secret = ApiToken.objects.create(
             user=request.user, name=form.cleaned_data["name"], expiry=None
         )
-        return _tokens_page(request, SecretNameForm(), new_secret=secret)
+        return shown_once.redirect_showing(secret, reverse("tokens"))
     return _tokens_page(request, form)
 
 

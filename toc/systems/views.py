@@ -5,14 +5,14 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
-from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_POST
 from django_htmx.http import reswap, retarget
 
 from toc.accounts.forms import SecretNameForm
 from toc.accounts.models import Role, Team
-from toc.lib import unique
+from toc.lib import shown_once, unique
 from toc.lib.http import form_page, read_only
 from toc.systems import services
 from toc.systems.access import get_stage, get_system
@@ -178,7 +178,7 @@ def stage_delete(request: HttpRequest, slug: str, stage_slug: str) -> HttpRespon
 
 
 def _keys_page(
-    request: HttpRequest, system: System, form: SecretNameForm, new_secret: str = ""
+    request: HttpRequest, system: System, form: SecretNameForm
 ) -> HttpResponse:
     response = render(
         request,
@@ -187,14 +187,12 @@ def _keys_page(
             "system": system,
             "keys": system.ingest_keys.select_related("created_by"),
             "form": form,
-            "new_secret": new_secret,
+            "new_secret": shown_once.new_secret(request),
             "can_admin": True,
             "can_edit": True,
         },
     )
-    # The page may carry a secret shown once: keep it out of every cache.
-    add_never_cache_headers(response)
-    return response
+    return shown_once.shown(request, response)
 
 
 @form_page
@@ -206,7 +204,9 @@ def key_list(request: HttpRequest, slug: str) -> HttpResponse:
         _, secret = IngestKey.issue(
             system=system, name=form.cleaned_data["name"], created_by=request.user
         )
-        return _keys_page(request, system, SecretNameForm(), new_secret=secret)
+        return shown_once.redirect_showing(
+            secret, reverse("systems:keys", args=[system.slug])
+        )
     return _keys_page(request, system, form)
 
 
