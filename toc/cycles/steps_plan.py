@@ -15,13 +15,13 @@ from datetime import date, timedelta
 from django import forms
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Count, OuterRef, QuerySet, Subquery, Sum
+from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from toc.cycles.models import Comment, Cycle, CycleStatus, RolloutPhase, StepPlan
+from toc.cycles.models import Comment, Cycle, CycleStatus, StepPlan
 
 # "@name" where a word starts, so that an e-mail address mentions no one.
 MENTION = re.compile(r"(?<![\w@])@([\w.+-]+)")
@@ -88,9 +88,8 @@ def default_due(cycle: Cycle, step: str) -> date | None:
     date until someone sets one; neither have the other steps."""
     if step != "rollout":
         return None
-    hours = RolloutPhase.objects.filter(rollout__cycle=cycle).aggregate(
-        total=Sum("hold_hours")
-    )["total"]
+    # The step page has the phases at hand already.
+    hours = sum(phase.hold_hours for phase in cycle.rollout.phases.all())
     if not hours:
         return None
     return (cycle.created + timedelta(hours=math.ceil(hours))).date()
@@ -195,11 +194,11 @@ def step_plan_context(
         plan_form = bound.get("step-plan") or StepPlanForm(instance=plan, cycle=cycle)
         comment_form = bound.get("comment") or CommentForm()
     return {
-        "plan": plan,
-        "plan_overdue": is_overdue(plan, cycle),
-        "plan_form": plan_form,
-        "comments": [Shown(c, with_mentions(c)) for c in comments_of(cycle, step)],
-        "comment_form": comment_form,
+        "step_plan": plan,
+        "step_plan_overdue": is_overdue(plan, cycle),
+        "step_plan_form": plan_form,
+        "step_comments": [Shown(c, with_mentions(c)) for c in comments_of(cycle, step)],
+        "step_comment_form": comment_form,
     }
 
 
