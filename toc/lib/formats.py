@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime
+from decimal import Decimal
 
 DASH = "—"
 
@@ -14,6 +15,23 @@ def json_number(value: float | None) -> float | None:
     """The value, or None where JSON has no number for it (infinity, NaN): an
     idle stage's unbounded headroom, a ceiling nothing limits."""
     return value if value is not None and math.isfinite(value) else None
+
+
+def significant(value: float | None, digits: int = 3) -> str:
+    """The value to ``digits`` significant digits, written out in full: 34.7,
+    12,300, 0.0000571, never 5.71e-05 and never a trailing zero. Charts use the
+    same format through d3's ``,.3~r`` (``toc.charts.theme.SIGNIFICANT``)."""
+    if value is None or not math.isfinite(value):
+        return DASH
+    rounded = Decimal(f"{value:.{digits}g}")
+    if rounded == 0:
+        return "0"
+    return _trimmed(f"{rounded:,f}")
+
+
+def _trimmed(shown: str) -> str:
+    """A written-out number without the zeros after its point that say nothing."""
+    return shown.rstrip("0").rstrip(".") if "." in shown else shown
 
 
 def percent(share: float | None) -> str:
@@ -26,10 +44,11 @@ def rate(value: float | None) -> str:
     if abs(value) >= 100:
         return f"{value:,.0f}"
     if value == 0 or abs(value) >= 0.1:
-        return f"{value:,.1f}"
+        # 50, not 50.0, beside the counts in the same table.
+        return _trimmed(f"{value:,.1f}")
     # Stages of people work a few thousandths of an item a second: two
     # significant digits keep them from reading 0.0.
-    return f"{value:.2g}"
+    return significant(value, 2)
 
 
 def times(factor: float | None) -> str:
@@ -45,13 +64,14 @@ def duration(seconds: float | None) -> str:
         return f"{seconds:.0f} s"
     if seconds < 7200:
         return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
+    return f"{_trimmed(f'{seconds / 3600:.1f}')} h"
 
 
 def signed_rate(value: float | None) -> str:
     if value is None:
         return DASH
-    return f"{value:+,.1f}/s"
+    shown = _trimmed(f"{value:+,.1f}")
+    return f"{'0' if shown in ('+0', '-0') else shown}/s"
 
 
 def words(value: str | None) -> str:
@@ -65,7 +85,7 @@ def count(value: int | None) -> str:
 
 def number(value: float | None) -> str:
     """A measured or typed value without trailing zeros: 12.5, 47, 0.001."""
-    return DASH if value is None else f"{value:,.6g}"
+    return significant(value, 6)
 
 
 def compact(value: float | None) -> str:
@@ -87,12 +107,26 @@ def moment(iso: str | None) -> str:
     return f"{datetime.fromisoformat(iso).astimezone(UTC):%Y-%m-%d %H:%M} UTC"
 
 
+# The units a latency reads in and their size in milliseconds: a model takes
+# milliseconds over an item, a stage of people hours.
+LATENCY_UNITS = (("ms", 1.0), ("s", 1_000.0), ("min", 60_000.0), ("h", 3_600_000.0))
+
+
+def latency_unit(ms: float) -> tuple[str, float]:
+    """The largest unit that ``ms`` (as rounded for reading) fills at least once,
+    so 999.7 ms reads 1 s rather than 1,000 ms."""
+    rounded = float(f"{abs(ms):.3g}")
+    fitting = [unit for unit in LATENCY_UNITS if unit[1] <= rounded]
+    return fitting[-1] if fitting else LATENCY_UNITS[0]
+
+
 def latency(ms: float | None) -> str:
-    """Milliseconds while they read well, then seconds, minutes or hours: a stage
-    of people takes hours over an item."""
-    if ms is None:
+    """One unit, three significant digits: 40 ms, 34.7 s, 22.8 h."""
+    if ms is None or not math.isfinite(ms):
         return DASH
-    return f"{rate(ms)} ms" if ms < 10_000 else duration(ms / 1000)
+    unit, size = latency_unit(ms)
+    # From the rounded value, so that 59,960 ms reads 1 min, not 0.999 min.
+    return f"{significant(float(f'{ms:.3g}') / size)} {unit}"
 
 
 def per_hour(per_second: float | None) -> str:
