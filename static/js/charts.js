@@ -7,6 +7,8 @@
 // ?from=…&to=… (UTC), which the server reads, so a link shows the same window.
 // A double click goes back.
 // A point whose customdata is a path (a stage of the flow chart) opens it.
+// A figure may carry a variant for a narrow chart ("narrow", drawn below
+// "below_px" wide): the server cannot know how wide the chart will be.
 (function () {
   "use strict";
 
@@ -106,12 +108,20 @@
     }
   }
 
+  function isNarrow(figure, element) {
+    return Boolean(figure.narrow) && element.clientWidth < figure.narrow.below_px;
+  }
+
   function draw(element) {
     var source = document.getElementById(element.dataset.figure);
     if (!source) {
       return;
     }
     var figure = JSON.parse(source.textContent);
+    if (figure.narrow) {
+      element.dataset.narrow = String(isNarrow(figure, element));
+      figure = isNarrow(figure, element) ? figure.narrow : figure;
+    }
     var axis = figure.layout.xaxis;
     if (axis && axis.type === "date" && element.closest("[data-time-window]")) {
       if (axis.range) {
@@ -141,6 +151,22 @@
       zoomed = null;
       addressBeforeZoom = null;
     }
+  });
+
+  // A window that grows or shrinks past a variant's width (a phone turned on
+  // its side) gets the other one.
+  var resizing = null;
+  window.addEventListener("resize", function () {
+    clearTimeout(resizing);
+    resizing = setTimeout(function () {
+      document.querySelectorAll("[data-figure][data-narrow]").forEach(function (element) {
+        var source = document.getElementById(element.dataset.figure);
+        var figure = source && JSON.parse(source.textContent);
+        if (figure && String(isNarrow(figure, element)) !== element.dataset.narrow) {
+          draw(element);
+        }
+      });
+    }, 200);
   });
 
   htmx.onLoad(function (root) {

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from toc.analysis.features import Feature, feature_values
 from toc.charts.features import feature_value_chart
-from toc.charts.theme import ACCENT, DANGER
+from toc.charts.theme import ACCENT, DANGER, SIGNIFICANT
 
 
 def _values():
@@ -45,3 +45,10 @@ def test_pruning_candidates_columns_are_shaded_and_labelled():
     layout = feature_value_chart(_values())["layout"]
     assert [(s["x0"], s["x1"]) for s in layout["shapes"]] == [(2.5, 3.5)]
     assert [(a["x"], a["text"]) for a in layout["annotations"]] == [(3, "prune?")]
+
+
+def test_scores_read_as_the_pages_write_them_never_in_exponent_form(valid):
+    figure = valid(feature_value_chart(_values()))
+    # device_graph: 0.002 importance for 40 units of compute, 5e-05.
+    assert figure["data"][0]["text"][3] == "0.00005"
+    assert figure["layout"]["yaxis"]["tickformat"] == SIGNIFICANT

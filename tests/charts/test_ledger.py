@@ -1,6 +1,11 @@
 from __future__ import annotations
 
-from toc.charts.ledger import headroom_bars, pipeline_flow
+from toc.charts.ledger import (
+    SIDE_BY_SIDE_PX,
+    STACKED_LABEL_ROOM,
+    headroom_bars,
+    pipeline_flow,
+)
 from toc.charts.theme import DANGER, OK, WARN
 
 from .payloads import ledger, stage_row
@@ -130,3 +135,34 @@ def test_a_long_stage_name_is_shortened_in_its_box_and_whole_on_hover():
     label = figure["layout"]["annotations"][0]["text"]
     assert label == "Feature enrichmen…"
     assert figure["data"][0]["hovertext"][0].startswith(name)
+
+
+def test_a_narrow_chart_stacks_the_stages_top_to_bottom(valid):
+    flow = pipeline_flow(
+        _pipeline(), urls={"ingest": "/i/", "features": "/f/", "inference": "/n/"}
+    )
+    narrow = valid(flow["narrow"])
+    # charts.js draws it where three boxes side by side would squeeze labels.
+    assert narrow["below_px"] == 3 * SIDE_BY_SIDE_PX
+    outlines = [s for s in narrow["layout"]["shapes"] if "fillcolor" not in s]
+    assert [(s["x0"], s["x1"], s["y0"]) for s in outlines] == [
+        (0, 1, 0),
+        (0, 1, 1),
+        (0, 1, 2),
+    ]
+    assert [s["line"]["width"] for s in outlines] == [1.5, 4, 1.5]
+    labels = [a["text"] for a in narrow["layout"]["annotations"] if a["text"]]
+    assert labels[:2] == ["Ingest", "400 / 1k rec/s · 40% busy · 2.50×"]
+    assert "CONSTRAINT" in labels
+    points = narrow["data"][0]
+    assert points["customdata"] == ["/i/", "/f/", "/n/"]
+    assert "queue grows" in points["hovertext"][1]
+
+
+def test_a_long_stage_name_is_shortened_in_the_stacked_flow_and_whole_on_hover():
+    name = "Enrichment from the merchant graph"
+    narrow = pipeline_flow(ledger(stage_row(name, 0.5)))["narrow"]
+    label = narrow["layout"]["annotations"][0]["text"]
+    assert len(label) == STACKED_LABEL_ROOM
+    assert label.endswith("…")
+    assert narrow["data"][0]["hovertext"][0].startswith(name)

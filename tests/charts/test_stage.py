@@ -45,6 +45,8 @@ def test_busy_blocked_idle_split_the_time_and_leave_gaps_empty():
 
 def test_latency_reads_in_the_unit_of_its_peak(valid):
     assert latency_unit([120.0, None]) == ("ms", 1.0)
+    # As the ledger table reads it: 9.99 s, not 9,990 ms.
+    assert latency_unit([9_990.0]) == ("s", 1_000.0)
     assert latency_unit([45_000.0]) == ("s", 1_000.0)
     assert latency_unit([83_000_000.0]) == ("h", 3_600_000.0)
     t = [T0]
@@ -54,6 +56,7 @@ def test_latency_reads_in_the_unit_of_its_peak(valid):
     latency = valid(charts["latency"])
     assert latency["data"][0]["y"] == [23.1]
     assert latency["layout"]["yaxis"]["ticksuffix"] == " h"
+    assert latency["data"][0]["hovertemplate"].startswith("p95 %{y:,.3~r} h")
 
 
 def _series_of_one(latency_ms: float) -> dict:

@@ -7,7 +7,17 @@ import math
 from collections.abc import Sequence
 
 from toc.analysis.features import FeatureValue
-from toc.charts.theme import ACCENT, DANGER, INK, LINE, Spec, figure, layout, text
+from toc.charts.theme import (
+    ACCENT,
+    DANGER,
+    INK,
+    LINE,
+    SIGNIFICANT,
+    Spec,
+    figure,
+    layout,
+    text,
+)
 from toc.lib import formats
 
 
@@ -31,7 +41,7 @@ def feature_value_chart(values: Sequence[FeatureValue]) -> Spec:
                 "color": [DANGER if v.prune_candidate else ACCENT for v in values]
             },
             "text": [
-                "free" if not math.isfinite(v.score) else f"{v.score:,.3g}"
+                "free" if not math.isfinite(v.score) else formats.significant(v.score)
                 for v in values
             ],
             "textposition": "outside",
@@ -91,6 +101,7 @@ def feature_value_chart(values: Sequence[FeatureValue]) -> Spec:
             yaxis={
                 "title": {"text": "Value score (importance / cost)"},
                 "range": [0, top * 1.15],
+                "tickformat": SIGNIFICANT,
                 "gridcolor": LINE,
                 "fixedrange": True,
             },

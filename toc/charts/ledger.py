@@ -22,6 +22,12 @@ from toc.lib import formats
 BOX_WIDTH = 0.8
 # Characters of a stage name that fit a box of six at the dashboard's width.
 LABEL_ROOM = 18
+# Below this many pixels a stage, the boxes side by side would squeeze their
+# labels: charts.js draws the stacked variant instead (``narrow``).
+SIDE_BY_SIDE_PX = 150
+# The stacked variant: a row per stage, its name beside the CONSTRAINT mark.
+ROW_PX = 64
+STACKED_LABEL_ROOM = 26
 
 
 def pipeline_flow(
@@ -97,7 +103,8 @@ def pipeline_flow(
             )
         hover.append(_hover_text(row, has_data, is_constraint, ledger))
     count = len(ledger["stages"])
-    data = [
+    links = [urls[row["stage"]] for row in ledger["stages"]] if urls else None
+    data: list[Spec] = [
         {
             "type": "scatter",
             "mode": "markers",
@@ -109,37 +116,159 @@ def pipeline_flow(
             "hoverinfo": "text",
         }
     ]
+    if links:
+        data[0]["customdata"] = links
+    axis = {"visible": False, "fixedrange": True}
+    return {
+        **figure(
+            data,
+            layout(
+                xaxis={**axis, "range": [-0.1, max(count, 1) - 0.1]},
+                yaxis={**axis, "range": [-0.05, 1.25]},
+                shapes=shapes,
+                annotations=annotations,
+                margin={"l": 8, "r": 8, "t": 8, "b": 8},
+            ),
+            height=170,
+        ),
+        # The builder cannot know how wide the chart will be; charts.js measures
+        # it and draws this instead where the boxes would not fit side by side.
+        "narrow": {
+            **_stacked_flow(ledger, constraint, hover, links),
+            "below_px": SIDE_BY_SIDE_PX * count,
+        },
+    }
+
+
+def _stacked_flow(
+    ledger: Mapping[str, Any],
+    constraint: str | None,
+    hover: list[str],
+    urls: list[str] | None,
+) -> Spec:
+    """The flow top to bottom, a full-width row per stage: for a phone."""
+    shapes: list[Spec] = []
+    annotations: list[Spec] = []
+    for index, row in enumerate(ledger["stages"]):
+        has_data = bool(row["samples"])
+        is_constraint = row["stage"] == constraint
+        colour = utilization_colour(row["utilization"] if has_data else None)
+        box = {"type": "rect", "x0": 0, "x1": 1, "y0": index, "y1": index + BOX_WIDTH}
+        shapes.append(
+            {
+                **box,
+                "fillcolor": colour,
+                "opacity": 0.18 if has_data else 0.08,
+                "line": {"width": 0},
+                "layer": "below",
+            }
+        )
+        shapes.append(
+            {
+                **box,
+                "line": {
+                    "color": DANGER if is_constraint else colour,
+                    "width": 4 if is_constraint else 1.5,
+                    "dash": "solid" if has_data else "dot",
+                },
+            }
+        )
+        ink = INK if has_data else MUTED
+        annotations.append(
+            {
+                "x": 0.03,
+                "y": index + 0.25,
+                "xanchor": "left",
+                "text": text(_short(row["name"], STACKED_LABEL_ROOM)),
+                "showarrow": False,
+                "font": {"color": ink, "size": 13, "weight": "bold"},
+            }
+        )
+        annotations.append(
+            {
+                "x": 0.03,
+                "y": index + 0.57,
+                "xanchor": "left",
+                "text": _details(row, has_data, " · "),
+                "showarrow": False,
+                "font": {"color": ink, "size": 11},
+            }
+        )
+        if is_constraint:
+            annotations.append(
+                {
+                    "x": 0.97,
+                    "y": index + 0.25,
+                    "xanchor": "right",
+                    "text": "CONSTRAINT",
+                    "showarrow": False,
+                    "font": {"color": DANGER, "size": 11, "weight": "bold"},
+                }
+            )
+        if index:
+            annotations.append(
+                {
+                    "x": 0.5,
+                    "y": index,
+                    "ax": 0.5,
+                    "ay": index - 1 + BOX_WIDTH,
+                    "xref": "x",
+                    "yref": "y",
+                    "axref": "x",
+                    "ayref": "y",
+                    "text": "",
+                    "showarrow": True,
+                    "arrowhead": 2,
+                    "arrowsize": 1.2,
+                    "arrowcolor": MUTED,
+                }
+            )
+    count = len(ledger["stages"])
+    points: Spec = {
+        "type": "scatter",
+        "mode": "markers",
+        "name": "stages",
+        "x": [0.5] * count,
+        "y": [index + BOX_WIDTH / 2 for index in range(count)],
+        "marker": {"size": 44, "color": "rgba(0,0,0,0)", "symbol": "square"},
+        "hovertext": hover,
+        "hoverinfo": "text",
+    }
     if urls:
-        data[0]["customdata"] = [urls[row["stage"]] for row in ledger["stages"]]
+        points["customdata"] = urls
     axis = {"visible": False, "fixedrange": True}
     return figure(
-        data,
+        [points],
         layout(
-            xaxis={**axis, "range": [-0.1, max(count, 1) - 0.1]},
-            yaxis={**axis, "range": [-0.05, 1.25]},
+            xaxis={**axis, "range": [0, 1]},
+            yaxis={**axis, "range": [max(count, 1) - 0.1, -0.1]},
             shapes=shapes,
             annotations=annotations,
-            margin={"l": 8, "r": 8, "t": 8, "b": 8},
+            margin={"l": 4, "r": 4, "t": 4, "b": 4},
         ),
-        height=170,
+        height=ROW_PX * max(count, 1) + 8,
+    )
+
+
+def _details(row: Mapping[str, Any], has_data: bool, between: str) -> str:
+    """Load and capacity, then how busy and the headroom, ``between`` the two."""
+    if not has_data:
+        return "no samples"
+    # A stage of people gets through a few items an hour, not a second.
+    hourly = row.get("kind") == "human"
+    scale, unit = (3600, "per h") if hourly else (1, "rec/s")
+    return (
+        f"{formats.compact(row['load'] * scale)} / "
+        f"{formats.compact(row['capacity'] * scale)} {unit}{between}"
+        f"{formats.percent(row['utilization'])} busy · "
+        f"{formats.times(row['headroom'])}"
     )
 
 
 def _box_labels(centre: float, row: Mapping[str, Any], has_data: bool) -> list[Spec]:
     # Bold through <b> would need an inline style attribute, which our CSP
     # refuses; the name is an annotation of its own with a bold font instead.
-    if has_data:
-        # A stage of people gets through a few items an hour, not a second.
-        hourly = row.get("kind") == "human"
-        scale, unit = (3600, "per h") if hourly else (1, "rec/s")
-        details = (
-            f"{formats.compact(row['load'] * scale)} / "
-            f"{formats.compact(row['capacity'] * scale)} {unit}<br>"
-            f"{formats.percent(row['utilization'])} busy · "
-            f"{formats.times(row['headroom'])}"
-        )
-    else:
-        details = "no samples"
+    details = _details(row, has_data, "<br>")
     colour = INK if has_data else MUTED
     return [
         {

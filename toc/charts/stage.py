@@ -15,6 +15,7 @@ from toc.charts.theme import (
     LINE,
     MUTED,
     NEUTRAL,
+    SIGNIFICANT,
     WARN,
     Spec,
     figure,
@@ -23,17 +24,9 @@ from toc.charts.theme import (
     text,
 )
 from toc.charts.timeline import OUTSIDE, Move
+from toc.lib import formats
 
 HEIGHT = 220
-
-# Latency in the largest unit its peak reads well in: a stage of people takes
-# hours over an item, a model milliseconds.
-LATENCY_UNITS = (
-    ("ms", 1.0, 10_000),
-    ("s", 1_000.0, 600_000),
-    ("min", 60_000.0, 7_200_000),
-    ("h", 3_600_000.0, float("inf")),
-)
 
 
 def stage_charts(
@@ -121,11 +114,9 @@ def occupancy(
 
 
 def latency_unit(values: Sequence[float | None]) -> tuple[str, float]:
-    peak = max((v for v in values if v is not None), default=0.0)
-    for unit, divisor, below in LATENCY_UNITS:
-        if peak < below:
-            return unit, divisor
-    return LATENCY_UNITS[-1][:2]
+    """The unit the pages would give the peak: a stage of people takes hours
+    over an item, a model milliseconds."""
+    return formats.latency_unit(max((v for v in values if v is not None), default=0))
 
 
 def _latency_figure(
@@ -133,7 +124,7 @@ def _latency_figure(
 ) -> Spec:
     unit, divisor = latency_unit(values)
     scaled = [None if v is None else round(v / divisor, 3) for v in values]
-    hover = "p95 %{y:,.3~f} " + unit + peak
+    hover = "p95 %{y:" + SIGNIFICANT + "} " + unit + peak
     return _time_figure(
         x_range,
         [_line(x, scaled, "p95 latency", ACCENT, hover)],

@@ -40,6 +40,10 @@ STAGE_COLOURS = (
     "#17becf",
 )
 
+# d3-format for formats.significant: three significant digits, written out, no
+# trailing zeros (0.0000571, 12,300), so tick and hover read as the page's lists.
+SIGNIFICANT = ",.3~r"
+
 CONFIG = {
     "displaylogo": False,
     "responsive": True,

@@ -139,7 +139,11 @@ def constraint_timeline(
                 "yref": "paper",
                 "xanchor": "right" if near_end else "left",
                 "yanchor": "bottom",
-                "text": text(f"Cycle {cycle.number}: {cycle.title}"),
+                # Titles of neighbouring cycles would overlap on a phone: the
+                # number is the label, the title shows on hover.
+                "text": f"Cycle {cycle.number}",
+                "hovertext": text(f"Cycle {cycle.number}: {cycle.title}"),
+                "captureevents": True,
                 "showarrow": False,
                 "font": {"color": ACCENT, "size": 11},
             }
