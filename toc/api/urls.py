@@ -4,6 +4,7 @@ from django.urls import path
 
 from toc.api import (
     cycle_reports,
+    cycle_steps,
     cycles,
     invitations,
     systems,
@@ -30,6 +31,7 @@ urlpatterns = [
     *tools.urlpatterns,
     *cycles.urlpatterns,
     *cycle_reports.urlpatterns,
+    *cycle_steps.urlpatterns,
     *tokens.urlpatterns,
     *invitations.urlpatterns,
 ]
