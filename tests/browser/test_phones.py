@@ -215,3 +215,53 @@ def test_the_cloud_stacks_on_a_phone_and_keeps_its_layout_on_paper(
         assert page.pdf(format="A4")[:4] == b"%PDF"
         page.emulate_media(media="screen")
     assert page.problems == [], "\n".join(page.problems)
+
+
+# The flow chart's labels as drawn: each one's box, and any two that overlap.
+FLOW_LABELS = """() => {
+  const chart = document.getElementById("chart-flow").getBoundingClientRect();
+  const boxes = [...document.querySelectorAll("#chart-flow .annotation-text")]
+    .filter((e) => e.textContent.trim())
+    .map((e) => [e.textContent, e.getBoundingClientRect()]);
+  const outside = boxes.filter(([, b]) => b.left < chart.left || b.right > chart.right);
+  const overlaps = [];
+  boxes.forEach(([text, a], i) => boxes.slice(i + 1).forEach(([other, b]) => {
+    if (a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom) {
+      overlaps.push(`${text} / ${other}`);
+    }
+  }));
+  return {count: boxes.length, outside: outside.map(([t]) => t), overlaps};
+}"""
+
+
+def test_the_flow_stacks_its_stages_where_they_do_not_fit_side_by_side(
+    page, live_server
+) -> None:
+    demo_load()
+    _log_in(page, live_server)
+    flow = page.locator("#chart-flow")
+
+    page.set_viewport_size(PHONE)
+    _visit(page, f"{live_server.url}/systems/nad/")
+    expect(flow).to_have_attribute("data-narrow", "true")
+    labels = page.evaluate(FLOW_LABELS)
+    assert labels["count"] > 6
+    assert labels["outside"] == [] and labels["overlaps"] == [], labels
+    # Stacked: every box spans the chart, so its card has nothing to scroll.
+    assert page.evaluate(
+        "document.getElementById('chart-flow').layout.shapes.every((s) => s.x0 === 0)"
+    )
+    card = "document.getElementById('chart-flow').closest('.chart-card')"
+    assert page.evaluate(f"{card}.scrollWidth <= {card}.clientWidth")
+    flow.screenshot(path=ARTIFACTS / "phone-flow.png")
+
+    # Turned into a laptop's window: side by side again, labels apart.
+    page.set_viewport_size(LAPTOP)
+    expect(flow).to_have_attribute("data-narrow", "false")
+    page.wait_for_function(
+        "document.getElementById('chart-flow').layout.shapes[2].x0 === 1"
+    )
+    labels = page.evaluate(FLOW_LABELS)
+    assert labels["outside"] == [] and labels["overlaps"] == [], labels
+    flow.screenshot(path=ARTIFACTS / "laptop-flow.png")
+    assert page.problems == [], "\n".join(page.problems)
