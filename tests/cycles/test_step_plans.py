@@ -30,6 +30,8 @@ def test_an_editor_assigns_an_owner_and_a_due_date(personas, cycle) -> None:
     assert (plan.owner, plan.due) == (viewer, date(2031, 5, 4))
     page = personas.viewer.get(f"{BASE}/experiment/").content.decode()
     assert f"<strong>{viewer.username}</strong> owns this step; due 2031-05-04" in page
+    form = personas.teammate.get(f"{BASE}/experiment/").content.decode()
+    assert f'<option value="{viewer.username}" selected>' in form
 
 
 def test_only_members_of_the_team_can_own_a_step(personas, cycle) -> None:

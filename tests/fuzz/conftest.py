@@ -47,6 +47,7 @@ def _build_world() -> World:
         "slug": personas.system.slug,
         "stage": "features",
         "number": cycle.number,
+        "step": "experiment",
     }
     for kind, row in VALID_ROWS.items():
         response = send(editor, "post", f"/api/v1/systems/fraud/cycles/1/{kind}/", row)

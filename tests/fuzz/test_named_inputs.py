@@ -63,6 +63,7 @@ CREATE_BODIES = {
     r"/api/v1/tokens/$": {"name": "script"},
     r"/close/$": {},
     r"/reopen/$": {"reason": "Back"},
+    r"/steps/\{step\}/comments/$": {"text": "Looks right"},
     r"/tools/littles-law/$": {
         "alerts_per_day": 100,
         "minutes_per_investigation": 5,

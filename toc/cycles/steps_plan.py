@@ -60,6 +60,9 @@ class StepPlanForm(forms.ModelForm):
     def __init__(self, *args, cycle: Cycle, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["owner"].queryset = members(cycle)
+        if self.instance.owner is not None:
+            # The select's options are usernames, so is the owner shown chosen.
+            self.initial["owner"] = self.instance.owner.get_username()
 
 
 class CommentForm(forms.ModelForm):
