@@ -46,7 +46,7 @@ def test_an_editor_assigns_a_step_and_mentions_a_teammate(page, live_server) -> 
     due.press("Enter")  # the keyboard submits the form
     page.wait_for_url(f"{step_url}#step-plan")
     expect(page.locator("#step-plan")).to_contain_text(
-        f"alice owns this step; due {yesterday:%Y-%m-%d} Overdue."
+        f"alice owns this step; due {yesterday:%Y-%m-%d}. Overdue"
     )
 
     comment = page.get_by_role("form", name="Comment on this step")

@@ -91,6 +91,12 @@ def test_the_history_counts_the_steps_overdue(personas, cycle) -> None:
     assert "2 steps overdue" in page
 
 
+def test_a_step_past_due_says_so_on_its_page(personas, cycle) -> None:
+    _plan(personas.teammate, due="2020-01-02")
+    page = personas.viewer.get(f"{BASE}/experiment/").content.decode()
+    assert 'due 2020-01-02. <span class="badge badge--medium">Overdue</span>' in page
+
+
 def test_a_closed_cycle_has_nothing_overdue(personas, cycle) -> None:
     earlier = open_beside(cycle, "Earlier")
     StepPlan.objects.create(cycle=earlier, step="goal", due=date(2020, 1, 1))
