@@ -223,3 +223,31 @@ def test_a_new_assumption_is_added_in_place_and_offered_without_a_reload(
     assert 'hx-trigger="cycle-changed from:body"' in choice
     assert 'hx-select="#id_conflict-broken_assumption &gt; option"' in choice
     assert "One model handles all decisions" in page
+
+
+def test_reasoning_is_labelled_optional_only_before_a_verdict(personas, cycle) -> None:
+    optional = '<span class="optional">(optional)</span>'
+
+    def reasoning_label(page: str, prefix: str) -> str:
+        start = page.index(f'<label for="id_{prefix}-reasoning"')
+        return page[start : page.index("</label>", start)]
+
+    page = personas.teammate.get(f"{BASE}/conflict/").content.decode()
+    assert optional in reasoning_label(page, "new-assumptions")
+
+    data = {
+        "new-assumptions-arrow": "b_d",
+        "new-assumptions-text": "One model handles all decisions",
+        "new-assumptions-verdict": "holds",
+    }
+    response = personas.teammate.post(f"{BASE}/assumptions/add/", data, headers=HTMX)
+    assert response.context["form"].errors["reasoning"] == [
+        "Say why, so the challenge can be checked."
+    ]
+    assert optional not in reasoning_label(response.content.decode(), "new-assumptions")
+
+    data["new-assumptions-reasoning"] = "Checked against a week of traffic"
+    personas.teammate.post(f"{BASE}/assumptions/add/", data, headers=HTMX)
+    pk = Assumption.objects.get().pk
+    page = personas.teammate.get(f"{BASE}/assumptions/{pk}/edit/").content.decode()
+    assert optional not in reasoning_label(page, f"edit-assumptions-{pk}")

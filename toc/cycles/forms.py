@@ -219,11 +219,21 @@ class AssumptionForm(forms.ModelForm):
         labels = {"arrow": "Props up", "text": "We assume that…"}
         widgets = {"reasoning": TEXTAREA}
 
-    def clean(self) -> dict:
-        data = super().clean()
-        if data.get("verdict") and not data.get("reasoning", "").strip():
-            self.add_error("reasoning", "Say why, so the challenge can be checked.")
-        return data
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # A challenged assumption says why: the reasoning is required once a
+        # verdict is given (or, before anything is typed, already stands), and
+        # its label says so instead of "optional".
+        verdict = (
+            self.data.get(self.add_prefix("verdict"))
+            if self.is_bound
+            else self.instance.verdict
+        )
+        reasoning = self.fields["reasoning"]
+        reasoning.required = bool(verdict)
+        reasoning.error_messages["required"] = (
+            "Say why, so the challenge can be checked."
+        )
 
 
 class InnovationForm(forms.ModelForm):

@@ -48,6 +48,7 @@ ADD_PAGE = "add"
 
 
 class StageForm(forms.ModelForm):
+    PEOPLE_NUMBERS = ("people", "items_per_hour")
     people = forms.IntegerField(
         required=False,
         min_value=1,
@@ -92,6 +93,16 @@ class StageForm(forms.ModelForm):
         if self.is_bound and kind not in self.data:
             self.data = self.data.copy()
             self.data[kind] = StageKind.MACHINE
+        # A stage of people needs both numbers: required (and labelled so, not
+        # "optional") once the stage is, or is being made, one.
+        human = (self.data[kind] if self.is_bound else self.instance.kind) == (
+            StageKind.HUMAN
+        )
+        for name in self.PEOPLE_NUMBERS:
+            self.fields[name].required = human
+            self.fields[name].error_messages["required"] = (
+                "A stage of people needs this number."
+            )
 
     def _siblings(self):
         others = self.system.stages.all()
@@ -126,18 +137,12 @@ class StageForm(forms.ModelForm):
 
     def clean(self) -> dict:
         cleaned = super().clean()
-        numbers = ("people", "items_per_hour")
         if cleaned.get("kind") == StageKind.HUMAN:
-            for name in numbers:
-                if name in self.errors:
-                    continue
-                value = cleaned.get(name)
-                if value is None:
-                    self.add_error(name, "A stage of people needs this number.")
-                elif value <= 0:
+            for name in self.PEOPLE_NUMBERS:
+                if name not in self.errors and cleaned[name] <= 0:
                     self.add_error(name, "Must be above zero.")
         elif cleaned.get("kind") == StageKind.MACHINE:
-            for name in numbers:
+            for name in self.PEOPLE_NUMBERS:
                 if cleaned.get(name) is not None:
                     self.add_error(
                         name,
