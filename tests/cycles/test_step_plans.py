@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from django.utils import timezone
 
 from tests.api.clients import user_of
-from tests.cycles.conftest import BASE, open_beside
+from tests.cycles.conftest import BASE, backdate, open_beside
 from toc.accounts.models import Role
 from toc.cycles.models import Cycle, CycleStatus, StepPlan
 from toc.cycles.steps_plan import default_due
@@ -95,6 +95,17 @@ def test_a_step_past_due_says_so_on_its_page(personas, cycle) -> None:
     _plan(personas.teammate, due="2020-01-02")
     page = personas.viewer.get(f"{BASE}/experiment/").content.decode()
     assert 'due 2020-01-02. <span class="badge badge--medium">Overdue</span>' in page
+
+
+def test_the_rollout_counts_as_overdue_once_its_holds_have_passed(
+    personas, cycle
+) -> None:
+    backdate(21)
+    assert "overdue" not in personas.viewer.get(HISTORY).content.decode()
+    backdate(2)
+    assert "1 step overdue" in personas.viewer.get(HISTORY).content.decode()
+    _plan(personas.teammate, step="rollout", due="2099-01-01")  # moved out
+    assert "overdue" not in personas.viewer.get(HISTORY).content.decode()
 
 
 def test_a_closed_cycle_has_nothing_overdue(personas, cycle) -> None:

@@ -35,11 +35,14 @@ STEP = OpenApiParameter(
 
 class StepPlanSerializer(serializers.Serializer):
     step = serializers.CharField(read_only=True)
+    # Left out of a PUT, each is null, as on an empty form.
     owner = serializers.CharField(
         allow_null=True,
-        help_text="Username of a member of the system's team; null: nobody.",
+        allow_blank=True,
+        required=False,
+        help_text="Username of a member of the system's team; null or empty: nobody.",
     )
-    due = serializers.DateField(allow_null=True)
+    due = serializers.DateField(allow_null=True, required=False)
     overdue = serializers.BooleanField(
         read_only=True, help_text="The due date passed while the cycle is open."
     )
@@ -91,7 +94,8 @@ def _show_comment(comment: Comment) -> dict:
 class StepPlanDetail(generics.GenericAPIView):
     """GET: the step's owner and due date (the rollout's defaults to the end of
     its phases' holds). PUT (editor, open cycle): both, validated as on the step
-    page; `owner` a username of the system's team or null."""
+    page; `owner` a username of the system's team or null. A field left out
+    is null."""
 
     permission_classes = [IsPerson]
     serializer_class = StepPlanSerializer
@@ -102,6 +106,8 @@ class StepPlanDetail(generics.GenericAPIView):
 
     def put(self, request, slug: str, number: int, step: str) -> Response:
         _step(step)
+        # The JSON types first: the form would read "" as no date.
+        StepPlanSerializer(data=request.data).is_valid(raise_exception=True)
         with transaction.atomic():
             cycle = locked_cycle(request, slug, number)
             plan = steps_plan.plan_of(cycle, step)

@@ -15,13 +15,13 @@ from datetime import date, timedelta
 from django import forms
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models import Count, Exists, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from toc.cycles.models import Comment, Cycle, CycleStatus, StepPlan
+from toc.cycles.models import Comment, Cycle, CycleStatus, RolloutPhase, StepPlan
 
 # "@name" where a word starts, so that an e-mail address mentions no one.
 MENTION = re.compile(r"(?<![\w@])@([\w.+-]+)")
@@ -92,7 +92,10 @@ def default_due(cycle: Cycle, step: str) -> date | None:
     if step != "rollout":
         return None
     # The step page has the phases at hand already.
-    hours = sum(phase.hold_hours for phase in cycle.rollout.phases.all())
+    return _rollout_due(cycle, sum(p.hold_hours for p in cycle.rollout.phases.all()))
+
+
+def _rollout_due(cycle: Cycle, hours: float | None) -> date | None:
     if not hours:
         return None
     return (cycle.created + timedelta(hours=math.ceil(hours))).date()
@@ -113,19 +116,37 @@ def is_overdue(plan: StepPlan, cycle: Cycle, today: date | None = None) -> bool:
 
 
 def with_overdue(cycles: QuerySet, today: date | None = None) -> QuerySet:
-    """`cycles`, each with `overdue`: how many of its steps are past due while
-    it is in progress; counted inside the cycles' own query."""
+    """`cycles` with what overdue_steps needs, read inside the cycles' own query."""
     today = today or timezone.localdate()
+    plans = StepPlan.objects.filter(cycle=OuterRef("pk")).order_by()
     overdue = (
-        StepPlan.objects.filter(
-            cycle=OuterRef("pk"), due__lt=today, cycle__status=CycleStatus.OPEN
-        )
-        .order_by()
-        .values("cycle")
-        .annotate(n=Count("pk"))
-        .values("n")
+        plans.filter(due__lt=today).values("cycle").annotate(n=Count("pk")).values("n")
     )
-    return cycles.annotate(overdue=Coalesce(Subquery(overdue), 0))
+    hours = (
+        RolloutPhase.objects.filter(rollout__cycle=OuterRef("pk"))
+        .order_by()
+        .values("rollout")
+        .annotate(total=Sum("hold_hours"))
+        .values("total")
+    )
+    return cycles.annotate(
+        overdue_plans=Coalesce(Subquery(overdue), 0),
+        rollout_hours=Subquery(hours),
+        rollout_planned=Exists(plans.filter(step="rollout")),
+    )
+
+
+def overdue_steps(cycle: Cycle, today: date | None = None) -> int:
+    """How many steps of a cycle read by with_overdue are past due while it is
+    in progress, the rollout's default date included."""
+    if cycle.status != CycleStatus.OPEN:
+        return 0
+    today = today or timezone.localdate()
+    count = cycle.overdue_plans
+    if not cycle.rollout_planned:
+        due = _rollout_due(cycle, cycle.rollout_hours)
+        count += bool(due and due < today)
+    return count
 
 
 def plan_save(*, cycle: Cycle, step: str, form: StepPlanForm) -> StepPlan:

@@ -49,6 +49,7 @@ class InHistory:
     """What the system's history shows beside a cycle: its chain in a line."""
 
     summary: Summary
+    overdue: int  # steps past due
 
 
 @form_page
@@ -90,7 +91,9 @@ def cycle_list(request: HttpRequest, slug: str) -> HttpResponse:
     if wanted.get("opened_to"):
         cycles = cycles.filter(created__date__lte=wanted["opened_to"])
     page = Paginator(cycles, HISTORY_PAGE).get_page(request.GET.get("page"))
-    page.object_list = [Shown(c, InHistory(summarise(c))) for c in page]
+    page.object_list = [
+        Shown(c, InHistory(summarise(c), steps_plan.overdue_steps(c))) for c in page
+    ]
     return render(
         request,
         "cycles/list.html",
