@@ -84,6 +84,9 @@ def test_what_if_without_htmx_renders_the_whole_page(personas, with_data) -> Non
     response = personas.viewer.get("/systems/fraud/what-if/?stage=Features&factor=3")
     assert b"<html" in response.content
     assert response.context["scenario"].after.stage != "Features"
+    # The whole page: its time series drawn too, over the default range.
+    assert response.context["series_chart"]["data"]
+    assert response.context["window"].range_key == "hour"
 
 
 def test_what_if_rejects_a_bad_factor(personas, with_data) -> None:

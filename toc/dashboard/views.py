@@ -129,12 +129,11 @@ def system_ledger(request: HttpRequest, slug: str) -> HttpResponse:
 def system_what_if(request: HttpRequest, slug: str) -> HttpResponse:
     system, role = get_system(request, slug)
     context = _dashboard_context(request, system, role)
-    template = (
-        "dashboard/dashboard.html#what-if"
-        if request.htmx
-        else "dashboard/dashboard.html"
-    )
-    return render(request, template, context)
+    if request.htmx:
+        return render(request, "dashboard/dashboard.html#what-if", context)
+    if context["has_data"]:
+        context.update(_series_context(request, system, context["ledger"]))
+    return render(request, "dashboard/dashboard.html", context)
 
 
 @read_only
