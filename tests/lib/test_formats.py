@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from toc.lib.formats import (
     LATENCY_UNITS,
     compact,
+    count,
     json_number,
     latency,
     number,
@@ -129,7 +130,7 @@ def test_a_latency_reads_in_one_unit_with_three_significant_digits_at_most(ms):
 
 @given(st.integers(min_value=-(10**12), max_value=10**12))
 def test_integers_never_gain_a_point(value):
-    for format_ in (number, rate, significant):
+    for format_ in (count, number, rate, significant):
         assert "." not in format_(value), format_.__name__
         assert "." not in format_(float(value)), format_.__name__
     assert "." not in signed_rate(float(value))

@@ -79,8 +79,11 @@ def words(value: str | None) -> str:
     return DASH if not value else str(value).replace("_", " ")
 
 
-def count(value: int | None) -> str:
-    return DASH if value is None else f"{value:,}"
+def count(value: float | None) -> str:
+    """A count, whole as it is or as JSON brought it (60.0 reads 60)."""
+    if value is None:
+        return DASH
+    return f"{int(value):,}" if float(value).is_integer() else number(value)
 
 
 def number(value: float | None) -> str:
