@@ -3,6 +3,8 @@ pages in the site's look that say what happened and lead back."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
@@ -33,6 +35,8 @@ def test_a_missing_page_is_a_page_of_the_site_with_a_way_home(personas):
     assert 'href="/systems/"' in body
     assert 'class="topbar"' in body
     assert "/no-such-page/" in body
+    # The top bar as on every page, the API's docs included.
+    assert re.search(r'<a href="/api/docs/"[^>]*>API docs</a>', body)
 
 
 def test_a_missing_page_offers_the_login_to_a_visitor(client, db):
