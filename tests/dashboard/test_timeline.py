@@ -43,7 +43,8 @@ def test_cycles_are_drawn_as_spans_with_their_titles(personas):
     cycle_open(system=personas.system, title="Cache the features", user=owner)
     content = personas.viewer.get("/systems/fraud/timeline/").content.decode()
     timeline = figure(content, "chart-timeline")
-    assert [a["text"] for a in timeline["layout"]["annotations"]] == [
+    assert [a["text"] for a in timeline["layout"]["annotations"]] == ["Cycle 1"]
+    assert [a["hovertext"] for a in timeline["layout"]["annotations"]] == [
         "Cycle 1: Cache the features"
     ]
     assert "The constraint has not moved yet." in content
@@ -86,7 +87,10 @@ def test_the_history_page_opens_with_the_same_timeline(personas):
     cycle_open(system=personas.system, title="Cache the features", user=owner)
     history = personas.viewer.get("/systems/fraud/cycles/").content.decode()
     timeline = figure(history, "chart-timeline")
-    assert timeline["layout"]["annotations"][0]["text"] == "Cycle 1: Cache the features"
+    assert timeline["layout"]["annotations"][0]["text"] == "Cycle 1"
+    assert timeline["layout"]["annotations"][0]["hovertext"] == (
+        "Cycle 1: Cache the features"
+    )
     assert 'href="/systems/fraud/timeline/"' in history
 
 
