@@ -45,17 +45,18 @@ def test_a_why_updates_what_is_missing_and_the_chain_in_place(
     problem = _chain_step(page, "Problem")
     expect(problem).to_have_class(re.compile(r"\bchain__step--missing\b"))
     todo = page.locator("#todo .todo-box")
-    before = todo.inner_text()
+    expect(todo).to_contain_text("Fewer than 3 whys")
+    expect(todo).not_to_contain_text("No evidence")
     page.evaluate("window.__noReload = true")
 
+    # A why without its evidence: the box adds what is missing.
     form = _add_form(page, "whys")
     form.get_by_label(_label("Because…")).fill("Tier-2 computes 47 features per record")
-    form.get_by_label(_label("Evidence")).fill("Profiler: 82% of CPU in aggregates")
     _htmx(page, form.get_by_role("button", name="Add why"))
     expect(_rows(page, "whys")).to_have_count(1)
 
     expect(problem).to_have_class(re.compile(r"\bchain__step--draft\b"))
-    expect(todo).not_to_have_text(before)
+    expect(todo).to_contain_text("No evidence is recorded for this answer")
     assert page.evaluate("window.__noReload") is True
     assert page.problems == []
 
