@@ -78,3 +78,23 @@ def test_outsider_cannot_revoke(personas) -> None:
     assert response.status_code == 404
     key.refresh_from_db()
     assert key.revoked_at is None
+
+
+def test_the_new_key_rides_a_short_lived_cookie_of_its_page_only(personas) -> None:
+    response = personas.owner.post("/systems/fraud/keys/", {"name": "prod pipeline"})
+    cookie = response.cookies["toc_new_secret"]
+    assert cookie["path"] == "/systems/fraud/keys/"
+    assert cookie["max-age"] == 60
+    assert cookie["httponly"] and cookie["samesite"] == "Strict"
+
+    shown = personas.owner.get("/systems/fraud/keys/")
+    assert shown.context["new_secret"].startswith("tocik_")
+    # Forgotten as it is shown.
+    assert shown.cookies["toc_new_secret"]["max-age"] == 0
+
+
+def test_a_cookie_not_signed_for_the_page_shows_nothing(personas) -> None:
+    personas.owner.cookies["toc_new_secret"] = "tocik_planted"
+    page = personas.owner.get("/systems/fraud/keys/")
+    assert page.context["new_secret"] == ""
+    assert "tocik_planted" not in page.content.decode()

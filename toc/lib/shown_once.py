@@ -38,8 +38,11 @@ def redirect_showing(secret: str, to: str) -> HttpResponseRedirect:
 
 def new_secret(request: HttpRequest) -> str:
     """The secret just created, if this is the page it was sent to."""
-    return request.get_signed_cookie(
-        COOKIE, default="", salt=request.path, max_age=MAX_AGE
+    return (
+        request.get_signed_cookie(
+            COOKIE, default="", salt=request.path, max_age=MAX_AGE
+        )
+        or ""
     )
 
 
