@@ -107,8 +107,6 @@ class RowKind:
     ordered: bool = False
     title: str = ""  # the field that tells one row from another in the trail
     trail_noun: str = ""  # as the trail names a row out of its list, if not bare
-    # The step's record form offers these rows as choices, so the page reloads.
-    feeds_record_form: bool = False
     # What is read beside each row, and how the API shows it as `derived`.
     read: Callable[[list, Ledger], list[Shown]] | None = None
     derived: type[serializers.Reading] | None = None
@@ -252,7 +250,6 @@ KINDS: list[RecordKind | RowKind] = [
         form=forms.AssumptionForm,
         parent="conflict",
         title="text",
-        feeds_record_form=True,
     ),
     RecordKind(
         key="innovation",

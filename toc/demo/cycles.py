@@ -17,6 +17,7 @@ from toc.cycles.models import (
     OutcomeRow,
     PhaseStatus,
     Slo,
+    StepPlan,
     Tier,
     ValidationExperiment,
     Why,
@@ -377,3 +378,10 @@ def _cycle_in_progress(story: Story) -> None:
         conflict.need_b = "Automated enrichment, for speed"
         conflict.need_c = "Human judgment, for decision quality"
         conflict.save()
+        # The conflict is the team lead's to resolve within the week.
+        StepPlan.objects.create(
+            cycle=cycle,
+            step="conflict",
+            owner=story.user,
+            due=story.at(opened + 9).date(),
+        )
