@@ -47,29 +47,8 @@ def pipeline_flow(
     for index, row in enumerate(ledger["stages"]):
         is_constraint = row["stage"] == constraint
         has_data = bool(row["samples"])
-        colour = utilization_colour(row["utilization"] if has_data else None)
         box = {"type": "rect", "x0": index, "x1": index + BOX_WIDTH, "y0": 0, "y1": 1}
-        # A translucent fill under an opaque outline: the fill's opacity would
-        # fade the outline too.
-        shapes.append(
-            {
-                **box,
-                "fillcolor": colour,
-                "opacity": 0.18 if has_data else 0.08,
-                "line": {"width": 0},
-                "layer": "below",
-            }
-        )
-        shapes.append(
-            {
-                **box,
-                "line": {
-                    "color": DANGER if is_constraint else colour,
-                    "width": 4 if is_constraint else 1.5,
-                    "dash": "solid" if has_data else "dot",
-                },
-            }
-        )
+        shapes += _stage_box(box, row, has_data, is_constraint)
         centre = index + BOX_WIDTH / 2
         annotations.extend(_box_labels(centre, row, has_data))
         if is_constraint:
@@ -152,27 +131,8 @@ def _stacked_flow(
     for index, row in enumerate(ledger["stages"]):
         has_data = bool(row["samples"])
         is_constraint = row["stage"] == constraint
-        colour = utilization_colour(row["utilization"] if has_data else None)
         box = {"type": "rect", "x0": 0, "x1": 1, "y0": index, "y1": index + BOX_WIDTH}
-        shapes.append(
-            {
-                **box,
-                "fillcolor": colour,
-                "opacity": 0.18 if has_data else 0.08,
-                "line": {"width": 0},
-                "layer": "below",
-            }
-        )
-        shapes.append(
-            {
-                **box,
-                "line": {
-                    "color": DANGER if is_constraint else colour,
-                    "width": 4 if is_constraint else 1.5,
-                    "dash": "solid" if has_data else "dot",
-                },
-            }
-        )
+        shapes += _stage_box(box, row, has_data, is_constraint)
         ink = INK if has_data else MUTED
         annotations.append(
             {
@@ -248,6 +208,31 @@ def _stacked_flow(
         ),
         height=ROW_PX * max(count, 1) + 8,
     )
+
+
+def _stage_box(
+    box: Spec, row: Mapping[str, Any], has_data: bool, is_constraint: bool
+) -> list[Spec]:
+    """A stage's box in the flow, coloured by its utilization."""
+    colour = utilization_colour(row["utilization"] if has_data else None)
+    # A translucent fill under an opaque outline: the fill's opacity would fade
+    # the outline too.
+    fill = {
+        **box,
+        "fillcolor": colour,
+        "opacity": 0.18 if has_data else 0.08,
+        "line": {"width": 0},
+        "layer": "below",
+    }
+    outline = {
+        **box,
+        "line": {
+            "color": DANGER if is_constraint else colour,
+            "width": 4 if is_constraint else 1.5,
+            "dash": "solid" if has_data else "dot",
+        },
+    }
+    return [fill, outline]
 
 
 def _details(row: Mapping[str, Any], has_data: bool, between: str) -> str:

@@ -6,15 +6,14 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from toc.analysis.constraint import SATURATION
 from toc.charts.theme import (
-    DANGER,
     LINE,
     MUTED,
     Spec,
     figure,
     layout,
     plot_time,
+    saturation_line,
     stage_colour,
     text,
 )
@@ -70,18 +69,7 @@ def stage_timeseries(
                 "hovertemplate": "%{y:,} queued" + per_bucket,
             }
         )
-    shapes = [
-        {
-            "type": "line",
-            "xref": "paper",
-            "x0": 0,
-            "x1": 1,
-            "yref": "y",
-            "y0": SATURATION,
-            "y1": SATURATION,
-            "line": {"color": DANGER, "dash": "dash", "width": 1},
-        }
-    ]
+    shapes = [saturation_line()]
     annotations = []
     for number, move in enumerate(moves):
         at = plot_time(move.at)

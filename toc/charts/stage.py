@@ -8,7 +8,6 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from toc.analysis.constraint import SATURATION
 from toc.charts.theme import (
     ACCENT,
     DANGER,
@@ -21,6 +20,7 @@ from toc.charts.theme import (
     figure,
     layout,
     plot_time,
+    saturation_line,
     text,
 )
 from toc.charts.timeline import OUTSIDE, Move
@@ -55,7 +55,7 @@ def stage_charts(
             x_range,
             [_line(x, series["utilization"], "Utilization", ACCENT, "%{y:.0%}" + mean)],
             {"range": [0, 1.05], "tickformat": ".0%"},
-            shapes=[_saturation(), *_move_lines(moves)],
+            shapes=[saturation_line(), *_move_lines(moves)],
             annotations=_move_labels(moves),
         ),
         "queue": _time_figure(
@@ -191,19 +191,6 @@ def _area(x: list[str], y: Sequence[Any], name: str, colour: str, hover: str) ->
         "line": {"color": colour, "width": 0.5},
         "fillcolor": colour,
         "hovertemplate": hover + "<extra></extra>",
-    }
-
-
-def _saturation() -> Spec:
-    return {
-        "type": "line",
-        "xref": "paper",
-        "x0": 0,
-        "x1": 1,
-        "yref": "y",
-        "y0": SATURATION,
-        "y1": SATURATION,
-        "line": {"color": DANGER, "dash": "dash", "width": 1},
     }
 
 

@@ -94,3 +94,17 @@ def layout(**overrides: object) -> Spec:
 
 def figure(data: list[Spec], layout_: Spec, height: int) -> Spec:
     return {"data": data, "layout": {**layout_, "height": height}, "config": CONFIG}
+
+
+def saturation_line() -> dict[str, Any]:
+    """The saturation threshold drawn across a utilization chart."""
+    return {
+        "type": "line",
+        "xref": "paper",
+        "x0": 0,
+        "x1": 1,
+        "yref": "y",
+        "y0": SATURATION,
+        "y1": SATURATION,
+        "line": {"color": DANGER, "dash": "dash", "width": 1},
+    }
