@@ -163,9 +163,10 @@ def test_history_opens_with_the_timeline_and_leads_to_a_retrospective(
     page.goto(f"{live_server.url}/systems/nad/cycles/")
     assert drawn_traces(page, "chart-timeline") > 0
     spans = page.evaluate(
-        "document.getElementById('chart-timeline').layout.annotations.map(a => a.text)"
+        "document.getElementById('chart-timeline').layout.annotations"
+        ".map(a => [a.text, a.hovertext])"
     )
-    assert "Cycle 1: Feature-Tier2 cannot keep up" in spans
+    assert ["Cycle 1", "Cycle 1: Feature-Tier2 cannot keep up"] in spans
     screenshot(page, "history")
 
     page.get_by_role("link", name="Retrospective").last.click()
