@@ -63,23 +63,7 @@ def pipeline_flow(
                 }
             )
         if index:
-            annotations.append(
-                {
-                    "x": index,
-                    "y": 0.5,
-                    "ax": index - 1 + BOX_WIDTH,
-                    "ay": 0.5,
-                    "xref": "x",
-                    "yref": "y",
-                    "axref": "x",
-                    "ayref": "y",
-                    "text": "",
-                    "showarrow": True,
-                    "arrowhead": 2,
-                    "arrowsize": 1.2,
-                    "arrowcolor": MUTED,
-                }
-            )
+            annotations.append(_arrow(index, 0.5, index - 1 + BOX_WIDTH, 0.5))
         hover.append(_hover_text(row, has_data, is_constraint, ledger))
     count = len(ledger["stages"])
     links = [urls[row["stage"]] for row in ledger["stages"]] if urls else None
@@ -166,23 +150,7 @@ def _stacked_flow(
                 }
             )
         if index:
-            annotations.append(
-                {
-                    "x": 0.5,
-                    "y": index,
-                    "ax": 0.5,
-                    "ay": index - 1 + BOX_WIDTH,
-                    "xref": "x",
-                    "yref": "y",
-                    "axref": "x",
-                    "ayref": "y",
-                    "text": "",
-                    "showarrow": True,
-                    "arrowhead": 2,
-                    "arrowsize": 1.2,
-                    "arrowcolor": MUTED,
-                }
-            )
+            annotations.append(_arrow(0.5, index, 0.5, index - 1 + BOX_WIDTH))
     count = len(ledger["stages"])
     points: Spec = {
         "type": "scatter",
@@ -208,6 +176,25 @@ def _stacked_flow(
         ),
         height=ROW_PX * max(count, 1) + 8,
     )
+
+
+def _arrow(x: float, y: float, from_x: float, from_y: float) -> Spec:
+    """An arrow from one stage's box to the next one's."""
+    return {
+        "x": x,
+        "y": y,
+        "ax": from_x,
+        "ay": from_y,
+        "xref": "x",
+        "yref": "y",
+        "axref": "x",
+        "ayref": "y",
+        "text": "",
+        "showarrow": True,
+        "arrowhead": 2,
+        "arrowsize": 1.2,
+        "arrowcolor": MUTED,
+    }
 
 
 def _stage_box(

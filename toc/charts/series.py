@@ -8,7 +8,6 @@ from typing import Any
 
 from toc.charts.theme import (
     LINE,
-    MUTED,
     Spec,
     figure,
     layout,
@@ -17,7 +16,7 @@ from toc.charts.theme import (
     stage_colour,
     text,
 )
-from toc.charts.timeline import OUTSIDE, Move
+from toc.charts.timeline import Move, move_label, move_line
 
 # Beyond this many moves in view, the markers stay but their labels would overlap.
 LABELLED_MOVES = 12
@@ -72,30 +71,9 @@ def stage_timeseries(
     shapes = [saturation_line()]
     annotations = []
     for number, move in enumerate(moves):
-        at = plot_time(move.at)
-        shapes.append(
-            {
-                "type": "line",
-                "x0": at,
-                "x1": at,
-                "yref": "paper",
-                "y0": 0,
-                "y1": 1,
-                "line": {"color": MUTED, "dash": "dot", "width": 1.5},
-            }
-        )
+        shapes.append(move_line(move))
         if number >= len(moves) - LABELLED_MOVES:
-            annotations.append(
-                {
-                    "x": at,
-                    "y": 1,
-                    "yref": "paper",
-                    "yanchor": "bottom",
-                    "text": f"→ {text(move.to_name or OUTSIDE)}",
-                    "showarrow": False,
-                    "font": {"color": MUTED, "size": 11},
-                }
-            )
+            annotations.append(move_label(move))
     return figure(
         data,
         layout(

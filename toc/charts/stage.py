@@ -12,7 +12,6 @@ from toc.charts.theme import (
     ACCENT,
     DANGER,
     LINE,
-    MUTED,
     NEUTRAL,
     SIGNIFICANT,
     WARN,
@@ -21,9 +20,8 @@ from toc.charts.theme import (
     layout,
     plot_time,
     saturation_line,
-    text,
 )
-from toc.charts.timeline import OUTSIDE, Move
+from toc.charts.timeline import Move, move_label, move_line
 from toc.lib import formats
 
 HEIGHT = 220
@@ -55,8 +53,8 @@ def stage_charts(
             x_range,
             [_line(x, series["utilization"], "Utilization", ACCENT, "%{y:.0%}" + mean)],
             {"range": [0, 1.05], "tickformat": ".0%"},
-            shapes=[saturation_line(), *_move_lines(moves)],
-            annotations=_move_labels(moves),
+            shapes=[saturation_line(), *map(move_line, moves)],
+            annotations=[move_label(move) for move in moves],
         ),
         "queue": _time_figure(
             x_range,
@@ -192,36 +190,6 @@ def _area(x: list[str], y: Sequence[Any], name: str, colour: str, hover: str) ->
         "fillcolor": colour,
         "hovertemplate": hover + "<extra></extra>",
     }
-
-
-def _move_lines(moves: Sequence[Move]) -> list[Spec]:
-    return [
-        {
-            "type": "line",
-            "x0": plot_time(move.at),
-            "x1": plot_time(move.at),
-            "yref": "paper",
-            "y0": 0,
-            "y1": 1,
-            "line": {"color": MUTED, "dash": "dot", "width": 1.5},
-        }
-        for move in moves
-    ]
-
-
-def _move_labels(moves: Sequence[Move]) -> list[Spec]:
-    return [
-        {
-            "x": plot_time(move.at),
-            "y": 1,
-            "yref": "paper",
-            "yanchor": "bottom",
-            "text": f"→ {text(move.to_name or OUTSIDE)}",
-            "showarrow": False,
-            "font": {"color": MUTED, "size": 11},
-        }
-        for move in moves
-    ]
 
 
 def _time_figure(

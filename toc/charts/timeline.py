@@ -224,3 +224,30 @@ def _held_spans(
         for holder, s, e in pieces
         if min(e, end) > max(s, start)
     ]
+
+
+def move_line(move: Move) -> Spec:
+    """A dotted line across a time chart where the constraint moved."""
+    at = plot_time(move.at)
+    return {
+        "type": "line",
+        "x0": at,
+        "x1": at,
+        "yref": "paper",
+        "y0": 0,
+        "y1": 1,
+        "line": {"color": MUTED, "dash": "dot", "width": 1.5},
+    }
+
+
+def move_label(move: Move) -> Spec:
+    """Where the constraint went, above its move's line."""
+    return {
+        "x": plot_time(move.at),
+        "y": 1,
+        "yref": "paper",
+        "yanchor": "bottom",
+        "text": f"→ {text(move.to_name or OUTSIDE)}",
+        "showarrow": False,
+        "font": {"color": MUTED, "size": 11},
+    }
