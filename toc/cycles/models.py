@@ -537,3 +537,27 @@ class Comment(models.Model):
 
     def __str__(self) -> str:
         return self.text[:60]
+
+
+# After the cycle: what the team says of it in its retrospective meeting.
+
+
+class RetrospectiveNotes(models.Model):
+    """Made by its first save. Written in the meeting after a cycle closes, so it
+    stays editable by the team while its cycle is closed (access.py)."""
+
+    cycle = models.OneToOneField(Cycle, models.CASCADE, related_name="notes")
+    went_well = models.TextField("What went well", blank=True)
+    to_change = models.TextField("What to change", blank=True)
+    actions = models.TextField(blank=True, help_text="One action per line.")
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = verbose_name_plural = "retrospective notes"
+
+    def __str__(self) -> str:
+        return f"Retrospective notes of {self.cycle}"
+
+    @property
+    def action_list(self) -> list[str]:
+        return [line.strip() for line in self.actions.splitlines() if line.strip()]
