@@ -546,7 +546,9 @@ class RetrospectiveNotes(models.Model):
     """Made by its first save. Written in the meeting after a cycle closes, so it
     stays editable by the team while its cycle is closed (access.py)."""
 
-    cycle = models.OneToOneField(Cycle, models.CASCADE, related_name="notes")
+    # Not `notes`: the outcome has notes of its own, and the JSON export tells
+    # this record under its name beside them.
+    cycle = models.OneToOneField(Cycle, models.CASCADE, related_name="lessons")
     went_well = models.TextField("What went well", blank=True)
     to_change = models.TextField("What to change", blank=True)
     actions = models.TextField(blank=True, help_text="One action per line.")

@@ -101,7 +101,7 @@ class Migration(migrations.Migration):
                     "cycle",
                     models.OneToOneField(
                         on_delete=django.db.models.deletion.CASCADE,
-                        related_name="notes",
+                        related_name="lessons",
                         to="cycles.cycle",
                     ),
                 ),
