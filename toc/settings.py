@@ -324,6 +324,33 @@ PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 60 * 60)
 # An invitation link to a team works once, for this many days.
 INVITATION_DAYS = env_int("INVITATION_DAYS", 7)
 
+# Single sign-on with an OpenID Connect provider (toc/accounts/oidc.py), off
+# unless OIDC_ISSUER is given. The provider's endpoints come from its discovery
+# document (<issuer>/.well-known/openid-configuration), read on the first
+# sign-in; passwords keep working beside it.
+OIDC_ISSUER = os.environ.get("OIDC_ISSUER", "").rstrip("/")
+OIDC_RP_CLIENT_ID = os.environ.get("OIDC_CLIENT_ID", "")
+OIDC_RP_CLIENT_SECRET = os.environ.get("OIDC_CLIENT_SECRET", "")
+OIDC_PROVIDER_NAME = os.environ.get("OIDC_PROVIDER_NAME", "your company account")
+if OIDC_ISSUER:
+    if not (OIDC_RP_CLIENT_ID and OIDC_RP_CLIENT_SECRET):
+        raise ImproperlyConfigured(
+            "OIDC_ISSUER is set: OIDC_CLIENT_ID and OIDC_CLIENT_SECRET must be too "
+            "(the client registered for toc at the provider)."
+        )
+    AUTHENTICATION_BACKENDS = [
+        "django.contrib.auth.backends.ModelBackend",
+        "toc.accounts.oidc.Backend",
+    ]
+# mozilla-django-oidc's own settings: ID tokens signed with the provider's key
+# (its JWKS), PKCE, and the profile scope for a person's preferred username.
+OIDC_RP_SIGN_ALGO = "RS256"
+OIDC_RP_SCOPES = "openid email profile"
+OIDC_USE_PKCE = True
+OIDC_AUTHENTICATION_CALLBACK_URL = "sso-callback"
+# Seconds for each request to the provider; past it, the sign-in fails with a message.
+OIDC_TIMEOUT = env_int("OIDC_TIMEOUT", 10)
+
 # Celery: without a broker, tasks run in-process as they are sent, so the
 # embedded default needs no Redis and no worker.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")

@@ -6,7 +6,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from toc.accounts import invitations, login, passwords
+from toc.accounts import invitations, login, oidc, passwords
 from toc.accounts import views as account_views
 from toc.dashboard import urls as dashboard_urls
 from toc.lib.health import healthz
@@ -17,6 +17,9 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("accounts/login/", login.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Single sign-on: both answer 404 while it is off (settings.OIDC_ISSUER).
+    path("accounts/sso/", oidc.sign_in, name="sso"),
+    path("accounts/sso/callback/", oidc.callback, name="sso-callback"),
     # Django's own names: its views and the reset mail reverse them.
     path(
         "account/password/",

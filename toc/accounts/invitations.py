@@ -17,7 +17,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 
-from toc.accounts import services
+from toc.accounts import oidc, services
 from toc.accounts.access import get_team
 from toc.accounts.forms import JoinForm
 from toc.accounts.models import Invitation, InvitationState, Role
@@ -154,6 +154,7 @@ def _accept_page(
             "join_form": join_form,
             "refusal": refusal,
             "here": request.path,
+            "sso_provider": oidc.provider_name(),
         },
         status=status,
     )

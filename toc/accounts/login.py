@@ -27,6 +27,7 @@ from django.core.exceptions import NON_FIELD_ERRORS
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
+from toc.accounts import oidc
 from toc.lib import ratelimit
 
 
@@ -78,6 +79,9 @@ class LoginView(auth_views.LoginView):
         except ratelimit.RateLimited as limited:
             return self._refused(limited)
         return super().post(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs) -> dict:
+        return super().get_context_data(sso_provider=oidc.provider_name(), **kwargs)
 
     def form_valid(self, form) -> HttpResponse:
         # Logging in forgives the name's failures from here: people who share
