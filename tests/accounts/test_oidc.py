@@ -7,8 +7,12 @@ token, the JWKS, userinfo) are real HTTP too.
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
@@ -355,3 +359,36 @@ def test_an_id_token_for_another_client_or_issuer_is_refused(
         oidc.Backend().verify_token(token, nonce="n3")
     with pytest.raises(SuspiciousOperation, match="Nonce"):
         oidc.Backend().verify_token(token, nonce="another")
+
+
+def settings_with(**env: str) -> subprocess.CompletedProcess:
+    """toc's settings read afresh in a process with these variables."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("OIDC_")}
+    return subprocess.run(
+        [
+            sys.executable,
+            "manage.py",
+            "shell",
+            "-c",
+            "from django.conf import settings; print(settings.AUTHENTICATION_BACKENDS)",
+        ],
+        cwd=Path(__file__).resolve().parents[2],
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_an_issuer_without_its_client_is_refused_at_startup() -> None:
+    started = settings_with(OIDC_ISSUER="https://login.example.com")
+    assert started.returncode != 0
+    assert "OIDC_CLIENT_ID and OIDC_CLIENT_SECRET must be" in started.stderr
+
+
+def test_the_three_variables_turn_it_on_without_asking_the_provider() -> None:
+    started = settings_with(
+        OIDC_ISSUER=dead_address(), OIDC_CLIENT_ID="toc", OIDC_CLIENT_SECRET="s"
+    )
+    assert started.returncode == 0, started.stderr
+    assert "toc.accounts.oidc.Backend" in started.stdout

@@ -1,0 +1,98 @@
+"""Single sign-on in a browser, against a real OpenID provider on localhost
+(tests/oidc_provider.py): the button, the provider's page, and back."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.accounts.test_oidc import BACKENDS
+from tests.browser.conftest import screenshot
+from tests.factories import InvitationFactory, MembershipFactory
+from tests.oidc_provider import Provider, running_provider
+from toc.accounts.models import Membership, Role
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def sso(settings, live_server) -> Iterator[Provider]:
+    with running_provider() as provider:
+        settings.OIDC_ISSUER = provider.url
+        settings.OIDC_PROVIDER_NAME = "Acme SSO"
+        (
+            settings.OIDC_RP_CLIENT_ID,
+            settings.OIDC_RP_CLIENT_SECRET,
+        ) = provider.register(f"{live_server.url}/accounts/sso/callback/")
+        settings.AUTHENTICATION_BACKENDS = BACKENDS
+        yield provider
+
+
+@pytest.fixture
+def page(page):
+    # The provider's page asks a CDN for its stylesheet: nothing leaves this
+    # machine, and the page works without it.
+    page.route(re.compile(r"^https?://(?!localhost[:/])"), lambda route: route.abort())
+    return page
+
+
+def authorize_at_the_provider(page, provider: Provider, sub: str) -> None:
+    assert page.problems == [], "\n".join(page.problems)  # toc's pages so far
+    page.wait_for_url(f"{provider.url}/oauth2/authorize?**")
+    page.get_by_label("Subject").fill(sub)
+    page.get_by_role("button", name="Authorize", exact=True).click()
+    page.wait_for_url(lambda url: not url.startswith(provider.url))
+    # What the console said on the provider's page (the stylesheet refused).
+    page.problems.clear()
+
+
+def test_sign_in_with_the_company_account(page, live_server, sso) -> None:
+    member = MembershipFactory(
+        user__username="ada", user__email="ada@example.com", team__name="Fraud ops"
+    )
+    sso.person("ada-sub", email="ada@example.com", email_verified=True)
+    team_url = f"{live_server.url}/teams/{member.team.slug}/"
+    page.goto(f"{live_server.url}/accounts/login/?next=/teams/{member.team.slug}/")
+    screenshot(page, "sso-login-page")
+    page.get_by_role("link", name="Sign in with Acme SSO").click()
+    authorize_at_the_provider(page, sso, "ada-sub")
+    page.wait_for_url(team_url)
+    expect(page.get_by_text("ada (you)")).to_be_visible()
+
+    # Logging out of toc logs out of toc.
+    page.get_by_role("button", name="Log out").click()
+    page.goto(team_url)
+    page.wait_for_url(f"{live_server.url}/accounts/login/?next=**")
+    assert page.problems == [], "\n".join(page.problems)
+
+
+def test_an_unverified_email_is_told_on_the_login_page(page, live_server, sso):
+    sso.person("bo-sub", email="bo@example.com", email_verified=False)
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_role("link", name="Sign in with Acme SSO").click()
+    authorize_at_the_provider(page, sso, "bo-sub")
+    page.wait_for_url(f"{live_server.url}/accounts/login/")
+    expect(page.get_by_role("status")).to_contain_text(
+        "Acme SSO has not verified your e-mail address bo@example.com"
+    )
+    expect(page.get_by_label("Username")).to_be_visible()
+    screenshot(page, "sso-refused")
+
+
+def test_an_invited_person_joins_by_single_sign_on(page, live_server, sso) -> None:
+    invitation = InvitationFactory(team__name="Fraud ops", role=Role.EDITOR)
+    sso.person("dana-sub", email="dana@example.com", email_verified=True)
+    page.goto(f"{live_server.url}{invitation.path}")
+    screenshot(page, "sso-invitation")
+    page.get_by_role("link", name="sign in with Acme SSO").click()
+    authorize_at_the_provider(page, sso, "dana-sub")
+    page.wait_for_url(f"{live_server.url}{invitation.path}")
+    page.get_by_role("button", name="Join Fraud ops as editor").click()
+    page.wait_for_url(f"{live_server.url}/teams/{invitation.team.slug}/")
+    expect(page.get_by_text("Welcome to Fraud ops: you are an editor.")).to_be_visible()
+    membership = Membership.objects.get(team=invitation.team)
+    assert (membership.user.username, membership.role) == ("dana", Role.EDITOR)
+    assert page.problems == [], "\n".join(page.problems)
