@@ -38,6 +38,7 @@ RECORD_BODIES = {
     "decision": {"decision": "iterate", "decision_reason": "{marker}"},
     "rollout": {"rollback_rule": "{marker}"},
     "outcome": {"notes": "{marker}"},
+    "lessons": {"went_well": "{marker}", "actions": "Ask the on-call"},
 }
 CYCLE_LISTS = [kind for kind in ROWS.values() if not kind.shared]
 

@@ -5,12 +5,14 @@ axis over the same window, so that charts.js can zoom them together."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from toc.charts.theme import (
     ACCENT,
     DANGER,
+    INK,
     LINE,
     NEUTRAL,
     SIGNIFICANT,
@@ -20,6 +22,7 @@ from toc.charts.theme import (
     layout,
     plot_time,
     saturation_line,
+    text,
 )
 from toc.charts.timeline import Move, move_label, move_line
 from toc.lib import formats
@@ -217,3 +220,90 @@ def _time_figure(
         ),
         height=HEIGHT,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """A moment of a cycle the before/after charts mark (it opened, the team
+    decided, it closed)."""
+
+    at: datetime
+    label: str
+
+
+# The charts a retrospective shows of its constraint stage, of stage_charts'.
+BEFORE_AFTER = ("utilization", "queue", "latency")
+
+
+def before_after_charts(
+    t: Sequence[datetime],
+    window: tuple[datetime, datetime],
+    series: Mapping[str, Sequence[Any]],
+    opened: datetime,
+    marks: Sequence[Mark],
+    bucket_label: str | None = None,
+) -> dict[str, Spec]:
+    """The constraint stage around a cycle: ``utilization``, ``queue`` and
+    ``latency`` as the stage page draws them (``series`` as stage_charts takes
+    it), the time before the cycle ``opened`` shaded, and a line at each of
+    ``marks``, labelled on the first chart."""
+    charts = stage_charts(t, window, series, bucket_label=bucket_label)
+    shaded = [_before(window[0], opened)] if window[0] < opened else []
+    lines = [_mark_line(mark) for mark in marks]
+    for name in BEFORE_AFTER:
+        charts[name]["layout"]["shapes"] += [*shaded, *lines]
+        charts[name]["layout"]["margin"]["t"] = 40
+    labels = charts[BEFORE_AFTER[0]]["layout"]["annotations"]
+    if shaded:
+        labels.append(_label(window[0], "Before", "left", 0))
+    span = window[1] - window[0]
+    for n, mark in enumerate(marks, 1):
+        # A label reads away from the nearer edge, so that it stays in view.
+        anchor = "left" if (mark.at - window[0]) < span / 2 else "right"
+        labels.append(_label(mark.at, mark.label, anchor, n % 2))
+    return {name: charts[name] for name in BEFORE_AFTER}
+
+
+def _before(start: datetime, opened: datetime) -> Spec:
+    return {
+        "type": "rect",
+        "x0": plot_time(start),
+        "x1": plot_time(opened),
+        "yref": "paper",
+        "y0": 0,
+        "y1": 1,
+        "fillcolor": NEUTRAL,
+        "opacity": 0.15,
+        "line": {"width": 0},
+        "layer": "below",
+    }
+
+
+def _mark_line(mark: Mark) -> Spec:
+    at = plot_time(mark.at)
+    return {
+        "type": "line",
+        "x0": at,
+        "x1": at,
+        "yref": "paper",
+        "y0": 0,
+        "y1": 1,
+        "line": {"color": INK, "dash": "dash", "width": 1},
+    }
+
+
+def _label(at: datetime, words: str, anchor: str, row: int) -> Spec:
+    """Above the chart, beside its line; neighbours alternate between two rows,
+    so that marks close in time keep their labels apart."""
+    return {
+        "x": plot_time(at),
+        "y": 1,
+        "yref": "paper",
+        "xanchor": anchor,
+        "yanchor": "bottom",
+        "yshift": 14 * row,
+        "text": text(words),
+        "hovertext": f"{text(words)}: {plot_time(at)} UTC",
+        "showarrow": False,
+        "font": {"color": INK, "size": 11},
+    }

@@ -9,6 +9,11 @@ from toc.cycles.models import Cycle, CycleStatus
 from toc.cycles.records import RowKind, cycle_with_links
 from toc.systems.access import get_system
 
+# The records a team writes to a cycle after it closes: the retrospective notes,
+# from the meeting held once the cycle is done. Every other write to a closed
+# cycle is refused; its record stays as it was.
+WRITTEN_AFTER_CLOSING = frozenset({"lessons"})
+
 
 def get_cycle(
     request: HttpRequest,
@@ -18,6 +23,7 @@ def get_cycle(
     needs: Role = Role.VIEWER,
     links: bool | tuple[str, ...] = True,
     lock: bool = False,
+    writes: str = "",
 ) -> tuple[Cycle, Role]:
     """The cycle, if the user's team may see it (404 otherwise).
 
@@ -29,6 +35,9 @@ def get_cycle(
     With `lock` (inside a transaction), the cycle is read once no other write
     to it is running, and stays locked: writes to one cycle take turns, so one
     that found it open writes before it can be closed.
+
+    A write (`needs` above a viewer) to a closed cycle is refused, unless
+    `writes` names a record of WRITTEN_AFTER_CLOSING.
     """
     system, role = get_system(request, slug, needs=needs)
     cycles = system.cycles.all()
@@ -41,7 +50,8 @@ def get_cycle(
     cycle = cycles.filter(number=number).first()
     if cycle is None:
         raise Http404("No such cycle.")
-    if needs != Role.VIEWER and cycle.status == CycleStatus.CLOSED:
+    closed = cycle.status == CycleStatus.CLOSED
+    if needs != Role.VIEWER and closed and writes not in WRITTEN_AFTER_CLOSING:
         raise PermissionDenied("This cycle is closed; its record stays as it was.")
     cycle.system = system
     return cycle, role

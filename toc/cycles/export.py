@@ -33,7 +33,8 @@ stable; a change that removes or renames one gets a new version.
                           traffic_share, hold_hours, success_criteria,
                           status}]} | null
     outcome              {next_constraint, notes, rows: [{id, metric, before,
-                          after, unit, lower_is_better, change, improved}]} | null
+                          after, unit, lower_is_better, change, improved}],
+                          lessons: {went_well, to_change, actions} | null} | null
 
 Times are ISO 8601 with their UTC offset; shares are fractions (0.7, not 70);
 choices are their stored codes ("does_not_hold"), users their usernames; text
@@ -150,8 +151,9 @@ def _row(kind: RowKind, shown: Shown) -> dict:
 def _step(snapshot: Snapshot, step: str) -> dict | None:
     """A step's records and lists. A step with a record of its own (the problem)
     is that record's fields, with the other forms' over it (the experiment's
-    decision), and its lists; null when the record was not there yet. One
-    without (the goal) has its records and lists side by side."""
+    decision), any other record under its key (the outcome's retrospective
+    notes), and its lists; null when the record was not there yet. One without
+    (the goal) has its records and lists side by side."""
     kinds = [kind for kind in KINDS if kind.step == step]
     lists = {
         kind.related_name: [_row(kind, shown) for shown in snapshot.rows[kind.name]]
@@ -165,7 +167,10 @@ def _step(snapshot: Snapshot, step: str) -> dict | None:
         return None
     fields: dict = {}
     for kind in records:
-        fields.update(_record(snapshot, kind) or {})
+        if kind.link == step:
+            fields.update(_record(snapshot, kind) or {})
+        else:  # a record of its own in the step (the retrospective notes)
+            fields[kind.key] = _record(snapshot, kind)
     if step == "experiment":  # version 1 gave the criteria's verdict here
         fields["verdict"] = snapshot.verdict
     return {**fields, **lists}

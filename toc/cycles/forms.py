@@ -20,6 +20,7 @@ from toc.cycles.models import (
     OutcomeRow,
     Pattern,
     Problem,
+    RetrospectiveNotes,
     Rollout,
     RolloutPhase,
     Slo,
@@ -378,6 +379,30 @@ class OutcomeRowForm(forms.ModelForm):
     class Meta:
         model = OutcomeRow
         fields = ["metric", "before", "after", "unit", "lower_is_better"]
+
+
+# Each part of the retrospective notes: a meeting's worth of text, as a comment is.
+NOTE_LENGTH = 4000
+
+
+def _note(label: str, help_text: str = "") -> forms.CharField:
+    return forms.CharField(
+        label=label,
+        required=False,
+        max_length=NOTE_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=help_text,
+    )
+
+
+class RetrospectiveNotesForm(forms.ModelForm):
+    went_well = _note("What went well")
+    to_change = _note("What to change")
+    actions = _note("Actions", "One a line; each becomes an item of the list.")
+
+    class Meta:
+        model = RetrospectiveNotes
+        fields = ["went_well", "to_change", "actions"]
 
 
 class HistoryFilterForm(forms.Form):

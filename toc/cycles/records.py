@@ -329,6 +329,19 @@ KINDS: list[RecordKind | RowKind] = [
         form=forms.OutcomeForm,
         serializer=serializers.OutcomeSerializer,
     ),
+    # Written in the retrospective meeting, mostly after the cycle closes, on the
+    # retrospective page (views.cycle_notes; access.py lets the team write them
+    # to a closed cycle). A kind belongs to a step, and the outcome's is the
+    # nearest: its page offers the same form while the cycle is open, and the
+    # exports tell the notes at the end of the outcome.
+    RecordKind(
+        key="lessons",
+        noun="retrospective notes",
+        step="outcome",
+        form=forms.RetrospectiveNotesForm,
+        serializer=serializers.RetrospectiveNotesSerializer,
+        made=SAVED,
+    ),
 ]
 
 RECORDS = {kind.key: kind for kind in KINDS if isinstance(kind, RecordKind)}

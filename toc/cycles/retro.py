@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
 from django.db import models
 
 from toc.analysis import describe_change
+from toc.charts.stage import Mark, before_after_charts
 from toc.cycles.models import Cycle, CycleStatus, OutcomeRow, Pattern
 from toc.cycles.readings import Shown, verdict_of
 from toc.cycles.records import (
@@ -30,6 +31,7 @@ from toc.cycles.records import (
 )
 from toc.lib.formats import number
 from toc.metrics.ledger import ledger_response
+from toc.metrics.series import one_stage_series
 
 OUTSIDE = "outside"  # the outcome's "next constraint" when it left the pipeline
 
@@ -248,3 +250,78 @@ def before_after(row: OutcomeRow) -> str:
     return (
         f"{row.metric} {number(row.before)}{unit} → {number(row.after)}{unit}, {change}"
     )
+
+
+# The constraint stage around its cycle: before it opened, for as long again as
+# it ran (a day at least, to have a trend to compare with; a month at most),
+# then until it closed. No more than a quarter in all, as the stage page allows.
+BEFORE_AT_LEAST = timedelta(days=1)
+BEFORE_AT_MOST = timedelta(days=30)
+SPAN_AT_MOST = timedelta(days=92)
+# Seconds a point, and how hover names it: the smallest that keeps a line near
+# 300 points, as the stage page's ranges do.
+BUCKETS = (
+    (60, None),
+    (300, "5 min"),
+    (1800, "30 min"),
+    (7200, "2 h"),
+    (21600, "6 h"),
+    (43200, "12 h"),
+)
+POINTS = 360
+
+
+@dataclass(frozen=True)
+class BeforeAfter:
+    """What the retrospective draws of its constraint stage from `start` to
+    `end`: `charts` (before_after_charts) None when it reported nothing then."""
+
+    stage: str  # its slug
+    stage_name: str
+    start: datetime
+    end: datetime
+    charts: dict | None
+
+
+def constraint_around(cycle: Cycle, now: datetime) -> BeforeAfter | None:
+    """None while the cycle has no constraint stage, or once its stage is gone.
+    `cycle` comes with its links (records.cycle_with_links)."""
+    choice = getattr(cycle, "constraint", None)
+    stage = cycle.system.stages.filter(slug=choice.stage).first() if choice else None
+    if stage is None:
+        return None
+    opened = cycle.created
+    end = cycle.closed_at or now
+    before = min(max(end - opened, BEFORE_AT_LEAST), BEFORE_AT_MOST)
+    start = max(opened - before, end - SPAN_AT_MOST)
+    span = (end - start).total_seconds()
+    bucket_s, bucket_label = next(
+        (bucket for bucket in BUCKETS if span / bucket[0] <= POINTS), BUCKETS[-1]
+    )
+    series = one_stage_series(stage, start, end, bucket_s)
+    measured = ("utilization", "queue_depth", "latency_p95_ms")
+    reported = any(v is not None for name in measured for v in series[name])
+    charts = None
+    if reported:
+        charts = before_after_charts(
+            series["t"],
+            (start, end),
+            series,
+            opened,
+            _marks(cycle, start, end),
+            bucket_label,
+        )
+    name = choice.stage_name or stage.name
+    return BeforeAfter(stage.slug, name, start, end, charts)
+
+
+def _marks(cycle: Cycle, start: datetime, end: datetime) -> list[Mark]:
+    """The cycle's opening, its decision and its close, where in view."""
+    experiment = getattr(cycle, "experiment", None)
+    marks = [Mark(cycle.created, "Opened")]
+    if experiment and experiment.decided_at:
+        decision = experiment.get_decision_display()
+        marks.append(Mark(experiment.decided_at, f"Decided: {decision}"))
+    if cycle.closed_at:
+        marks.append(Mark(cycle.closed_at, "Closed"))
+    return [mark for mark in marks if start <= mark.at <= end]

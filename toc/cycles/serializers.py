@@ -19,11 +19,13 @@ from rest_framework import serializers
 from toc.analysis import ValidationResult
 from toc.cycles import models
 from toc.cycles.forms import (
+    NOTE_LENGTH,
     ConflictForm,
     ExperimentForm,
     InnovationForm,
     OutcomeForm,
     ProblemForm,
+    RetrospectiveNotesForm,
     RolloutForm,
 )
 from toc.lib.bounds import PERCENT
@@ -185,6 +187,13 @@ class OutcomeSerializer(RecordSerializer):
     class Meta:
         model = models.Outcome
         fields = OutcomeForm.Meta.fields  # the API writes what the page does
+
+
+class RetrospectiveNotesSerializer(RecordSerializer):
+    class Meta:
+        model = models.RetrospectiveNotes
+        fields = RetrospectiveNotesForm.Meta.fields
+        extra_kwargs = {name: {"max_length": NOTE_LENGTH} for name in fields}
 
 
 # What the browser shows next to a row besides its fields (readings.py);

@@ -16,6 +16,7 @@ urlpatterns = [
         views.cycle_retrospective,
         name="retrospective",
     ),
+    path("<int:number>/retrospective/notes/", views.cycle_notes, name="notes"),
     path("<int:number>/trail/", views.cycle_trail, name="trail"),
     path("<int:number>/export.<slug:fmt>", views.cycle_export, name="export"),
     path("<int:number>/<slug:key>/add/", rows.row_add, name="row-add"),

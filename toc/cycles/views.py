@@ -10,19 +10,27 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadReque
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.http import content_disposition_header
+from django.views.decorators.http import require_POST
 
 from toc.accounts.models import Role
 from toc.cycles import export, services, steps_plan
 from toc.cycles.access import get_cycle
 from toc.cycles.chain import chain, unfinished
 from toc.cycles.figures import timeline_figure
-from toc.cycles.forms import AsOfForm, CycleForm, HistoryFilterForm, ReopenForm
-from toc.cycles.models import Cycle, CycleStatus
+from toc.cycles.forms import (
+    AsOfForm,
+    CycleForm,
+    HistoryFilterForm,
+    ReopenForm,
+    RetrospectiveNotesForm,
+)
+from toc.cycles.models import Cycle, CycleStatus, RetrospectiveNotes
 from toc.cycles.readings import Shown
 from toc.cycles.records import ROWS, STEPS
 from toc.cycles.retro import (
     NotYetRecorded,
     Summary,
+    constraint_around,
     snapshot_as_of,
     snapshot_now,
     summarise,
@@ -187,6 +195,15 @@ def cycle_trail(request: HttpRequest, slug: str, number: int) -> HttpResponse:
 def cycle_retrospective(request: HttpRequest, slug: str, number: int) -> HttpResponse:
     """The whole chain on one page, now or as it stood on a day (?as_of=)."""
     cycle, role = get_cycle(request, slug, number)
+    return _retrospective(request, cycle, role)
+
+
+def _retrospective(
+    request: HttpRequest,
+    cycle: Cycle,
+    role: Role,
+    notes_form: RetrospectiveNotesForm | None = None,
+) -> HttpResponse:
     form = AsOfForm(request.GET if request.GET.get("as_of") else None)
     snapshot, not_recorded = snapshot_now(cycle), None
     if form.is_bound and form.is_valid():
@@ -194,6 +211,11 @@ def cycle_retrospective(request: HttpRequest, slug: str, number: int) -> HttpRes
             snapshot = snapshot_as_of(cycle, form.cleaned_data["as_of"])
         except NotYetRecorded as gap:
             snapshot, not_recorded = None, gap
+    # The notes are written as the cycle stands now, closed or not (access.py).
+    can_write = role in (Role.EDITOR, Role.ADMIN) and not form.is_bound
+    if can_write and notes_form is None:
+        notes = getattr(cycle, "lessons", None) or RetrospectiveNotes(cycle_id=cycle.pk)
+        notes_form = RetrospectiveNotesForm(instance=notes, prefix="lessons")
     return render(
         request,
         "cycles/retrospective.html",
@@ -204,7 +226,46 @@ def cycle_retrospective(request: HttpRequest, slug: str, number: int) -> HttpRes
             "form": form,
             "not_recorded": not_recorded,
             "can_admin": role == Role.ADMIN,
+            "notes_form": notes_form if can_write else None,
+            "constraint": constraint_around(cycle, timezone.now())
+            if snapshot
+            else None,
         },
+    )
+
+
+@require_POST
+@login_required
+@atomic_post
+def cycle_notes(request: HttpRequest, slug: str, number: int) -> HttpResponse:
+    """Saves the retrospective notes (editor), to a closed cycle too; htmx gets
+    the notes' part of the page back, saved or with the form's errors."""
+    cycle, role = get_cycle(
+        request, slug, number, needs=Role.EDITOR, lock=True, writes="lessons"
+    )
+    # Read apart from the cycle's own, so that the page around a refused form
+    # shows the notes as stored, not as typed.
+    stored = RetrospectiveNotes.objects.filter(cycle=cycle).first()
+    form = RetrospectiveNotesForm(
+        request.POST,
+        instance=stored or RetrospectiveNotes(cycle_id=cycle.pk),
+        prefix="lessons",
+    )
+    saved = form.is_valid()
+    if saved:
+        stored = services.record_save(
+            cycle=cycle, name="lessons", form=form, user=request.user
+        )
+        if not request.htmx:
+            messages.success(request, "Saved the retrospective notes.")
+            return redirect(f"{cycle.get_absolute_url()}retrospective/#notes")
+        form = RetrospectiveNotesForm(instance=stored, prefix="lessons")
+    if not request.htmx:
+        return _retrospective(request, cycle, role, form)
+    return render(
+        request,
+        "cycles/retrospective.html#notes",
+        {"cycle": cycle, "notes": stored, "notes_form": form, "saved": saved},
     )
 
 
