@@ -196,6 +196,14 @@ def test_a_state_that_was_not_started_here_is_refused(db, client, sso) -> None:
     assert signed_in(client) is None
 
 
+def test_a_link_to_the_callback_does_not_log_anyone_out(db, client, sso) -> None:
+    client.force_login(UserFactory())
+    for query in ("error=access_denied", "error=x&state=made-up", ""):
+        response = client.get(f"/accounts/sso/callback/?{query}")
+        assert response.status_code == 302
+        assert signed_in(client) is not None
+
+
 def test_a_code_is_good_once(db, client, sso) -> None:
     sso.person("sub-once", email="once@example.com", email_verified=True)
     start = client.get("/accounts/sso/")

@@ -198,9 +198,10 @@ class _SignIn(OIDCAuthenticationRequestView):
 
 class _Callback(OIDCAuthenticationCallbackView):
     def get(self, request: HttpRequest) -> HttpResponse:
-        state = request.GET.get("state")
-        if state is not None and state not in request.session.get("oidc_states", {}):
-            # The library would raise SuspiciousOperation: a 400 page.
+        # A state this browser was given, or nothing happens: the library
+        # would answer a wrong one with a 400 page, and a link bearing only an
+        # error would log its visitor out.
+        if request.GET.get("state") not in request.session.get("oidc_states", {}):
             return self._refused(
                 "That sign-in was not started in this browser, or it has "
                 "expired. Please sign in again."
