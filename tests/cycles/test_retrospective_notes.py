@@ -10,6 +10,7 @@ import pytest
 from tests.cycles.conftest import BASE, open_beside
 from toc.cycles.forms import NOTE_LENGTH
 from toc.cycles.models import Cycle, RetrospectiveNotes
+from toc.cycles.services import cycle_close
 
 RETRO = f"{BASE}/retrospective/"
 NOTES = f"{BASE}/retrospective/notes/"
@@ -22,7 +23,7 @@ WRITTEN = {
 
 @pytest.fixture
 def closed(cycle) -> Cycle:
-    cycle.close()
+    cycle_close(cycle=cycle)
     return cycle
 
 
