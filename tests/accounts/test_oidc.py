@@ -400,3 +400,19 @@ def test_the_three_variables_turn_it_on_without_asking_the_provider() -> None:
     )
     assert started.returncode == 0, started.stderr
     assert "toc.accounts.oidc.Backend" in started.stdout
+
+
+def test_a_deactivated_account_cannot_sign_in_or_stay_signed_in(db, sso) -> None:
+    sso.person("sub-left", email="left@example.com", email_verified=True)
+    earlier, later = Client(), Client()
+    sign_in(earlier, sso, "sub-left")
+    person = signed_in(earlier)
+    person.is_active = False
+    person.save(update_fields=["is_active"])
+    assert earlier.get("/teams/")["Location"].startswith("/accounts/login/")
+    response = sign_in(later, sso, "sub-left")
+    assert response["Location"] == "/accounts/login/"
+    assert messages_of(response) == [
+        "toc could not sign you in with your company account."
+    ]
+    assert signed_in(later) is None

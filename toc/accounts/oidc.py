@@ -28,6 +28,7 @@ import requests
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
+from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import SuspiciousOperation
 from django.db import IntegrityError, transaction
@@ -129,6 +130,11 @@ class Backend(OIDCAuthenticationBackend):
         # backend whose signature takes its arguments, and this one takes only
         # what the callback passes.
         return super().authenticate(request, nonce=nonce, code_verifier=code_verifier)
+
+    def get_user(self, user_id):
+        # Django's, which the library's skips: a deactivated person's session
+        # ends at their next request.
+        return ModelBackend.get_user(self, user_id)
 
     def verify_token(self, token, **kwargs):
         payload = super().verify_token(token, **kwargs)
