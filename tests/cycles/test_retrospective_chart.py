@@ -56,9 +56,14 @@ def test_the_constraint_stage_is_drawn_before_and_during(personas, reported) -> 
     response = personas.viewer.get(RETRO)
 
     content = response.content.decode()
+    # The day before the cycle had no samples: the charts start with the first.
+    shown = response.context["constraint"]
+    assert timezone.now() - shown.start < timedelta(minutes=36)
+    assert shown.start < reported.created
     assert "The constraint stage, before and after" in content
     assert 'href="/systems/fraud/stages/features/"' in content
-    assert "The shaded part is before the cycle opened" in content
+    assert "the shaded part is before the cycle opened" in content
+    assert "Dashed lines: Opened (" in content
     for chart in ("utilization", "queue", "latency"):
         assert f'id="chart-{chart}"' in content
     utilization = _figure(content, "utilization")

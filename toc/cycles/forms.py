@@ -398,7 +398,7 @@ def _note(label: str, help_text: str = "") -> forms.CharField:
 class RetrospectiveNotesForm(forms.ModelForm):
     went_well = _note("What went well")
     to_change = _note("What to change")
-    actions = _note("Actions", "One a line; each becomes an item of the list.")
+    actions = _note("Actions", "One action a line; each becomes an item of the list.")
 
     class Meta:
         model = RetrospectiveNotes

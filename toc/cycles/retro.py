@@ -269,6 +269,9 @@ BUCKETS = (
     (43200, "12 h"),
 )
 POINTS = 360
+# What the charts draw (SHOWN) of what stage_charts reads (SERIES).
+SHOWN = ("utilization", "queue_depth", "latency_p95_ms")
+SERIES = (*SHOWN, "blocked", "errors", "dropped")
 
 
 @dataclass(frozen=True)
@@ -280,6 +283,7 @@ class BeforeAfter:
     stage_name: str
     start: datetime
     end: datetime
+    marks: list[Mark]
     charts: dict | None
 
 
@@ -299,20 +303,27 @@ def constraint_around(cycle: Cycle, now: datetime) -> BeforeAfter | None:
         (bucket for bucket in BUCKETS if span / bucket[0] <= POINTS), BUCKETS[-1]
     )
     series = one_stage_series(stage, start, end, bucket_s)
-    measured = ("utilization", "queue_depth", "latency_p95_ms")
-    reported = any(v is not None for name in measured for v in series[name])
-    charts = None
-    if reported:
-        charts = before_after_charts(
-            series["t"],
-            (start, end),
-            series,
-            opened,
-            _marks(cycle, start, end),
-            bucket_label,
-        )
+    first = _first_reported(series)
     name = choice.stage_name or stage.name
-    return BeforeAfter(stage.slug, name, start, end, charts)
+    if first is None:
+        return BeforeAfter(stage.slug, name, start, end, [], None)
+    # Time before the stage's first sample would be a blank stretch: the charts
+    # start with its data (a stage added while the cycle ran has no "before").
+    start = max(start, series["t"][first])
+    shown = {key: series[key][first:] for key in ("t", *SERIES)}
+    marks = _marks(cycle, start, end)
+    charts = before_after_charts(
+        shown["t"], (start, end), shown, opened, marks, bucket_label
+    )
+    return BeforeAfter(stage.slug, name, start, end, marks, charts)
+
+
+def _first_reported(series: dict) -> int | None:
+    """The first bucket in which the stage reported anything the charts draw."""
+    for n, values in enumerate(zip(*(series[name] for name in SHOWN), strict=True)):
+        if any(value is not None for value in values):
+            return n
+    return None
 
 
 def _marks(cycle: Cycle, start: datetime, end: datetime) -> list[Mark]:
