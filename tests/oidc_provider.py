@@ -114,6 +114,17 @@ def running_provider() -> Iterator[Provider]:
         server.__exit__(None, None, None)
 
 
+def turn_on(settings, issuer: str, client: tuple[str, str]) -> None:
+    """Single sign-on on, as toc/settings.py turns it on for OIDC_ISSUER,
+    OIDC_CLIENT_ID and OIDC_CLIENT_SECRET."""
+    settings.OIDC_ISSUER = issuer
+    settings.OIDC_RP_CLIENT_ID, settings.OIDC_RP_CLIENT_SECRET = client
+    settings.AUTHENTICATION_BACKENDS = [
+        "django.contrib.auth.backends.ModelBackend",
+        "toc.accounts.oidc.Backend",
+    ]
+
+
 def path_of(url: str) -> str:
     """The path and query of a URL, for Django's test client."""
     parts = urlsplit(url)

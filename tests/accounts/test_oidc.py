@@ -22,13 +22,12 @@ from django.core.exceptions import SuspiciousOperation
 from django.test import Client
 
 from tests.factories import InvitationFactory, MembershipFactory, UserFactory
-from tests.oidc_provider import Provider, path_of, running_provider
+from tests.oidc_provider import Provider, path_of, running_provider, turn_on
 from toc.accounts import oidc
 from toc.accounts.models import Membership, Role
 
 User = get_user_model()
 CALLBACK = "http://testserver/accounts/sso/callback/"
-BACKENDS = ["django.contrib.auth.backends.ModelBackend", "toc.accounts.oidc.Backend"]
 
 
 @pytest.fixture(scope="module")
@@ -46,9 +45,7 @@ def credentials(provider: Provider) -> tuple[str, str]:
 def sso(settings, provider: Provider, credentials: tuple[str, str]) -> Provider:
     """Single sign-on on, as OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET
     turn it on."""
-    settings.OIDC_ISSUER = provider.url
-    settings.OIDC_RP_CLIENT_ID, settings.OIDC_RP_CLIENT_SECRET = credentials
-    settings.AUTHENTICATION_BACKENDS = BACKENDS
+    turn_on(settings, provider.url, credentials)
     return provider
 
 
@@ -234,9 +231,7 @@ def test_an_unsafe_next_is_not_followed(db, client, sso) -> None:
 
 
 def test_a_provider_that_cannot_be_reached_is_a_message(db, client, settings) -> None:
-    settings.OIDC_ISSUER = dead_address()
-    settings.OIDC_RP_CLIENT_ID, settings.OIDC_RP_CLIENT_SECRET = "toc", "secret"
-    settings.AUTHENTICATION_BACKENDS = BACKENDS
+    turn_on(settings, dead_address(), ("toc", "secret"))
     response = client.get("/accounts/sso/?next=/teams/")
     assert response.status_code == 302
     assert response["Location"] == "/accounts/login/?next=/teams/"
@@ -247,12 +242,7 @@ def test_a_provider_that_cannot_be_reached_is_a_message(db, client, settings) ->
 def test_a_provider_gone_during_the_sign_in_is_a_message(db, client, settings) -> None:
     # A provider of this test's own, stopped while the person is at its page.
     with running_provider() as provider:
-        settings.OIDC_ISSUER = provider.url
-        (
-            settings.OIDC_RP_CLIENT_ID,
-            settings.OIDC_RP_CLIENT_SECRET,
-        ) = provider.register(CALLBACK)
-        settings.AUTHENTICATION_BACKENDS = BACKENDS
+        turn_on(settings, provider.url, provider.register(CALLBACK))
         provider.person("sub-gone", email="gone@example.com", email_verified=True)
         start = client.get("/accounts/sso/")
         back = path_of(provider.authorize(start["Location"], "sub-gone"))
@@ -272,9 +262,7 @@ def test_a_signed_in_person_does_not_wait_on_the_provider(db, client, sso, setti
 
 
 def test_a_password_log_in_never_reaches_the_provider(db, settings) -> None:
-    settings.OIDC_ISSUER = dead_address()
-    settings.OIDC_RP_CLIENT_ID, settings.OIDC_RP_CLIENT_SECRET = "toc", "secret"
-    settings.AUTHENTICATION_BACKENDS = BACKENDS
+    turn_on(settings, dead_address(), ("toc", "secret"))
     UserFactory(username="pat")
     client = Client()
     # A code and a state in the query would start a token exchange if the
