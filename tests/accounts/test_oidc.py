@@ -77,11 +77,8 @@ def dead_address() -> str:
     return f"http://127.0.0.1:{port}"
 
 
-def test_off_by_default_no_backend_no_button_and_the_urls_404(db, client) -> None:
-    from django.conf import settings
-
-    assert settings.OIDC_ISSUER == ""
-    assert "toc.accounts.oidc.Backend" not in settings.AUTHENTICATION_BACKENDS
+def test_off_no_button_and_the_urls_404(db, client, settings) -> None:
+    settings.OIDC_ISSUER = ""
     assert "Sign in with" not in client.get("/accounts/login/").text
     assert client.get("/accounts/sso/").status_code == 404
     assert client.get("/accounts/sso/callback/?code=a&state=b").status_code == 404
@@ -374,6 +371,12 @@ def settings_with(**env: str) -> subprocess.CompletedProcess:
         text=True,
         timeout=60,
     )
+
+
+def test_off_by_default_with_django_s_backend_only() -> None:
+    started = settings_with()
+    assert started.returncode == 0, started.stderr
+    assert "['django.contrib.auth.backends.ModelBackend']" in started.stdout
 
 
 def test_an_issuer_without_its_client_is_refused_at_startup() -> None:
