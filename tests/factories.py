@@ -2,9 +2,11 @@ from __future__ import annotations
 
 import factory
 from django.contrib.auth import get_user_model
+from simple_history.utils import bulk_create_with_history
 
 from toc.accounts.models import ApiToken, Invitation, Membership, Role, Team
-from toc.systems.models import IngestKey, Stage, System
+from toc.systems.models import IngestKey, Slo, Stage, System
+from toc.systems.services import STANDARD_SLOS
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -42,10 +44,34 @@ class MembershipFactory(factory.django.DjangoModelFactory):
 class SystemFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = System
+        skip_postgeneration_save = True
 
     team = factory.SubFactory(TeamFactory)
     name = factory.Sequence(lambda n: f"System {n}")
     slug = factory.Sequence(lambda n: f"sys-{n}")
+
+    @factory.post_generation
+    def slos(system, create, extracted, **kwargs) -> None:
+        """The five standard SLOs without targets, as services.system_create
+        makes them; `slos=False` leaves them out."""
+        if create and extracted is not False:
+            # With their history, as system_create writes them.
+            bulk_create_with_history(
+                [
+                    Slo(
+                        system=system,
+                        dimension=dimension,
+                        name=name,
+                        comparator=comparator,
+                        unit=unit,
+                        position=position,
+                    )
+                    for position, (dimension, name, comparator, unit) in enumerate(
+                        STANDARD_SLOS
+                    )
+                ],
+                Slo,
+            )
 
 
 class StageFactory(factory.django.DjangoModelFactory):

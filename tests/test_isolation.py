@@ -25,14 +25,14 @@ from toc.cycles.models import (
     Criterion,
     Cycle,
     OutcomeRow,
+    RetrospectiveNotes,
     RolloutPhase,
-    Slo,
     Tier,
     ValidationExperiment,
     Why,
 )
 from toc.cycles.services import cycle_open
-from toc.systems.models import Feature, IngestKey, Stage, System
+from toc.systems.models import Feature, IngestKey, Slo, Stage, System
 
 METHODS = ("get", "post", "put", "patch", "delete")
 UNSAFE = METHODS[1:]
@@ -51,6 +51,9 @@ PUBLIC = {
     "account/password/reset/done/",
     # An invitation's link: its holder need not have an account yet.
     "invitations/<slug:token>/",
+    # Single sign-on's start and return (404 while it is off).
+    "accounts/sso/",
+    "accounts/sso/callback/",
 }
 # A person's own things, or creating in one of their teams (which team is a
 # choice checked against their roles): any signed-in user may post here.
@@ -107,7 +110,8 @@ def world(personas) -> World:
     cycle = cycle_open(system=personas.system, title="Walk", user=owner)
     cycle.constraint.stage = "ingest"
     cycle.constraint.save()
-    # The one link a cycle has only once someone records it.
+    # The links a cycle has only once someone records them.
+    RetrospectiveNotes.objects.create(cycle=cycle, went_well="x")
     ValidationExperiment.objects.create(
         cycle=cycle,
         stage="ingest",
@@ -139,7 +143,7 @@ def world(personas) -> World:
         "features": Feature.objects.create(
             stage=stage, name="amount", importance=1, compute_cost=1
         ),
-        "slos": Slo.objects.filter(cycle=cycle).first(),
+        "slos": personas.system.slos.first(),
         "phases": RolloutPhase.objects.filter(rollout=cycle.rollout).first(),
     }
     key = IngestKeyFactory(system=personas.system, name="walk")
@@ -239,7 +243,7 @@ def snapshot() -> tuple:
         Cycle.objects.count(),
         list(Cycle.objects.values_list("status", "title")),
         Why.objects.count(),
-        Slo.objects.count(),
+        list(Slo.objects.values_list("target", "position").order_by("pk")),
         Feature.objects.count(),
         IngestKey.objects.filter(revoked_at__isnull=True).count(),
         list(Membership.objects.values_list("role", flat=True).order_by("pk")),

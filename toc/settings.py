@@ -208,6 +208,7 @@ SPECTACULAR_SETTINGS = {
         "StageKindEnum": "toc.systems.models.StageKind",
         "CycleStatusEnum": "toc.cycles.models.CycleStatus",
         "InvitationStateEnum": "toc.accounts.models.InvitationState",
+        "SloStatusEnum": ["met", "violated", "unknown"],
     },
 }
 # Personal API tokens: knox stores only a digest; they never expire on their own

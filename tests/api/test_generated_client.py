@@ -104,7 +104,7 @@ def test_exports_and_the_retrospective(generated, world):
         generated, "cycles", "systems_cycles_export_json_retrieve"
     ).sync("fraud", 1, client=client)
     assert isinstance(exported, models.CycleExport)
-    assert (exported.format_.value, exported.version) == ("toc-cycle", 1)
+    assert (exported.format_.value, exported.version) == ("toc-cycle", 2)
     assert exported.problem["whys"][0]["answer"] == "Too many features"
 
     retrospective = operation(

@@ -71,7 +71,6 @@ def test_cycle_writes_are_documented_as_they_answer():
     assert "200" not in close["responses"]
     for kind, row in [
         ("whys", "WhyRow"),
-        ("slos", "SloRow"),
         ("phases", "RolloutPhaseRow"),
     ]:
         move = _operation(schema, f"cycles/{{number}}/{kind}/{{pk}}/move/", "post")

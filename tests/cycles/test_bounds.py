@@ -26,7 +26,6 @@ from toc.cycles.models import (
     OutcomeRow,
     Problem,
     RolloutPhase,
-    Slo,
     Tier,
     ValidationExperiment,
 )
@@ -41,8 +40,6 @@ PERCENT = "Use a percentage between 0 and 100."
 
 # (list, model, field, lowest, highest, message)
 ROW_BOUNDS = [
-    ("slos", Slo, "target", 0, 1e12, NUMBER),
-    ("slos", Slo, "measured", 0, 1e12, NUMBER),
     ("tiers", Tier, "traffic_share", 0, 1, SHARE),
     ("tiers", Tier, "exit_share", 0, 1, SHARE),
     ("tiers", Tier, "latency_ms", 0, 1e12, NUMBER),
@@ -293,8 +290,6 @@ def _row_of(model, cycle):
         return cycle.problem
     if model is RolloutPhase:
         return cycle.rollout.phases.first()
-    if model is Slo:
-        return cycle.slos.first()
     if model is Tier:
         return Tier.objects.create(
             innovation=cycle.innovation,

@@ -7,12 +7,13 @@ from django.db import IntegrityError
 from django.utils import timezone
 
 from tests.metrics.samples import steady_pipeline
-from toc.cycles.models import Cycle, Problem, SloDimension
+from toc.cycles.models import Cycle, Problem
+from toc.cycles.services import cycle_close
 
 
 def test_editor_opens_cycles_numbered_per_system(personas) -> None:
     first = personas.teammate.post("/systems/fraud/cycles/", {"title": "One"})
-    Cycle.objects.get(number=1).close()
+    cycle_close(cycle=Cycle.objects.get(number=1))
     second = personas.teammate.post("/systems/fraud/cycles/", {"title": "Two"})
     assert first["Location"] == "/systems/fraud/cycles/1/"
     assert second["Location"] == "/systems/fraud/cycles/2/"
@@ -22,10 +23,15 @@ def test_editor_opens_cycles_numbered_per_system(personas) -> None:
     ]
 
 
-def test_a_new_cycle_has_every_link_and_the_standard_slos(cycle) -> None:
-    assert {slo.dimension for slo in cycle.slos.all()} == set(SloDimension.values) - {
-        SloDimension.CUSTOM
-    }
+def test_a_new_cycle_has_every_link_and_records_the_systems_slos(cycle) -> None:
+    assert [slo["dimension"] for slo in cycle.slos_opened] == [
+        "time_to_decision",
+        "decision_budget",
+        "outcome_weighted",
+        "coverage",
+        "data_loss",
+    ]
+    assert cycle.slos_closed is None
     for link in ("constraint", "problem", "conflict", "innovation", "experiment"):
         assert getattr(cycle, link).pk
     assert [p.name for p in cycle.rollout.phases.all()] == [
@@ -131,5 +137,5 @@ def test_cycle_list_and_overview(personas, cycle) -> None:
     listing = personas.viewer.get("/systems/fraud/cycles/").content.decode()
     assert "Features saturate" in listing
     overview = personas.viewer.get("/systems/fraud/cycles/1/").content.decode()
-    assert "Set a target for at least one SLO." in overview
+    assert "Set a target for at least one of the system&#x27;s SLOs." in overview
     assert overview.count("chain__step--missing") == 7

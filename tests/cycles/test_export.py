@@ -79,7 +79,7 @@ def test_json_has_the_documented_shape(personas, cycle) -> None:
         'attachment; filename="fraud-cycle-1.json"'
     )
     data = json.loads(response.content)
-    assert (data["format"], data["version"], data["as_of"]) == ("toc-cycle", 1, None)
+    assert (data["format"], data["version"], data["as_of"]) == ("toc-cycle", 2, None)
     assert set(data) == {
         "format",
         "version",
@@ -97,16 +97,15 @@ def test_json_has_the_documented_shape(personas, cycle) -> None:
     }
     assert data["system"] == {"slug": "fraud", "name": "Fraud scoring"}
     assert data["cycle"]["number"] == 1
-    assert len(data["goal"]["slos"]) == 5
+    assert len(data["goal"]["slos"]) == len(data["goal"]["slos_opened"]) == 5
     assert set(data["goal"]["slos"][0]) == {
-        "id",
         "name",
         "dimension",
         "comparator",
         "target",
         "unit",
         "measured",
-        "measured_from",
+        "live",
         "status",
     }
     assert data["goal"]["validation"] is None

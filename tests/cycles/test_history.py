@@ -12,7 +12,7 @@ from toc.cycles.models import (
     Decision,
     OutcomeRow,
 )
-from toc.cycles.services import cycle_open
+from toc.cycles.services import cycle_close, cycle_open
 
 HISTORY = "/systems/fraud/cycles/"
 
@@ -164,7 +164,7 @@ def test_a_page_past_the_end_shows_the_last(personas, cycle) -> None:
 
 
 def test_opening_a_cycle_still_works_from_the_history(personas, cycle) -> None:
-    cycle.close()
+    cycle_close(cycle=cycle)
     response = personas.teammate.post(HISTORY, {"title": "Next one"})
     assert response.status_code == 302
     assert response["Location"] == f"{HISTORY}2/"

@@ -24,10 +24,10 @@ RETRO = f"{BASE}/retrospective/"
 @pytest.fixture
 def full_cycle(cycle):
     """A cycle with something in every link."""
-    slo = cycle.slos.get(dimension="time_to_decision")
+    slo = cycle.system.slos.get(dimension="time_to_decision")
     slo.target, slo.measured = 5, 47
     slo.save()
-    coverage = cycle.slos.get(dimension="coverage")
+    coverage = cycle.system.slos.get(dimension="coverage")
     coverage.target, coverage.measured = 95, 97
     coverage.save()
     choice = cycle.constraint
@@ -95,7 +95,7 @@ def test_every_link_of_the_chain_in_order(personas, full_cycle) -> None:
     positions = [content.index(h) for h in headings]
     assert positions == sorted(positions)
     s = response.context["s"]
-    statuses = {slo.name: slo.status for slo in s.slos}
+    statuses = {row.slo.name: row.latest.status for row in s.goal}
     assert statuses["Time to decision (p95)"] == "violated"
     assert statuses["Coverage of relevant events"] == "met"
     assert "state--slo-violated" in content and "state--slo-met" in content
@@ -167,14 +167,15 @@ def test_as_of_brings_back_deleted_rows_and_old_values(personas, cycle) -> None:
     why = Why.objects.create(problem=cycle.problem, position=0, answer="Kept then")
     backdate(10)
     personas.teammate.post(f"{BASE}/whys/{why.pk}/delete/")
-    slo = cycle.slos.get(dimension="coverage")
+    slo = cycle.system.slos.get(dimension="coverage")
     slo.target = 99
     slo.save()
 
     s = personas.viewer.get(RETRO, {"as_of": day_ago(3)}).context["s"]
 
     assert [w.answer for w in s.whys] == ["Kept then"]
-    assert {x.name: x.target for x in s.slos}["Coverage of relevant events"] is None
+    targets = {row.slo.name: row.slo.target for row in s.goal}
+    assert targets["Coverage of relevant events"] is None
 
 
 def test_as_of_a_time_ofday_ago(personas, cycle) -> None:
@@ -222,11 +223,23 @@ def test_outsider_gets_404(personas, cycle, query) -> None:
     assert personas.outsider.get(RETRO, query).status_code == 404
 
 
-def test_a_closed_cycle_shows_what_was_typed_not_live_readings(personas, cycle) -> None:
+def test_a_closed_cycle_shows_its_goal_as_it_recorded_it(personas, cycle) -> None:
+    slo = cycle.system.slos.get(dimension="time_to_decision")
+    slo.target, slo.measured = 5, 47
+    slo.save()
     personas.teammate.post(f"{BASE}/next/")
+    slo.measured = 3  # measured again in the next cycle
+    slo.save()
+
     s = personas.viewer.get(RETRO).context["s"]
+
     assert s.cycle.status == "closed"
-    assert all(slo.live is False for slo in s.slos)
+    row = next(row for row in s.goal if row.slo.name == "Time to decision (p95)")
+    assert (row.opened.measured, row.latest.measured) == (None, 47)
+    assert row.latest.status == "violated"
+    nxt = personas.viewer.get("/systems/fraud/cycles/2/retrospective/").context["s"]
+    row = next(row for row in nxt.goal if row.slo.name == "Time to decision (p95)")
+    assert (row.opened.measured, row.latest.measured) == (47, 3)
 
 
 def test_the_validation_verdict_is_told_with_the_experiment(

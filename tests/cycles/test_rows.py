@@ -10,13 +10,6 @@ HTMX = {"HX-Request": "true"}
 WHY = {"new-whys-answer": "It computes 47 features", "new-whys-evidence": "profile"}
 
 VALID_ROWS = {
-    "slos": {
-        "name": "Recall",
-        "dimension": "custom",
-        "comparator": ">=",
-        "target": "90",
-        "measured_from": "typed",
-    },
     "whys": {"answer": "Because", "evidence": "logs", "validated": "on"},
     "assumptions": {"arrow": "b_d", "text": "All records need the same depth"},
     "tiers": {

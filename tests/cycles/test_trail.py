@@ -6,6 +6,7 @@ from django.utils import timezone
 from tests.cycles.conftest import BASE
 from toc.accounts.models import Membership, Role
 from toc.cycles.models import Assumption, Cycle, CycleStatus, RolloutPhase, Why
+from toc.cycles.services import cycle_close
 from toc.cycles.trail import entries, trail
 from toc.systems.models import Feature
 
@@ -130,11 +131,27 @@ def test_records_made_in_bulk_when_the_cycle_opens_are_in_the_trail(
     made = entries(trail(cycle))
 
     created = {(e.record, e.title) for e in made if e.action == "created"}
-    assert ("SLO", "Data loss") in created
     assert ("rollout phase", "Canary 10%") in created
     assert ("cycle", "Opened by hand") in created
     assert {e.who for e in made} == {_username(personas, Role.EDITOR)}
     assert RolloutPhase.history.filter(rollout_id=cycle.rollout.pk).count() == 6
+
+
+def test_changes_to_the_systems_slos_show_while_the_cycle_is_open(
+    personas, cycle
+) -> None:
+    slo = cycle.system.slos.get(dimension="coverage")
+    slo.target = 95
+    slo.save()
+    cycle_close(cycle=cycle)
+    slo.target = 99
+    slo.save()
+
+    changed = [e for e in entries(trail(cycle)) if e.record == "SLO"]
+
+    assert [(e.title, e.changes[0].new) for e in changed] == [
+        ("Coverage of relevant events", "95")
+    ]
 
 
 def test_feature_changes_show_while_the_cycle_is_open(personas, cycle) -> None:

@@ -6,8 +6,8 @@ import pytest
 
 from tests.dashboard.test_dashboard import HTMX
 from toc.accounts.models import Membership, Role
-from toc.cycles.models import Slo
 from toc.cycles.services import cycle_open
+from toc.systems.models import Slo
 
 
 def figure(content: str, chart_id: str) -> dict:
@@ -95,26 +95,20 @@ def test_series_without_htmx_goes_to_the_page_with_that_range(personas):
     assert response.url == "/systems/fraud/?range=week"
 
 
-def test_slo_status_invites_a_cycle_when_there_is_none(personas, with_data):
+def test_slo_status_asks_for_targets_while_no_slo_has_one(personas, with_data):
     content = personas.viewer.get("/systems/fraud/").content.decode()
     assert "chart-slos" not in content
-    assert "No SLOs yet." in content
-    assert 'href="/systems/fraud/cycles/"' in content
+    assert "No SLO has a target yet." in content
+    assert 'href="/systems/fraud/slos/"' in content
 
 
-def test_slo_status_shows_the_open_cycles_slos_measured_from_the_ledger(
+def test_slo_status_shows_the_systems_slos_measured_from_the_ledger(
     personas, with_data
 ):
     owner = Membership.objects.get(team=personas.team, role=Role.ADMIN).user
-    old = cycle_open(system=personas.system, title="Old", user=owner)
+    personas.system.slos.all().delete()
     Slo.objects.create(
-        cycle=old, dimension="custom", name="Old goal", comparator="<=", target=1
-    )
-    old.status = "closed"
-    old.save()
-    current = cycle_open(system=personas.system, title="Now", user=owner)
-    Slo.objects.create(
-        cycle=current,
+        system=personas.system,
         dimension="time_to_decision",
         name="Decision p95",
         comparator="<=",
@@ -123,26 +117,17 @@ def test_slo_status_shows_the_open_cycles_slos_measured_from_the_ledger(
         measured_from="last_stage_p95",
     )
     Slo.objects.create(
-        cycle=current, dimension="custom", name="No target yet", comparator="<="
+        system=personas.system, dimension="custom", name="No target", comparator="<="
     )
+    # A new cycle leaves the goal as it was: the SLOs are the system's.
+    cycle_open(system=personas.system, title="Now", user=owner)
     content = personas.viewer.get("/systems/fraud/").content.decode()
-    assert "SLO status · cycle 2" in content
     bullets = figure(content, "chart-slos")
     titles = [a["text"] for a in bullets["layout"]["annotations"]]
     assert titles == ["Decision p95 · met"]
     measured = next(t for t in bullets["data"] if t["name"] == "measured")
     # The last stage's p95 of 12.5 ms, in the SLO's unit.
     assert measured["x"] == [pytest.approx(0.0125)]
-
-
-def test_slo_status_points_to_the_goal_step_of_a_cycle_without_targets(
-    personas, with_data
-):
-    owner = Membership.objects.get(team=personas.team, role=Role.ADMIN).user
-    cycle_open(system=personas.system, title="Now", user=owner)
-    content = personas.viewer.get("/systems/fraud/").content.decode()
-    assert "Cycle 1 has no SLO with a target yet." in content
-    assert 'href="/systems/fraud/cycles/1/goal/"' in content
 
 
 def test_a_range_in_the_address_does_not_count_as_a_what_if_question(

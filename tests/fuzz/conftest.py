@@ -61,6 +61,7 @@ def _build_world() -> World:
     )
     assert feature.status_code == 201, feature.json()
     ids["features"] = feature.json()["id"]
+    ids["slos"] = personas.system.slos.first().pk
     key = IngestKeyFactory(system=personas.system, name="fuzzed")
     ids["key_id"] = key.pk
     # A member to read, change and remove; a token of the editor's own to revoke.

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.test import Client
 
 from tests.api.clients import api_clients
-from tests.api.cycles.bodies import VALID_ROWS
+from tests.api.cycles.bodies import SLO, VALID_ROWS
 from toc.accounts.models import Role
 from toc.metrics.models import Sample
 
@@ -53,6 +53,7 @@ CREATE_BODIES = {
         "compute_cost": 1,
     },
     r"/systems/\{slug\}/stages/$": {"name": "Extra", "unit": "records/s"},
+    r"/systems/\{slug\}/slos/$": SLO,
     r"/systems/$": {"team": "{team}", "name": "New", "slug": "new"},
     r"/systems/\{slug\}/cycles/$": {"title": "Next"},
     r"/measurements/$": {"value": 1},

@@ -8,6 +8,7 @@ from tests.api.clients import token_of
 from tests.races.conftest import AT_ONCE, api_client, at_once, browser_of, statuses
 from toc.accounts.models import Role
 from toc.cycles.models import Cycle, CycleStatus
+from toc.cycles.services import cycle_close
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -72,7 +73,7 @@ def test_of_cycles_opened_at_once_one_opens_and_the_rest_are_refused(
 def test_a_reopen_and_an_open_at_once_leave_one_cycle_in_progress(
     personas, cycle
 ) -> None:
-    cycle.close()
+    cycle_close(cycle=cycle)
     admin = browser_of(personas.owner)
     api = api_client(token_of(personas, Role.ADMIN))
     responses = at_once(

@@ -87,6 +87,10 @@ class DemoValues:
                 found = kind.rows(cycle)
                 if found:
                     rows[(str(cycle.number), key)] = str(found[0].pk)
+        # The system's own list: its SLOs, under no cycle.
+        slo = system.slos.first()
+        if slo is not None:
+            rows[("", "slos")] = str(slo.pk)
         key = IngestKey.objects.filter(system=system).first()
         token = ApiToken.objects.filter(user=user).first()
         membership = Membership.objects.filter(team=system.team, user=user).first()

@@ -1,8 +1,9 @@
-"""The lists of a cycle's records (SLOs, whys, assumptions, tiers, criteria,
-phases, outcome rows) and the measurements of typed SLOs.
+"""The lists of a cycle's records (whys, assumptions, tiers, criteria, phases,
+outcome rows).
 
 The rows are the browser's (records.ROWS): same forms, same services. The
-feature registry belongs to a stage and has its own endpoint under stages.
+feature registry belongs to a stage and has its own endpoint under stages; the
+SLOs belong to the system (api/slos.py).
 """
 
 from __future__ import annotations
@@ -12,38 +13,40 @@ from django.http import Http404
 from django.urls import path, reverse
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
-from rest_framework.exceptions import ValidationError
-from rest_framework.pagination import CursorPagination, PageNumberPagination
+from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
 from toc.accounts.models import Role
 from toc.api.common import bound_form, check_if_match, require_valid, tagged
-from toc.api.cycle_serializers import MeasurementSerializer, RowMoveSerializer
+from toc.api.cycle_serializers import RowMoveSerializer
 from toc.api.permissions import IsPerson
 from toc.cycles import services
 from toc.cycles.access import get_cycle, get_parent, get_row
-from toc.cycles.models import Cycle, MeasuredFrom, Slo
+from toc.cycles.models import Cycle
 from toc.cycles.records import ROWS, RowKind
 from toc.cycles.serializers import represent
-from toc.metrics.ledger import ledger_response
 
 # A stage's shared rows (features) have their own endpoint under stages.
 ROW_KINDS = {key: kind for key, kind in ROWS.items() if not kind.shared}
 CYCLE = "systems/<slug:slug>/cycles/<int:number>/"
-# The history reason of a value posted to …/measurements/, so that posting the
-# same value again still counts as a measurement.
-MEASUREMENT = "measurement"
 
 
-def locked_cycle(request, slug: str, number: int) -> Cycle:
-    """For a write, inside a transaction: the cycle (editor only, open only),
+def locked_cycle(request, slug: str, number: int, writes: str = "") -> Cycle:
+    """For a write, inside a transaction: the cycle (editor only, open only but
+    for a record `writes` names that access.WRITTEN_AFTER_CLOSING lets through),
     read once no other write to it is running.
 
     Writes to one cycle take turns, so an If-Match check and the write it guards
     see the same record, and a double close opens one next cycle.
     """
     cycle, _ = get_cycle(
-        request, slug, number, needs=Role.EDITOR, links=False, lock=True
+        request,
+        slug,
+        number,
+        needs=Role.EDITOR,
+        links=False,
+        lock=True,
+        writes=writes,
     )
     return cycle
 
@@ -54,10 +57,10 @@ def list_url(request, cycle: Cycle, key: str) -> str:
     )
 
 
-def _represent(cycle: Cycle, kind: RowKind, rows: list[models.Model]) -> list[dict]:
-    """The rows with what the browser shows beside them as `derived` (an SLO's
-    from the live ledger); the rows' own fields as stored."""
-    shown = kind.show(rows, lambda: ledger_response(cycle.system))
+def _represent(kind: RowKind, rows: list[models.Model]) -> list[dict]:
+    """The rows with what the browser shows beside them as `derived`; the rows'
+    own fields as stored."""
+    shown = kind.show(rows)
     return [represent(kind.serializer, s.row, s.reading) for s in shown]
 
 
@@ -74,7 +77,7 @@ class RowList(generics.ListCreateAPIView):
         parent = get_parent(cycle, self.kind)
         rows = self.kind.model.objects.filter(**{self.kind.parent: parent})
         page = self.paginate_queryset(rows)
-        return self.get_paginated_response(_represent(cycle, self.kind, page))
+        return self.get_paginated_response(_represent(self.kind, page))
 
     def post(self, request, slug: str, number: int) -> Response:
         with transaction.atomic():
@@ -82,7 +85,7 @@ class RowList(generics.ListCreateAPIView):
             parent = get_parent(cycle, self.kind)
             form = require_valid(bound_form(self.kind.form, request.data))
             row = services.row_create(kind=self.kind, parent=parent, form=form)
-        response = tagged(_represent(cycle, self.kind, [row])[0], status=201)
+        response = tagged(_represent(self.kind, [row])[0], status=201)
         response["Location"] = f"{list_url(request, cycle, self.kind.key)}{row.pk}/"
         return response
 
@@ -101,7 +104,7 @@ class RowDetail(generics.GenericAPIView):
     def get(self, request, slug: str, number: int, pk: int) -> Response:
         cycle, _ = get_cycle(request, slug, number, links=self.kind.selected)
         row = get_row(self.kind, get_parent(cycle, self.kind), pk)
-        return tagged(_represent(cycle, self.kind, [row])[0])
+        return tagged(_represent(self.kind, [row])[0])
 
     def put(self, request, slug: str, number: int, pk: int) -> Response:
         return self._edit(request, slug, number, pk, partial=False)
@@ -113,19 +116,19 @@ class RowDetail(generics.GenericAPIView):
         with transaction.atomic():
             cycle = locked_cycle(request, slug, number)
             row = get_row(self.kind, get_parent(cycle, self.kind), pk)
-            check_if_match(request, _represent(cycle, self.kind, [row])[0])
+            check_if_match(request, _represent(self.kind, [row])[0])
             form = bound_form(
                 self.kind.form, request.data, instance=row, partial=partial
             )
             require_valid(form).save()
-        return tagged(_represent(cycle, self.kind, [row])[0])
+        return tagged(_represent(self.kind, [row])[0])
 
     def delete(self, request, slug: str, number: int, pk: int) -> Response:
         with transaction.atomic():
             cycle = locked_cycle(request, slug, number)
             parent = get_parent(cycle, self.kind)
             row = get_row(self.kind, parent, pk)
-            check_if_match(request, _represent(cycle, self.kind, [row])[0])
+            check_if_match(request, _represent(self.kind, [row])[0])
             services.row_delete(cycle=cycle, kind=self.kind, parent=parent, row=row)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -152,72 +155,7 @@ class RowMove(generics.GenericAPIView):
             ):
                 raise Http404(f"No such {self.kind.bare_noun}.")
             row = get_row(self.kind, parent, pk)
-        return tagged(_represent(cycle, self.kind, [row])[0])
-
-
-class NewestMeasurementFirst(PageNumberPagination):
-    page_size_query_param = None
-
-    def get_page_number(self, request, paginator) -> str | int:
-        # DRF reads an empty ?page= as page 1; the schema says a page is a number.
-        if request.query_params.get(self.page_query_param) == "":
-            raise ValidationError({self.page_query_param: "A page is a number."})
-        return super().get_page_number(request, paginator)
-
-
-class SloMeasurements(generics.ListCreateAPIView):
-    """The measured values of a typed SLO, from its history.
-
-    GET: each value the SLO was given (posted here, or typed in the browser),
-    newest first, with when and by whom; page-numbered (`?page=2`), so a page
-    shifts when a value is added. POST `{"value": 12.5}` (editor, open cycle)
-    sets the SLO's measured value; 201 with the measurement. An SLO read off the
-    ledger (`measured_from` other than `typed`) takes no values: 400.
-    """
-
-    permission_classes = [IsPerson]
-    serializer_class = MeasurementSerializer
-    pagination_class = NewestMeasurementFirst
-
-    def get(self, request, slug: str, number: int, pk: int) -> Response:
-        cycle, _ = get_cycle(request, slug, number, links=False)
-        slo = get_row(ROW_KINDS["slos"], cycle, pk)
-        page = self.paginate_queryset(_measurements(slo))
-        return self.get_paginated_response(MeasurementSerializer(page, many=True).data)
-
-    def post(self, request, slug: str, number: int, pk: int) -> Response:
-        get_cycle(request, slug, number, needs=Role.EDITOR, links=False)
-        body = MeasurementSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        with transaction.atomic():
-            cycle = locked_cycle(request, slug, number)
-            slo = get_row(ROW_KINDS["slos"], cycle, pk)
-            if slo.measured_from != MeasuredFrom.TYPED:
-                raise ValidationError(
-                    {
-                        "value": f"This SLO is read off the ledger "
-                        f"({slo.get_measured_from_display().lower()}); only SLOs "
-                        "measured as typed take values."
-                    }
-                )
-            slo.measured = body.validated_data["value"]
-            slo._change_reason = MEASUREMENT
-            slo._history_user = request.user
-            slo.save(update_fields=["measured"])
-        return Response(MeasurementSerializer(_measurements(slo)[0]).data, status=201)
-
-
-def _measurements(slo: Slo) -> list[dict]:
-    """The versions of the SLO that gave it a value: posted here, or a change."""
-    versions = slo.history.order_by("history_date", "history_id").values_list(
-        "measured", "history_date", "history_user__username", "history_change_reason"
-    )
-    found, previous = [], None
-    for value, at, by, reason in versions:
-        if value is not None and (reason == MEASUREMENT or value != previous):
-            found.append({"value": value, "at": at, "by": by})
-        previous = value
-    return found[::-1]
+        return tagged(_represent(self.kind, [row])[0])
 
 
 def _for_kind(view: type, kind: RowKind, suffix: str):
@@ -239,13 +177,7 @@ def _for_kind(view: type, kind: RowKind, suffix: str):
     return cls.as_view()
 
 
-urlpatterns = [
-    path(
-        f"{CYCLE}slos/<int:pk>/measurements/",
-        SloMeasurements.as_view(),
-        name="cycle-slo-measurements",
-    ),
-]
+urlpatterns = []
 for key, kind in ROW_KINDS.items():
     urlpatterns += [
         path(f"{CYCLE}{key}/", _for_kind(RowList, kind, "List"), name=f"cycle-{key}"),

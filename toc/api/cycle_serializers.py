@@ -37,6 +37,21 @@ class CycleLinksSerializer(serializers.Serializer):
     lists = serializers.DictField(child=serializers.URLField())
 
 
+class RecordedSloSerializer(serializers.Serializer):
+    """An SLO of the system as a cycle recorded it (readings.SloStanding)."""
+
+    name = serializers.CharField()
+    dimension = serializers.CharField()
+    comparator = serializers.CharField()
+    target = serializers.FloatField(allow_null=True)
+    unit = serializers.CharField()
+    measured = serializers.FloatField(allow_null=True)
+    live = serializers.BooleanField(help_text="Read off the ledger, not typed in.")
+    status = serializers.ChoiceField(
+        choices=["met", "violated", "unknown"], allow_null=True
+    )
+
+
 class CycleSerializer(serializers.ModelSerializer):
     """A cycle (a readings.Shown of it and its CycleLinks) with each step's state
     (`chain`) and links."""
@@ -47,6 +62,15 @@ class CycleSerializer(serializers.ModelSerializer):
     url = serializers.URLField(read_only=True)
     chain = ChainStepSerializer(many=True, read_only=True, source="steps")
     links = CycleLinksSerializer(read_only=True)
+    slos_opened = RecordedSloSerializer(
+        many=True, read_only=True, help_text="The system's SLOs when it opened."
+    )
+    slos_closed = RecordedSloSerializer(
+        many=True,
+        read_only=True,
+        allow_null=True,
+        help_text="The system's SLOs when it closed; null while open.",
+    )
 
     class Meta:
         model = models.Cycle
@@ -57,6 +81,8 @@ class CycleSerializer(serializers.ModelSerializer):
             "created",
             "closed_at",
             "created_by",
+            "slos_opened",
+            "slos_closed",
             "url",
             "chain",
             "links",
@@ -79,13 +105,3 @@ class StrictSerializer(JsonTyped, serializers.Serializer):
 
 class RowMoveSerializer(StrictSerializer):
     direction = serializers.ChoiceField(choices=["up", "down"])
-
-
-class MeasurementSerializer(StrictSerializer):
-    """One measured value of a typed SLO, from the SLO's history."""
-
-    value = serializers.FloatField(
-        validators=models.Slo._meta.get_field("measured").validators
-    )
-    at = serializers.DateTimeField(read_only=True)
-    by = serializers.CharField(read_only=True, allow_null=True)

@@ -120,7 +120,8 @@ class CycleList(generics.ListCreateAPIView):
     (days, YYYY-MM-DD, in UTC; both included).
 
     POST `{"title": …}` (editor): opens the next cycle with every record in
-    place, the five standard SLOs, the standard rollout phases and the ledger's
+    place, the system's SLOs recorded as they stand (`slos_opened`), the
+    standard rollout phases and the ledger's
     constraint chosen; 201 with the cycle. 409 while another cycle of the
     system is in progress, with that cycle's `number` and `url` in `open_cycle`.
     """
@@ -231,7 +232,8 @@ class CycleReopen(generics.GenericAPIView):
 class CycleRecord(generics.GenericAPIView):
     """GET: the record, with its ETag; text not filled is "". PUT (every
     writable field) or PATCH (some; the rest keep their values) (editor, open
-    cycle): validated like the browser's form; 200 with the record. Send
+    cycle; the retrospective notes, `lessons`, closed too): validated like the
+    browser's form; 200 with the record. Send
     `If-Match` with the ETag you read to get 412 instead of overwriting someone
     else's change."""
 
@@ -261,7 +263,7 @@ class CycleRecord(generics.GenericAPIView):
         body = request.data
         kind = self.kind
         with transaction.atomic():
-            cycle = locked_cycle(request, slug, number)
+            cycle = locked_cycle(request, slug, number, writes=kind.key)
             instance = kind.instance(cycle)
             if instance is not None or partial:
                 check_if_match(request, self._represent(cycle, instance))

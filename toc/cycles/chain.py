@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from toc.analysis import Why as WhySpec
 from toc.analysis import review_chain
 from toc.cycles.models import Cycle, Decision, PhaseStatus, Verdict
+from toc.cycles.readings import goal_now
 
 MISSING, DRAFT, DONE = "missing", "draft", "done"
 
@@ -43,11 +44,14 @@ def unfinished(steps: list[Step]) -> list[Step]:
 
 def _goal(cycle: Cycle) -> Step:
     step = Step("goal", "Goal & constraint")
-    slos = list(cycle.slos.all())
+    # Without the ledger: an SLO read off it counts as measured.
+    slos = [row.latest for row in goal_now(cycle, ledger=None) if row.latest]
     with_target = [slo for slo in slos if slo.target is not None]
     if not with_target:
-        step.todo.append("Set a target for at least one SLO.")
-    if with_target and all(slo.measured is None for slo in with_target):
+        step.todo.append("Set a target for at least one of the system's SLOs.")
+    if with_target and all(
+        slo.measured is None and not slo.live for slo in with_target
+    ):
         step.todo.append("Measure the SLOs you set targets for.")
     if not cycle.constraint.stage:
         step.todo.append("Choose the constraint stage.")

@@ -1,15 +1,17 @@
 """A cycle exported as Markdown (to read and archive) or JSON (for programs).
 
-The JSON shape, version 1 (`"format": "toc-cycle", "version": 1`). Keys are
-stable; a change that removes or renames one gets a new version.
+The JSON shape, version 2 (`"format": "toc-cycle", "version": 2`). Keys are
+stable; a change that removes or renames one gets a new version. Version 2:
+the SLOs are the system's, so `goal` holds them as the cycle recorded them
+(`slos_opened`; `slos` now, or when it closed), without ids.
 
-    format, version      "toc-cycle", 1
+    format, version      "toc-cycle", 2
     exported_at          when the file was made
     as_of                the moment it shows, null for "now"
     system               {slug, name}
     cycle                {number, title, status, created, created_by, closed_at}
-    goal                 {slos: [{id, name, dimension, comparator, target, unit,
-                          measured, measured_from, status}],
+    goal                 {slos: [{name, dimension, comparator, target, unit,
+                          measured, live, status}], slos_opened: [same],
                           constraint: {stage, stage_name, reason, detected_stage,
                           chosen_by, chosen_at, ledger_snapshot} | null,
                           validation: {stage, capacity_factor, started, ended,
@@ -51,6 +53,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
@@ -70,7 +73,7 @@ from toc.cycles.serializers import (
     represent,
 )
 
-VERSION = 1
+VERSION = 2
 
 
 def filename(snapshot: Snapshot, extension: str) -> str:
@@ -119,8 +122,6 @@ V1_SERIALIZERS = {
     "problem": ProblemV1,
     "conflict": ConflictV1,
 }
-# A row's `derived` is among its fields in version 1, less these.
-V1_LEAVES_OUT = {"slos": ("position", "live")}
 
 
 def _time(value: datetime | None) -> str | None:
@@ -143,8 +144,6 @@ def _record(snapshot: Snapshot, kind: RecordKind) -> dict | None:
 def _row(kind: RowKind, shown: Shown) -> dict:
     data = represent(kind.serializer, shown.row, shown.reading, utc_offset=True)
     data.update(data.pop("derived", {}))
-    for name in V1_LEAVES_OUT.get(kind.key, ()):
-        del data[name]
     return data
 
 
@@ -161,6 +160,11 @@ def _step(snapshot: Snapshot, step: str) -> dict | None:
         if isinstance(kind, RowKind) and not kind.shared
     }
     records = [kind for kind in kinds if isinstance(kind, RecordKind)]
+    if step == "goal":
+        lists["slos"] = [asdict(row.latest) for row in snapshot.goal if row.latest]
+        lists["slos_opened"] = [
+            asdict(row.opened) for row in snapshot.goal if row.opened
+        ]
     if step not in snapshot.records:
         return {**lists, **{kind.key: _record(snapshot, kind) for kind in records}}
     if snapshot.records[step] is None:

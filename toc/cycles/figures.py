@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from toc.analysis import SloStatus
 from toc.charts.slo import SloGauge, slo_bullets
 from toc.charts.timeline import CycleSpan, Move, constraint_timeline
-from toc.cycles.models import Cycle, CycleStatus
-from toc.cycles.readings import measure_slos
+from toc.cycles.readings import slo_standings
 from toc.systems.models import System
 
 # The most moves the timeline draws; a system that flaps more than this has its
@@ -33,27 +33,23 @@ def event_moves(events, names: dict[str, str]) -> list[Move]:
     ]
 
 
-def slo_figure(system: System, ledger: dict) -> tuple[Cycle | None, dict | None]:
-    """The SLOs of the cycle in progress (else the latest), measured now."""
-    cycles = system.cycles.order_by("-number")
-    cycle = cycles.filter(status=CycleStatus.OPEN).first() or cycles.first()
-    if cycle is None:
-        return None, None
-    slos = [slo for slo in cycle.slos.all() if slo.target is not None]
+def slo_figure(system: System, ledger: dict) -> dict | None:
+    """The system's SLOs with a target, measured now; None while there are none."""
+    slos = [slo for slo in system.slos.all() if slo.target is not None]
     if not slos:
-        return cycle, None
+        return None
     gauges = [
         SloGauge(
-            name=slo.row.name,
-            comparator=slo.row.comparator,
-            target=slo.row.target,
-            measured=slo.reading.measured,
-            unit=slo.row.unit,
-            status=slo.reading.status,
+            name=slo.name,
+            comparator=slo.comparator,
+            target=slo.target,  # type: ignore[arg-type]
+            measured=slo.measured,
+            unit=slo.unit,
+            status=SloStatus(slo.status),
         )
-        for slo in measure_slos(slos, lambda: ledger)
+        for slo in slo_standings(slos, lambda: ledger)
     ]
-    return cycle, slo_bullets(gauges)
+    return slo_bullets(gauges)
 
 
 def timeline_figure(system: System, ledger: dict, now: datetime) -> dict | None:

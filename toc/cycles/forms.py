@@ -23,7 +23,6 @@ from toc.cycles.models import (
     RetrospectiveNotes,
     Rollout,
     RolloutPhase,
-    Slo,
     Tier,
     ValidationExperiment,
     Why,
@@ -118,22 +117,6 @@ class DecisionBudgetForm(forms.Form):
         initial=8,
         label="Hours each per day",
     )
-
-
-class SloForm(forms.ModelForm):
-    class Meta:
-        model = Slo
-        fields = [
-            "name",
-            "dimension",
-            "comparator",
-            "target",
-            "unit",
-            "measured",
-            "measured_from",
-        ]
-        labels = {"measured_from": "Measured how"}
-        help_texts = {"measured": "Leave empty when it is read off the metrics."}
 
 
 class ProblemForm(forms.ModelForm):

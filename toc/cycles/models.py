@@ -16,7 +16,7 @@ from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from toc.lib.bounds import AMOUNT, FACTOR, SHARE, SIGNED, Range
-from toc.systems.models import System
+from toc.systems.models import Comparator, System
 
 # A phase held longer than a year is not a rollout step.
 HOLD_HOURS = Range(0, 366 * 24, "a number of hours", "a year")
@@ -46,6 +46,10 @@ class Cycle(models.Model):
     # The system's stage names (slug: name) when the cycle closed, so that its
     # retrospective keeps telling the stages as they were then; empty while open.
     stage_names = models.JSONField(default=dict, blank=True)
+    # The system's SLOs as they stood when the cycle opened and when it closed
+    # (services.slo_record): the goal it worked towards and where it left it.
+    slos_opened = models.JSONField(default=list, blank=True)
+    slos_closed = models.JSONField(null=True, blank=True)
     # A reopened cycle's history row carries the admin's reason, which may be
     # longer than simple-history's default 100 characters.
     history = HistoricalRecords(history_change_reason_field=models.TextField(null=True))
@@ -76,13 +80,14 @@ class Cycle(models.Model):
     def get_absolute_url(self) -> str:
         return f"/systems/{self.system.slug}/cycles/{self.number}/"
 
-    def close(self, at: datetime | None = None) -> None:
+    def close(self, slos: list[dict], at: datetime | None = None) -> None:
         """Closes the cycle (now, unless told when), keeping the names its stages
-        have now."""
+        have now and `slos`, the system's SLOs as they stand (services.slo_record)."""
         self.status = CycleStatus.CLOSED
         self.closed_at = at or timezone.now()
         self.stage_names = dict(self.system.stages.values_list("slug", "name"))
-        self.save(update_fields=["status", "closed_at", "stage_names"])
+        self.slos_closed = slos
+        self.save(update_fields=["status", "closed_at", "stage_names", "slos_closed"])
 
     def reopen(self, reason: str) -> None:
         """Puts a closed cycle back in progress; `reason` goes into its trail.
@@ -90,62 +95,12 @@ class Cycle(models.Model):
         self.status = CycleStatus.OPEN
         self.closed_at = None
         self.stage_names = {}
+        self.slos_closed = None
         self._change_reason = reason  # read by simple-history on this save
-        self.save(update_fields=["status", "closed_at", "stage_names"])
+        self.save(update_fields=["status", "closed_at", "stage_names", "slos_closed"])
 
 
-# Step 1: the goal (SLOs) and the constraint.
-
-
-class SloDimension(models.TextChoices):
-    TIME_TO_DECISION = "time_to_decision", "Time to decision (p95)"
-    DECISION_BUDGET = "decision_budget", "Decision budget"
-    OUTCOME_WEIGHTED = "outcome_weighted", "Outcome-weighted performance"
-    COVERAGE = "coverage", "Coverage"
-    DATA_LOSS = "data_loss", "Data loss"
-    CUSTOM = "custom", "Custom"
-
-
-class Comparator(models.TextChoices):
-    AT_MOST = "<=", "≤"
-    BELOW = "<", "<"
-    AT_LEAST = ">=", "≥"
-    ABOVE = ">", ">"
-    EXACTLY = "==", "="
-
-
-class MeasuredFrom(models.TextChoices):
-    TYPED = "typed", "Typed in"
-    LAST_STAGE_P95 = "last_stage_p95", "Last stage's p95 latency"
-    DATA_LOSS = "data_loss", "Dropped / throughput"
-
-
-class Slo(models.Model):
-    cycle = models.ForeignKey(Cycle, models.CASCADE, related_name="slos")
-    dimension = models.CharField(max_length=20, choices=SloDimension)
-    name = models.CharField(max_length=100)
-    comparator = models.CharField(max_length=2, choices=Comparator)
-    target = models.FloatField(null=True, blank=True, validators=AMOUNT.validators())
-    unit = models.CharField(max_length=30, blank=True)
-    measured = models.FloatField(null=True, blank=True, validators=AMOUNT.validators())
-    measured_from = models.CharField(
-        max_length=20, choices=MeasuredFrom, default=MeasuredFrom.TYPED
-    )
-    position = models.PositiveIntegerField(default=0)
-    history = HistoricalRecords()
-
-    class Meta:
-        ordering = ["position", "id"]
-        constraints = [
-            models.CheckConstraint(
-                condition=AMOUNT.check("target", null=True)
-                & AMOUNT.check("measured", null=True),
-                name="slo_numbers_in_range",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return self.name
+# Step 1: the constraint (the goal, the SLOs, is the system's).
 
 
 class ConstraintChoice(models.Model):

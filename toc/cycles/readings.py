@@ -1,6 +1,7 @@
 """What a cycle's pages, the API and the exports show beside its stored records:
-SLOs measured off the ledger, criteria judged, before/after changes, feature
-values and the validation experiment's figures.
+the system's SLOs measured off the ledger, the goal a cycle recorded, criteria
+judged, before/after changes, feature values and the validation experiment's
+figures.
 
 Each is handed out as a small view object next to the row it is about
 (`Shown`); nothing is written onto a model instance, so no later save() can
@@ -31,9 +32,9 @@ from toc.analysis import (
     validation_verdict,
 )
 from toc.analysis import Feature as FeatureSpec
-from toc.cycles.models import Cycle, MeasuredFrom, ValidationExperiment
+from toc.cycles.models import Cycle, CycleStatus, ValidationExperiment
 from toc.metrics.series import stage_series
-from toc.systems.models import Stage, System
+from toc.systems.models import Comparator, MeasuredFrom, Stage, System
 
 # The live ledger, read when first needed; None where a cycle's SLOs keep what
 # was typed (a closed cycle, a past moment).
@@ -114,6 +115,76 @@ def measure_slos(slos: Iterable[models.Model], ledger: Ledger = None) -> list[Sh
     return shown
 
 
+@dataclass(frozen=True)
+class SloStanding:
+    """An SLO with its measured value and status at one moment: now, or as a
+    cycle recorded it when it opened or closed (Cycle.slos_opened, slos_closed
+    hold these as dicts)."""
+
+    name: str
+    dimension: str
+    comparator: str
+    target: float | None
+    unit: str
+    measured: float | None
+    live: bool
+    status: str | None
+
+    @property
+    def comparator_symbol(self) -> str:
+        return Comparator(self.comparator).label
+
+
+def slo_standings(slos: Iterable[models.Model], ledger: Ledger) -> list[SloStanding]:
+    """The SLOs as they stand, live ones measured off the ledger."""
+    return [
+        SloStanding(
+            name=slo.name,
+            dimension=slo.dimension,
+            comparator=slo.comparator,
+            target=slo.target,
+            unit=slo.unit,
+            measured=slo.reading.measured,
+            live=slo.reading.live,
+            status=None if slo.reading.status is None else str(slo.reading.status),
+        )
+        for slo in measure_slos(slos, ledger)
+    ]
+
+
+@dataclass(frozen=True)
+class GoalRow:
+    """One SLO of a cycle's goal: as it stood when the cycle opened, and now
+    (or when it closed). Either is None for an SLO added or removed meanwhile."""
+
+    opened: SloStanding | None
+    latest: SloStanding | None
+
+    @property
+    def slo(self) -> SloStanding:
+        return self.latest or self.opened  # type: ignore[return-value]
+
+
+def recorded(record: list[dict] | None) -> list[SloStanding]:
+    return [SloStanding(**item) for item in record or []]
+
+
+def goal_of(cycle: Cycle, latest: list[SloStanding]) -> list[GoalRow]:
+    """The cycle's goal: each SLO at its opening beside `latest`, matched by
+    name, in the order of `latest` and then those no longer there."""
+    opened = {slo.name: slo for slo in recorded(cycle.slos_opened)}
+    rows = [GoalRow(opened.pop(slo.name, None), slo) for slo in latest]
+    return rows + [GoalRow(slo, None) for slo in opened.values()]
+
+
+def goal_now(cycle: Cycle, ledger: Ledger) -> list[GoalRow]:
+    """An open cycle's goal against the system's SLOs now; a closed one's
+    against what it recorded at its close."""
+    if cycle.status == CycleStatus.CLOSED:
+        return goal_of(cycle, recorded(cycle.slos_closed))
+    return goal_of(cycle, slo_standings(cycle.system.slos.all(), ledger))
+
+
 def measured_from_metrics(source: str, unit: str, ledger: dict) -> float | None:
     """An SLO's measured value read off the current ledger, in the SLO's unit."""
     rows = [row for row in ledger["stages"] if row["samples"]]
@@ -136,7 +207,7 @@ def _criterion(row: Any) -> CriterionSpec:
     return CriterionSpec(row.metric, row.comparator, row.threshold, row.result)
 
 
-def judge_criteria(criteria: Iterable[models.Model], ledger: Ledger = None) -> list:
+def judge_criteria(criteria: Iterable[models.Model]) -> list:
     criteria = list(criteria)
     _, outcomes = judge([_criterion(c) for c in criteria])
     return [
@@ -151,7 +222,7 @@ def verdict_of(criteria: Iterable[Any]) -> ExperimentVerdict:
     return verdict
 
 
-def outcome_changes(rows: Iterable[models.Model], ledger: Ledger = None) -> list:
+def outcome_changes(rows: Iterable[models.Model]) -> list:
     return [
         Shown(
             row,
@@ -169,7 +240,7 @@ def values_of(features: Iterable[Any]) -> list[FeatureValue]:
     return feature_values(specs, CONTRIBUTION_FLOOR)
 
 
-def value_features(features: Iterable[models.Model], ledger: Ledger = None) -> list:
+def value_features(features: Iterable[models.Model]) -> list:
     """The features with their value, the most valuable first."""
     features = list(features)
     values = {value.name: value for value in values_of(features)}

@@ -23,7 +23,7 @@ from rest_framework import serializers as drf
 from toc.analysis import check_decision
 from toc.cycles import forms, readings, serializers
 from toc.cycles.models import Cycle
-from toc.cycles.readings import Ledger, Shown
+from toc.cycles.readings import Shown
 from toc.systems.forms import FeatureForm
 
 # Step → how the retrospective and the exports head it.
@@ -108,7 +108,7 @@ class RowKind:
     title: str = ""  # the field that tells one row from another in the trail
     trail_noun: str = ""  # as the trail names a row out of its list, if not bare
     # What is read beside each row, and how the API shows it as `derived`.
-    read: Callable[[list, Ledger], list[Shown]] | None = None
+    read: Callable[[list], list[Shown]] | None = None
     derived: type[serializers.Reading] | None = None
     # Rows of a stage's registry, shared by every cycle of the system: the
     # cycle's API, snapshot and exports leave them out (the stage has its own
@@ -163,11 +163,11 @@ class RowKind:
             return []
         return list(getattr(parent, self.related_name).all())
 
-    def show(self, rows: list[models.Model], ledger: Ledger = None) -> list[Shown]:
-        """The rows with what is read beside each (see readings.Ledger)."""
+    def show(self, rows: list[models.Model]) -> list[Shown]:
+        """The rows with what is read beside each."""
         if self.read is None:
             return [Shown(row) for row in rows]
-        return self.read(rows, ledger)
+        return self.read(rows)
 
 
 def _decision(cycle: Cycle) -> dict:
@@ -179,17 +179,6 @@ def _decision(cycle: Cycle) -> dict:
 
 
 KINDS: list[RecordKind | RowKind] = [
-    RowKind(
-        key="slos",
-        noun="an SLO",
-        step="goal",
-        form=forms.SloForm,
-        parent="cycle",
-        ordered=True,
-        title="name",
-        read=readings.measure_slos,
-        derived=serializers.SloDerivedSerializer,
-    ),
     RecordKind(
         key="constraint",
         noun="constraint",

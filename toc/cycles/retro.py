@@ -19,7 +19,15 @@ from django.db import models
 from toc.analysis import describe_change
 from toc.charts.stage import Mark, before_after_charts
 from toc.cycles.models import Cycle, CycleStatus, OutcomeRow, Pattern
-from toc.cycles.readings import Shown, verdict_of
+from toc.cycles.readings import (
+    GoalRow,
+    Shown,
+    goal_now,
+    goal_of,
+    recorded,
+    slo_standings,
+    verdict_of,
+)
 from toc.cycles.records import (
     KINDS,
     LINKS,
@@ -32,6 +40,7 @@ from toc.cycles.records import (
 from toc.lib.formats import number
 from toc.metrics.ledger import ledger_response
 from toc.metrics.series import one_stage_series
+from toc.systems.models import Slo
 
 OUTSIDE = "outside"  # the outcome's "next constraint" when it left the pipeline
 
@@ -62,6 +71,8 @@ class Snapshot:
     # The stages' names by slug: as they were when the cycle closed, or as they
     # are while it is open.
     stage_names: dict[str, str] = field(default_factory=dict)
+    # The system's SLOs when the cycle opened beside now (or its close).
+    goal: list[GoalRow] = field(default_factory=list)
 
     def __getattr__(self, name: str) -> Any:
         # Reached only for names a Snapshot lacks: a record's link or a list's name.
@@ -115,15 +126,13 @@ LISTS = [kind for kind in ROWS.values() if _told(kind)]
 
 def snapshot_now(cycle: Cycle) -> Snapshot:
     """The cycle as it stands; `cycle` comes from records.cycle_with_links."""
-    # An open cycle reads live SLOs off the ledger, as its goal page does; a closed
-    # one keeps what was typed, since today's metrics are not the cycle's.
-    live = cycle.status == CycleStatus.OPEN
-    ledger = partial(ledger_response, cycle.system) if live else None
     snapshot = Snapshot(
         cycle=cycle,
         as_of=None,
         records={kind.link: kind.instance(cycle) for kind in LINKS},
-        rows={kind.name: kind.show(kind.rows(cycle), ledger) for kind in LISTS},
+        rows={kind.name: kind.show(kind.rows(cycle)) for kind in LISTS},
+        # An open cycle's goal is read off the ledger, as its pages read it.
+        goal=goal_now(cycle, partial(ledger_response, cycle.system)),
     )
     return _complete(snapshot)
 
@@ -148,11 +157,17 @@ def snapshot_as_of(cycle: Cycle, when: datetime) -> Snapshot:
         found = kind.model.history.as_of(when).filter(**{kind.parent: parent.pk})
         return sorted(found, key=_sort_key(kind.model))
 
+    if past.closed_at is not None:
+        latest = recorded(past.slos_closed)
+    else:  # the system's SLOs as they were saved by then
+        slos = Slo.history.as_of(when).filter(system_id=cycle.system_id)
+        latest = slo_standings(sorted(slos, key=_sort_key(Slo)), None)
     snapshot = Snapshot(
         cycle=past,
         as_of=when,
         records=records,
         rows={kind.name: kind.show(rows(kind)) for kind in LISTS},
+        goal=goal_of(past, latest),
     )
     return _complete(snapshot)
 

@@ -1,4 +1,4 @@
-"""Inline lists of a cycle's records (SLOs, whys, assumptions, tiers, …).
+"""Inline lists of a cycle's records (whys, assumptions, tiers, …).
 
 Every list works the same way: add, edit in place, move and delete with htmx,
 each with a full-page fallback. A RowKind (records.py) says which model, form and
@@ -26,7 +26,6 @@ from toc.cycles.models import Cycle
 from toc.cycles.records import ROWS, RowKind
 from toc.lib import unique
 from toc.lib.http import atomic_post, form_page
-from toc.metrics.ledger import ledger_response
 
 
 def _kind(key: str) -> RowKind:
@@ -38,8 +37,8 @@ def _kind(key: str) -> RowKind:
 
 def rows_context(cycle: Cycle, kind: RowKind, can_edit: bool, form=None) -> dict:
     """A list as its step page shows it: each row with what is read beside it
-    (readings.Shown), SLOs measured off the live ledger."""
-    rows = kind.show(kind.rows(cycle), lambda: ledger_response(cycle.system))
+    (readings.Shown)."""
+    rows = kind.show(kind.rows(cycle))
     return {
         "cycle": cycle,
         "kind": kind,

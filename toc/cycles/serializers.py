@@ -198,18 +198,6 @@ class RetrospectiveNotesSerializer(RecordSerializer):
 
 # What the browser shows next to a row besides its fields (readings.py);
 # read-only, and left out of the row's ETag since an SLO's changes with the ledger.
-class SloDerivedSerializer(Reading):
-    live = serializers.BooleanField(
-        help_text="Read off the ledger rather than typed in."
-    )
-    measured = serializers.FloatField(
-        allow_null=True, help_text="The ledger's value for live SLOs."
-    )
-    status = serializers.ChoiceField(
-        choices=["met", "violated", "unknown"], allow_null=True
-    )
-
-
 class CriterionDerivedSerializer(Reading):
     passed = serializers.BooleanField(allow_null=True)
 

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import asdict
+from functools import partial
 
 from django.db import models, transaction
 from django.db.models import Max
@@ -10,43 +12,17 @@ from simple_history.utils import bulk_create_with_history
 
 from toc.cycles.models import (
     Assumption,
-    Comparator,
     ConstraintChoice,
     Cycle,
     CycleStatus,
     RolloutPhase,
-    Slo,
-    SloDimension,
 )
+from toc.cycles.readings import Ledger, slo_standings
 from toc.cycles.records import LINKS, OPENED, RowKind
 from toc.lib import ordering
 from toc.lib.formats import duration
 from toc.metrics.ledger import constraint_standing, ledger_response
 from toc.systems.models import System
-
-# The five dimensions every cycle starts with; targets are the team's to set.
-STANDARD_SLOS = [
-    (
-        SloDimension.TIME_TO_DECISION,
-        "Time to decision (p95)",
-        Comparator.AT_MOST,
-        "min",
-    ),
-    (
-        SloDimension.DECISION_BUDGET,
-        "Actionable alerts per day",
-        Comparator.AT_MOST,
-        "/day",
-    ),
-    (
-        SloDimension.OUTCOME_WEIGHTED,
-        "Outcome-weighted recall",
-        Comparator.AT_LEAST,
-        "%",
-    ),
-    (SloDimension.COVERAGE, "Coverage of relevant events", Comparator.AT_LEAST, "%"),
-    (SloDimension.DATA_LOSS, "Data loss", Comparator.AT_MOST, "%"),
-]
 
 # (name, share of traffic, hold hours, success criteria)
 STANDARD_PHASES = [
@@ -97,27 +73,14 @@ def cycle_open(
     Raises CycleInProgress while another cycle of the system is open."""
     _lock_open_cycles(system)
     last = system.cycles.aggregate(Max("number"))["number__max"] or 0
-    cycle = Cycle.objects.create(
-        system=system, number=last + 1, title=title, created_by=user
-    )
-    # bulk_create alone would leave these rows out of the audit trail.
-    bulk_create_with_history(
-        [
-            Slo(
-                cycle=cycle,
-                dimension=dimension,
-                name=name,
-                comparator=comparator,
-                unit=unit,
-                position=position,
-            )
-            for position, (dimension, name, comparator, unit) in enumerate(
-                STANDARD_SLOS
-            )
-        ],
-        Slo,
-    )
     ledger = ledger_response(system)
+    cycle = Cycle.objects.create(
+        system=system,
+        number=last + 1,
+        title=title,
+        created_by=user,
+        slos_opened=slo_record(system, lambda: ledger),
+    )
     standing = None if ledger["stale"] else constraint_standing(ledger)
     detected = standing.stage if standing and standing.stage else ""
     chosen = system.stages.filter(slug=stage).first() if stage else None
@@ -162,6 +125,12 @@ def cycle_open(
     return cycle
 
 
+def slo_record(system: System, ledger: Ledger) -> list[dict]:
+    """The system's SLOs as they stand, measured off the ledger where they are
+    read live: what a cycle keeps of its goal when it opens and when it closes."""
+    return [asdict(slo) for slo in slo_standings(system.slos.all(), ledger)]
+
+
 def _unchosen(ledger: dict) -> str:
     if ledger["stale"]:
         return (
@@ -172,6 +141,16 @@ def _unchosen(ledger: dict) -> str:
     return ""
 
 
+def _locked_status(cycle: Cycle) -> str:
+    """The cycle's status once no other request is changing it; it stays locked
+    until the transaction ends."""
+    return (
+        Cycle.objects.select_for_update(no_key=True)
+        .values_list("status", flat=True)
+        .get(pk=cycle.pk)
+    )
+
+
 class CycleClosed(Exception):
     """The cycle was closed, and its next one opened, by another request."""
 
@@ -180,14 +159,9 @@ class CycleClosed(Exception):
 def cycle_close(*, cycle: Cycle) -> None:
     """Closes the cycle without opening another, as before reopening an earlier
     one. Raises CycleClosed if it is no longer open."""
-    status = (
-        Cycle.objects.select_for_update(no_key=True)
-        .values_list("status", flat=True)
-        .get(pk=cycle.pk)
-    )
-    if status != CycleStatus.OPEN:
+    if _locked_status(cycle) != CycleStatus.OPEN:
         raise CycleClosed(f"Cycle {cycle.number} is already closed.")
-    cycle.close()
+    cycle.close(slos=slo_record(cycle.system, partial(ledger_response, cycle.system)))
 
 
 @transaction.atomic
@@ -219,12 +193,7 @@ def cycle_reopen(*, cycle: Cycle, reason: str, user=None) -> None:
     CycleInProgress while another cycle of the system is open."""
     # The cycle's lock before the system's, in the order cycle_close_and_continue
     # takes them, so that a reopen and a close cannot wait on each other.
-    status = (
-        Cycle.objects.select_for_update(no_key=True)
-        .values_list("status", flat=True)
-        .get(pk=cycle.pk)
-    )
-    if status != CycleStatus.CLOSED:
+    if _locked_status(cycle) != CycleStatus.CLOSED:
         raise CycleNotClosed(f"Cycle {cycle.number} is in progress already.")
     _lock_open_cycles(cycle.system)
     cycle._history_user = user  # simple-history's own hook for who did it

@@ -17,7 +17,13 @@ from toc.analysis import Why as WhySpec
 from toc.charts.features import feature_value_chart
 from toc.cycles import forms
 from toc.cycles.models import Cycle
-from toc.cycles.readings import Shown, validation_figures, values_of, verdict_of
+from toc.cycles.readings import (
+    Shown,
+    goal_now,
+    validation_figures,
+    values_of,
+    verdict_of,
+)
 from toc.cycles.records import RECORDS
 from toc.metrics.forms import WhatIfForm
 from toc.metrics.ledger import constraint_standing, ledger_response
@@ -66,6 +72,7 @@ def _goal(request: HttpRequest, cycle: Cycle, lists: dict) -> dict:
         )
     return {
         "ledger": ledger,
+        "goal": goal_now(cycle, lambda: ledger),
         "what_if_form": WhatIfForm(stage_names=names),
         "budget_form": budget_form,
         "budget": budget,

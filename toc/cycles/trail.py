@@ -8,10 +8,11 @@ filters are exact and need no extra column. (A cycle id filled in by the
 pre_create_historical_record signal would miss every row that simple-history's
 bulk helpers write, since they send no signal.)
 
-The sources are the registry's kinds (records.py). Shared rows (features)
-belong to a stage, and a stage's registry is shared by every cycle of its
-system. A cycle's trail shows the changes to its system's stages' rows made
-while the cycle was open: that is when its team could edit them.
+The sources are the registry's kinds (records.py) and the system's SLOs.
+Shared rows belong to a stage (features) or to the system (SLOs), and are
+shared by every cycle of the system. A cycle's trail shows the changes to
+them made while the cycle was open: the goal and the registry as it worked
+towards them.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from django.utils.text import capfirst
 from toc.cycles.models import Assumption, Cycle, Pattern, StepPlan
 from toc.cycles.records import KINDS, RECORDS, RecordKind
 from toc.lib.formats import number
+from toc.systems.models import Slo
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,7 @@ class Source:
     key: str  # the historical row's field that names the parent
     parent: type[models.Model] | None = None  # a link of the cycle; None: the cycle
     title: str = ""  # the field that tells one row from another in a list
-    shared: bool = False  # a stage's rows, shared by the system's cycles
+    shared: bool = False  # a stage's or the system's rows, shared by its cycles
 
 
 def _sources() -> list[Source]:
@@ -64,6 +66,7 @@ def _sources() -> list[Source]:
                 kind.shared,
             )
         )
+    sources.append(Source(Slo, "SLO", "system_id", title="name", shared=True))
     return sources
 
 
@@ -110,9 +113,13 @@ class Entry:
 def _history(source: Source, cycle: Cycle) -> models.QuerySet:
     history = source.model.history.all()
     if source.shared:
+        owners = (
+            [cycle.system_id]
+            if source.key == "system_id"
+            else cycle.system.stages.values("pk")
+        )
         history = history.filter(
-            **{f"{source.key}__in": cycle.system.stages.values("pk")},
-            history_date__gte=cycle.created,
+            **{f"{source.key}__in": owners}, history_date__gte=cycle.created
         )
         if cycle.closed_at:
             history = history.filter(history_date__lte=cycle.closed_at)
@@ -182,6 +189,8 @@ def _entry(source: Source, record, prior, names: _Names) -> Entry:
     action = ACTIONS[record.history_type]
     # The parent never changes; showing it would only repeat the cycle.
     hidden = {"id", "cycle", "system", source.key.removesuffix("_id")}
+    # What a cycle recorded of its goal is on its goal page, not in sentences.
+    hidden |= {"slos_opened", "slos_closed"}
     changes = []
     if action == "changed" and prior is not None:
         delta = record.diff_against(prior, excluded_fields=hidden)

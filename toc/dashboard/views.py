@@ -51,7 +51,6 @@ def _dashboard_context(request: HttpRequest, system: System, role: Role) -> dict
             form.cleaned_data["stage"],
             form.cleaned_data["factor"],
         )
-    slo_cycle, slo_chart = slo_figure(system, ledger)
     standing = constraint_standing(ledger)
     return {
         "system": system,
@@ -63,8 +62,7 @@ def _dashboard_context(request: HttpRequest, system: System, role: Role) -> dict
             if has_data
             else {}
         ),
-        "slo_cycle": slo_cycle,
-        "slo_chart": slo_chart,
+        "slo_chart": slo_figure(system, ledger),
         "window_end": parse_datetime(ledger["window_end"] or ""),
         "events": event_moves(
             system.constraint_events.all()[:RECENT_EVENTS], stage_names(ledger)

@@ -16,13 +16,13 @@ from toc.cycles.models import (
     Decision,
     OutcomeRow,
     PhaseStatus,
-    Slo,
+    RetrospectiveNotes,
     StepPlan,
     Tier,
     ValidationExperiment,
     Why,
 )
-from toc.cycles.services import cycle_open
+from toc.cycles.services import cycle_open, slo_record
 from toc.demo.clock import Story
 from toc.demo.simulation import (
     STORY_CYCLE_1_CLOSED,
@@ -34,7 +34,8 @@ from toc.demo.simulation import (
     STORY_VALIDATION,
     VALIDATION_FACTOR,
 )
-from toc.systems.models import Feature, System
+from toc.systems.models import Feature, Slo, System
+from toc.systems.services import STANDARD_SLOS
 
 
 def demo_cycles(system: System, user, start: datetime) -> None:
@@ -47,13 +48,38 @@ def demo_cycles(system: System, user, start: datetime) -> None:
     _cycle_in_progress(story)
 
 
-def _set_slos(
-    cycle: Cycle, values: dict[str, tuple[float | None, float | None]]
-) -> None:
-    for slo in cycle.slos.all():
+def _set_slos(system: System, values: dict[str, tuple[float | None, float | None]]):
+    """Sets the (target, measured) of the system's SLOs by dimension."""
+    for slo in system.slos.all():
         if slo.dimension in values:
             slo.target, slo.measured = values[slo.dimension]
             slo.save(update_fields=["target", "measured"])
+
+
+def _set_goal(story: Story, day: float) -> None:
+    """The article's goal, set before the first cycle: detection within 5
+    minutes, at most 10 actionable alerts a day, 90% recall, 95% coverage."""
+    with story.on(day):
+        for position, (dimension, name, comparator, unit) in enumerate(STANDARD_SLOS):
+            Slo.objects.get_or_create(
+                system=story.system,
+                dimension=dimension,
+                defaults={
+                    "name": name,
+                    "comparator": comparator,
+                    "unit": unit,
+                    "position": position,
+                },
+            )
+        _set_slos(
+            story.system,
+            {
+                "time_to_decision": (5, 47),
+                "decision_budget": (10, 21),
+                "outcome_weighted": (90, None),
+                "coverage": (95, 30),
+            },
+        )
 
 
 def _open(story: Story, day: float, title: str, stage: str) -> Cycle:
@@ -82,17 +108,8 @@ def _open(story: Story, day: float, title: str, stage: str) -> Cycle:
 def _finished_cycle(story: Story) -> None:
     system, user = story.system, story.user
     opened = STORY_CYCLE_1_OPENED
+    _set_goal(story, opened - 1 / 24)
     cycle = _open(story, opened, "Feature-Tier2 cannot keep up", "feature-tier2")
-    with story.on(opened + 0.5 / 24):
-        _set_slos(
-            cycle,
-            {
-                "time_to_decision": (5, 47),
-                "decision_budget": (10, 21),
-                "outcome_weighted": (90, None),
-                "coverage": (95, 30),
-            },
-        )
 
     began, ended = STORY_VALIDATION
     with story.on(ended + 1 / 24):
@@ -346,8 +363,33 @@ def _finished_cycle(story: Story) -> None:
                 unit=unit,
                 lower_is_better=lower,
             )
+        # The goal measured again after the rollout: detection is fast now, and
+        # the analysts get more alerts than the budget, which Triage has to fix.
+        _set_slos(
+            system,
+            {
+                "time_to_decision": (5, 3.2),
+                "decision_budget": (10, 64),
+                "coverage": (95, 98),
+            },
+        )
     with story.on(STORY_CYCLE_1_CLOSED) as closed:
-        cycle.close(at=closed)
+        cycle.close(
+            at=closed,
+            slos=slo_record(system, lambda: story.ledger(STORY_CYCLE_1_CLOSED)),
+        )
+    # The retrospective meeting, the morning after, before cycle 2 opens.
+    with story.on(STORY_CYCLE_1_CLOSED + 0.75):
+        RetrospectiveNotes.objects.create(
+            cycle=cycle,
+            went_well="The validation experiment settled in a day which stage held "
+            "us back, before anyone argued for a fix.",
+            to_change="We watched the analysts' queue only once the rollout was "
+            "done; the next stage's queue needs watching from the first phase.",
+            actions="Alert on the analysts' queue depth\n"
+            "Review the tier thresholds every month\n"
+            "Share the SLOs with the analysts' lead",
+        )
 
 
 def _cycle_in_progress(story: Story) -> None:
@@ -355,7 +397,7 @@ def _cycle_in_progress(story: Story) -> None:
     cycle = _open(story, opened, "Alert investigation takes too long", "triage")
     with story.on(opened + 1 / 24):
         Slo.objects.create(
-            cycle=cycle,
+            system=story.system,
             dimension="custom",
             name="Investigation time per Tier-3 alert",
             comparator="<=",

@@ -4,7 +4,7 @@ from django.http import Http404, HttpRequest
 
 from toc.accounts.access import require_role, team_role
 from toc.accounts.models import Role
-from toc.systems.models import Stage, System
+from toc.systems.models import Slo, Stage, System
 
 
 def get_system(
@@ -25,3 +25,12 @@ def get_stage(
         raise Http404("No such stage.")
     stage.system = system
     return stage
+
+
+def get_slo(request: HttpRequest, system_slug: str, pk: int, *, needs: Role) -> Slo:
+    system, _ = get_system(request, system_slug, needs=needs)
+    slo = system.slos.filter(pk=pk).first()
+    if slo is None:
+        raise Http404("No such SLO.")
+    slo.system = system
+    return slo

@@ -8,6 +8,7 @@ from toc.systems.models import (
     MAX_ITEMS_PER_HOUR,
     MAX_PEOPLE,
     Feature,
+    Slo,
     Stage,
     StageKind,
     System,
@@ -170,3 +171,19 @@ class FeatureForm(forms.ModelForm):
                 f"This stage already has a feature “{name}”; choose another name."
             )
         return name
+
+
+class SloForm(forms.ModelForm):
+    class Meta:
+        model = Slo
+        fields = [
+            "name",
+            "dimension",
+            "comparator",
+            "target",
+            "unit",
+            "measured",
+            "measured_from",
+        ]
+        labels = {"measured_from": "Measured how"}
+        help_texts = {"measured": "Leave empty when it is read off the metrics."}

@@ -128,6 +128,64 @@ class Stage(models.Model):
         return human_capacity(self.people, self.items_per_hour)
 
 
+# The goal: service level objectives.
+
+
+class SloDimension(models.TextChoices):
+    TIME_TO_DECISION = "time_to_decision", "Time to decision (p95)"
+    DECISION_BUDGET = "decision_budget", "Decision budget"
+    OUTCOME_WEIGHTED = "outcome_weighted", "Outcome-weighted performance"
+    COVERAGE = "coverage", "Coverage"
+    DATA_LOSS = "data_loss", "Data loss"
+    CUSTOM = "custom", "Custom"
+
+
+class Comparator(models.TextChoices):
+    AT_MOST = "<=", "≤"
+    BELOW = "<", "<"
+    AT_LEAST = ">=", "≥"
+    ABOVE = ">", ">"
+    EXACTLY = "==", "="
+
+
+class MeasuredFrom(models.TextChoices):
+    TYPED = "typed", "Typed in"
+    LAST_STAGE_P95 = "last_stage_p95", "Last stage's p95 latency"
+    DATA_LOSS = "data_loss", "Dropped / throughput"
+
+
+class Slo(models.Model):
+    """A service level objective of a system: the goal, which stays while the
+    constraint moves from stage to stage. A cycle records the SLOs as they
+    stood when it opened and when it closed (Cycle.slos_opened, slos_closed)."""
+
+    system = models.ForeignKey(System, models.CASCADE, related_name="slos")
+    dimension = models.CharField(max_length=20, choices=SloDimension)
+    name = models.CharField(max_length=100)
+    comparator = models.CharField(max_length=2, choices=Comparator)
+    target = models.FloatField(null=True, blank=True, validators=AMOUNT.validators())
+    unit = models.CharField(max_length=30, blank=True)
+    measured = models.FloatField(null=True, blank=True, validators=AMOUNT.validators())
+    measured_from = models.CharField(
+        max_length=20, choices=MeasuredFrom, default=MeasuredFrom.TYPED
+    )
+    position = models.PositiveIntegerField(default=0)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=AMOUNT.check("target", null=True)
+                & AMOUNT.check("measured", null=True),
+                name="slo_numbers_in_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class IngestKeyQuerySet(models.QuerySet):
     def active(self) -> IngestKeyQuerySet:
         return self.filter(revoked_at__isnull=True)

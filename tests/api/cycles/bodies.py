@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+# A valid body for a system's SLO (…/systems/{slug}/slos/).
+SLO = {
+    "name": "Recall",
+    "dimension": "custom",
+    "comparator": ">=",
+    "target": 90,
+    "unit": "%",
+    "measured": None,
+    "measured_from": "typed",
+}
+
 VALID_ROWS = {
-    "slos": {
-        "name": "Recall",
-        "dimension": "custom",
-        "comparator": ">=",
-        "target": 90,
-        "unit": "%",
-        "measured": None,
-        "measured_from": "typed",
-    },
     "whys": {"answer": "Because", "evidence": "logs", "validated": True},
     "assumptions": {"arrow": "b_d", "text": "All records need the same depth"},
     "tiers": {

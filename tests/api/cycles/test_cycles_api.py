@@ -108,8 +108,14 @@ def test_editor_opens_a_cycle(personas, editor):
     cycle = Cycle.objects.get()
     assert (cycle.number, cycle.title) == (1, "Cache the features")
     assert cycle.created_by == user_of(personas, Role.EDITOR)
-    assert cycle.slos.count() == 5
     assert response.json()["number"] == 1
+    recorded = response.json()["slos_opened"]
+    assert [slo["name"] for slo in recorded][:2] == [
+        "Time to decision (p95)",
+        "Actionable alerts per day",
+    ]
+    assert recorded == cycle.slos_opened
+    assert response.json()["slos_closed"] is None
     assert response["Location"] == f"http://testserver{BASE}/"
     assert response["ETag"] == etag(response.json())
 

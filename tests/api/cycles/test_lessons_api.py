@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from tests.api.clients import send
 from tests.api.cycles.conftest import BASE
 from toc.api.common import etag
@@ -87,11 +85,6 @@ def test_the_retrospective_answer_holds_the_notes(personas, cycle, editor, viewe
     assert body["records"]["lessons"] == LESSONS
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Until the API's record writes name their record to get_cycle "
-    "(locked_cycle(..., writes=kind.key)), a closed cycle refuses them all.",
-)
 def test_the_team_writes_them_to_a_closed_cycle(personas, cycle, editor):
     cycle_close_and_continue(cycle=cycle, user=None)
 

@@ -10,7 +10,7 @@ from tests.api.clients import send, token_client
 from tests.api.cycles.conftest import API, BASE, fields_of
 from toc.accounts.models import Role
 from toc.cycles.models import Cycle, CycleStatus
-from toc.cycles.services import cycle_close_and_continue
+from toc.cycles.services import cycle_close, cycle_close_and_continue
 
 
 @pytest.fixture
@@ -33,7 +33,7 @@ def test_opening_a_second_cycle_is_409_naming_the_open_one(cycle, editor) -> Non
 
 
 def test_an_admin_reopens_a_closed_cycle(personas, cycle, admin) -> None:
-    cycle.close()
+    cycle_close(cycle=cycle)
     response = send(admin, "post", f"{BASE}/reopen/", {"reason": "Rollout failed"})
     assert response.status_code == 200
     assert response["ETag"]
@@ -45,7 +45,7 @@ def test_an_admin_reopens_a_closed_cycle(personas, cycle, admin) -> None:
 
 
 def test_a_reopen_needs_a_reason(cycle, admin) -> None:
-    cycle.close()
+    cycle_close(cycle=cycle)
     response = send(admin, "post", f"{BASE}/reopen/", {})
     assert response.status_code == 400
     assert fields_of(response) == {"reason"}
@@ -54,7 +54,7 @@ def test_a_reopen_needs_a_reason(cycle, admin) -> None:
 
 
 def test_only_a_team_admin_reopens(cycle, editor, viewer, outsider) -> None:
-    cycle.close()
+    cycle_close(cycle=cycle)
     for client, status in [(editor, 403), (viewer, 403), (outsider, 404)]:
         response = send(client, "post", f"{BASE}/reopen/", {"reason": "Mine"})
         assert response.status_code == status

@@ -37,7 +37,7 @@ def test_json_export_with_a_token_is_the_pages_file(personas, cycle, viewer):
     page = json.loads(personas.viewer.get(f"{PAGE}/export.json").content)
     del data["exported_at"], page["exported_at"]
     assert data == page
-    assert (data["format"], data["version"]) == ("toc-cycle", 1)
+    assert (data["format"], data["version"]) == ("toc-cycle", 2)
 
 
 def test_an_export_whatever_the_client_accepts_and_its_errors_in_json(
