@@ -212,6 +212,26 @@ def test_cycle_2_opened_on_the_analysts_after_the_move(story, start) -> None:
     assert Cycle.objects.get(number=1).closed_at < cycle.created
 
 
+def test_the_articles_goal_is_set_before_cycle_1_and_carried_into_cycle_2(
+    story,
+) -> None:
+    def targets(record: list[dict]) -> dict:
+        return {slo["dimension"]: slo["target"] for slo in record if slo["target"]}
+
+    def measured(record: list[dict]) -> dict:
+        return {slo["dimension"]: slo["measured"] for slo in record}
+
+    one, two = Cycle.objects.order_by("number")
+    goal = {"time_to_decision": 5, "decision_budget": 10, "outcome_weighted": 90}
+    for record in (one.slos_opened, one.slos_closed, two.slos_opened):
+        assert targets(record).items() >= goal.items()
+    # Detection got fast; the analysts now get more alerts than the budget.
+    assert measured(one.slos_opened)["time_to_decision"] == 47
+    assert measured(one.slos_closed)["time_to_decision"] == 3.2
+    assert measured(two.slos_opened)["decision_budget"] == 64
+    assert "Investigation time per Tier-3 alert" in [s.name for s in story.slos.all()]
+
+
 def test_the_open_cycle_works_on_the_live_constraint(demo_client) -> None:
     page = demo_client.get("/systems/nad/cycles/2/").content.decode()
     assert "The ledger now finds" not in page
