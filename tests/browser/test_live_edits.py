@@ -1,7 +1,7 @@
 """What an inline edit changes elsewhere on the page shows without a reload:
-the "still missing" box, the chain's step states, the cloud. And the ingest-key
-page, which shows a new key once, with a copy button, and makes no second key
-when reloaded.
+the "still missing" box, the chain's step states, the chain's findings, the
+cloud. And the ingest-key page, which shows a new key once, with a copy button,
+and makes no second key when reloaded.
 """
 
 from __future__ import annotations
@@ -12,7 +12,13 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import screenshot
-from tests.browser.test_cycle_walkthrough import _add_form, _htmx, _label, _rows
+from tests.browser.test_cycle_walkthrough import (
+    _add_form,
+    _edit_row,
+    _htmx,
+    _label,
+    _rows,
+)
 from tests.browser.test_stage_editor import _log_in
 from toc.cycles.models import Cycle, CycleStatus
 from toc.cycles.services import cycle_open
@@ -57,6 +63,31 @@ def test_a_why_updates_what_is_missing_and_the_chain_in_place(
 
     expect(problem).to_have_class(re.compile(r"\bchain__step--draft\b"))
     expect(todo).to_contain_text("No evidence is recorded for this answer")
+    assert page.evaluate("window.__noReload") is True
+    assert page.problems == []
+
+
+def test_the_chains_findings_follow_a_why_in_place(page, live_server) -> None:
+    page.set_default_timeout(10_000)
+    cycle_url = _fresh_cycle(live_server)
+    _log_in(page, live_server)
+    page.goto(f"{cycle_url}problem/")
+    findings = page.locator("#findings")
+    expect(findings).to_contain_text("Fewer than 3 whys")
+    expect(findings).not_to_contain_text("Why 1:")
+    page.evaluate("window.__noReload = true")
+
+    form = _add_form(page, "whys")
+    form.get_by_label(_label("Because…")).fill("Tier-2 computes 47 features per record")
+    _htmx(page, form.get_by_role("button", name="Add why"))
+    expect(findings).to_contain_text("Why 1: No evidence is recorded")
+
+    editor = _edit_row(page, "whys", _rows(page, "whys").first)
+    editor.get_by_label(_label("Evidence")).fill("Profiler: 47 features, 31 unused")
+    _htmx(page, editor.get_by_role("button", name="Save"))
+    expect(findings).not_to_contain_text("No evidence is recorded")
+    expect(findings).to_contain_text("Why 1: This answer has not been checked yet")
+    screenshot(page, "problem-findings-in-place")
     assert page.evaluate("window.__noReload") is True
     assert page.problems == []
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -15,6 +16,8 @@ from toc.cycles.models import (
     ValidationExperiment,
     Why,
 )
+
+HTMX = {"HX-Request": "true"}
 
 STEPS = [
     "goal",
@@ -370,3 +373,35 @@ def test_a_closed_cycle_is_read_only(personas, cycle) -> None:
     )
     assert response.status_code == 403
     assert not Why.objects.exists()
+
+
+def _findings(client) -> str:
+    """What the problem page's findings box holds, as the htmx refresh reads it."""
+    content = client.get(f"{BASE}/problem/", headers=HTMX).content.decode()
+    box = re.search(r'<div id="findings"[^>]*>(.*?)</div>', content, re.S)
+    assert box is not None
+    return box.group(1)
+
+
+def test_the_findings_box_answers_the_chain_as_it_now_stands(personas, cycle) -> None:
+    # The box re-reads this GET when rows.py sends cycle-changed, so each
+    # answer must follow the last change to a why.
+    teammate = personas.teammate
+    assert "Why 1:" not in _findings(teammate)
+    assert "Fewer than 3 whys" in _findings(teammate)
+
+    teammate.post(f"{BASE}/whys/add/", {"new-whys-answer": "Slow"}, headers=HTMX)
+    assert "Why 1: No evidence is recorded" in _findings(teammate)
+
+    why = cycle.problem.whys.get()
+    teammate.post(
+        f"{BASE}/whys/{why.pk}/edit/",
+        {f"edit-whys-{why.pk}-answer": "Slow", f"edit-whys-{why.pk}-evidence": "logs"},
+        headers=HTMX,
+    )
+    shown = _findings(teammate)
+    assert "No evidence is recorded" not in shown
+    assert "Why 1: This answer has not been checked yet" in shown
+
+    teammate.post(f"{BASE}/whys/{why.pk}/delete/", headers=HTMX)
+    assert "Why 1:" not in _findings(teammate)
