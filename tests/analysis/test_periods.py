@@ -124,10 +124,10 @@ def test_tripling_the_real_constraint_shows_in_every_metric() -> None:
         return comparison.change(metric).change
 
     assert worded(PeriodMetric.THROUGHPUT) == "+33.3%"
-    assert worded(PeriodMetric.CAPACITY) == "+200.0%"
+    assert worded(PeriodMetric.CAPACITY) == "+200%"
     assert worded(PeriodMetric.UTILIZATION) == "−53 pp"
     assert worded(PeriodMetric.MAX_LATENCY_P95_MS) == "3.3× faster"
-    assert worded(PeriodMetric.QUEUE_DEPTH) == "−100.0%"
+    assert worded(PeriodMetric.QUEUE_DEPTH) == "−100%"
     assert comparison.during.queue_trend is not None
     assert comparison.during.queue_trend < 0
     assert all(change.improved for change in comparison.changes)
@@ -226,7 +226,7 @@ def test_system_throughput_that_does_not_rise_clears_the_suspect() -> None:
 
     assert verdict.result is ValidationResult.NOT_CONSTRAINT
     assert verdict.sentence == (
-        "System throughput did not rise (+1.1%, 28.5k → 28.8k records/s) while "
+        "System throughput did not rise (+1.05%, 28.5k → 28.8k records/s) while "
         "Inference had more capacity: Inference is not the constraint."
     )
 
@@ -237,7 +237,7 @@ def test_a_fall_in_system_throughput_is_no_rise() -> None:
     )
 
     assert verdict.result is ValidationResult.NOT_CONSTRAINT
-    assert "did not rise (−10.0%, 28.5k → 25.6k records/s)" in verdict.sentence
+    assert "did not rise (−10%, 28.5k → 25.6k records/s)" in verdict.sentence
 
 
 @pytest.mark.parametrize(

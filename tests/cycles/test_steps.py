@@ -334,14 +334,14 @@ def test_a_suspect_that_does_not_raise_system_throughput_is_cleared(
 
     assert figures["verdict"].result == "not_constraint"
     assert figures["verdict"].sentence == (
-        "System throughput did not rise (+1.1%, 950 → 960 records/s) while Features "
+        "System throughput did not rise (+1.05%, 950 → 960 records/s) while Features "
         "had more capacity: Features is not the constraint."
     )
     # A rise within the noise is not painted as a success.
     content = response.content.decode()
     row = content[content.index("System throughput (Inference)") :]
     row = row[: row.index("</tr>")]
-    assert '<span class="change ">+1.1%</span>' in row
+    assert '<span class="change ">+1.05%</span>' in row
 
 
 def test_without_metrics_the_verdict_says_which_are_missing(personas, cycle) -> None:

@@ -4,17 +4,19 @@ Rules, first match wins:
 
 - equal values: "no change";
 - unit "%" or "pp" (values already in percent): the difference in percentage points,
-  "+68 pp", because a relative change of a percentage ("+226.7%") misleads;
+  "+68 pp", because a relative change of a percentage ("+227%") misleads;
 - a time-like unit where lower is better and the time went down: before / after to
-  two significant figures, "15× faster", unless that rounds to 1.0;
+  two significant figures, "15× faster", "1.5× faster", unless that rounds to 1;
 - before at or below zero, or after below it (a relative change is undefined or
   meaningless, as for a queue trend going from -3 to +5 records/s): the absolute
   difference, "+11", "+8 records/s";
-- else the relative change (after - before) / |before| to one decimal, "-98.7%".
+- else the relative change (after - before) / |before| to three significant
+  figures, as numbers read everywhere in toc (toc.lib.formats): "-98.7%", "+200%",
+  "+12.5%", "+1,250%".
 
 Points and absolute differences have at most one decimal ("+68 pp", "+2.5 pp").
-A nonzero change too small for one decimal gets two significant figures instead of
-reading as "+0.0%", and a cut that is not total never reads as "-100.0%". Negative
+A nonzero change too small for that keeps its first significant figures instead of
+reading as "+0%", and a cut that is not total never reads as "-100%". Negative
 changes carry the minus sign U+2212 (written "-" here), not a hyphen. Infinite
 values give "∞".
 """
@@ -22,6 +24,8 @@ values give "∞".
 from __future__ import annotations
 
 import math
+
+from toc.lib.formats import significant
 
 MINUS = "\N{MINUS SIGN}"
 INFINITY = "\N{INFINITY}"
@@ -59,8 +63,8 @@ def describe_change(
         return f"{_signed(after - before)} pp"
     if _is_time(unit) and lower_is_better and 0 < after < before:
         times = _two_significant(before / after)
-        # "1.0× faster" would read as no change; the percentage says more.
-        if times != "1.0":
+        # "1× faster" would read as no change; the percentage says more.
+        if times != "1":
             return f"{times}× faster"
     if before <= 0 or after < 0:
         return _signed(after - before) + (f" {unit}" if unit else "")
@@ -103,11 +107,9 @@ def _signed(value: float) -> str:
     magnitude = abs(value)
     if math.isinf(magnitude):
         return _sign(value) + INFINITY
-    text = f"{magnitude:,.1f}"
-    if text == "0.0":
-        text = _small(magnitude)
-    elif text.endswith(".0"):
-        text = text[:-2]
+    text = f"{magnitude:,.1f}".removesuffix(".0")
+    if text == "0":
+        text = significant(magnitude, 2)
     return _sign(value) + text
 
 
@@ -115,24 +117,12 @@ def _signed_percent(share: float) -> str:
     magnitude = abs(share) * 100
     if math.isinf(magnitude):
         return f"{_sign(share)}{INFINITY}%"
-    text = f"{magnitude:,.1f}"
-    if text == "0.0":
-        text = _small(magnitude)
-    elif text == "100.0" and magnitude < 100:
+    text = significant(magnitude)
+    if text == "100" and magnitude < 100:
         # Minus 100% means eliminated; 2,500 → 1 is not.
         text = "99.9"
     return f"{_sign(share)}{text}%"
 
 
-def _small(magnitude: float) -> str:
-    """Two significant figures of a number below 0.05, without trailing zeros."""
-    decimals = 1 - math.floor(math.log10(magnitude))
-    return f"{magnitude:.{decimals}f}".rstrip("0").rstrip(".")
-
-
 def _two_significant(ratio: float) -> str:
-    if math.isinf(ratio):
-        return INFINITY
-    rounded = float(f"{ratio:.2g}")
-    decimals = max(0, 1 - math.floor(math.log10(rounded)))
-    return f"{rounded:,.{decimals}f}"
+    return INFINITY if math.isinf(ratio) else significant(ratio, 2)
