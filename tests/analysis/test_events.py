@@ -91,8 +91,28 @@ def test_event_reason_names_both_stages_and_the_hold() -> None:
     event = detect_constraint_moves(findings, hold_s=300)[1][-1]
 
     assert event.reason == (
-        "The constraint moved from A to B and held for 360 s (hold period 300 s)."
+        "The constraint moved from A to B and held for 6 min (hold period 5 min)."
     )
+
+
+@pytest.mark.parametrize(
+    ("hold_s", "held_s", "wording"),
+    [
+        (45, 50, "held for 50 s (hold period 45 s)"),
+        (90, 95, "held for 1 min 35 s (hold period 1 min 30 s)"),
+        (1_800, 1_800, "held for 30 min (hold period 30 min)"),
+        (7_500, 7_530, "held for 2 h 6 min (hold period 2 h 5 min)"),
+        (86_400, 97_200, "held for 1 d 3 h (hold period 1 d)"),
+    ],
+)
+def test_the_hold_reads_in_the_units_a_person_reads(
+    hold_s: float, held_s: float, wording: str
+) -> None:
+    findings = series((0, "B"), (held_s, "B"))
+
+    event = detect_constraint_moves(findings, hold_s=hold_s)[1][-1]
+
+    assert event.reason == f"B became the constraint and {wording}."
 
 
 def test_returning_to_the_confirmed_stage_clears_the_challenger() -> None:

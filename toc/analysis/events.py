@@ -10,6 +10,7 @@ from datetime import datetime
 from toc.analysis.constraint import SATURATION, ConstraintFinding, find_constraint
 from toc.analysis.ledger import LedgerRow
 from toc.analysis.validation import require_aware
+from toc.lib.formats import elapsed
 
 DEFAULT_HOLD_S = 300.0
 
@@ -119,7 +120,7 @@ def detect_constraint_moves(
 def _reason(
     from_stage: str | None, to_stage: str | None, held_s: float, hold_s: float
 ) -> str:
-    held = f"held for {held_s:.0f} s (hold period {hold_s:.0f} s)"
+    held = f"held for {elapsed(held_s)} (hold period {elapsed(hold_s)})"
     if to_stage is None:
         return (
             f"The constraint moved outside the pipeline (demand or policy) and {held}; "

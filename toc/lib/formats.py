@@ -67,6 +67,31 @@ def duration(seconds: float | None) -> str:
     return f"{_trimmed(f'{seconds / 3600:.1f}')} h"
 
 
+# The units a length of time reads in, largest first, and their size in seconds.
+ELAPSED_UNITS = (("d", 86_400), ("h", 3_600), ("min", 60), ("s", 1))
+
+
+def elapsed(seconds: float) -> str:
+    """A length of time in the largest unit it fills and the next one, whole:
+    45 s, 30 min, 6 min 40 s, 2 h 5 min, 1 d 3 h; the next unit only when it is
+    not zero. Rounded to that next unit, so 2 h 5 min 40 s reads 2 h 6 min."""
+    whole = round(seconds)
+    index = next(
+        (i for i, (_, size) in enumerate(ELAPSED_UNITS) if whole >= size),
+        len(ELAPSED_UNITS) - 1,
+    )
+    unit, size = ELAPSED_UNITS[index]
+    if index + 1 == len(ELAPSED_UNITS):
+        return f"{whole} {unit}"
+    next_unit, next_size = ELAPSED_UNITS[index + 1]
+    rounded = round(whole / next_size) * next_size
+    if index > 0 and rounded >= ELAPSED_UNITS[index - 1][1]:
+        # 23 h 59 min 40 s rounds up to a whole day.
+        return elapsed(rounded)
+    first, rest = divmod(rounded, size)
+    return f"{first} {unit}" + (f" {rest // next_size} {next_unit}" if rest else "")
+
+
 def signed_rate(value: float | None) -> str:
     if value is None:
         return DASH
