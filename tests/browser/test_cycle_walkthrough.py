@@ -128,21 +128,38 @@ def test_a_cycle_walked_from_goal_to_the_next_cycle(page, live_server) -> None:
     cycle_url = f"{base}/{number}"
     expect(page.get_by_role("heading", level=2, name=re.compile(TITLE))).to_be_visible()
 
-    # 2. Goal: an SLO edited in place, the constraint, the validation experiment.
+    # 2. Goal: the system's SLO page, reached from the goal step, where an SLO
+    # is edited in place; then the constraint, the validation experiment.
     _go_to_step(page, "Goal & constraint")
     assert page.url == f"{cycle_url}/goal/"
+    with page.expect_navigation():
+        page.get_by_role("link", name="Set targets and measured values").click()
+    assert page.url == f"{live_server.url}/systems/nad/slos/"
     page.evaluate("window.__noReload = true")
-    slo = _rows(page, "slos").filter(has_text="Time to decision (p95)")
-    editor = _edit_row(page, "slos", slo)
+    slo = page.locator("#slos tr", has_text="Time to decision (p95)")
+    _htmx(page, slo.get_by_role("link", name="Edit Time to decision (p95)"))
+    editor = page.locator("#slos tr.row-editing")
     editor.get_by_label(_label("Target")).fill("5")
     editor.get_by_label(_label("Measured")).fill("47")
     editor.get_by_label(_label("Unit")).fill("min")
     _htmx(page, editor.get_by_role("button", name="Save"))
-    expect(page.locator("#rows-slos li.row-item--editing")).to_have_count(0)
-    expect(slo).to_contain_text(re.compile(r"target ≤ 5(\.0)? min"))
-    expect(slo).to_contain_text(re.compile(r"measured 47(\.0)? min"))
+    expect(editor).to_have_count(0)
+    expect(slo.get_by_role("cell").nth(0)).to_have_text(re.compile(r"≤ 5(\.0)? min"))
+    expect(slo.get_by_role("cell").nth(1)).to_have_text(re.compile(r"^47(\.0)? min"))
     expect(slo.locator(".state")).to_have_text("violated")
     assert page.evaluate("window.__noReload") is True
+
+    # Back on the goal step: as the cycle opened (the demo's 3.2 min), and now.
+    with page.expect_navigation():
+        page.get_by_role("link", name=f"cycle {number}", exact=True).click()
+    assert page.url == f"{cycle_url}/goal/"
+    goal = page.get_by_role("region", name="Goal: service level objectives")
+    cells = goal.get_by_role("row", name=re.compile(r"^Time to decision")).get_by_role(
+        "cell"
+    )
+    expect(cells.nth(1)).to_have_text(re.compile(r"^3\.2 min"))
+    expect(cells.nth(2)).to_have_text(re.compile(r"^47(\.0)? min"))
+    expect(cells.nth(3)).to_have_text("violated")
 
     # The live ledger names the demo's analysts; this walk goes back to Tier-2.
     constraint = _record_form(page, "constraint")
