@@ -25,6 +25,7 @@ from django import forms
 from rest_framework import serializers
 from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.metadata import SimpleMetadata
+from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.pagination import CursorPagination, PageNumberPagination
 from rest_framework.response import Response
 
@@ -251,3 +252,15 @@ def finite(answer: dict) -> dict:
             {"non_field_errors": ["The numbers are too large to calculate with."]}
         )
     return answer
+
+
+class ErrorsInJson(BaseContentNegotiation):
+    """For answers of one type that is not JSON (an export whose type is in its
+    path, Prometheus's text): whatever the client accepts, the answer comes as
+    that type, and an error as JSON, like every API error."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type

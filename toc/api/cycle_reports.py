@@ -17,11 +17,10 @@ from django.utils.http import content_disposition_header
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers
-from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from toc.api.common import PageNumbers, in_utc, require_valid, tagged
+from toc.api.common import ErrorsInJson, PageNumbers, in_utc, require_valid, tagged
 from toc.api.permissions import IsPerson
 from toc.api.schema import CycleExportSerializer, ExportedCycleSerializer
 from toc.cycles import export
@@ -94,17 +93,6 @@ def _minute(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
-class ErrorsInJson(BaseContentNegotiation):
-    """The file's type is in its path (export.md): whatever the client accepts,
-    the file comes as that type, and an error as JSON, like every API error."""
-
-    def select_parser(self, request, parsers):
-        return parsers[0] if parsers else None
-
-    def select_renderer(self, request, renderers, format_suffix=None):
-        return renderers[0], renderers[0].media_type
-
-
 class Export(APIView):
     """Base of the two exports: the same snapshot, written as one file."""
 
@@ -137,7 +125,7 @@ class MarkdownExport(Export):
 
 @extend_schema(parameters=[AS_OF], responses={200: CycleExportSerializer})
 class JsonExport(Export):
-    """The cycle as a JSON file for programs (format "toc-cycle", version 1),
+    """The cycle as a JSON file for programs (format "toc-cycle", version 2),
     as the export button of the retrospective page writes it. Its keys are
     stable; a change that removes or renames one gets a new version."""
 
