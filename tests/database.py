@@ -1,11 +1,14 @@
-"""The test database made unreachable for a while, without touching the server."""
+"""The test database made unreachable for a while, without touching the server,
+and moved to a migration and back."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from django.apps.registry import Apps
 from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 
 
 @contextmanager
@@ -24,3 +27,18 @@ def database_unreachable() -> Iterator[None]:
         connection.close()
         connection.settings_dict.clear()
         connection.settings_dict.update(saved)
+
+
+def migrate_to(target: list[tuple[str, str]]) -> Apps:
+    """Migrates the test database to `target` (app, migration) and returns the
+    models as they stand there."""
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(target)
+    return executor.loader.project_state(target).apps
+
+
+def migrate_to_latest() -> None:
+    """Every app's latest migration again, for the tests that follow on this
+    database (a target of one app's migration leaves the later tables out)."""
+    migrate_to(MigrationExecutor(connection).loader.graph.leaf_nodes())

@@ -2,11 +2,10 @@ from __future__ import annotations
 
 import factory
 from django.contrib.auth import get_user_model
-from simple_history.utils import bulk_create_with_history
 
 from toc.accounts.models import ApiToken, Invitation, Membership, Role, Team
-from toc.systems.models import IngestKey, Slo, Stage, System
-from toc.systems.services import STANDARD_SLOS
+from toc.systems.models import IngestKey, Stage, System
+from toc.systems.services import standard_slos_create
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -52,26 +51,10 @@ class SystemFactory(factory.django.DjangoModelFactory):
 
     @factory.post_generation
     def slos(system, create, extracted, **kwargs) -> None:
-        """The five standard SLOs without targets, as services.system_create
-        makes them; `slos=False` leaves them out."""
+        """The five standard SLOs, as services.system_create makes them;
+        `slos=False` leaves them out."""
         if create and extracted is not False:
-            # With their history, as system_create writes them.
-            bulk_create_with_history(
-                [
-                    Slo(
-                        system=system,
-                        dimension=dimension,
-                        name=name,
-                        comparator=comparator,
-                        unit=unit,
-                        position=position,
-                    )
-                    for position, (dimension, name, comparator, unit) in enumerate(
-                        STANDARD_SLOS
-                    )
-                ],
-                Slo,
-            )
+            standard_slos_create(system)
 
 
 class StageFactory(factory.django.DjangoModelFactory):

@@ -3,31 +3,15 @@ through the browser's form, reordered, and measured by bots."""
 
 from __future__ import annotations
 
-import pytest
 from django.test import Client
 
-from tests.api.clients import send, token_client, user_of
+from tests.api.clients import send, user_of
 from tests.api.cycles.bodies import SLO
 from toc.accounts.models import Role
 from toc.api.common import PageNumbers, etag
 from toc.systems.models import Slo
 
 BASE = "/api/v1/systems/fraud/slos"
-
-
-@pytest.fixture
-def editor(personas) -> Client:
-    return token_client(personas, Role.EDITOR)
-
-
-@pytest.fixture
-def viewer(personas) -> Client:
-    return token_client(personas, Role.VIEWER)
-
-
-@pytest.fixture
-def outsider(personas) -> Client:
-    return token_client(personas, None)
 
 
 def _slo(personas, **changes) -> Slo:

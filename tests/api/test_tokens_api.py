@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
 from django.test import Client
 
-from tests.api.clients import send, token_client, user_of
+from tests.api.clients import send, user_of
 from tests.factories import ApiTokenFactory
 from toc.accounts.models import ApiToken, Role
 
 URL = "/api/v1/tokens/"
-
-
-@pytest.fixture
-def editor(personas) -> Client:
-    return token_client(personas, Role.EDITOR)
 
 
 def test_a_new_token_is_shown_once_uncached_and_acts_as_its_maker(personas, editor):

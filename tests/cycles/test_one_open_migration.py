@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
+from tests.database import migrate_to, migrate_to_latest
 from tests.factories import StageFactory, SystemFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -14,17 +13,10 @@ BEFORE = [("cycles", "0004_number_bounds")]
 AFTER = [("cycles", "0005_one_open_cycle")]
 
 
-def _migrate(target: list[tuple[str, str]]):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(target)
-    return executor.loader.project_state(target).apps
-
-
 def test_all_but_the_newest_open_cycle_are_closed_with_a_reason() -> None:
     system, other = SystemFactory(), SystemFactory()
     StageFactory(system=system, name="Features", slug="features")
-    old = _migrate(BEFORE)
+    old = migrate_to(BEFORE)
     try:
         Cycle = old.get_model("cycles", "Cycle")
         for number, status in [(1, "closed"), (2, "open"), (3, "open"), (4, "open")]:
@@ -33,11 +25,9 @@ def test_all_but_the_newest_open_cycle_are_closed_with_a_reason() -> None:
             )
         Cycle.objects.create(system_id=other.pk, number=1, title="Alone")
 
-        new = _migrate(AFTER)
+        new = migrate_to(AFTER)
     finally:
-        # Every app's latest migration again, for the tests that follow on
-        # this database (AFTER alone would leave the later tables out).
-        _migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+        migrate_to_latest()
 
     cycles = new.get_model("cycles", "Cycle").objects
     assert sorted(cycles.values_list("system_id", "number", "status")) == sorted(

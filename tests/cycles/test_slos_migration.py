@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
+from tests.database import migrate_to, migrate_to_latest
 from tests.factories import SystemFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -14,16 +13,9 @@ BEFORE = [("cycles", "0007_retrospective_notes"), ("systems", "0003_feature_boun
 AFTER = [("cycles", "0008_slos_belong_to_the_system")]
 
 
-def _migrate(target: list[tuple[str, str]]):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(target)
-    return executor.loader.project_state(target).apps
-
-
 def test_each_system_takes_its_newest_cycles_slos_and_each_cycle_keeps_its_own():
     system, empty = SystemFactory(slos=False), SystemFactory(slos=False)
-    old = _migrate(BEFORE)
+    old = migrate_to(BEFORE)
     try:
         Cycle = old.get_model("cycles", "Cycle")
         Slo = old.get_model("cycles", "Slo")
@@ -52,9 +44,9 @@ def test_each_system_takes_its_newest_cycles_slos_and_each_cycle_keeps_its_own()
             position=1,
         )
 
-        new = _migrate(AFTER)
+        new = migrate_to(AFTER)
     finally:
-        _migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+        migrate_to_latest()
 
     slos = new.get_model("systems", "Slo").objects.order_by("position")
     assert [

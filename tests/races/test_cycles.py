@@ -33,8 +33,10 @@ def test_start_next_cycle_clicked_many_times_at_once_opens_one_cycle(
     # One request closed cycle 1. The page's others that were already under
     # way lead to cycle 2 with a message; any request that came after the
     # close is refused as a write to a closed cycle (403), as the API's are.
+    # Which of those a page request gets depends on when it ran, so some or
+    # none of them may lead to cycle 2.
     assert set(statuses(responses)) <= {201, 302, 403}, statuses(responses)
-    assert {r["Location"] for r in responses if r.status_code == 302} == {
+    assert {r["Location"] for r in responses if r.status_code == 302} <= {
         "/systems/fraud/cycles/2/"
     }
 

@@ -53,6 +53,12 @@ def system_create(
         Stage(system=system, name=stage_name, slug=stage_slug, position=position)
         for position, (stage_name, stage_slug) in enumerate(stages)
     )
+    standard_slos_create(system)
+    return system
+
+
+def standard_slos_create(system: System) -> None:
+    """The five standard SLOs, without targets, at the start of the list."""
     # bulk_create alone would leave these rows out of their history.
     bulk_create_with_history(
         [
@@ -70,7 +76,6 @@ def system_create(
         ],
         Slo,
     )
-    return system
 
 
 def _lock_pipeline(system_id: int) -> None:
