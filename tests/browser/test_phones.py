@@ -1,9 +1,13 @@
-"""The demo on a phone: at 390 px wide no page scrolls sideways, charts follow
-the window, the conflict cloud stacks; on paper the cloud keeps its layout and
-the navigation is left out. The main pages are photographed at a phone's width
-and a laptop's (test-artifacts/phone-*.png, laptop-*.png)."""
+"""The demo on a phone: at 390 px wide no page scrolls sideways (nor does the
+SLO page's row edited in place), the SLO tables stack instead of scrolling
+inside their card, charts follow the window, the conflict cloud stacks; on
+paper the cloud keeps its layout and the navigation is left out. The main pages
+are photographed at a phone's width and a laptop's (test-artifacts/phone-*.png,
+laptop-*.png)."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 from playwright.sync_api import expect
@@ -26,8 +30,11 @@ MAIN_PAGES = {
     "systems",
     "dashboard",
     "timeline",
+    "slos",
     "cycles",
     "cycle-1",
+    "cycle-1-goal",
+    "cycle-2-goal",
     "cycle-1-conflict",
     "cycle-1-retrospective",
     "team-demo",
@@ -55,6 +62,7 @@ def _demo_pages() -> list[tuple[str, str]]:
     """Every page the demo user reaches, as (name, path), the API docs aside."""
     system = demo_load()
     slug = system.slug
+    slo = system.slos.first().pk
     pages = [
         ("systems", "/systems/"),
         ("system-new", "/systems/new/"),
@@ -62,6 +70,10 @@ def _demo_pages() -> list[tuple[str, str]]:
         *[(f"dashboard-{key}", f"/systems/{slug}/?range={key}") for key in RANGES],
         ("what-if", f"/systems/{slug}/?stage=Triage&factor=2"),
         ("timeline", f"/systems/{slug}/timeline/"),
+        ("slos", f"/systems/{slug}/slos/"),
+        ("slo-add", f"/systems/{slug}/slos/add/"),
+        ("slo-edit", f"/systems/{slug}/slos/{slo}/edit/"),
+        ("slo-delete", f"/systems/{slug}/slos/{slo}/delete/"),
         ("stages", f"/systems/{slug}/stages/"),
         ("keys", f"/systems/{slug}/keys/"),
         ("system-edit", f"/systems/{slug}/edit/"),
@@ -102,6 +114,24 @@ def _scrolls_sideways(page) -> str:
     return f"{width} px wide in {window} px: {page.evaluate(PAST_THE_EDGE)}"
 
 
+# The SLO tables stack on a phone: one that scrolls inside its card hides the
+# status and the actions past the card's edge.
+STACKED_TABLES_SCROLLING = """() => [...document.querySelectorAll(".table--stack")]
+  .map((table) => table.closest(".table-scroll") || table)
+  .filter((box) => box.scrollWidth > box.clientWidth)
+  .map((box) => `${box.scrollWidth} px in ${box.clientWidth} px: ` +
+    box.textContent.trim().slice(0, 40))"""
+
+
+def _edit_an_slo_in_place(page, live_server) -> None:
+    """Opens the SLO page's first row for editing, in place."""
+    _visit(page, f"{live_server.url}/systems/nad/slos/")
+    page.locator("#slos tbody tr").first.get_by_role(
+        "link", name=re.compile(r"^Edit\b")
+    ).click()
+    expect(page.locator("#slos tr.row-editing")).to_be_visible()
+
+
 def test_no_page_of_the_demo_scrolls_sideways_on_a_phone(page, live_server) -> None:
     pages = _demo_pages()
     assert {name for name, _ in pages} >= MAIN_PAGES
@@ -113,8 +143,14 @@ def test_no_page_of_the_demo_scrolls_sideways_on_a_phone(page, live_server) -> N
         _visit(page, f"{live_server.url}{path}")
         if problem := _scrolls_sideways(page):
             sideways.append(f"{path}: {problem}")
+        sideways += [f"{path}: {t}" for t in page.evaluate(STACKED_TABLES_SCROLLING)]
         if name in MAIN_PAGES:
             screenshot(page, f"phone-{name}")
+    _edit_an_slo_in_place(page, live_server)
+    if problem := _scrolls_sideways(page):
+        sideways.append(f"an SLO edited in place: {problem}")
+    sideways += page.evaluate(STACKED_TABLES_SCROLLING)
+    screenshot(page, "phone-slos-editing")
     assert sideways == [], "\n".join(sideways)
 
     page.set_viewport_size(LAPTOP)
@@ -123,6 +159,9 @@ def test_no_page_of_the_demo_scrolls_sideways_on_a_phone(page, live_server) -> N
             _visit(page, f"{live_server.url}{path}")
             assert _scrolls_sideways(page) == "", path
             screenshot(page, f"laptop-{name}")
+    _edit_an_slo_in_place(page, live_server)
+    assert _scrolls_sideways(page) == ""
+    screenshot(page, "laptop-slos-editing")
     assert page.problems == [], "\n".join(page.problems)
 
 
