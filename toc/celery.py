@@ -27,6 +27,13 @@ def _schedule(sender: Celery, **kwargs) -> None:
         # A sweep that waited a whole interval in the queue is superseded.
         expires=interval,
     )
+    scan = settings.NOTIFICATIONS_SCAN_INTERVAL_S
+    sender.add_periodic_task(
+        scan,
+        sender.signature("notifications.scan"),
+        name="record and send notifications",
+        expires=scan,
+    )
 
 
 @worker_ready.connect  # the worker's own process: it runs the tasks of a solo pool

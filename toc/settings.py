@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "toc.systems",
     "toc.metrics",
     "toc.cycles",
+    "toc.notifications",
     "toc.api",
     "toc.dashboard",
     "toc.demo",
@@ -385,6 +386,18 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # how long a lost queue goes unnoticed (under two minutes by default).
 TOC_SWEEP_INTERVAL_S = env_int("TOC_SWEEP_INTERVAL_S", 30)
 TOC_QUEUED_STALE_S = env_int("TOC_QUEUED_STALE_S", 60)
+
+# Notifications (toc/notifications): beat scans for new events this often;
+# an occurrence older than the lookback is not news (an upgrade or a backfill
+# tells nobody of last month's moves). A failed delivery is tried again after
+# the base wait, doubled each time up to the longest, until the attempts run
+# out; each request to a receiver waits this long for an answer.
+NOTIFICATIONS_SCAN_INTERVAL_S = env_int("NOTIFICATIONS_SCAN_INTERVAL_S", 15)
+NOTIFICATIONS_LOOKBACK_S = env_int("NOTIFICATIONS_LOOKBACK_S", 3600)
+NOTIFICATIONS_RETRY_BASE_S = env_int("NOTIFICATIONS_RETRY_BASE_S", 10)
+NOTIFICATIONS_RETRY_MAX_S = env_int("NOTIFICATIONS_RETRY_MAX_S", 600)
+NOTIFICATIONS_MAX_ATTEMPTS = env_int("NOTIFICATIONS_MAX_ATTEMPTS", 8)
+NOTIFICATIONS_TIMEOUT_S = env_int("NOTIFICATIONS_TIMEOUT_S", 10)
 
 SECURE_CSP = {
     "default-src": [CSP.SELF],

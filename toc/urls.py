@@ -61,6 +61,7 @@ urlpatterns = [
         name="token-revoke",
     ),
     path("teams/", include("toc.accounts.urls")),
+    path("teams/<slug:slug>/notifications/", include("toc.notifications.urls")),
     path(
         "invitations/<slug:token>/",
         invitations.invitation_accept,

@@ -13,6 +13,7 @@ from toc.api import (
     tokens,
     tools,
     views,
+    webhooks,
 )
 
 app_name = "api"
@@ -36,4 +37,5 @@ urlpatterns = [
     *cycle_steps.urlpatterns,
     *tokens.urlpatterns,
     *invitations.urlpatterns,
+    *webhooks.urlpatterns,
 ]
