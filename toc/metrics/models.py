@@ -249,3 +249,51 @@ class ConstraintEvent(models.Model):
     def __str__(self) -> str:
         moved = f"{self.from_stage or 'outside'} → {self.to_stage or 'outside'}"
         return f"{moved} at {self.at}"
+
+
+class PrometheusSource(models.Model):
+    """Where a system's stage samples are pulled from (toc.metrics.prometheus)."""
+
+    system = models.OneToOneField(System, models.CASCADE, related_name="prometheus")
+    url = models.CharField(max_length=500)
+    interval_s = models.PositiveIntegerField(default=60)
+    # The sample time up to which every stage was read; the next pull starts
+    # after it, so that a pull missed (server down, workers stopped) is filled.
+    pulled_until = models.DateTimeField(null=True)
+    # When a pull last started: the beat sends the next one an interval later.
+    attempted_at = models.DateTimeField(null=True)
+
+    def __str__(self) -> str:
+        return f"{self.system} from {self.url}"
+
+
+class PrometheusQuery(models.Model):
+    """The PromQL expression that gives one sample field of one stage."""
+
+    source = models.ForeignKey(PrometheusSource, models.CASCADE, related_name="queries")
+    stage = models.ForeignKey(Stage, models.CASCADE, related_name="+")
+    field = models.CharField(max_length=20)
+    promql = models.TextField()
+    last_success_at = models.DateTimeField(null=True)
+    # In words, as the page and the API show it.
+    last_error = models.TextField(blank=True)
+    last_error_at = models.DateTimeField(null=True)
+
+    class Meta:
+        constraints = [
+            # One expression per stage and field; serves the source's query list.
+            models.UniqueConstraint(
+                fields=["source", "stage", "field"], name="promquery_stage_field"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stage_id}.{self.field}: {self.promql}"
+
+    @property
+    def failing(self) -> bool:
+        """Its last attempt failed (an error at or after its last success)."""
+        if self.last_error_at is None:
+            return False
+        succeeded = self.last_success_at
+        return succeeded is None or self.last_error_at >= succeeded

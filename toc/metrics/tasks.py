@@ -59,3 +59,31 @@ def enqueue_processing(system_id: int) -> None:
             exc_info=not isinstance(error, BrokerError | OSError),
         )
         SystemLedger.release(system_id)
+
+
+@shared_task(
+    name="metrics.prometheus_pull",
+    ignore_result=True,
+    # The pull stops asking after PULL_BUDGET_S (40 s); what it left is asked
+    # for on the next one.
+    soft_time_limit=60,
+    time_limit=75,
+)
+def prometheus_pull(source_id: int) -> None:
+    # Imported here: the pull stores through ingest, which imports this module.
+    from toc.metrics.prometheus import source_pull
+
+    source_pull(source_id=source_id)
+
+
+@shared_task(
+    name="metrics.prometheus_due",
+    ignore_result=True,
+    soft_time_limit=20,
+    time_limit=30,
+)
+def prometheus_due() -> None:
+    from toc.metrics.prometheus import sources_due
+
+    for source_id in sources_due():
+        prometheus_pull.delay(source_id)
