@@ -87,3 +87,19 @@ def prometheus_due() -> None:
 
     for source_id in sources_due():
         prometheus_pull.delay(source_id)
+
+
+def enqueue_pull(source_id: int) -> bool:
+    """Sends a pull now; False if the broker could not take it (the beat's
+    pulls on the interval are unaffected)."""
+    try:
+        prometheus_pull.apply_async((source_id,), retry=False)
+    except Exception as error:
+        logger.warning(
+            "Could not queue a Prometheus pull of source %s: %s",
+            source_id,
+            error,
+            exc_info=not isinstance(error, BrokerError | OSError),
+        )
+        return False
+    return True
