@@ -75,8 +75,8 @@ class ChatChannelForm(forms.Form):
                 "apprise does not know this URL; check the service's prefix "
                 "(slack://, msteams://, matrix://, json://…) and its parts."
             )
-        # Shown on the page with its tokens masked.
-        self.shown = service.url(privacy=True)
+        # Shown on the page with its tokens masked, without apprise's options.
+        self.shown = service.url(privacy=True).split("?")[0]
         return url
 
     def clean(self) -> dict:
