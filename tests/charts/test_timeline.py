@@ -94,3 +94,23 @@ def test_buttons_zoom_to_the_last_hour_day_week_month_or_all(valid):
     figure = valid(constraint_timeline(STAGES, [], [], START, END))
     buttons = figure["layout"]["xaxis"]["rangeselector"]["buttons"]
     assert [b["label"] for b in buttons] == ["1 h", "1 d", "1 w", "1 m", "All"]
+
+
+# The widest date label plotly.js writes on this axis ("Sep 30"), at the
+# figure's 12 px font and about 0.6 em a character.
+DATE_LABEL_PX = len("Sep 30") * 0.6 * 12
+
+
+def test_the_axis_end_has_room_for_half_a_date_label(valid):
+    # plotly.js hides a tick label that would cross the chart's edge: the date
+    # at the axis's end went missing on a phone.
+    figure = valid(constraint_timeline(STAGES, [], [], START, END))
+    assert figure["layout"]["margin"]["r"] >= DATE_LABEL_PX / 2
+
+
+def test_the_zoom_buttons_end_where_the_axis_ends(valid):
+    # From the axis's left end, beside long stage names, five buttons ran past
+    # a phone's edge.
+    figure = valid(constraint_timeline(STAGES, [], [], START, END))
+    selector = figure["layout"]["xaxis"]["rangeselector"]
+    assert (selector["x"], selector["xanchor"]) == (1, "right")

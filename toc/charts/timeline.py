@@ -20,6 +20,10 @@ from toc.charts.theme import (
 )
 
 OUTSIDE = "Outside the pipeline"
+# Room right of the axis for half a date label ("Nov 29" is 43 px wide at 12 px):
+# plotly.js hides a tick label that would cross the chart's edge, so with less
+# the date at the axis's end went missing, most often on a phone.
+RIGHT_MARGIN_PX = 28
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,8 +161,11 @@ def constraint_timeline(
                 "range": [plot_time(start), plot_time(end)],
                 "gridcolor": LINE,
                 # Months of cycles can hide an hour of moves: these zoom to the end.
+                # Under the axis's right end: from its left end, beside long
+                # stage names, the buttons ran past a phone's edge.
                 "rangeselector": {
-                    "x": 0,
+                    "x": 1,
+                    "xanchor": "right",
                     "y": -0.22,
                     "yanchor": "top",
                     "buttons": [
@@ -200,7 +207,7 @@ def constraint_timeline(
             },
             shapes=shapes,
             annotations=annotations,
-            margin={"l": 8, "r": 16, "t": 28, "b": 72},
+            margin={"l": 8, "r": RIGHT_MARGIN_PX, "t": 28, "b": 72},
         ),
         height=120 + 32 * len(rows),
     )
