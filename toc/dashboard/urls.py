@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from toc.dashboard import slos, views
+from toc.dashboard import prometheus, slos, views
 
 urlpatterns = [
     path("<slug:slug>/", views.system_dashboard, name="detail"),
@@ -16,4 +16,14 @@ urlpatterns = [
     path("<slug:slug>/slos/<int:pk>/edit/", slos.slo_edit, name="slo-edit"),
     path("<slug:slug>/slos/<int:pk>/move/", slos.slo_move, name="slo-move"),
     path("<slug:slug>/slos/<int:pk>/delete/", slos.slo_delete, name="slo-delete"),
+    path(
+        "<slug:slug>/prometheus/",
+        prometheus.prometheus_source,
+        name="prometheus",
+    ),
+    path(
+        "<slug:slug>/prometheus/test/",
+        prometheus.prometheus_test,
+        name="prometheus-test",
+    ),
 ]

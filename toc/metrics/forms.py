@@ -53,7 +53,17 @@ class PrometheusForm(forms.Form):
         for stage in stages:
             for name in prometheus.FIELDS:
                 self.fields[query_field(stage.slug, name)] = forms.CharField(
-                    required=False, max_length=prometheus.MAX_PROMQL, label=name
+                    required=False,
+                    max_length=prometheus.MAX_PROMQL,
+                    label=name,
+                    # The presets of the field, offered as the box's suggestions.
+                    widget=forms.TextInput(
+                        attrs={
+                            "list": f"presets-{name}",
+                            "spellcheck": "false",
+                            "autocomplete": "off",
+                        }
+                    ),
                 )
 
     def clean_url(self) -> str:
