@@ -13,6 +13,8 @@ import logging
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from email.message import Message
+from typing import IO
 
 import apprise
 from django.conf import settings
@@ -45,7 +47,15 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
     """A redirect is an answer, not an order: a receiver must not send toc's
     signed body on to an address nobody registered."""
 
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: IO[bytes],
+        code: int,
+        msg: str,
+        headers: Message,
+        newurl: str,
+    ) -> None:
         return None
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from toc.accounts.access import get_team
 from toc.accounts.models import Role, Team
 from toc.lib import shown_once
-from toc.lib.http import form_page, read_only
+from toc.lib.http import AuthenticatedHttpRequest, form_page, read_only
 from toc.notifications import services
 from toc.notifications.forms import ChatChannelForm, EmailChoiceForm, WebhookForm
 from toc.notifications.models import ChatChannel, EmailChoice, EventKind, Webhook
@@ -24,13 +24,13 @@ DELIVERIES_SHOWN = 50
 
 @read_only
 @login_required
-def team_notifications(request: HttpRequest, slug: str) -> HttpResponse:
+def team_notifications(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     team, role = get_team(request, slug)
     return _page(request, team, role)
 
 
 def _page(
-    request: HttpRequest,
+    request: AuthenticatedHttpRequest,
     team: Team,
     role: Role,
     *,
@@ -65,7 +65,7 @@ def _page_url(team: Team) -> str:
 
 @form_page
 @login_required
-def webhook_add(request: HttpRequest, slug: str) -> HttpResponse:
+def webhook_add(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     team, role = get_team(request, slug, needs=Role.ADMIN)
     if request.method != "POST":
         return redirect(_page_url(team))
@@ -81,7 +81,7 @@ def webhook_add(request: HttpRequest, slug: str) -> HttpResponse:
     return shown_once.redirect_showing(secret, _page_url(team))
 
 
-def _webhook(request: HttpRequest, slug: str, webhook_id: int) -> Webhook:
+def _webhook(request: AuthenticatedHttpRequest, slug: str, webhook_id: int) -> Webhook:
     team, _ = get_team(request, slug, needs=Role.ADMIN)
     webhook = team.webhooks.filter(pk=webhook_id).first()
     if webhook is None:
@@ -91,7 +91,9 @@ def _webhook(request: HttpRequest, slug: str, webhook_id: int) -> Webhook:
 
 @form_page
 @login_required
-def webhook_remove(request: HttpRequest, slug: str, webhook_id: int) -> HttpResponse:
+def webhook_remove(
+    request: AuthenticatedHttpRequest, slug: str, webhook_id: int
+) -> HttpResponse:
     webhook = _webhook(request, slug, webhook_id)
     if request.method == "POST":
         webhook.delete()
@@ -107,7 +109,7 @@ def webhook_remove(request: HttpRequest, slug: str, webhook_id: int) -> HttpResp
 @read_only
 @login_required
 def webhook_deliveries(
-    request: HttpRequest, slug: str, webhook_id: int
+    request: AuthenticatedHttpRequest, slug: str, webhook_id: int
 ) -> HttpResponse:
     webhook = _webhook(request, slug, webhook_id)
     deliveries = (
@@ -124,7 +126,7 @@ def webhook_deliveries(
 
 @form_page
 @login_required
-def chat_add(request: HttpRequest, slug: str) -> HttpResponse:
+def chat_add(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     team, role = get_team(request, slug, needs=Role.ADMIN)
     if request.method != "POST":
         return redirect(_page_url(team))
@@ -143,7 +145,9 @@ def chat_add(request: HttpRequest, slug: str) -> HttpResponse:
 
 @form_page
 @login_required
-def chat_remove(request: HttpRequest, slug: str, chat_id: int) -> HttpResponse:
+def chat_remove(
+    request: AuthenticatedHttpRequest, slug: str, chat_id: int
+) -> HttpResponse:
     team, _ = get_team(request, slug, needs=Role.ADMIN)
     chat = ChatChannel.objects.filter(team=team, pk=chat_id).first()
     if chat is None:
@@ -159,7 +163,7 @@ def chat_remove(request: HttpRequest, slug: str, chat_id: int) -> HttpResponse:
 
 @require_POST
 @login_required
-def email_choose(request: HttpRequest, slug: str) -> HttpResponse:
+def email_choose(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     """Any member chooses what they get by mail; only their own choice."""
     team, _ = get_team(request, slug)
     form = EmailChoiceForm(request.POST)
