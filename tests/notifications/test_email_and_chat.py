@@ -103,7 +103,11 @@ def test_chat_is_told_through_apprise(personas, receiver, moved):
 
 def test_a_chat_service_that_fails_is_retried(personas, receiver, moved):
     receiver.answers = [500, 200]
-    _chat(personas.team, f"json://127.0.0.1:{receiver.port}/", EventKind.values)
+    _chat(
+        personas.team,
+        f"json://127.0.0.1:{receiver.port}/",
+        [EventKind.CONSTRAINT_MOVED, EventKind.SYSTEM_STALE],
+    )
     moved()
 
     tasks.scan()

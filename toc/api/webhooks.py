@@ -22,13 +22,11 @@ from toc.api.common import bound_form, require_valid
 from toc.api.permissions import IsPerson
 from toc.notifications import services
 from toc.notifications.forms import WebhookForm
-from toc.notifications.models import Attempt, Delivery, EventKind, Webhook
+from toc.notifications.models import OFFERED, Attempt, Delivery, Webhook
 
 
 class WebhookSerializer(serializers.ModelSerializer):
-    events = serializers.ListField(
-        child=serializers.ChoiceField(choices=EventKind.choices)
-    )
+    events = serializers.ListField(child=serializers.ChoiceField(choices=OFFERED))
 
     class Meta:
         model = Webhook

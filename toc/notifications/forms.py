@@ -4,7 +4,7 @@ import apprise
 from django import forms
 from django.core.validators import URLValidator
 
-from toc.notifications.models import EventKind
+from toc.notifications.models import OFFERED
 
 # A team has this many webhooks and chat channels at most, each; a script
 # adding one a second would otherwise make every event fan out endlessly.
@@ -13,15 +13,15 @@ MAX_PER_TEAM = 20
 
 def events_field(*, required: bool, help_text: str) -> forms.MultipleChoiceField:
     return forms.MultipleChoiceField(
-        choices=EventKind.choices,
+        choices=OFFERED,
         widget=forms.CheckboxSelectMultiple,
         required=required,
         help_text=help_text,
         error_messages={
             "required": "Choose at least one event.",
             "invalid_choice": (
-                "“%(value)s” is not an event; choose among "
-                + ", ".join(EventKind.values)
+                "“%(value)s” is not an event you can choose; choose among "
+                + ", ".join(value for value, _ in OFFERED)
                 + "."
             ),
         },
@@ -88,7 +88,4 @@ class ChatChannelForm(forms.Form):
 
 
 class EmailChoiceForm(forms.Form):
-    events = events_field(
-        required=False,
-        help_text="Mailed to your address; none is chosen until you choose.",
-    )
+    events = events_field(required=False, help_text="")
