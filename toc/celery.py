@@ -13,6 +13,8 @@ app = Celery("toc")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
+PROMETHEUS_DUE_EVERY_S = 15
+
 
 @app.on_after_configure.connect
 def _schedule(sender: Celery, **kwargs) -> None:
@@ -33,6 +35,14 @@ def _schedule(sender: Celery, **kwargs) -> None:
         sender.signature("notifications.scan"),
         name="record and send notifications",
         expires=scan,
+    )
+    # Each source's own interval decides when it pulls; this only looks, so
+    # a pull starts at most this late (toc.metrics.prometheus.sources_due).
+    sender.add_periodic_task(
+        PROMETHEUS_DUE_EVERY_S,
+        sender.signature("metrics.prometheus_due"),
+        name="pull from Prometheus sources that are due",
+        expires=PROMETHEUS_DUE_EVERY_S,
     )
 
 

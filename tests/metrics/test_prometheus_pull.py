@@ -15,9 +15,11 @@ import pytest
 from django.utils import timezone
 
 from tests.prometheus_server import prometheus  # noqa: F401 (a fixture)
+from toc.celery import app
 from toc.metrics import prometheus as pull
 from toc.metrics.ledger import ledger_response
 from toc.metrics.models import PrometheusQuery, PrometheusSource, Sample
+from toc.metrics.tasks import prometheus_due
 
 LATENCY = (
     "histogram_quantile(0.95, sum by (le) "
@@ -143,7 +145,8 @@ def test_a_pull_after_an_outage_fills_the_gap_and_stores_nothing_twice(
     _run(exporter, "features", 950, 1000, lag=500)
     time.sleep(2.5)
     PrometheusSource.objects.filter(pk=source.pk).update(url=server.url)
-    second = _pull(source, django_capture_on_commit_callbacks)
+    until = timezone.now()
+    second = _pull(source, django_capture_on_commit_callbacks, now=until)
 
     assert second.stored > 0
     assert first.stored + second.stored == Sample.objects.count()
@@ -153,9 +156,10 @@ def test_a_pull_after_an_outage_fills_the_gap_and_stores_nothing_twice(
     assert Sample.objects.filter(stage__slug="features").latest("ts").queue_depth == 500
     assert not any(query.failing for query in PrometheusQuery.objects.all())
 
-    # Pulling the whole range again offers every sample, and stores none.
+    # Pulling the whole range again (to the same end) offers every sample, and
+    # stores none.
     PrometheusSource.objects.filter(pk=source.pk).update(pulled_until=None)
-    again = _pull(source, django_capture_on_commit_callbacks)
+    again = _pull(source, django_capture_on_commit_callbacks, now=until)
     assert again.offered >= first.stored + second.stored
     assert again.stored == 0
     assert Sample.objects.count() == first.stored + second.stored
@@ -226,3 +230,23 @@ def test_the_beat_claims_each_due_source_once(personas) -> None:
     assert pull.sources_due(now) == []
     assert pull.sources_due(now + timedelta(seconds=59)) == []
     assert pull.sources_due(now + timedelta(seconds=60)) == [source.pk]
+
+
+def test_beat_looks_for_due_sources_often_and_each_pulls_on_its_own(
+    personas,
+) -> None:
+    entry = app.conf.beat_schedule["pull from Prometheus sources that are due"]
+    assert entry["task"] == "metrics.prometheus_due"
+    assert entry["schedule"] == 15
+    source = pull.source_configure(
+        system=personas.system,
+        url="http://127.0.0.1:9",
+        interval_s=60,
+        queries={"ingest": {"throughput": "sum(rate(x[1m]))"}},
+    )
+
+    prometheus_due()  # sends the pull, which runs at once in tests
+
+    query = PrometheusQuery.objects.get(source=source)
+    assert query.last_error.startswith("Could not connect to Prometheus")
+    assert pull.sources_due() == []  # not due again for a minute
