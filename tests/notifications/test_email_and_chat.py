@@ -33,6 +33,8 @@ def test_mail_goes_to_the_members_who_chose_the_event(personas, smtp, moved):
     other = _member(personas.team, "bo", "bo@example.com")
     services.email_choice_set(membership=other, events=[EventKind.SYSTEM_STALE])
     _member(personas.team, "cy", "cy@example.com")  # chose nothing: the default
+    no_address = _member(personas.team, "di", "")
+    services.email_choice_set(membership=no_address, events=EventKind.values)
     moved()
 
     tasks.scan()
@@ -44,6 +46,7 @@ def test_mail_goes_to_the_members_who_chose_the_event(personas, smtp, moved):
     text = message.get_payload(decode=True).decode()
     assert "Fraud scoring: The constraint moved from Features to Inference" in text
     assert "System: Fraud scoring (fraud)" in text
+    # One delivery: none for the member without an address.
     assert Delivery.objects.get().status == DeliveryStatus.DELIVERED
 
 

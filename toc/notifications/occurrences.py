@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
+from django.db.models import Max
 from django.utils import timezone
 
 from toc.cycles.models import Cycle, CycleStatus, StepPlan
@@ -83,20 +84,30 @@ def staleness(now: datetime) -> Iterator[Occurrence]:
     """A system that went stale by the ledger's own rule (metrics.ledger.freshness),
     and one that posts again after it was told stale. Each silence is told once
     and its end once: a late batch that leaves it stale starts no second one."""
-    ledgers = SystemLedger.objects.filter(payload__isnull=False).select_related(
-        "system__team"
+    # Only the three values freshness reads, not each whole ledger, every scan.
+    ledgers = SystemLedger.objects.filter(payload__isnull=False).values_list(
+        "system_id",
+        "payload__last_sample_at",
+        "payload__window_end",
+        "payload__stale_after_s",
     )
-    told = _stale_told(now)
-    for ledger in ledgers:
-        system = ledger.system
-        fresh = freshness(ledger.payload, now)
-        newest = ledger.payload.get("last_sample_at") or ledger.payload.get(
-            "window_end"
-        )
+    told = _stale_told()
+    systems = System.objects.select_related("team").in_bulk(
+        [system_id for system_id, *_ in ledgers]
+    )
+    for system_id, last_sample_at, window_end, stale_after_s in ledgers:
+        system = systems[system_id]
+        payload = {
+            "last_sample_at": last_sample_at,
+            "window_end": window_end,
+            "stale_after_s": stale_after_s,
+        }
+        fresh = freshness(payload, now)
+        newest = last_sample_at or window_end
         since = told.get(system.pk)
         if fresh["stale"] and since is None:
             went_stale = datetime.fromisoformat(newest) + timedelta(
-                seconds=ledger.payload.get("stale_after_s") or 0
+                seconds=stale_after_s or 0
             )
             if went_stale < now - lookback():
                 continue  # silent for long before toc told anyone: old news
@@ -113,7 +124,7 @@ def staleness(now: datetime) -> Iterator[Occurrence]:
                     "system_name": system.name,
                     "last_sample_at": newest,
                     "age_s": round(fresh["age_s"]),
-                    "stale_after_s": ledger.payload.get("stale_after_s"),
+                    "stale_after_s": stale_after_s,
                 },
             )
         elif not fresh["stale"] and since is not None:
@@ -131,15 +142,26 @@ def staleness(now: datetime) -> Iterator[Occurrence]:
             )
 
 
-def _stale_told(now: datetime) -> dict[int, str]:
-    """Systems told stale and not yet told recovered: the newest sample each
-    stale event named."""
-    stale = Event.objects.filter(kind=EventKind.SYSTEM_STALE).order_by("id")
-    latest = {event.system_id: event.data["last_sample_at"] for event in stale}
+def _stale_told() -> dict[int, str]:
+    """Systems told stale and not yet told recovered: the newest sample their
+    latest stale event named."""
+    latest_ids = (
+        Event.objects.filter(kind=EventKind.SYSTEM_STALE)
+        .values("system_id")
+        .annotate(latest=Max("id"))
+        .values("latest")
+    )
+    latest = {
+        event.system_id: event.data["last_sample_at"]
+        for event in Event.objects.filter(pk__in=latest_ids)
+    }
     recovered = set(
-        Event.objects.filter(kind=EventKind.SYSTEM_RECOVERED).values_list(
-            "key", flat=True
-        )
+        Event.objects.filter(
+            key__in=[
+                f"{EventKind.SYSTEM_RECOVERED}:{system_id}:{since}"
+                for system_id, since in latest.items()
+            ]
+        ).values_list("key", flat=True)
     )
     return {
         system_id: since

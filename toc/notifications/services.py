@@ -140,8 +140,9 @@ def deliveries_create(event: Event) -> list[Delivery]:
         )
         for choice in EmailChoice.objects.filter(
             membership__team_id=event.team_id
-        ).select_related("membership")
-        if event.kind in choice.events
+        ).select_related("membership__user")
+        # No address, no mail: nothing to retry.
+        if event.kind in choice.events and choice.membership.user.email
     ]
     return Delivery.objects.bulk_create(wanted)
 
