@@ -12,6 +12,7 @@ from datetime import timedelta
 from itertools import pairwise
 
 import pytest
+import requests
 from django.utils import timezone
 
 from tests.prometheus_server import prometheus  # noqa: F401 (a fixture)
@@ -250,3 +251,33 @@ def test_beat_looks_for_due_sources_often_and_each_pulls_on_its_own(
     query = PrometheusQuery.objects.get(source=source)
     assert query.last_error.startswith("Could not connect to Prometheus")
     assert pull.sources_due() == []  # not due again for a minute
+
+
+def test_an_unreachable_server_is_asked_once_per_pull(personas, monkeypatch) -> None:
+    asked = []
+    post = requests.Session.post
+
+    def counted(self, url, *args, **kwargs):
+        asked.append(url)
+        return post(self, url, *args, **kwargs)
+
+    monkeypatch.setattr(requests.Session, "post", counted)
+    source = pull.source_configure(
+        system=personas.system,
+        url="http://127.0.0.1:9",
+        interval_s=60,
+        queries={stage: _queries(stage) for stage in ["ingest", "features"]},
+    )
+
+    report = pull.source_pull(source_id=source.pk)
+
+    assert len(asked) == 1
+    assert report is not None and report.pulled_until is None
+    errors = set(PrometheusQuery.objects.values_list("last_error", flat=True))
+    assert len(errors) == 1 and errors.pop().startswith("Could not connect")
+    tried = pull.queries_try(
+        url="http://127.0.0.1:9",
+        queries={("ingest", "throughput"): "a", ("ingest", "capacity"): "b"},
+    )
+    assert len(asked) == 2
+    assert tried[("ingest", "capacity")].error.startswith("Could not connect")

@@ -77,6 +77,9 @@ QUERY_TIMEOUT = "9s"
 # A pull stops asking once this many seconds have gone (the task's soft time
 # limit is 60 s); what it did not ask for is asked for on the next pull.
 PULL_BUDGET_S = 40
+# Testing the expressions typed on the page stops after this many seconds:
+# the person waits for the answer.
+TRY_BUDGET_S = 20
 MAX_PROMQL = 2000
 MIN_INTERVAL_S = 10
 MAX_INTERVAL_S = 3600
@@ -106,12 +109,14 @@ def url_problem(url: str) -> str | None:
 
 
 class PrometheusFailed(Exception):
-    """A query that got no answer to use; `passing` if asking again may help."""
+    """A query that got no answer to use; `passing` if asking again may help,
+    `unreachable` if no query would get one now (the server cannot be reached)."""
 
-    def __init__(self, words: str, *, passing: bool) -> None:
+    def __init__(self, words: str, *, passing: bool, unreachable: bool = False) -> None:
         super().__init__(words)
         self.words = words
         self.passing = passing
+        self.unreachable = unreachable
 
 
 def _api(session: requests.Session, base_url: str, path: str, params: dict) -> dict:
@@ -121,15 +126,16 @@ def _api(session: requests.Session, base_url: str, path: str, params: dict) -> d
         response = session.post(
             url, data=params, timeout=(CONNECT_TIMEOUT_S, READ_TIMEOUT_S)
         )
-    except requests.Timeout:
-        raise PrometheusFailed(
-            f"Prometheus at {base_url} did not answer within {READ_TIMEOUT_S} s.",
-            passing=True,
-        ) from None
-    except requests.ConnectionError:
+    except requests.ConnectionError:  # a connection that timed out too
         raise PrometheusFailed(
             f"Could not connect to Prometheus at {base_url}: is the URL right "
             "and the server up?",
+            passing=True,
+            unreachable=True,
+        ) from None
+    except requests.Timeout:
+        raise PrometheusFailed(
+            f"Prometheus at {base_url} did not answer within {READ_TIMEOUT_S} s.",
             passing=True,
         ) from None
     except requests.RequestException as error:
@@ -219,6 +225,7 @@ class QueryOutcome:
     values: dict[datetime, float] = field(default_factory=dict)
     error: str = ""
     passing: bool = False
+    unreachable: bool = False
 
 
 def _range(
@@ -234,7 +241,9 @@ def _range(
     try:
         points = _one_series(_api(session, url, "/api/v1/query_range", params))
     except PrometheusFailed as failed:
-        return QueryOutcome(error=failed.words, passing=failed.passing)
+        return QueryOutcome(
+            error=failed.words, passing=failed.passing, unreachable=failed.unreachable
+        )
     values = {}
     for point in points:
         if not isinstance(point, list) or len(point) != 2:
@@ -288,8 +297,13 @@ def source_pull(*, source_id: int, now: datetime | None = None) -> PullReport | 
         return PullReport(0, 0, source.pulled_until)
     outcomes: dict[int, QueryOutcome] = {}
     began = timezone.now()
+    down: QueryOutcome | None = None
     with requests.Session() as session:
         for query in queries:
+            if down is not None:
+                # Each would wait for the connection to fail again.
+                outcomes[query.pk] = down
+                continue
             if (timezone.now() - began).total_seconds() > PULL_BUDGET_S:
                 outcomes[query.pk] = QueryOutcome(
                     error=f"Not asked: the pull ran out of its {PULL_BUDGET_S} s; "
@@ -298,6 +312,8 @@ def source_pull(*, source_id: int, now: datetime | None = None) -> PullReport | 
                 )
                 continue
             outcomes[query.pk] = _range(session, source.url, query.promql, start, end)
+            if outcomes[query.pk].unreachable:
+                down = outcomes[query.pk]
     stored = _store(source.system, queries, outcomes, now)
     _record(queries, outcomes, stored.refusals, now)
     complete = not any(outcome.passing for outcome in outcomes.values())
@@ -464,13 +480,24 @@ def queries_try(
     """Runs each expression (by stage slug and field) once as an instant query,
     and judges its value by the field's rule, as a pull would."""
     tried = {}
+    began = timezone.now()
+    down: Tried | None = None
     with requests.Session() as session:
         for (slug, name), promql in queries.items():
+            if down is None and (timezone.now() - began).total_seconds() > TRY_BUDGET_S:
+                down = Tried(
+                    None, f"Not tested: testing ran out of its {TRY_BUDGET_S} s."
+                )
+            if down is not None:
+                tried[slug, name] = down
+                continue
             params = {"query": promql, "timeout": QUERY_TIMEOUT}
             try:
                 points = _one_series(_api(session, url, "/api/v1/query", params))
             except PrometheusFailed as failed:
                 tried[slug, name] = Tried(None, failed.words)
+                if failed.unreachable:
+                    down = tried[slug, name]
                 continue
             value = _number(points[0][1]) if points else None
             if value is None:
