@@ -68,7 +68,7 @@ PERSONAL = {
     "systems/new/",
     "api/v1/systems/",
     # toc's findings for Prometheus: the systems of the token's own teams.
-    "metrics",
+    "api/v1/metrics",
 }
 CALCULATORS = re.compile(r"^api/v1/tools/")
 ARGUMENT = re.compile(r"<(?:\w+:)?(\w+)>")

@@ -8,7 +8,6 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from toc.accounts import invitations, login, oidc, passwords
 from toc.accounts import views as account_views
-from toc.api import exposition
 from toc.dashboard import urls as dashboard_urls
 from toc.lib.health import healthz
 from toc.systems import urls as system_urls
@@ -16,8 +15,6 @@ from toc.systems import urls as system_urls
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="systems:list"), name="home"),
     path("healthz", healthz, name="healthz"),
-    # Prometheus looks for /metrics; it is the API's, with the API's tokens.
-    path("metrics", exposition.Findings.as_view(), name="metrics"),
     path("accounts/login/", login.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     # Single sign-on: both answer 404 while it is off (settings.OIDC_ISSUER).

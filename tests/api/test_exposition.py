@@ -1,4 +1,4 @@
-"""/metrics: toc's findings in Prometheus's text format, for a token's teams."""
+"""/api/v1/metrics: toc's findings in Prometheus's text format, for a token's teams."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def _run_pipeline(post_samples) -> None:
 def test_a_teams_token_reads_its_systems_findings(post_samples, personas, viewer):
     _run_pipeline(post_samples)
 
-    response = viewer.get("/metrics")
+    response = viewer.get("/api/v1/metrics")
 
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/plain; version=")
@@ -58,23 +58,25 @@ def test_a_teams_token_reads_its_systems_findings(post_samples, personas, viewer
 
 
 def test_a_system_without_data_reports_nothing_rather_than_zeros(personas, viewer):
-    response = viewer.get("/metrics")
+    response = viewer.get("/api/v1/metrics")
     assert response.status_code == 200
     assert _samples(response) == {}
 
 
 def test_another_teams_token_sees_none_of_it(post_samples, personas, outsider):
     _run_pipeline(post_samples)
-    response = outsider.get("/metrics")
+    response = outsider.get("/api/v1/metrics")
     assert response.status_code == 200
     assert "fraud" not in response.content.decode()
     assert _samples(response) == {}
 
 
 def test_without_a_token_or_with_an_ingest_key_it_is_refused(ingest_key, personas):
-    anonymous = Client().get("/metrics")
+    anonymous = Client().get("/api/v1/metrics")
     assert anonymous.status_code == 401
     assert anonymous["Content-Type"] == "application/json"
     assert anonymous["WWW-Authenticate"].startswith("Bearer")
-    key = Client(headers={"Authorization": f"Bearer {ingest_key}"}).get("/metrics")
+    key = Client(headers={"Authorization": f"Bearer {ingest_key}"}).get(
+        "/api/v1/metrics"
+    )
     assert key.status_code == 403

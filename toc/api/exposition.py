@@ -1,9 +1,9 @@
-"""toc's own findings in Prometheus's text format, at /metrics.
+"""toc's own findings in Prometheus's text format, at /api/v1/metrics.
 
-Teams scrape it with a personal API token (`authorization: {credentials: …}` in
-the scrape config) and graph and alert on the constraint where they already
-do. It shows the systems of the token's teams; each reads its stored ledger,
-one query per system.
+Teams scrape it with a personal API token (`metrics_path: /api/v1/metrics` and
+`authorization: {credentials: …}` in the scrape config) and graph and alert on
+the constraint where they already do. It shows the systems of the token's
+teams; each reads its stored ledger, one query per system.
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ from toc.api import (
     cycle_reports,
     cycle_steps,
     cycles,
+    exposition,
     invitations,
     prometheus,
     slos,
@@ -21,6 +22,7 @@ app_name = "api"
 
 urlpatterns = [
     path("systems/", views.SystemList.as_view(), name="systems"),
+    path("metrics", exposition.Findings.as_view(), name="metrics"),
     path("systems/<slug:slug>/samples/", views.SampleIngest.as_view(), name="samples"),
     path("systems/<slug:slug>/ledger/", views.Ledger.as_view(), name="ledger"),
     path("systems/<slug:slug>/series/", views.Series.as_view(), name="series"),
