@@ -16,7 +16,7 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from toc.accounts.access import get_team
+from toc.accounts.access import get_team, require_role
 from toc.accounts.models import Role
 from toc.api.common import bound_form, require_valid
 from toc.api.permissions import IsPerson
@@ -119,10 +119,13 @@ class WebhookList(generics.ListAPIView):
 
 
 def _webhook(request, slug: str, webhook_id: int) -> Webhook:
-    team, _ = get_team(request, slug, needs=Role.ADMIN)
+    """The team's webhook, for its admins. One that does not exist is a 404
+    before the role is asked, as for every record of a team."""
+    team, role = get_team(request, slug)
     webhook = team.webhooks.filter(pk=webhook_id).first()
     if webhook is None:
         raise Http404("No such webhook in this team.")
+    require_role(role, Role.ADMIN, "webhook")
     return webhook
 
 

@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from toc.accounts.access import get_team
+from toc.accounts.access import get_team, require_role
 from toc.accounts.models import Role, Team
 from toc.lib import shown_once
 from toc.lib.http import AuthenticatedHttpRequest, form_page, read_only
@@ -82,10 +82,11 @@ def webhook_add(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
 
 
 def _webhook(request: AuthenticatedHttpRequest, slug: str, webhook_id: int) -> Webhook:
-    team, _ = get_team(request, slug, needs=Role.ADMIN)
+    team, role = get_team(request, slug)
     webhook = team.webhooks.filter(pk=webhook_id).first()
     if webhook is None:
         raise Http404("No such webhook in this team.")
+    require_role(role, Role.ADMIN, "webhook")
     return webhook
 
 
@@ -148,10 +149,11 @@ def chat_add(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
 def chat_remove(
     request: AuthenticatedHttpRequest, slug: str, chat_id: int
 ) -> HttpResponse:
-    team, _ = get_team(request, slug, needs=Role.ADMIN)
+    team, role = get_team(request, slug)
     chat = ChatChannel.objects.filter(team=team, pk=chat_id).first()
     if chat is None:
         raise Http404("No such chat channel in this team.")
+    require_role(role, Role.ADMIN, "chat channel")
     if request.method == "POST":
         chat.delete()
         messages.success(request, f"Removed {chat.shown}.")
