@@ -32,6 +32,8 @@ from toc.cycles.models import (
     Why,
 )
 from toc.cycles.services import cycle_open
+from toc.metrics.models import PrometheusSource
+from toc.metrics.prometheus import source_configure
 from toc.systems.models import Feature, IngestKey, Slo, Stage, System
 
 METHODS = ("get", "post", "put", "patch", "delete")
@@ -148,6 +150,9 @@ def world(personas) -> World:
         "slos": personas.system.slos.first(),
         "phases": RolloutPhase.objects.filter(rollout=cycle.rollout).first(),
     }
+    source_configure(
+        system=personas.system, url="http://127.0.0.1:9", interval_s=60, queries={}
+    )
     key = IngestKeyFactory(system=personas.system, name="walk")
     invitation = InvitationFactory(team=team, created_by=owner)
     owner_token = ApiTokenFactory(user=owner, name="walk")
@@ -252,6 +257,7 @@ def snapshot() -> tuple:
         ApiToken.objects.count(),
         list(Invitation.objects.values_list("revoked_at", "accepted_at")),
         list(System.objects.values_list("name", "team_id").order_by("pk")),
+        list(PrometheusSource.objects.values_list("url", "interval_s")),
     )
 
 

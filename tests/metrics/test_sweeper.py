@@ -67,7 +67,7 @@ def test_nothing_owed_sends_nothing(personas) -> None:
 
 
 def test_beat_runs_the_sweep_often_enough_to_rederive_a_lost_queue() -> None:
-    (entry,) = app.conf.beat_schedule.values()
+    entry = app.conf.beat_schedule["sweep owed processing"]
     assert entry["task"] == "metrics.sweep_pending"
     assert entry["schedule"] == settings.TOC_SWEEP_INTERVAL_S
     # A lost task is noticed once its flag is stale, at the next sweep.

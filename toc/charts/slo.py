@@ -36,7 +36,7 @@ def slo_bullets(slos: Sequence[SloGauge]) -> Spec:
             "range": [0, _scale_end(slo)],
             "fixedrange": True,
             "showgrid": False,
-            "ticksuffix": f" {text(slo.unit)}" if slo.unit else "",
+            "ticksuffix": text(formats.unit_suffix(slo.unit)),
             "tickfont": {"size": 10, "color": MUTED},
         }
         # Each row: the name on top, the bullet, then the axis ticks.
@@ -125,7 +125,8 @@ def slo_bullets(slos: Sequence[SloGauge]) -> Spec:
         layout(
             barmode="overlay",
             annotations=annotations,
-            margin={"l": 8, "r": 24, "t": 4, "b": 4},
+            # Room on the right for half the last tick's label and its unit.
+            margin={"l": 8, "r": 44, "t": 4, "b": 4},
             **axes,
         ),
         height=20 + ROW_HEIGHT * max(count, 1),

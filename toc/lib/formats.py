@@ -116,6 +116,14 @@ def number(value: float | None) -> str:
     return significant(value, 6)
 
 
+def unit_suffix(unit: str) -> str:
+    """A unit as it follows its number: "47 min", but "90%" and "10/day"."""
+    unit = unit.strip()
+    if not unit:
+        return ""
+    return unit if unit.startswith(("%", "/", "×")) else f" {unit}"
+
+
 def compact(value: float | None) -> str:
     """Three significant digits and a suffix, for labels with little room: 60.2k."""
     if value is None:
