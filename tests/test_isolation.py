@@ -34,6 +34,8 @@ from toc.cycles.models import (
 from toc.cycles.services import cycle_open
 from toc.metrics.models import PrometheusSource
 from toc.metrics.prometheus import source_configure
+from toc.notifications import sealed
+from toc.notifications.models import ChatChannel, Webhook
 from toc.systems.models import Feature, IngestKey, Slo, Stage, System
 
 METHODS = ("get", "post", "put", "patch", "delete")
@@ -71,6 +73,8 @@ PERSONAL = {
     "api/v1/systems/",
     # toc's findings for Prometheus: the systems of the token's own teams.
     "api/v1/metrics",
+    # Which events a member is mailed: each member's own choice.
+    "teams/<slug:slug>/notifications/email/",
 }
 CALCULATORS = re.compile(r"^api/v1/tools/")
 ARGUMENT = re.compile(r"<(?:\w+:)?(\w+)>")
@@ -103,6 +107,8 @@ class World:
     owner_token_key: str
     ingest_key: int
     invitation: int
+    webhook: int
+    chat: int
     clients: dict[str, Client]
     api: dict[str, Client]
 
@@ -153,6 +159,15 @@ def world(personas) -> World:
     source_configure(
         system=personas.system, url="http://127.0.0.1:9", interval_s=60, queries={}
     )
+    webhook, _ = Webhook.issue(
+        team=team, url="https://hooks.example.com/walk", events=["constraint.moved"]
+    )
+    chat = ChatChannel.objects.create(
+        team=team,
+        sealed_url=sealed.seal("json://127.0.0.1:9/"),
+        shown="json://127.0.0.1:9/",
+        events=["constraint.moved"],
+    )
     key = IngestKeyFactory(system=personas.system, name="walk")
     invitation = InvitationFactory(team=team, created_by=owner)
     owner_token = ApiTokenFactory(user=owner, name="walk")
@@ -172,6 +187,8 @@ def world(personas) -> World:
         owner_token_key=owner_token.token_key,
         ingest_key=key.pk,
         invitation=invitation.pk,
+        webhook=webhook.pk,
+        chat=chat.pk,
         clients={
             "owner": personas.owner,
             "editor": personas.teammate,
@@ -208,6 +225,8 @@ def url_of(route: str, world: World) -> str:
             "token_key": world.owner_token_key,
             "key_id": world.ingest_key,
             "invitation_id": world.invitation,
+            "webhook_id": world.webhook,
+            "chat_id": world.chat,
             "fmt": "md",
             "key": "whys",
             "step": "goal",
@@ -258,6 +277,8 @@ def snapshot() -> tuple:
         list(Invitation.objects.values_list("revoked_at", "accepted_at")),
         list(System.objects.values_list("name", "team_id").order_by("pk")),
         list(PrometheusSource.objects.values_list("url", "interval_s")),
+        Webhook.objects.count(),
+        ChatChannel.objects.count(),
     )
 
 

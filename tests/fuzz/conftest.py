@@ -24,6 +24,7 @@ from tests.conftest import Personas, add_to_summary, make_personas
 from tests.factories import ApiTokenFactory, IngestKeyFactory, InvitationFactory
 from toc.accounts.models import Role
 from toc.cycles.services import cycle_open
+from toc.notifications.models import Webhook
 
 
 @dataclass
@@ -62,6 +63,11 @@ def _build_world() -> World:
     assert feature.status_code == 201, feature.json()
     ids["features"] = feature.json()["id"]
     ids["slos"] = personas.system.slos.first().pk
+    ids["webhook_id"] = Webhook.issue(
+        team=personas.team,
+        url="https://hooks.example.com/fuzz",
+        events=["constraint.moved"],
+    )[0].pk
     key = IngestKeyFactory(system=personas.system, name="fuzzed")
     ids["key_id"] = key.pk
     # A member to read, change and remove; a token of the editor's own to revoke.

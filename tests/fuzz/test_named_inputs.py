@@ -54,6 +54,10 @@ CREATE_BODIES = {
     },
     r"/systems/\{slug\}/stages/$": {"name": "Extra", "unit": "records/s"},
     r"/systems/\{slug\}/slos/$": SLO,
+    r"/teams/\{slug\}/webhooks/$": {
+        "url": "https://hooks.example.com/toc",
+        "events": ["constraint.moved"],
+    },
     r"/systems/$": {"team": "{team}", "name": "New", "slug": "new"},
     r"/systems/\{slug\}/cycles/$": {"title": "Next"},
     r"/measurements/$": {"value": 1},
