@@ -154,6 +154,32 @@ class MeasuredFrom(models.TextChoices):
     DATA_LOSS = "data_loss", "Dropped / throughput"
 
 
+class Indicator(models.TextChoices):
+    NONE = "", "None (the measured value only)"
+    THRESHOLD = "threshold", "A stage's field against a threshold"
+    # A slice's good share is 1 - field / total_field (field is the bad one).
+    RATIO = "ratio", "Good share of a stage's fields"
+    PROMQL = "promql", "PromQL good / total"
+    UNBOUND = "unbound", "A source toc cannot read"
+
+
+class Budgeting(models.TextChoices):
+    """OpenSLO's budgetingMethod values, spelled as OpenSLO spells them."""
+
+    OCCURRENCES = "Occurrences"
+    TIMESLICES = "Timeslices"
+    RATIO_TIMESLICES = "RatioTimeslices"
+
+
+class Calendar(models.TextChoices):
+    ROLLING = "", "Rolling"
+    WEEK = "week", "Calendar week"
+    MONTH = "month", "Calendar month"
+
+
+LIVE_INDICATORS = (Indicator.THRESHOLD, Indicator.RATIO, Indicator.PROMQL)
+
+
 class Slo(models.Model):
     """A service level objective of a system: the goal, which stays while the
     constraint moves from stage to stage. A cycle records the SLOs as they
@@ -170,6 +196,33 @@ class Slo(models.Model):
         max_length=20, choices=MeasuredFrom, default=MeasuredFrom.TYPED
     )
     position = models.PositiveIntegerField(default=0)
+    # What the SLO is measured on continuously (live when bound and given an
+    # objective); the worker keeps the figures in metrics.SloBudget.
+    indicator = models.CharField(
+        max_length=10, choices=Indicator, blank=True, default=Indicator.NONE
+    )
+    stage = models.CharField(max_length=40, blank=True)  # a stage slug
+    # threshold: the sample field compared; ratio: the bad field (dropped).
+    field = models.CharField(max_length=30, blank=True)
+    total_field = models.CharField(max_length=30, blank=True)  # ratio only
+    # In the field's own unit; a slice is good when `field comparator threshold`.
+    threshold = models.FloatField(null=True, blank=True)
+    promql_good = models.TextField(blank=True)
+    promql_total = models.TextField(blank=True)
+    # OpenSLO's target: the share of good slices or events aimed at, 0.99.
+    objective = models.FloatField(null=True, blank=True)
+    budgeting = models.CharField(
+        max_length=16, choices=Budgeting, default=Budgeting.TIMESLICES
+    )
+    # RatioTimeslices: a slice is good when its good share reaches this.
+    timeslice_target = models.FloatField(null=True, blank=True)
+    window_days = models.PositiveSmallIntegerField(default=28)
+    calendar = models.CharField(
+        max_length=5, choices=Calendar, blank=True, default=Calendar.ROLLING
+    )
+    # An OpenSLO metricSource toc cannot read, kept as given until bound.
+    source = models.JSONField(null=True, blank=True)
+    openslo_name = models.CharField(max_length=63, blank=True)
     history = HistoricalRecords()
 
     class Meta:
@@ -180,10 +233,29 @@ class Slo(models.Model):
                 & AMOUNT.check("measured", null=True),
                 name="slo_numbers_in_range",
             ),
+            models.CheckConstraint(
+                condition=models.Q(objective__isnull=True)
+                | models.Q(objective__gt=0, objective__lt=1),
+                name="slo_objective_a_fraction",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(timeslice_target__isnull=True)
+                | models.Q(timeslice_target__gt=0, timeslice_target__lte=1),
+                name="slo_timeslice_target_a_fraction",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(window_days__gte=1, window_days__lte=366),
+                name="slo_window_days_in_range",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def is_live(self) -> bool:
+        """Measured continuously: bound to data toc reads, with an objective."""
+        return self.indicator in LIVE_INDICATORS and self.objective is not None
 
 
 class IngestKeyQuerySet(models.QuerySet):
