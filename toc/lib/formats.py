@@ -168,3 +168,34 @@ def latency(ms: float | None) -> str:
 def per_hour(per_second: float | None) -> str:
     """A rate counted per second, read per hour (a stage of people's pace)."""
     return DASH if per_second is None else f"{rate(per_second * 3600)}/h"
+
+
+def nines(share: float | None) -> str:
+    """A share near 100% as SLOs are written: 99%, 99.9%, 99.95%; two decimals
+    unless more are needed to keep a share short of 1 from reading 100%."""
+    if share is None or not math.isfinite(share):
+        return DASH
+    for decimals in range(2, 7):
+        shown = _trimmed(f"{share * 100:.{decimals}f}")
+        if share >= 1 or shown != "100":
+            return f"{shown}%"
+    return f"{shown}%"
+
+
+def compliance(share: float | None, objective: float | None) -> str:
+    """A live SLO's compliance against its objective: "99.23% against 99%"."""
+    if share is None:
+        return "no data yet"
+    return f"{nines(share)} against an objective of {nines(objective)}"
+
+
+def budget_left(remaining: float | None) -> str:
+    """The error budget left, in words: a share of it while some is left, and
+    once spent, how much of it the window has used (past 100% when overspent)."""
+    if remaining is None or not math.isfinite(remaining):
+        return "no data yet"
+    if remaining <= 0:
+        return f"error budget spent, {percent(1 - remaining)} used"
+    if remaining < 0.005:
+        return "under 1% of the error budget left"
+    return f"{percent(remaining)} of the error budget left"
