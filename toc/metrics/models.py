@@ -7,7 +7,7 @@ from django.db import connection, models
 from django.db.models import Q
 from django.utils import timezone
 
-from toc.systems.models import Stage, System
+from toc.systems.models import Slo, Stage, System
 
 # A queued flag older than this stands for a task that was lost (broker down or
 # flushed); it must exceed the longest wait in the queue plus the task's run.
@@ -297,3 +297,29 @@ class PrometheusQuery(models.Model):
             return False
         succeeded = self.last_success_at
         return succeeded is None or self.last_error_at >= succeeded
+
+
+class SloBudget(models.Model):
+    """A live SLO's figures over its window, as the worker last computed them
+    (toc.metrics.slo_budgets); pages and the API read them, never recompute."""
+
+    slo = models.OneToOneField(Slo, models.CASCADE, related_name="budget")
+    computed_at = models.DateTimeField()
+    window_start = models.DateTimeField()
+    window_end = models.DateTimeField()
+    # Good slices (or events) and slices (or events) with data in the window.
+    good = models.FloatField()
+    total = models.FloatField()
+    compliance = models.FloatField(null=True)  # None without data
+    budget_remaining = models.FloatField(null=True)
+    # {"5m": 1.2, "30m": …, "1h", "2h", "6h", "1d", "3d"}; None where no data.
+    burn_rates = models.JSONField(default=dict)
+    alert = models.CharField(max_length=8, blank=True)  # "", "page", "ticket"
+    # When the current alert started; kept while it lasts, None without one.
+    alert_since = models.DateTimeField(null=True)
+    # Hourly over the window, for charts: {"t": [iso…], "budget_remaining":
+    # […], "burn_rate_1h": […]}.
+    series = models.JSONField(default=dict)
+
+    def __str__(self) -> str:
+        return f"Budget of {self.slo}"
