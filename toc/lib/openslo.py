@@ -142,16 +142,15 @@ class SloSpec:
 
 
 class OpenSloError(ValueError):
-    """A problem in one document: its place in the body (from 1), its
+    """A problem in one document: its place in the body (from 1; 0 for the
+    body as a whole), its
     metadata.name if it has one, and the path of the problem within it."""
 
     def __init__(self, document: int, name: str | None, path: str, problem: str):
-        self.document, self.name, self.path, self.problem = (
-            document,
-            name,
-            path,
-            problem,
-        )
+        self.document, self.name, self.path = document, name, path
+        if not document:
+            super().__init__(f"the body {problem}")
+            return
         where = f"document {document}" + (f" ({name})" if name else "")
         super().__init__(
             f"{where}: {path} {problem}" if path else f"{where}: {problem}"
@@ -219,6 +218,10 @@ def parse(body: str | bytes) -> list[SloSpec]:
     """The SLOs of a YAML body of OpenSLO v1 documents, in their order."""
     try:
         loaded = list(yaml.load_all(body, Loader=_NoAliases))
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark
+        at = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        raise OpenSloError(0, None, "", f"is not YAML: {error.problem}{at}") from None
     except yaml.YAMLError as error:
         raise OpenSloError(0, None, "", f"is not YAML: {error}") from None
     except RecursionError:
@@ -639,6 +642,13 @@ def missing(spec: SloSpec) -> str | None:
     }.get(spec.indicator)
     if needs is None:
         return "no indicator"
+    if spec.indicator == "unbound" and spec.source is not None:
+        if len(spec.source) != 1 or not {"thresholdMetric", "ratioMetric"} & set(
+            spec.source
+        ):
+            return "no OpenSLO metric in its source"
+        if "thresholdMetric" in spec.source:
+            needs += ("threshold",)
     if empty := [f for f in needs if getattr(spec, f) in (None, "", {})]:
         return f"no {' or '.join(empty)}"
     return None
@@ -649,9 +659,26 @@ def emit(specs: list[SloSpec], service: str, header: str = "") -> str:
     `header` is written first as YAML comments."""
     comments = "".join(f"# {line}\n" for line in header.splitlines())
     documents = [_document(spec, service) for spec in specs]
-    return comments + yaml.safe_dump_all(
-        documents, sort_keys=False, allow_unicode=True, explicit_start=True
+    return comments + yaml.dump_all(
+        documents,
+        Dumper=_Dumper,
+        sort_keys=False,
+        allow_unicode=True,
+        explicit_start=True,
     )
+
+
+class _Dumper(yaml.SafeDumper):
+    """Text with line breaks or other unprintable characters double-quoted,
+    where YAML keeps them as escapes: plain and single-quoted scalars fold
+    some of them (a NEL, \\x85, reads back as a space)."""
+
+    def represent_str(self, data: str) -> yaml.ScalarNode:
+        style = None if data.isprintable() else '"'
+        return self.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+
+
+_Dumper.add_representer(str, _Dumper.represent_str)
 
 
 def _document(spec: SloSpec, service: str) -> dict[str, Any]:
