@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from toc.lib.formats import budget_left, compliance, nines
+from toc.lib.formats import budget_left, budget_short, compliance, nines
 
 
 @pytest.mark.parametrize(
@@ -46,3 +46,8 @@ def test_a_share_near_one_keeps_its_nines(share, shown):
 def test_compliance_reads_against_the_objective():
     assert compliance(0.9923, 0.99) == "99.23% against an objective of 99%"
     assert compliance(None, 0.99) == "no data yet"
+
+
+def test_the_short_words_name_the_budget_alone():
+    assert budget_short(0.62) == "62% of the budget left"
+    assert budget_short(-0.2) == "budget spent, 120% used"

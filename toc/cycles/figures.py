@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from toc.analysis import SloStatus
+from toc.analysis import SloStatus, evaluate_slo
 from toc.charts.slo import SloGauge, slo_bullets
 from toc.charts.timeline import CycleSpan, Move, constraint_timeline
-from toc.cycles.readings import slo_standings
-from toc.systems.models import System
+from toc.cycles.readings import LiveBudget, measure_slos
+from toc.lib import formats
+from toc.systems.models import Comparator, System
 
 # The most moves the timeline draws; a system that flaps more than this has its
 # older moves in the events API.
@@ -34,22 +35,49 @@ def event_moves(events, names: dict[str, str]) -> list[Move]:
 
 
 def slo_figure(system: System, ledger: dict) -> dict | None:
-    """The system's SLOs with a target, measured now; None while there are none."""
-    slos = [slo for slo in system.slos.all() if slo.target is not None]
-    if not slos:
+    """The system's SLOs with a target, measured now, and its live SLOs'
+    compliance against their objective, the budget left beside the name; None
+    while there are none."""
+    gauges, budgets = [], []
+    for slo in measure_slos(system.slos.all(), lambda: ledger):
+        if slo.budget is not None:
+            gauges.append(_compliance_gauge(slo.name, slo.budget))
+        elif slo.target is not None:
+            gauges.append(
+                SloGauge(
+                    name=slo.name,
+                    comparator=slo.comparator,
+                    target=slo.target,
+                    measured=slo.measured,
+                    unit=slo.unit,
+                    status=SloStatus(slo.status),
+                )
+            )
+        else:
+            continue
+        budgets.append(slo.budget)
+    if not gauges:
         return None
-    gauges = [
-        SloGauge(
-            name=slo.name,
-            comparator=slo.comparator,
-            target=slo.target,  # type: ignore[arg-type]
-            measured=slo.measured,
-            unit=slo.unit,
-            status=SloStatus(slo.status),
-        )
-        for slo in slo_standings(slos, lambda: ledger)
-    ]
-    return slo_bullets(gauges)
+    figure = slo_bullets(gauges)
+    # Each SLO's label is the one annotation placed on the paper.
+    labels = [a for a in figure["layout"]["annotations"] if a["xref"] == "paper"]
+    for label, budget in zip(labels, budgets, strict=True):
+        if budget is not None and budget.compliance is not None:
+            label["text"] += f" · {formats.budget_short(budget.remaining)}"
+    return figure
+
+
+def _compliance_gauge(name: str, budget: LiveBudget) -> SloGauge:
+    """A live SLO reads as its compliance against its objective, in percent."""
+    compliance = budget.compliance
+    return SloGauge(
+        name=name,
+        comparator=Comparator.AT_LEAST,
+        target=round(budget.objective * 100, 4),
+        measured=None if compliance is None else round(compliance * 100, 4),
+        unit="%",
+        status=evaluate_slo(Comparator.AT_LEAST, budget.objective, compliance),
+    )
 
 
 def timeline_figure(system: System, ledger: dict, now: datetime) -> dict | None:

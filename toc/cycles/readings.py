@@ -33,6 +33,8 @@ from toc.analysis import (
 )
 from toc.analysis import Feature as FeatureSpec
 from toc.cycles.models import Cycle, CycleStatus, ValidationExperiment
+from toc.lib import formats
+from toc.metrics.models import SloBudget
 from toc.metrics.series import stage_series
 from toc.systems.models import Comparator, MeasuredFrom, Stage, System
 
@@ -73,10 +75,54 @@ class Shown:
 
 
 @dataclass(frozen=True)
+class LiveBudget:
+    """A live SLO's compliance and error budget as the worker last computed
+    them (metrics.SloBudget); both None until it has."""
+
+    objective: float
+    compliance: float | None
+    remaining: float | None
+    alert: str  # "", "page" or "ticket"
+
+    @classmethod
+    def of(cls, slo: Any, figures: SloBudget | None) -> LiveBudget:
+        """A live SLO's budget from its stored figures (None before the worker's
+        first pass)."""
+        return cls(
+            objective=slo.objective,
+            compliance=figures.compliance if figures else None,
+            remaining=figures.budget_remaining if figures else None,
+            alert=figures.alert if figures else "",
+        )
+
+    @property
+    def compliance_words(self) -> str:
+        return formats.compliance(self.compliance, self.objective)
+
+    @property
+    def remaining_words(self) -> str:
+        return formats.budget_left(self.remaining)
+
+    @property
+    def met(self) -> bool | None:
+        return None if self.compliance is None else self.compliance >= self.objective
+
+
+def live_budgets(slos: Iterable[Any]) -> dict[int, LiveBudget]:
+    """The live SLOs' budgets by SLO id, in one query (none without a live SLO)."""
+    live = [slo for slo in slos if slo.is_live]
+    if not live:
+        return {}
+    figures = {row.slo_id: row for row in SloBudget.objects.filter(slo__in=live)}
+    return {slo.pk: LiveBudget.of(slo, figures.get(slo.pk)) for slo in live}
+
+
+@dataclass(frozen=True)
 class MeasuredSlo:
     live: bool  # read off the ledger rather than typed in
     measured: float | None
     status: str | None  # met, violated or unknown; None without a target
+    budget: LiveBudget | None = None  # bound to an indicator, with an objective
 
 
 @dataclass(frozen=True)
@@ -101,6 +147,7 @@ def measure_slos(slos: Iterable[models.Model], ledger: Ledger = None) -> list[Sh
     slos = list(slos)
     live = [slo.measured_from != MeasuredFrom.TYPED for slo in slos]
     current = ledger() if ledger is not None and any(live) else None
+    budgets = live_budgets(slos)
     shown = []
     for slo, is_live in zip(slos, live, strict=True):
         measured = slo.measured
@@ -111,7 +158,8 @@ def measure_slos(slos: Iterable[models.Model], ledger: Ledger = None) -> list[Sh
             if slo.target is not None
             else None
         )
-        shown.append(Shown(slo, MeasuredSlo(is_live, measured, status)))
+        reading = MeasuredSlo(is_live, measured, status, budgets.get(slo.pk))
+        shown.append(Shown(slo, reading))
     return shown
 
 
@@ -137,28 +185,31 @@ class SloStanding:
 
 def slo_standings(slos: Iterable[models.Model], ledger: Ledger) -> list[SloStanding]:
     """The SLOs as they stand, live ones measured off the ledger."""
-    return [
-        SloStanding(
-            name=slo.name,
-            dimension=slo.dimension,
-            comparator=slo.comparator,
-            target=slo.target,
-            unit=slo.unit,
-            measured=slo.reading.measured,
-            live=slo.reading.live,
-            status=None if slo.reading.status is None else str(slo.reading.status),
-        )
-        for slo in measure_slos(slos, ledger)
-    ]
+    return [_standing(slo) for slo in measure_slos(slos, ledger)]
+
+
+def _standing(slo: Shown) -> SloStanding:
+    return SloStanding(
+        name=slo.name,
+        dimension=slo.dimension,
+        comparator=slo.comparator,
+        target=slo.target,
+        unit=slo.unit,
+        measured=slo.reading.measured,
+        live=slo.reading.live,
+        status=None if slo.reading.status is None else str(slo.reading.status),
+    )
 
 
 @dataclass(frozen=True)
 class GoalRow:
     """One SLO of a cycle's goal: as it stood when the cycle opened, and now
-    (or when it closed). Either is None for an SLO added or removed meanwhile."""
+    (or when it closed). Either is None for an SLO added or removed meanwhile.
+    A live SLO of an open cycle has its budget now beside them."""
 
     opened: SloStanding | None
     latest: SloStanding | None
+    budget: LiveBudget | None = None
 
     @property
     def slo(self) -> SloStanding:
@@ -169,20 +220,31 @@ def recorded(record: list[dict] | None) -> list[SloStanding]:
     return [SloStanding(**item) for item in record or []]
 
 
-def goal_of(cycle: Cycle, latest: list[SloStanding]) -> list[GoalRow]:
+def goal_of(
+    cycle: Cycle,
+    latest: list[SloStanding],
+    budgets: dict[str, LiveBudget] | None = None,
+) -> list[GoalRow]:
     """The cycle's goal: each SLO at its opening beside `latest`, matched by
-    name, in the order of `latest` and then those no longer there."""
+    name, in the order of `latest` and then those no longer there; `budgets`
+    by SLO name."""
     opened = {slo.name: slo for slo in recorded(cycle.slos_opened)}
-    rows = [GoalRow(opened.pop(slo.name, None), slo) for slo in latest]
+    budgets = budgets or {}
+    rows = [
+        GoalRow(opened.pop(slo.name, None), slo, budgets.get(slo.name))
+        for slo in latest
+    ]
     return rows + [GoalRow(slo, None) for slo in opened.values()]
 
 
 def goal_now(cycle: Cycle, ledger: Ledger) -> list[GoalRow]:
-    """An open cycle's goal against the system's SLOs now; a closed one's
-    against what it recorded at its close."""
+    """An open cycle's goal against the system's SLOs now, live ones with their
+    budgets; a closed one's against what it recorded at its close."""
     if cycle.status == CycleStatus.CLOSED:
         return goal_of(cycle, recorded(cycle.slos_closed))
-    return goal_of(cycle, slo_standings(cycle.system.slos.all(), ledger))
+    shown = measure_slos(cycle.system.slos.all(), ledger)
+    budgets = {slo.name: slo.budget for slo in shown if slo.budget is not None}
+    return goal_of(cycle, [_standing(slo) for slo in shown], budgets)
 
 
 def measured_from_metrics(source: str, unit: str, ledger: dict) -> float | None:

@@ -192,10 +192,19 @@ def compliance(share: float | None, objective: float | None) -> str:
 def budget_left(remaining: float | None) -> str:
     """The error budget left, in words: a share of it while some is left, and
     once spent, how much of it the window has used (past 100% when overspent)."""
+    return _budget_words(remaining, "error budget")
+
+
+def budget_short(remaining: float | None) -> str:
+    """budget_left where room is short: "62% of the budget left"."""
+    return _budget_words(remaining, "budget")
+
+
+def _budget_words(remaining: float | None, noun: str) -> str:
     if remaining is None or not math.isfinite(remaining):
         return "no data yet"
     if remaining <= 0:
-        return f"error budget spent, {percent(1 - remaining)} used"
+        return f"{noun} spent, {percent(1 - remaining)} used"
     if remaining < 0.005:
-        return "under 1% of the error budget left"
-    return f"{percent(remaining)} of the error budget left"
+        return f"under 1% of the {noun} left"
+    return f"{percent(remaining)} of the {noun} left"
