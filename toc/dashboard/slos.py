@@ -4,6 +4,9 @@ deleted like the stages (htmx, with a full-page fallback for each)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -11,11 +14,16 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 from django_htmx.http import reswap, retarget
 
+from toc.accounts.access import team_role
 from toc.accounts.models import Role
+from toc.analysis.budget import ALERT_RULES, BURN_WINDOWS, AlertRule
+from toc.charts.slo_budget import budget_charts
 from toc.cycles.models import CycleStatus
-from toc.cycles.readings import measure_slos
+from toc.cycles.readings import LiveBudget, measure_slos
+from toc.lib import formats
 from toc.lib.http import form_page, read_only
 from toc.metrics.ledger import ledger_response
+from toc.metrics.models import SloBudget
 from toc.systems import services
 from toc.systems.access import get_slo, get_system
 from toc.systems.forms import SloForm
@@ -102,4 +110,81 @@ def slo_delete(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         return _list_response(request, slo.system, f"Deleted the SLO {slo.name}.")
     return render(
         request, "dashboard/slo_delete.html", {"slo": slo, "system": slo.system}
+    )
+
+
+# The burn-rate windows (toc.analysis.budget.BURN_WINDOWS' keys) as the page
+# names them.
+WINDOW_NAMES = {
+    "5m": "5 min",
+    "30m": "30 min",
+    "1h": "1 h",
+    "2h": "2 h",
+    "6h": "6 h",
+    "1d": "1 day",
+    "3d": "3 days",
+}
+
+
+@dataclass(frozen=True)
+class BurnRate:
+    window: str
+    rate: float | None
+
+    @property
+    def shown(self) -> str:
+        return formats.DASH if self.rate is None else _factor(self.rate)
+
+
+@read_only
+@login_required
+def slo_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """One SLO: what it measures, and once live, its compliance, error budget,
+    burn rates and alert as the worker last computed them, with their charts."""
+    slo = get_slo(request, slug, pk, needs=Role.VIEWER)
+    role = team_role(request, slo.system.team_id)
+    figures = SloBudget.objects.filter(slo=slo).first() if slo.is_live else None
+    stage = slo.system.stages.filter(slug=slo.stage).first() if slo.stage else None
+    rates = figures.burn_rates if figures else {}
+    return render(
+        request,
+        "dashboard/slo_detail.html",
+        {
+            "system": slo.system,
+            "slo": slo,
+            "stage_name": stage.name if stage else slo.stage,
+            "figures": figures,
+            "objective": formats.nines(slo.objective),
+            "budget": LiveBudget.of(slo, figures) if slo.is_live else None,
+            "burn_rates": [
+                BurnRate(WINDOW_NAMES[key], rates.get(key)) for key in BURN_WINDOWS
+            ],
+            "alert_rules": [_rule_words(rule) for rule in ALERT_RULES],
+            "charts": _budget_charts(figures),
+            "can_edit": role in (Role.EDITOR, Role.ADMIN),
+        },
+    )
+
+
+def _rule_words(rule: AlertRule) -> str:
+    """A rule in words: "a page at 14.4× over 1 h and 5 min"."""
+    windows = f"{WINDOW_NAMES[rule.long]} and {WINDOW_NAMES[rule.short]}"
+    return f"a {rule.severity} at {_factor(rule.factor)} over {windows}"
+
+
+def _factor(rate: float) -> str:
+    return f"{formats.significant(rate)}×"
+
+
+def _budget_charts(figures: SloBudget | None) -> dict | None:
+    """The budget and burn-rate charts from the worker's hourly series; None
+    before it has one."""
+    series = figures.series if figures else {}
+    if not series.get("t"):
+        return None
+    return budget_charts(
+        [datetime.fromisoformat(moment) for moment in series["t"]],
+        (figures.window_start, figures.window_end),  # type: ignore[union-attr]
+        series.get("budget_remaining", []),
+        series.get("burn_rate_1h", []),
     )

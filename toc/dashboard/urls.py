@@ -13,6 +13,7 @@ urlpatterns = [
     path("<slug:slug>/stages/<slug:stage_slug>/", views.stage_detail, name="stage"),
     path("<slug:slug>/slos/", slos.slo_list, name="slos"),
     path("<slug:slug>/slos/add/", slos.slo_add, name="slo-add"),
+    path("<slug:slug>/slos/<int:pk>/", slos.slo_detail, name="slo"),
     path("<slug:slug>/slos/<int:pk>/edit/", slos.slo_edit, name="slo-edit"),
     path("<slug:slug>/slos/<int:pk>/move/", slos.slo_move, name="slo-move"),
     path("<slug:slug>/slos/<int:pk>/delete/", slos.slo_delete, name="slo-delete"),
