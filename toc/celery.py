@@ -14,6 +14,8 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 PROMETHEUS_DUE_EVERY_S = 15
+# The error budgets' newest slice is a minute (toc.metrics.slo_budgets).
+SLO_BUDGETS_EVERY_S = 60
 
 
 @app.on_after_configure.connect
@@ -43,6 +45,12 @@ def _schedule(sender: Celery, **kwargs) -> None:
         sender.signature("metrics.prometheus_due"),
         name="pull from Prometheus sources that are due",
         expires=PROMETHEUS_DUE_EVERY_S,
+    )
+    sender.add_periodic_task(
+        SLO_BUDGETS_EVERY_S,
+        sender.signature("metrics.slo_budgets"),
+        name="evaluate the error budgets of live SLOs",
+        expires=SLO_BUDGETS_EVERY_S,
     )
 
 

@@ -8,6 +8,7 @@ from kombu.exceptions import OperationalError as BrokerError
 
 from toc.metrics.models import SystemLedger
 from toc.metrics.processing import system_process
+from toc.metrics.slo_budgets import budgets_evaluate
 from toc.metrics.sweeper import pending_sweep
 
 logger = logging.getLogger(__name__)
@@ -103,3 +104,15 @@ def enqueue_pull(source_id: int) -> bool:
         )
         return False
     return True
+
+
+@shared_task(
+    name="metrics.slo_budgets",
+    ignore_result=True,
+    # Every minute: a run that could not finish within the minute gives way
+    # to the next one, which reads the same rollups a minute on.
+    soft_time_limit=50,
+    time_limit=60,
+)
+def slo_budgets() -> None:
+    budgets_evaluate()

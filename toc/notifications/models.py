@@ -24,17 +24,12 @@ class EventKind(models.TextChoices):
     SYSTEM_STALE = "system.stale", "A system went silent (stale data)"
     SYSTEM_RECOVERED = "system.recovered", "A stale system posts again"
     CYCLE_STEP_DUE = "cycle.step_due", "A cycle's step is past its due date"
-    # Issue 18 emits it; until then nothing does (see OFFERED).
     SLO_BURNING = "slo.burning", "An SLO burns its error budget"
 
 
 # The kinds a person may choose: those something emits. Offering one that
 # never comes would read as a promise.
-OFFERED = [
-    (value, label)
-    for value, label in EventKind.choices
-    if value != EventKind.SLO_BURNING
-]
+OFFERED = EventKind.choices
 
 
 class Event(models.Model):

@@ -22,7 +22,7 @@ from toc.cycles.models import Cycle, CycleStatus, StepPlan
 from toc.cycles.records import STEPS
 from toc.cycles.steps_plan import default_due, is_overdue
 from toc.metrics.ledger import freshness
-from toc.metrics.models import ConstraintEvent, SystemLedger
+from toc.metrics.models import ConstraintEvent, SloBudget, SystemLedger
 from toc.notifications.models import Event, EventKind
 from toc.systems.models import System
 
@@ -222,7 +222,43 @@ def steps_due(today: date) -> Iterator[Occurrence]:
         )
 
 
+def slos_burning(now: datetime) -> Iterator[Occurrence]:
+    """SLOs whose error budget burns fast enough for an alert (the worker
+    decides, toc.metrics.slo_budgets): one occurrence per alert start, however
+    long the alert lasts."""
+    burning = SloBudget.objects.filter(
+        alert_since__gte=now - lookback()
+    ).select_related("slo__system__team")
+    for budget in burning.exclude(alert="").order_by("alert_since", "id"):
+        slo, system = budget.slo, budget.slo.system
+        left = budget.budget_remaining
+        spent = "no data" if left is None else f"{1 - left:.0%} of the budget spent"
+        yield Occurrence(
+            key=f"{EventKind.SLO_BURNING}:{slo.pk}:{budget.alert_since.isoformat()}",
+            kind=EventKind.SLO_BURNING,
+            system=system,
+            occurred_at=budget.alert_since,
+            summary=(
+                f"{system.name}: the SLO {slo.name} burns its error budget "
+                f"({budget.alert}; {spent})."
+            )[:300],
+            data={
+                "system_name": system.name,
+                "slo": slo.pk,
+                "slo_name": slo.name,
+                "alert": budget.alert,
+                "objective": slo.objective,
+                "compliance": budget.compliance,
+                "error_budget_remaining": left,
+                "burn_rates": budget.burn_rates,
+                "window_start": budget.window_start.isoformat(),
+                "window_end": budget.window_end.isoformat(),
+            },
+        )
+
+
 def all_occurrences(now: datetime, today: date) -> Iterator[Occurrence]:
     yield from constraint_moves(now)
     yield from staleness(now)
     yield from steps_due(today)
+    yield from slos_burning(now)

@@ -163,6 +163,23 @@ class Indicator(models.TextChoices):
     UNBOUND = "unbound", "A source toc cannot read"
 
 
+# The sample fields an indicator reads, as a minute's rollup gives them: a
+# threshold compares the minute's value (the p95's maximum, a rate's or a
+# share's mean, the last queue depth, a count's sum); a ratio counts events,
+# so it takes counts and rates (a rate over the minute is rate x 60 events).
+THRESHOLD_FIELDS = (
+    "latency_p95_ms",
+    "throughput",
+    "capacity",
+    "utilization",
+    "blocked",
+    "queue_depth",
+    "errors",
+    "dropped",
+)
+RATIO_FIELDS = ("throughput", "capacity", "errors", "dropped")
+
+
 class Budgeting(models.TextChoices):
     """OpenSLO's budgetingMethod values, spelled as OpenSLO spells them."""
 

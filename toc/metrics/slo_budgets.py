@@ -1,0 +1,306 @@
+"""The error budgets of live SLOs, from the stages' minute rollups.
+
+The beat runs `budgets_evaluate` every minute (toc/celery.py). Per system it
+reads the rollups once, in one query that tallies every live SLO of the
+system at once: per SLO a good and a total column, grouped into the newest
+hour's minutes and the hours before it, back to the longest window the system
+needs. toc.analysis.budget turns the tallies into figures, which are written to
+metrics.SloBudget for pages and the API to read.
+
+A minute with data is one slice. A threshold SLO's slice is good when the
+minute's value (FIELD_SQL) stands in the SLO's comparator to its threshold.
+A ratio SLO (good share = 1 - bad / total) counts events under Occurrences,
+and under Timeslices or RatioTimeslices counts minutes whose good share
+reaches `timeslice_target`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import connection
+from django.utils import timezone
+
+from toc.analysis.budget import (
+    LONGEST_BURN_WINDOW_H,
+    MINUTES_PER_HOUR,
+    Budget,
+    Tally,
+    evaluate_budget,
+)
+from toc.metrics.models import SloBudget
+from toc.systems.models import (
+    LIVE_INDICATORS,
+    RATIO_FIELDS,
+    THRESHOLD_FIELDS,
+    Budgeting,
+    Calendar,
+    Indicator,
+    Slo,
+)
+
+logger = logging.getLogger(__name__)
+
+# A minute's value of each field, over the metrics_rollup row.
+FIELD_SQL = {
+    "latency_p95_ms": "latency_p95_max",
+    "throughput": 'throughput_sum / "count"',
+    "capacity": 'capacity_sum / "count"',
+    "utilization": "utilization_sum / NULLIF(utilization_count, 0)",
+    "blocked": "blocked_sum / NULLIF(blocked_count, 0)",
+    "queue_depth": "last_queue_depth",
+    "errors": "errors",
+    "dropped": "dropped",
+}
+# A minute's events of each field a ratio takes: rates are per second.
+EVENTS_SQL = {
+    "throughput": 'throughput_sum / "count" * 60',
+    "capacity": 'capacity_sum / "count" * 60',
+    "errors": "errors::float8",
+    "dropped": "dropped::float8",
+}
+assert set(FIELD_SQL) == set(THRESHOLD_FIELDS)
+assert set(EVENTS_SQL) == set(RATIO_FIELDS)
+
+COMPARATOR_SQL = {
+    "<=": "{v} <= %s",
+    "<": "{v} < %s",
+    ">=": "{v} >= %s",
+    ">": "{v} > %s",
+    # As toc.analysis.slo compares "==": within a relative 1e-9.
+    "==": "ABS({v} - %s) <= 1e-9 * GREATEST(ABS({v}), ABS(%s))",
+}
+DEFAULT_TIMESLICE_TARGET = 0.99
+
+PROMQL_NOT_EVALUATED = "PromQL indicators are not evaluated yet."
+
+
+def window_of(slo: Slo, end: datetime) -> tuple[datetime, int]:
+    """The start of the SLO's window ending at `end`, and its length in whole
+    hours counted back from `end` (a calendar window's first hour may hold
+    minutes from before its start: hours are counted from `end`)."""
+    if slo.calendar == Calendar.ROLLING:
+        hours = slo.window_days * 24
+        return end - timedelta(hours=hours), hours
+    local = timezone.localtime(end)
+    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    if slo.calendar == Calendar.WEEK:
+        start = midnight - timedelta(days=local.weekday())
+    else:
+        start = midnight.replace(day=1)
+    if start >= end:  # the window's very first minute: nothing closed yet
+        return start, 1
+    return start, max(1, math.ceil((end - start) / timedelta(hours=1)))
+
+
+@dataclass
+class Column:
+    """One SLO's good and total, as SQL aggregates with their parameters."""
+
+    good: str
+    total: str
+    params: list
+
+
+def column_of(slo: Slo, stage_id: int) -> Column | None:
+    """The SLO's tally as SQL, or None if it reads nothing toc keeps."""
+    stage = f"stage_id = {int(stage_id)}"
+    if slo.indicator == Indicator.THRESHOLD:
+        value = FIELD_SQL.get(slo.field)
+        rule = COMPARATOR_SQL.get(slo.comparator)
+        if value is None or rule is None or slo.threshold is None:
+            return None
+        condition = rule.format(v=value)
+        params = [slo.threshold] * condition.count("%s")
+        return Column(
+            good=f"COUNT(*) FILTER (WHERE {stage} AND {condition})",
+            total=f"COUNT(*) FILTER (WHERE {stage} AND {value} IS NOT NULL)",
+            params=params,
+        )
+    if slo.indicator == Indicator.RATIO:
+        bad, total = EVENTS_SQL.get(slo.field), EVENTS_SQL.get(slo.total_field)
+        if bad is None or total is None:
+            return None
+        if slo.budgeting == Budgeting.OCCURRENCES:
+            return Column(
+                good=f"SUM(GREATEST({total} - {bad}, 0)) FILTER (WHERE {stage})",
+                total=f"SUM({total}) FILTER (WHERE {stage})",
+                params=[],
+            )
+        target = slo.timeslice_target or DEFAULT_TIMESLICE_TARGET
+        return Column(
+            good=(
+                f"COUNT(*) FILTER (WHERE {stage} AND {total} > 0 "
+                f"AND 1 - {bad} / ({total}) >= %s)"
+            ),
+            total=f"COUNT(*) FILTER (WHERE {stage} AND {total} > 0)",
+            params=[target],
+        )
+    return None
+
+
+@dataclass
+class Evaluated:
+    slo: Slo
+    budget: Budget
+    window_start: datetime
+    window_hours: int
+
+
+def system_tallies(
+    stage_ids: list[int], columns: list[Column], start: datetime, end: datetime
+) -> list[tuple[list[Tally], list[Tally]]]:
+    """Each column's tallies: the newest hour's minutes and the hours before
+    it, newest first, from the rollups in [start, end), in one query."""
+    selects, params = [], []
+    for column in columns:
+        selects.append(f"COALESCE({column.good}, 0), COALESCE({column.total}, 0)")
+    for column in columns:
+        params.extend(column.params)
+    # `age`: whole minutes before `end` (0 is the newest closed minute);
+    # the newest hour is grouped by minute (buckets 0-59), older ones by hour.
+    sql = f"""
+        SELECT bucket, {", ".join(selects)}
+        FROM (
+            SELECT *, CASE WHEN age < 60 THEN age ELSE 59 + age / 60 END AS bucket
+            FROM (
+                SELECT *,
+                    (EXTRACT(EPOCH FROM (%s - minute))::bigint / 60 - 1) AS age
+                FROM metrics_rollup
+                WHERE stage_id = ANY(%s) AND minute >= %s AND minute < %s
+            ) AS aged
+        ) AS bucketed
+        GROUP BY bucket
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, end, stage_ids, start, end])
+        rows = cursor.fetchall()
+    span_hours = math.ceil((end - start) / timedelta(hours=1))
+    tallies = [
+        ([Tally()] * MINUTES_PER_HOUR, [Tally()] * max(span_hours - 1, 0))
+        for _ in columns
+    ]
+    for bucket, *figures in rows:
+        for index, (minutes, hours) in enumerate(tallies):
+            tally = Tally(float(figures[2 * index]), float(figures[2 * index + 1]))
+            if bucket < MINUTES_PER_HOUR:
+                minutes[bucket] = tally
+            elif bucket - MINUTES_PER_HOUR < len(hours):
+                hours[bucket - MINUTES_PER_HOUR] = tally
+    return tallies
+
+
+def system_evaluate(slos: list[Slo], end: datetime) -> list[Evaluated]:
+    """The budgets of one system's live SLOs (those it can read)."""
+    stage_ids = dict(slos[0].system.stages.values_list("slug", "id"))
+    readable, columns = [], []
+    for slo in slos:
+        stage_id = stage_ids.get(slo.stage)
+        column = None if stage_id is None else column_of(slo, stage_id)
+        if column is not None:
+            readable.append(slo)
+            columns.append(column)
+    if not readable:
+        return []
+    windows = [window_of(slo, end) for slo in readable]
+    longest_h = max(max(hours for _, hours in windows), LONGEST_BURN_WINDOW_H)
+    start = end - timedelta(hours=longest_h)
+    tallies = system_tallies(list(stage_ids.values()), columns, start, end)
+    evaluated = []
+    for slo, (window_start, hours), (minutes, older) in zip(
+        readable, windows, tallies, strict=True
+    ):
+        budget = evaluate_budget(
+            minutes=minutes, hours=older, window_hours=hours, objective=slo.objective
+        )
+        evaluated.append(Evaluated(slo, budget, window_start, hours))
+    return evaluated
+
+
+def budgets_evaluate(now: datetime | None = None) -> int:
+    """Evaluates every live SLO over the minutes closed by `now` and stores
+    the figures; returns how many were stored."""
+    now = now or timezone.now()
+    end = now.replace(second=0, microsecond=0)
+    live = (
+        Slo.objects.filter(indicator__in=LIVE_INDICATORS, objective__isnull=False)
+        .exclude(indicator=Indicator.PROMQL)
+        .select_related("system")
+        .order_by("system_id", "id")
+    )
+    by_system: dict[int, list[Slo]] = defaultdict(list)
+    for slo in live:
+        by_system[slo.system_id].append(slo)
+    previous = {
+        budget.slo_id: budget
+        for budget in SloBudget.objects.filter(slo__system_id__in=list(by_system)).only(
+            "slo_id", "alert", "alert_since"
+        )
+    }
+    rows = []
+    for slos in by_system.values():
+        for done in system_evaluate(slos, end):
+            rows.append(_row(done, end, now, previous.get(done.slo.pk)))
+    SloBudget.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["slo"],
+        update_fields=[
+            "computed_at",
+            "window_start",
+            "window_end",
+            "good",
+            "total",
+            "compliance",
+            "budget_remaining",
+            "burn_rates",
+            "alert",
+            "alert_since",
+            "series",
+        ],
+    )
+    # An SLO no longer live, or no longer readable, keeps no stale figures.
+    SloBudget.objects.exclude(slo_id__in=[row.slo_id for row in rows]).delete()
+    return len(rows)
+
+
+# Escalating from a ticket to a page starts a new alert (one more event);
+# easing from a page to a ticket continues the one that started.
+_RANK = {"": 0, "ticket": 1, "page": 2}
+
+
+def _row(
+    done: Evaluated, end: datetime, now: datetime, before: SloBudget | None
+) -> SloBudget:
+    budget = done.budget
+    alert_since = None
+    if budget.alert:
+        was = before.alert if before else ""
+        keeps = was and _RANK[budget.alert] <= _RANK[was] and before.alert_since
+        alert_since = before.alert_since if keeps else end
+    hours = done.window_hours
+    return SloBudget(
+        slo=done.slo,
+        computed_at=now,
+        window_start=done.window_start,
+        window_end=end,
+        good=budget.good,
+        total=budget.total,
+        compliance=budget.compliance,
+        budget_remaining=budget.budget_remaining,
+        burn_rates=budget.burn_rates,
+        alert=budget.alert,
+        alert_since=alert_since,
+        series={
+            "t": [
+                (end - timedelta(hours=hours - 1 - index)).isoformat()
+                for index in range(hours)
+            ],
+            "budget_remaining": budget.hourly_budget_remaining,
+            "burn_rate_1h": budget.hourly_burn_rate,
+        },
+    )
