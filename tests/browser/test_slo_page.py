@@ -106,7 +106,7 @@ def test_an_editor_works_the_slo_page_from_the_keyboard(page, live_server) -> No
     expect(page.locator("#slos tbody tr")).to_have_count(7)
     assert _names(page) == [*DEMO_SLOS, NEW]
     added = _row(page, NEW)
-    expect(added.get_by_role("cell").nth(0)).to_have_text("≥ 90 %")
+    expect(added.get_by_role("cell").nth(0)).to_have_text("≥ 90%")
     expect(added.locator(".state")).to_have_text("violated")
     add = page.locator("#slos form.row-add")
     expect(add.get_by_label(_label("Name"))).to_have_value("")
@@ -122,7 +122,7 @@ def test_an_editor_works_the_slo_page_from_the_keyboard(page, live_server) -> No
     _retype(page, editor.get_by_label(_label("Measured")), "91")
     _press(page, editor.get_by_label(_label("Measured")))
     expect(editor).to_have_count(0)
-    expect(coverage.get_by_role("cell").nth(1)).to_have_text("91 %")
+    expect(coverage.get_by_role("cell").nth(1)).to_have_text("91%")
     expect(coverage.locator(".state")).to_have_text("violated")
 
     # Another edit, cancelled: the row comes back as it was.
