@@ -1,4 +1,5 @@
-"""The API reads JSON only, and only JSON that PostgreSQL can store.
+"""The API reads JSON (and, for OpenSLO documents, YAML), and only what
+PostgreSQL can store.
 
 Python's json module accepts what the database then refuses (NUL characters,
 unpaired surrogates such as "\\ud800"), which would surface as a 500 on save;
@@ -9,7 +10,7 @@ never get this far (toc.api.middleware).
 from __future__ import annotations
 
 from rest_framework.exceptions import ParseError
-from rest_framework.parsers import JSONParser
+from rest_framework.parsers import BaseParser, JSONParser
 
 from toc.lib.text import UNSTORABLE
 
@@ -44,3 +45,28 @@ class StrictJSONParser(JSONParser):
                 "surrogate; send UTF-8 text without them."
             )
         return data
+
+
+class YamlParser(BaseParser):
+    """A YAML body as text, for the views that read YAML documents themselves
+    (OpenSLO); what PostgreSQL cannot store is refused after reading."""
+
+    media_type = "application/yaml"
+
+    def parse(self, stream, media_type=None, parser_context=None) -> str:
+        try:
+            return stream.read().decode("utf-8")
+        except UnicodeDecodeError:
+            raise ParseError("The body is not UTF-8 text.") from None
+
+
+# The other names YAML goes by.
+class XYamlParser(YamlParser):
+    media_type = "application/x-yaml"
+
+
+class TextYamlParser(YamlParser):
+    media_type = "text/yaml"
+
+
+YAML_PARSERS = [YamlParser, XYamlParser, TextYamlParser]

@@ -35,10 +35,12 @@ How OpenSLO maps onto toc's SLO:
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, NoReturn
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -139,6 +141,12 @@ class SloSpec:
     window_days: int = DEFAULT_WINDOW_DAYS
     calendar: str = ""
     source: dict[str, Any] | None = None
+    # Where it was read (its place in the body, from 1), for later errors.
+    document: int = dataclasses.field(default=0, compare=False, repr=False)
+
+
+# The fields of SloSpec that are systems.Slo's.
+SLO_FIELDS = tuple(f.name for f in dataclasses.fields(SloSpec) if f.compare)
 
 
 class OpenSloError(ValueError):
@@ -328,6 +336,7 @@ def _slo(
         budgeting=budgeting,
         window_days=window_days,
         calendar=calendar,
+        document=doc.index,
         **objective,
         **binding,
     )
@@ -540,7 +549,8 @@ def _objective(doc: _Document, value: Any, budgeting: str) -> dict[str, Any]:
         percent = doc.fraction(
             objective["targetPercent"], f"{path}.targetPercent", upto=100
         )
-        found["objective"] = percent / 100
+        # In decimal, so that 99.9 is 0.999 rather than 0.9990000000000001.
+        found["objective"] = float(Decimal(repr(percent)) / 100)
     found["timeslice_target"] = None
     if "timeSliceTarget" in objective:
         ratio = doc.number(objective["timeSliceTarget"], f"{path}.timeSliceTarget")
@@ -643,9 +653,8 @@ def missing(spec: SloSpec) -> str | None:
     if needs is None:
         return "no indicator"
     if spec.indicator == "unbound" and spec.source is not None:
-        if len(spec.source) != 1 or not {"thresholdMetric", "ratioMetric"} & set(
-            spec.source
-        ):
+        metrics = ({"thresholdMetric"}, {"ratioMetric"})
+        if not isinstance(spec.source, dict) or set(spec.source) not in metrics:
             return "no OpenSLO metric in its source"
         if "thresholdMetric" in spec.source:
             needs += ("threshold",)
