@@ -398,6 +398,12 @@ NOTIFICATIONS_RETRY_BASE_S = env_int("NOTIFICATIONS_RETRY_BASE_S", 10)
 NOTIFICATIONS_RETRY_MAX_S = env_int("NOTIFICATIONS_RETRY_MAX_S", 600)
 NOTIFICATIONS_MAX_ATTEMPTS = env_int("NOTIFICATIONS_MAX_ATTEMPTS", 8)
 NOTIFICATIONS_TIMEOUT_S = env_int("NOTIFICATIONS_TIMEOUT_S", 10)
+# Whether webhooks may post to loopback, private and link-local addresses (a
+# team admin could otherwise make toc read the cloud's metadata service or an
+# internal admin page into the delivery log). Allowed in development.
+NOTIFICATIONS_ALLOW_PRIVATE_ADDRESSES = env_bool(
+    "NOTIFICATIONS_ALLOW_PRIVATE_ADDRESSES", default=DEBUG
+)
 
 SECURE_CSP = {
     "default-src": [CSP.SELF],

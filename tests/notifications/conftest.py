@@ -17,6 +17,8 @@ def quick_notifications(settings) -> None:
     # countdown; short timeouts keep a hanging receiver's test short.
     settings.NOTIFICATIONS_TIMEOUT_S = 1
     settings.NOTIFICATIONS_MAX_ATTEMPTS = 4
+    # The receivers listen on 127.0.0.1 (test_private_addresses turns it off).
+    settings.NOTIFICATIONS_ALLOW_PRIVATE_ADDRESSES = True
 
 
 @pytest.fixture

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
+import socket
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from email.message import Message
@@ -62,9 +65,35 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
 _opener = urllib.request.build_opener(_NoRedirects)
 
 
+def private_address(url: str) -> str:
+    """Why toc will not post to `url`: it names a host on a loopback, private,
+    link-local or otherwise not public address; "" when it may. The address is
+    looked up again at each send, so a name that changes its address later is
+    caught then."""
+    if settings.NOTIFICATIONS_ALLOW_PRIVATE_ADDRESSES:
+        return ""
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or ""
+    try:
+        found = socket.getaddrinfo(host, parts.port or 443, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return ""  # the send itself says it found no such host
+    for *_, address in found:
+        ip = ipaddress.ip_address(address[0])
+        if not ip.is_global:
+            return (
+                f"{host} is at {ip}, which is not a public address; toc posts "
+                "only to public addresses (NOTIFICATIONS_ALLOW_PRIVATE_ADDRESSES)."
+            )
+    return ""
+
+
 def webhook_send(delivery: Delivery) -> Sent:
     event, webhook = delivery.event, delivery.webhook
     assert webhook is not None
+    refused = private_address(webhook.url)
+    if refused:
+        return Sent(False, error=refused)
     body = json.dumps(event.body(), separators=(",", ":")).encode()
     request = urllib.request.Request(
         webhook.url,

@@ -4,6 +4,7 @@ import apprise
 from django import forms
 from django.core.validators import URLValidator
 
+from toc.notifications.channels import private_address
 from toc.notifications.models import OFFERED
 
 # A team has this many webhooks and chat channels at most, each; a script
@@ -43,6 +44,13 @@ class WebhookForm(forms.Form):
     def __init__(self, *args, team, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.team = team
+
+    def clean_url(self) -> str:
+        url = self.cleaned_data["url"]
+        refused = private_address(url)
+        if refused:
+            raise forms.ValidationError(refused)
+        return url
 
     def clean(self) -> dict:
         if self.team.webhooks.count() >= MAX_PER_TEAM:
