@@ -50,7 +50,7 @@ def test_a_budget_spent_past_zero_is_shaded_below_the_line(valid):
     assert line["y"] == [0.5, -0.2, None, -1.0]
     assert overspent["y"] == [0.0, -0.2, None, -1.0]
     assert overspent["fill"] == "tozeroy"
-    assert "spent past the budget" in _labels(budget).values()
+    assert _labels(budget)[-1.0] == "below 0: spent past the budget"
     low, high = budget["layout"]["yaxis"]["range"]
     assert low < -1.0 and high >= 1.0
 

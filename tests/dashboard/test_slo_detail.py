@@ -175,3 +175,42 @@ def test_the_goal_of_an_open_cycle_gives_live_budgets(personas, live, cycle):
     content = personas.viewer.get("/systems/fraud/cycles/1/goal/").content.decode()
     assert "99.38% against an objective of 99%" in content
     assert "38% of the error budget left" in content
+
+
+def _details(content: str) -> str:
+    start = content.index('<details class="helper slo-live-fields"')
+    return content[start : content.index("</details>", start)]
+
+
+def test_the_add_form_folds_the_live_fields_under_their_own_summary(personas):
+    content = personas.teammate.get(LIST).content.decode()
+    folded = _details(content)
+    assert "<summary>Measure it live (optional)</summary>" in folded
+    assert 'name="new-objective"' in folded and 'name="new-indicator"' in folded
+    assert 'name="new-name"' not in folded and 'name="new-target"' not in folded
+    assert folded.startswith('<details class="helper slo-live-fields">')  # closed
+
+
+def test_a_wrong_live_field_opens_the_fold_with_its_error_beside_it(personas):
+    body = {
+        "new-name": "Recall",
+        "new-dimension": "custom",
+        "new-comparator": ">=",
+        "new-measured_from": "typed",
+        "new-objective": "99",
+    }
+    response = personas.teammate.post(
+        f"{LIST}add/", body, headers={"HX-Request": "true"}
+    )
+    folded = _details(response.content.decode())
+    assert folded.startswith('<details class="helper slo-live-fields" open>')
+    field = folded[folded.index('name="new-objective"') :]
+    assert "Enter a share between 0 and 1" in field[: field.index("</div>")]
+
+
+def test_a_bound_slo_edits_with_its_live_fields_open(personas, live):
+    response = personas.teammate.get(
+        f"/systems/fraud/slos/{live.pk}/edit/", headers={"HX-Request": "true"}
+    )
+    assert response.context["fields"].open
+    assert [f.name for f in response.context["fields"].basics][-1] == "measured_from"

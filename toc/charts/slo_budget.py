@@ -103,7 +103,9 @@ def _budget_figure(x: list[str], x_range: list[str], left: list[float | None]) -
                 "hoverinfo": "skip",
             }
         )
-        annotations.append(_line_label(lowest, "spent past the budget", DANGER))
+        # At the left, where the line is still high, clear of the zero line's label.
+        overspent = _line_label(lowest, "below 0: spent past the budget", DANGER)
+        annotations.append({**overspent, "x": 0, "xanchor": "left"})
     return _time_figure(
         x_range,
         data,

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.forms import BoundField
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -30,16 +31,44 @@ from toc.systems.forms import SloForm
 from toc.systems.models import System
 
 LIST = "dashboard/slos.html#slos"
+# SloForm's fields from this one on say how the SLO is measured live.
+FIRST_LIVE_FIELD = "indicator"
+
+
+@dataclass(frozen=True)
+class SloFields:
+    """An SLO form's fields in two groups: what the SLO is, and how it is
+    measured live (shown folded unless it is bound or one of them is wrong)."""
+
+    basics: list[BoundField]
+    live: list[BoundField]
+
+    @classmethod
+    def of(cls, form: SloForm) -> SloFields:
+        fields = list(form)
+        start = next(
+            (i for i, f in enumerate(fields) if f.name == FIRST_LIVE_FIELD),
+            len(fields),
+        )
+        return cls(fields[:start], fields[start:])
+
+    @property
+    def open(self) -> bool:
+        return any(
+            f.errors or (f.name == FIRST_LIVE_FIELD and f.value()) for f in self.live
+        )
 
 
 def _context(system: System, role: Role, add_form: SloForm | None = None) -> dict:
+    add_form = add_form or SloForm(prefix="new")
     return {
         "system": system,
         "slos": measure_slos(system.slos.all(), lambda: ledger_response(system)),
         "open_cycle": system.cycles.filter(status=CycleStatus.OPEN).first(),
         "can_edit": role in (Role.EDITOR, Role.ADMIN),
         "can_admin": role == Role.ADMIN,
-        "add_form": add_form or SloForm(prefix="new"),
+        "add_form": add_form,
+        "add_fields": SloFields.of(add_form),
     }
 
 
@@ -70,7 +99,11 @@ def slo_add(request: HttpRequest, slug: str) -> HttpResponse:
         return _list_response(request, system, f"Added the SLO {slo.name}.")
     if request.htmx:
         return render(request, LIST, _context(system, role, form))
-    return render(request, "dashboard/slo_form.html", {"form": form, "system": system})
+    return render(
+        request,
+        "dashboard/slo_form.html",
+        {"form": form, "fields": SloFields.of(form), "system": system},
+    )
 
 
 @form_page
@@ -87,7 +120,16 @@ def slo_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         if request.htmx
         else "dashboard/slo_form.html"
     )
-    return render(request, template, {"form": form, "system": slo.system, "slo": slo})
+    return render(
+        request,
+        template,
+        {
+            "form": form,
+            "fields": SloFields.of(form),
+            "system": slo.system,
+            "slo": slo,
+        },
+    )
 
 
 @require_POST
