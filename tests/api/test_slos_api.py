@@ -3,15 +3,31 @@ through the browser's form, reordered, and measured by bots."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+import pytest
 from django.test import Client
+from django.utils import timezone
 
 from tests.api.clients import send, user_of
 from tests.api.cycles.bodies import SLO
+from tests.metrics.samples import sample
 from toc.accounts.models import Role
 from toc.api.common import PageNumbers, etag
+from toc.metrics.slo_budgets import budgets_evaluate
 from toc.systems.models import Slo
 
 BASE = "/api/v1/systems/fraud/slos"
+READING = ("live", "measured", "status")
+BUDGET = (
+    "compliance",
+    "error_budget_remaining",
+    "burn_rates",
+    "alert",
+    "alert_since",
+    "window_start",
+    "computed_at",
+)
 
 
 def _slo(personas, **changes) -> Slo:
@@ -32,7 +48,14 @@ def test_the_standard_slos_are_listed_with_what_the_browser_shows(personas, view
     results = viewer.get(f"{BASE}/").json()["results"]
     assert [s["position"] for s in results] == [0, 1, 2, 3, 4]
     assert results[0]["name"] == "Time to decision (p95)"
-    assert results[0]["derived"] == {"live": False, "measured": 3, "status": "met"}
+    derived = results[0]["derived"]
+    assert {k: derived[k] for k in READING} == {
+        "live": False,
+        "measured": 3,
+        "status": "met",
+    }
+    assert derived["evaluation"] == "not_live"
+    assert {derived[k] for k in BUDGET} == {None}
     assert results[1]["derived"]["status"] is None  # no target
 
 
@@ -78,7 +101,11 @@ def test_live_value_does_not_change_the_etag(personas, viewer):
     response = viewer.get(f"{BASE}/{slo.pk}/")
     body = response.json()
     assert body["measured"] == 99  # as stored
-    assert body["derived"] == {"live": True, "measured": None, "status": "unknown"}
+    assert {k: body["derived"][k] for k in READING} == {
+        "live": True,
+        "measured": None,
+        "status": "unknown",
+    }
     assert response["ETag"] == etag({k: v for k, v in body.items() if k != "derived"})
 
 
@@ -177,3 +204,148 @@ def test_who_may_post_and_read_measurements(personas, viewer, outsider):
     assert anonymous.status_code == 401
     slo.refresh_from_db()
     assert slo.measured is None
+
+
+# A latency SLO bound to the last stage: 99% of minutes with a p95 under 100 ms.
+BOUND = {
+    **SLO,
+    "name": "Fast decisions",
+    "comparator": "<=",
+    "target": 100,
+    "unit": "ms",
+    "indicator": "threshold",
+    "stage": "inference",
+    "field": "latency_p95_ms",
+    "threshold": 100,
+    "objective": 0.99,
+}
+
+
+def test_an_editor_binds_an_slo_and_reads_its_budget_from_the_worker(
+    personas, editor, post_samples
+):
+    response = send(editor, "post", f"{BASE}/", BOUND)
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert body["budgeting"] == "Timeslices"  # the defaults, as the form gives
+    assert body["window_days"] == 28
+    assert body["derived"]["evaluation"] == "pending"
+    assert body["derived"]["compliance"] is None
+    slo = Slo.objects.get(pk=body["id"])
+    assert (slo.indicator, slo.stage, slo.threshold) == ("threshold", "inference", 100)
+
+    end = timezone.now().replace(second=0, microsecond=0)
+    post_samples(
+        [
+            sample(
+                "inference",
+                end - timedelta(minutes=age + 1),
+                latency_p95_ms=500.0 if age < 2 else 20.0,
+            )
+            for age in range(20)
+        ]
+    )
+    budgets_evaluate(end)
+    etag_before = editor.get(f"{BASE}/{slo.pk}/")["ETag"]
+    derived = editor.get(f"{BASE}/{slo.pk}/").json()["derived"]
+    assert derived["evaluation"] == "evaluated"
+    assert derived["compliance"] == pytest.approx(18 / 20)
+    assert derived["error_budget_remaining"] == pytest.approx((0.9 - 0.99) / 0.01)
+    assert derived["burn_rates"]["5m"] == pytest.approx((2 / 5) / 0.01)
+    assert derived["alert"] == "page"
+    assert derived["alert_since"] is not None
+    listed = editor.get(f"{BASE}/").json()["results"]
+    assert [s["derived"]["compliance"] for s in listed if s["id"] == slo.pk] == [
+        derived["compliance"]
+    ]
+    # The worker's figures change every minute; the SLO, and its ETag, do not.
+    budgets_evaluate(end + timedelta(minutes=1))
+    assert editor.get(f"{BASE}/{slo.pk}/")["ETag"] == etag_before
+
+
+def test_the_api_answers_from_the_stored_figures_without_computing(
+    personas, editor, django_assert_max_num_queries
+):
+    send(editor, "post", f"{BASE}/", BOUND)
+    send(editor, "post", f"{BASE}/", {**BOUND, "name": "Another"})
+    budgets_evaluate()
+    with django_assert_max_num_queries(12):
+        results = editor.get(f"{BASE}/").json()["results"]
+    assert [s["derived"]["evaluation"] for s in results[-2:]] == ["evaluated"] * 2
+
+
+def test_a_promql_slo_says_it_is_not_evaluated_yet(personas, editor):
+    body = {
+        **BOUND,
+        "indicator": "promql",
+        "stage": "",
+        "field": "",
+        "threshold": None,
+        "promql_good": 'sum(rate(http_requests_total{code!~"5.."}[1m]))',
+        "promql_total": "sum(rate(http_requests_total[1m]))",
+    }
+    response = send(editor, "post", f"{BASE}/", body)
+    assert response.status_code == 201, response.json()
+    assert response.json()["derived"]["evaluation"] == "not_evaluated"
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "words"),
+    [
+        ({"threshold": None}, "threshold", "needs this"),
+        ({"stage": ""}, "stage", "needs this"),
+        ({"stage": "scoring"}, "stage", "has no stage “scoring”"),
+        ({"field": "colour"}, "field", "Choose one of"),
+        ({"objective": 1}, "objective", "between 0 and 1"),
+        ({"objective": 0}, "objective", "between 0 and 1"),
+        ({"indicator": "ratio", "field": "dropped"}, "total_field", "needs this"),
+        (
+            {"indicator": "ratio", "field": "latency_p95_ms", "total_field": "dropped"},
+            "field",
+            "Choose one of",
+        ),
+        (
+            {"indicator": "ratio", "field": "dropped", "total_field": "dropped"},
+            "total_field",
+            "other than the bad one",
+        ),
+        ({"indicator": "promql"}, "promql_good", "needs this"),
+        ({"budgeting": "Sometimes"}, "budgeting", "not one of the available"),
+        ({"timeslice_target": 1.5}, "timeslice_target", "up to 1"),
+        ({"window_days": 0}, "window_days", "from 1 to 366"),
+        ({"calendar": "year"}, "calendar", "not one of the available"),
+    ],
+)
+def test_a_binding_that_cannot_be_read_is_refused_in_words(
+    personas, editor, changes, field, words
+):
+    before = Slo.objects.count()
+    response = send(editor, "post", f"{BASE}/", {**BOUND, **changes})
+    assert response.status_code == 400
+    errors = {e["field"]: e["message"] for e in response.json()["errors"]}
+    assert words in errors[field]
+    assert Slo.objects.count() == before
+
+
+def test_patch_binds_an_unbound_slo_to_a_stage(personas, editor):
+    slo = _slo(
+        personas,
+        indicator="unbound",
+        objective=0.99,
+        source={"type": "datadog", "spec": {"query": "avg:latency{*}"}},
+    )
+    response = send(
+        editor,
+        "patch",
+        f"{BASE}/{slo.pk}/",
+        {
+            "indicator": "threshold",
+            "stage": "inference",
+            "field": "latency_p95_ms",
+            "threshold": 250,
+        },
+    )
+    assert response.status_code == 200, response.json()
+    slo.refresh_from_db()
+    assert (slo.indicator, slo.stage, slo.threshold) == ("threshold", "inference", 250)
+    assert response.json()["source"] == slo.source  # kept, read-only

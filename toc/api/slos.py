@@ -8,7 +8,9 @@ closed (`slos_opened`, `slos_closed` on the cycle).
 
 from __future__ import annotations
 
-from django.db import transaction
+from dataclasses import dataclass
+
+from django.db import models, transaction
 from django.urls import path
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
@@ -27,13 +29,15 @@ from toc.api.common import (
 )
 from toc.api.cycle_serializers import RowMoveSerializer, StrictSerializer
 from toc.api.permissions import IsPerson
-from toc.cycles.readings import measure_slos
+from toc.cycles.readings import MeasuredSlo, measure_slos
 from toc.cycles.serializers import Reading, represent
 from toc.metrics.ledger import ledger_response
+from toc.metrics.models import SloBudget
+from toc.metrics.slo_budgets import PROMQL_NOT_EVALUATED
 from toc.systems import services
 from toc.systems.access import get_slo, get_system
 from toc.systems.forms import SloForm
-from toc.systems.models import MeasuredFrom, Slo, System
+from toc.systems.models import Indicator, MeasuredFrom, Slo, System
 
 # The history reason of a value posted to …/measurements/, so that posting the
 # same value again still counts as a measurement.
@@ -50,7 +54,52 @@ class MeasurementSerializer(StrictSerializer):
     by = serializers.CharField(read_only=True, allow_null=True)
 
 
+class Evaluation(models.TextChoices):
+    EVALUATED = "evaluated", "The worker's figures are given"
+    PENDING = "pending", "Live; the worker has not evaluated it yet"
+    NOT_EVALUATED = "not_evaluated", PROMQL_NOT_EVALUATED
+    NOT_LIVE = "not_live", "No indicator toc reads, or no objective"
+
+
+@dataclass(frozen=True)
+class Derived:
+    """What is read beside an SLO: the ledger's value now (the reading) and
+    the error budget the worker last computed (metrics.SloBudget)."""
+
+    reading: MeasuredSlo
+    slo: Slo
+
+    @property
+    def live(self) -> bool:
+        return self.reading.live
+
+    @property
+    def measured(self) -> float | None:
+        return self.reading.measured
+
+    @property
+    def status(self) -> str | None:
+        return self.reading.status
+
+    @property
+    def figures(self) -> SloBudget | None:
+        return getattr(self.slo, "budget", None) if self.slo.is_live else None
+
+    @property
+    def evaluation(self) -> str:
+        if not self.slo.is_live:
+            return Evaluation.NOT_LIVE
+        if self.slo.indicator == Indicator.PROMQL:
+            return Evaluation.NOT_EVALUATED
+        return Evaluation.PENDING if self.figures is None else Evaluation.EVALUATED
+
+
 class SloDerivedSerializer(Reading):
+    """Read off the metrics, so left out of the ETag: it changes without
+    anyone writing the SLO. A live SLO (an indicator toc reads and an
+    objective) has the figures the worker computes every minute over its
+    window; they are null until it has, and for an SLO that is not live."""
+
     live = serializers.BooleanField(
         help_text="Read off the ledger rather than typed in."
     )
@@ -60,18 +109,63 @@ class SloDerivedSerializer(Reading):
     status = serializers.ChoiceField(
         choices=["met", "violated", "unknown"], allow_null=True
     )
+    evaluation = serializers.ChoiceField(choices=Evaluation.choices)
+    compliance = serializers.FloatField(
+        source="figures.compliance",
+        allow_null=True,
+        help_text="Good minutes (or events) over those with data in the window.",
+    )
+    error_budget_remaining = serializers.FloatField(
+        source="figures.budget_remaining",
+        allow_null=True,
+        help_text="(compliance - objective) / (1 - objective): 1 untouched, "
+        "0 spent, below 0 overspent.",
+    )
+    burn_rates = serializers.DictField(
+        child=serializers.FloatField(allow_null=True),
+        source="figures.burn_rates",
+        allow_null=True,
+        help_text="The bad share over the allowed bad share (1 - objective) "
+        "over 5m, 30m, 1h, 2h, 6h, 1d and 3d; null where there was no data.",
+    )
+    alert = serializers.CharField(
+        source="figures.alert",
+        allow_null=True,
+        help_text='"page", "ticket" or "", by the SRE workbook\'s multiwindow, '
+        "multi-burn-rate rules.",
+    )
+    alert_since = serializers.DateTimeField(
+        source="figures.alert_since", allow_null=True
+    )
+    window_start = serializers.DateTimeField(
+        source="figures.window_start", allow_null=True
+    )
+    computed_at = serializers.DateTimeField(
+        source="figures.computed_at", allow_null=True
+    )
+
+    def get_attribute(self, instance: Slo) -> Derived:
+        return Derived(self.context["reading"], instance)
 
 
 class SloSerializer(serializers.ModelSerializer):
     """An SLO: its fields as stored, its place in the list, and `derived`, what
-    the browser shows beside it (a live SLO's value from the ledger now)."""
+    the browser shows beside it (a live SLO's value from the ledger now, and
+    its error budget as the worker last computed it)."""
 
     derived = SloDerivedSerializer(read_only=True)
 
     class Meta:
         model = Slo
-        fields = ["id", *SloForm.base_fields, "position", "derived"]
-        read_only_fields = ["position"]
+        fields = [
+            "id",
+            *SloForm.base_fields,
+            "source",
+            "openslo_name",
+            "position",
+            "derived",
+        ]
+        read_only_fields = ["position", "source", "openslo_name"]
 
 
 def _represent(system: System, slos: list[Slo]) -> list[dict]:
@@ -90,13 +184,13 @@ class SloList(generics.ListAPIView):
 
     def get(self, request, slug: str) -> Response:
         system, _ = get_system(request, slug)
-        page = self.paginate_queryset(system.slos.all())
+        page = self.paginate_queryset(system.slos.select_related("budget"))
         return self.get_paginated_response(_represent(system, page))
 
     @extend_schema(responses={201: SloSerializer})
     def post(self, request, slug: str) -> Response:
         system, _ = get_system(request, slug, needs=Role.EDITOR)
-        form = require_valid(bound_form(SloForm, request.data))
+        form = require_valid(bound_form(SloForm, request.data, system=system))
         slo = services.slo_create(system=system, form=form)
         response = tagged(_represent(system, [slo])[0], status=201)
         response["Location"] = request.build_absolute_uri(f"{slo.pk}/")

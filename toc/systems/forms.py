@@ -7,12 +7,28 @@ from toc.accounts.models import Team
 from toc.systems.models import (
     MAX_ITEMS_PER_HOUR,
     MAX_PEOPLE,
+    RATIO_FIELDS,
+    THRESHOLD_FIELDS,
     Feature,
+    Indicator,
     Slo,
     Stage,
     StageKind,
     System,
 )
+
+# What each indicator cannot do without.
+NEEDS = {
+    Indicator.THRESHOLD: ("stage", "field", "threshold"),
+    Indicator.RATIO: ("stage", "field", "total_field"),
+    Indicator.PROMQL: ("promql_good", "promql_total"),
+}
+DEFAULTED = {
+    "budgeting": Slo._meta.get_field("budgeting").default,
+    "window_days": Slo._meta.get_field("window_days").default,
+}
+# As the model's constraint allows: a year and a day covers any calendar year.
+MAX_WINDOW_DAYS = 366
 
 
 class SystemForm(forms.ModelForm):
@@ -174,6 +190,12 @@ class FeatureForm(forms.ModelForm):
 
 
 class SloForm(forms.ModelForm):
+    """An SLO, and what it is measured on continuously (its indicator).
+
+    The stage must be one of the SLO's system: pass `system` for a new SLO,
+    or an instance that has one.
+    """
+
     class Meta:
         model = Slo
         fields = [
@@ -184,6 +206,100 @@ class SloForm(forms.ModelForm):
             "unit",
             "measured",
             "measured_from",
+            "indicator",
+            "stage",
+            "field",
+            "total_field",
+            "threshold",
+            "promql_good",
+            "promql_total",
+            "objective",
+            "budgeting",
+            "timeslice_target",
+            "window_days",
+            "calendar",
         ]
-        labels = {"measured_from": "Measured how"}
-        help_texts = {"measured": "Leave empty when it is read off the metrics."}
+        labels = {
+            "measured_from": "Measured how",
+            "field": "Field (the bad one, for a ratio)",
+            "total_field": "Total field",
+            "promql_good": "PromQL of good events",
+            "promql_total": "PromQL of all events",
+            "timeslice_target": "Good share of a good minute",
+            "window_days": "Window (days)",
+        }
+        help_texts = {
+            "measured": "Leave empty when it is read off the metrics.",
+            "threshold": "In the field's own unit; a minute is good when the "
+            "field compares to it as the SLO's comparator says.",
+            "objective": "The share of good minutes (or events) aimed at, such "
+            "as 0.99.",
+            "timeslice_target": "Ratio SLOs counted in minutes: a minute is good "
+            "when its good share reaches this (0.99 if empty).",
+        }
+
+    def __init__(self, *args, system: System | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if system is None and self.instance.system_id is not None:
+            system = self.instance.system
+        self.system = system
+        # A form that leaves the indicator out (an SLO measured as typed)
+        # keeps the defaults rather than failing on fields it never showed.
+        for name in DEFAULTED:
+            self.fields[name].required = False
+
+    def clean_budgeting(self) -> str:
+        return self.cleaned_data["budgeting"] or DEFAULTED["budgeting"]
+
+    def clean_objective(self) -> float | None:
+        objective = self.cleaned_data["objective"]
+        if objective is not None and not 0 < objective < 1:
+            raise forms.ValidationError(
+                "Enter a share between 0 and 1, such as 0.99 for 99%."
+            )
+        return objective
+
+    def clean_timeslice_target(self) -> float | None:
+        target = self.cleaned_data["timeslice_target"]
+        if target is not None and not 0 < target <= 1:
+            raise forms.ValidationError("Enter a share above 0, up to 1.")
+        return target
+
+    def clean_window_days(self) -> int:
+        days = self.cleaned_data["window_days"]
+        if days is None:
+            return DEFAULTED["window_days"]
+        if not 1 <= days <= MAX_WINDOW_DAYS:
+            raise forms.ValidationError(
+                f"Enter a number of days from 1 to {MAX_WINDOW_DAYS}."
+            )
+        return days
+
+    def clean(self) -> dict:
+        data = super().clean()
+        indicator = data.get("indicator")
+        needs = NEEDS.get(indicator, ())
+        for name in needs:
+            if data.get(name) in (None, ""):
+                self.add_error(name, f"A {indicator} indicator needs this.")
+        if indicator == Indicator.THRESHOLD:
+            self._check_field("field", THRESHOLD_FIELDS)
+        elif indicator == Indicator.RATIO:
+            self._check_field("field", RATIO_FIELDS)
+            self._check_field("total_field", RATIO_FIELDS)
+            if data.get("field") and data.get("field") == data.get("total_field"):
+                self.add_error("total_field", "Choose a field other than the bad one.")
+        stage = data.get("stage")
+        if (
+            "stage" in needs
+            and stage
+            and self.system is not None
+            and not self.system.stages.filter(slug=stage).exists()
+        ):
+            self.add_error("stage", f"{self.system.name} has no stage “{stage}”.")
+        return data
+
+    def _check_field(self, name: str, allowed: tuple[str, ...]) -> None:
+        value = self.cleaned_data.get(name)
+        if value and value not in allowed:
+            self.add_error(name, f"Choose one of {', '.join(allowed)}.")
