@@ -8,9 +8,10 @@ from datetime import timedelta
 from django.utils import timezone
 
 from toc.cycles.models import CycleStatus, StepPlan
-from toc.metrics.models import SystemLedger
+from toc.metrics.models import SloBudget, SystemLedger
 from toc.notifications import services
 from toc.notifications.models import Event, EventKind
+from toc.systems.models import Slo
 
 
 def _kinds() -> list[str]:
@@ -146,3 +147,65 @@ def test_nothing_emits_slo_burning_yet(personas, moved):
     _ledger(personas.system, newest_ago_s=300)
     services.events_scan()
     assert not Event.objects.filter(kind=EventKind.SLO_BURNING).exists()
+
+
+def _burning(system, *, since, alert: str = "page") -> SloBudget:
+    slo = Slo.objects.create(
+        system=system,
+        dimension="time_to_decision",
+        name="Fast decisions",
+        comparator="<=",
+        indicator="threshold",
+        stage="inference",
+        field="latency_p95_ms",
+        threshold=100,
+        objective=0.99,
+    )
+    return SloBudget.objects.create(
+        slo=slo,
+        computed_at=since,
+        window_start=since - timedelta(days=28),
+        window_end=since,
+        good=90,
+        total=100,
+        compliance=0.9,
+        budget_remaining=-9.0,
+        burn_rates={"5m": 40.0, "1h": 25.0},
+        alert=alert,
+        alert_since=since if alert else None,
+    )
+
+
+def test_an_slo_burning_is_told_once_per_alert_with_its_figures(personas):
+    since = timezone.now().replace(microsecond=0) - timedelta(minutes=2)
+    budget = _burning(personas.system, since=since)
+    services.events_scan()
+    services.events_scan()
+    event = Event.objects.get()
+    assert event.kind == EventKind.SLO_BURNING
+    assert event.key == f"slo.burning:{budget.slo_id}:{since.isoformat()}"
+    assert event.occurred_at == since
+    assert event.data["alert"] == "page"
+    assert event.data["burn_rates"] == {"5m": 40.0, "1h": 25.0}
+    assert "Fast decisions" in event.summary
+    assert "1000% of the budget spent" in event.summary
+
+    # The same alert, evaluated again: nothing new. A new start: told again.
+    budget.computed_at = timezone.now()
+    budget.save()
+    services.events_scan()
+    budget.alert_since = since + timedelta(minutes=1)
+    budget.save()
+    services.events_scan()
+    assert _kinds() == [EventKind.SLO_BURNING] * 2
+
+
+def test_an_slo_not_burning_or_burning_since_long_ago_is_not_news(personas, settings):
+    _burning(personas.system, since=timezone.now(), alert="")
+    _burning(
+        personas.system,
+        since=timezone.now()
+        - timedelta(seconds=settings.NOTIFICATIONS_LOOKBACK_S + 60),
+    )
+    services.events_scan()
+    assert _kinds() == []

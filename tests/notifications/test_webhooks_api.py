@@ -117,3 +117,11 @@ def test_the_delivery_log_tells_each_attempt_and_its_answer(personas, receiver, 
     assert delivery["attempts"] == 3
     assert [a["status_code"] for a in delivery["attempt_log"]] == [500, 500, 200]
     assert delivery["attempt_log"][0]["response"] == "receiver is unwell"
+
+
+def test_a_webhook_may_wait_for_slos_burning(personas):
+    response = _post(
+        personas.owner, personas.team.slug, {**BODY, "events": ["slo.burning"]}
+    )
+    assert response.status_code == 201, response.json()
+    assert Webhook.objects.get().events == ["slo.burning"]
