@@ -132,7 +132,10 @@ def _where(spec: SloSpec) -> str:
 def slos_import(*, system: System, specs: list[SloSpec]) -> list[Slo]:
     """Creates or updates an SLO per spec, matching the system's SLOs by the
     name they are exported under; all specs are checked before any is saved."""
-    existing = list(system.slos.select_for_update())
+    # The system's row first, as services do before adding an SLO: two imports
+    # of one new name then take turns instead of both creating it.
+    System.objects.select_for_update(no_key=True).filter(pk=system.pk).first()
+    existing = list(system.slos.all())
     names = exported_names(existing)
     by_name = {names[s.pk]: s for s in existing}
     stages = set(system.stages.values_list("slug", flat=True))
