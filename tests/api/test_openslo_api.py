@@ -227,3 +227,50 @@ def test_roles_and_other_teams(personas, editor, viewer, outsider):
     assert Client().get(URL).status_code == 401
     assert outsider.get("/api/v1/systems/other/slos/openslo/").status_code == 200
     assert not Slo.objects.filter(openslo_name="checkout").exists()
+
+
+def test_an_unbound_slo_is_bound_with_a_patch_and_exported_bound(
+    personas, editor, viewer
+):
+    post(editor, BODY)
+    slo = Slo.objects.get(openslo_name="checkout")
+    binding = {
+        "indicator": "ratio",
+        "stage": "ingest",
+        "field": "dropped",
+        "total_field": "throughput",
+    }
+    url = f"/api/v1/systems/fraud/slos/{slo.pk}/"
+    response = editor.patch(url, binding, content_type="application/json")
+    assert response.status_code == 200, response.json()
+    slo.refresh_from_db()
+    assert (slo.indicator, slo.stage, slo.field, slo.total_field) == (
+        "ratio",
+        "ingest",
+        "dropped",
+        "throughput",
+    )
+    assert slo.is_live
+    [document] = [
+        d
+        for d in yaml.safe_load_all(viewer.get(URL).content)
+        if d and d["metadata"]["name"] == "checkout"
+    ]
+    ratio = document["spec"]["indicator"]["spec"]["ratioMetric"]
+    assert ratio["total"]["metricSource"]["spec"] == {
+        "stage": "ingest",
+        "field": "throughput",
+    }
+    wrong = editor.patch(url, {"stage": "scoring"}, content_type="application/json")
+    assert wrong.status_code == 400
+    assert wrong.json()["errors"][0]["field"] == "stage"
+
+
+def test_a_toc_field_the_worker_does_not_read_is_refused(personas, editor):
+    response = post(editor, BODY.replace("field: latency_p95_ms", "field: p95"))
+    assert response.status_code == 400
+    [error] = response.json()["errors"]
+    assert error["message"].startswith(
+        "document 1 (scoring-latency): the toc metricSource's spec.field: "
+        "Choose one of latency_p95_ms, "
+    )
