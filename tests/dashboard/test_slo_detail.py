@@ -163,7 +163,8 @@ def test_the_dashboard_panel_shows_compliance_against_the_objective(
     content = personas.viewer.get("/systems/fraud/").content.decode()
     panel = _figure(content, "chart-slos")
     labels = [a["text"] for a in panel["layout"]["annotations"] if a["xref"] == "paper"]
-    assert labels == ["Time to decision (p95) · violated · budget spent, 150% used"]
+    assert labels == ["Time to decision (p95) · budget spent, 150% used"]
+    assert panel["layout"]["annotations"][0]["font"]["color"] == "#b42318"  # violated
     measured = next(trace for trace in panel["data"] if trace["name"] == "measured")
     assert measured["x"] == [98.5]
     target = next(trace for trace in panel["data"] if trace["name"] == "target")

@@ -59,11 +59,14 @@ def slo_figure(system: System, ledger: dict) -> dict | None:
     if not gauges:
         return None
     figure = slo_bullets(gauges)
-    # Each SLO's label is the one annotation placed on the paper.
+    # Each SLO's label ("name · status") is the one annotation placed on the
+    # paper. A live SLO's budget says its status too (some left: met), and the
+    # label must fit a phone's width on one line.
     labels = [a for a in figure["layout"]["annotations"] if a["xref"] == "paper"]
     for label, budget in zip(labels, budgets, strict=True):
         if budget is not None and budget.compliance is not None:
-            label["text"] += f" · {formats.budget_short(budget.remaining)}"
+            name = label["text"].rsplit(" · ", 1)[0]
+            label["text"] = f"{name} · {formats.budget_short(budget.remaining)}"
     return figure
 
 
