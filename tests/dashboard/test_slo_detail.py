@@ -215,3 +215,9 @@ def test_a_bound_slo_edits_with_its_live_fields_open(personas, live):
     )
     assert response.context["fields"].open
     assert [f.name for f in response.context["fields"].basics][-1] == "measured_from"
+
+
+def test_an_admin_finds_the_ingest_keys_tab_on_the_slo_page(personas, live):
+    keys = 'href="/systems/fraud/keys/"'
+    assert keys in personas.owner.get(_page(live)).content.decode()
+    assert keys not in personas.teammate.get(_page(live)).content.decode()

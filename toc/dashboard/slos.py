@@ -204,6 +204,7 @@ def slo_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
             "alert_rules": [_rule_words(rule) for rule in ALERT_RULES],
             "charts": _budget_charts(figures),
             "can_edit": role in (Role.EDITOR, Role.ADMIN),
+            "can_admin": role == Role.ADMIN,
         },
     )
 
