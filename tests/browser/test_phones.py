@@ -1,15 +1,17 @@
 """The demo on a phone: at 390 px wide no page scrolls sideways (nor does the
-SLO page's row edited in place), the SLO tables stack instead of scrolling
-inside their card, charts follow the window, the conflict cloud stacks; on
-paper the cloud keeps its layout and the navigation is left out. The main pages
-are photographed at a phone's width and a laptop's (test-artifacts/phone-*.png,
-laptop-*.png)."""
+SLO page's row edited in place, nor a live SLO's own page), the SLO tables
+stack instead of scrolling inside their card, charts follow the window, the
+conflict cloud stacks; on paper the cloud keeps its layout and the navigation
+is left out. The main pages are photographed at a phone's width and a
+laptop's (test-artifacts/phone-*.png, laptop-*.png)."""
 
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from tests.browser.conftest import ARTIFACTS, screenshot
@@ -21,6 +23,8 @@ from toc.cycles.records import STEPS
 from toc.cycles.services import cycle_open
 from toc.dashboard.figures import RANGES
 from toc.demo.loader import DEMO_USER, demo_load
+from toc.metrics.models import SloBudget
+from toc.systems.models import Slo
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -31,6 +35,8 @@ MAIN_PAGES = {
     "dashboard",
     "timeline",
     "slos",
+    "slo-live",
+    "slo-not-live",
     "cycles",
     "cycle-1",
     "cycle-1-goal",
@@ -58,11 +64,44 @@ PAST_THE_EDGE = """() => {
 }"""
 
 
+def _bind_live(slo: Slo, stage: str) -> None:
+    """Binds the SLO to a stage's p95 with an objective, and gives it the
+    figures of a window whose budget ran out (the worker does not run here)."""
+    slo.indicator, slo.stage, slo.field = "threshold", stage, "latency_p95_ms"
+    slo.comparator, slo.threshold, slo.objective = "<=", 60_000, 0.99
+    slo.save()
+    end = timezone.now().replace(minute=0, second=0, microsecond=0)
+    hours = [end - timedelta(hours=n) for n in range(28 * 24, -1, -1)]
+    left = [1 - 1.2 * n / len(hours) for n in range(len(hours))]
+    burn = [1.2 + 15 * (n % 97 == 0) for n in range(len(hours))]
+    SloBudget.objects.create(
+        slo=slo,
+        computed_at=end,
+        window_start=hours[0],
+        window_end=end,
+        good=39_830,
+        total=40_320,
+        compliance=0.988,
+        budget_remaining=left[-1],
+        burn_rates={"5m": 0.4, "30m": 1.1, "1h": 1.2, "2h": 1.3, "6h": 1.6},
+        alert="ticket",
+        alert_since=end - timedelta(hours=3),
+        series={
+            "t": [hour.isoformat() for hour in hours],
+            "budget_remaining": left,
+            "burn_rate_1h": burn,
+        },
+    )
+
+
 def _demo_pages() -> list[tuple[str, str]]:
-    """Every page the demo user reaches, as (name, path), the API docs aside."""
+    """Every page the demo user reaches, as (name, path), the API docs aside;
+    the demo's first SLO made live."""
     system = demo_load()
     slug = system.slug
     slo = system.slos.first().pk
+    _bind_live(system.slos.first(), system.stages.last().slug)
+    not_live = system.slos.last().pk
     pages = [
         ("systems", "/systems/"),
         ("system-new", "/systems/new/"),
@@ -71,6 +110,8 @@ def _demo_pages() -> list[tuple[str, str]]:
         ("what-if", f"/systems/{slug}/?stage=Triage&factor=2"),
         ("timeline", f"/systems/{slug}/timeline/"),
         ("slos", f"/systems/{slug}/slos/"),
+        ("slo-live", f"/systems/{slug}/slos/{slo}/"),
+        ("slo-not-live", f"/systems/{slug}/slos/{not_live}/"),
         ("slo-add", f"/systems/{slug}/slos/add/"),
         ("slo-edit", f"/systems/{slug}/slos/{slo}/edit/"),
         ("slo-delete", f"/systems/{slug}/slos/{slo}/delete/"),
