@@ -221,3 +221,24 @@ def test_an_admin_finds_the_ingest_keys_tab_on_the_slo_page(personas, live):
     keys = 'href="/systems/fraud/keys/"'
     assert keys in personas.owner.get(_page(live)).content.decode()
     assert keys not in personas.teammate.get(_page(live)).content.decode()
+
+
+def test_a_new_slo_is_bound_only_to_a_stage_of_its_system(personas):
+    body = {
+        "new-name": "Fresh scores",
+        "new-dimension": "custom",
+        "new-comparator": "<=",
+        "new-measured_from": "typed",
+        "new-indicator": "threshold",
+        "new-field": "latency_p95_ms",
+        "new-threshold": "250",
+        "new-objective": "0.99",
+    }
+    refused = personas.teammate.post(f"{LIST}add/", {**body, "new-stage": "nowhere"})
+    assert "Fraud scoring has no stage “nowhere”." in refused.content.decode()
+    assert not Slo.objects.filter(name="Fresh scores").exists()
+
+    personas.teammate.post(f"{LIST}add/", {**body, "new-stage": "inference"})
+    slo = Slo.objects.get(name="Fresh scores")
+    assert (slo.indicator, slo.stage, slo.objective) == ("threshold", "inference", 0.99)
+    assert slo.is_live

@@ -60,7 +60,7 @@ class SloFields:
 
 
 def _context(system: System, role: Role, add_form: SloForm | None = None) -> dict:
-    add_form = add_form or SloForm(prefix="new")
+    add_form = add_form or SloForm(prefix="new", system=system)
     return {
         "system": system,
         "slos": measure_slos(system.slos.all(), lambda: ledger_response(system)),
@@ -93,7 +93,7 @@ def slo_list(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 def slo_add(request: HttpRequest, slug: str) -> HttpResponse:
     system, role = get_system(request, slug, needs=Role.EDITOR)
-    form = SloForm(request.POST or None, prefix="new")
+    form = SloForm(request.POST or None, prefix="new", system=system)
     if request.method == "POST" and form.is_valid():
         slo = services.slo_create(system=system, form=form)
         return _list_response(request, system, f"Added the SLO {slo.name}.")
