@@ -242,3 +242,16 @@ def test_a_new_slo_is_bound_only_to_a_stage_of_its_system(personas):
     slo = Slo.objects.get(name="Fresh scores")
     assert (slo.indicator, slo.stage, slo.objective) == ("threshold", "inference", 0.99)
     assert slo.is_live
+
+
+def test_an_unbound_slo_names_the_source_toc_cannot_read(personas):
+    slo = Slo.objects.get(system__slug="fraud", name="Data loss")
+    slo.indicator, slo.objective = "unbound", 0.999
+    slo.source = {"type": "Datadog", "spec": {"query": "sum:loss{*}"}}
+    slo.save()
+    content = personas.viewer.get(_page(slo)).content.decode()
+    assert (
+        "A source toc cannot read (<code>Datadog</code>), kept as imported." in content
+    )
+    assert "Its source is one toc cannot read." in content
+    assert "an editor edits it" in content  # a viewer is not offered the form
