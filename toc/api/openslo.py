@@ -19,7 +19,7 @@ from django.http import HttpResponse
 from django.urls import path
 from django.utils.text import slugify
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.exceptions import ValidationError
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
@@ -90,7 +90,15 @@ class OpenSlo(APIView):
     parser_classes = YAML_PARSERS
     content_negotiation_class = YamlInJsonErrorsOut
 
-    @extend_schema(responses={(200, YAML): OpenApiTypes.STR})
+    # Described as any value: a YAML reader sees the documents, not a string.
+    @extend_schema(
+        responses={
+            (200, YAML): OpenApiResponse(
+                OpenApiTypes.ANY,
+                description="OpenSLO v1 documents, one per SLO, separated by ---.",
+            )
+        }
+    )
     def get(self, request, slug: str) -> HttpResponse:
         system, _ = get_system(request, slug)
         slos = list(system.slos.all())
