@@ -17,6 +17,7 @@ import pstats
 import re
 import time
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "toc.settings")
@@ -32,9 +33,10 @@ from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from toc.accounts.models import ApiToken, Membership, Role, Team  # noqa: E402
-from toc.metrics.models import SystemLedger  # noqa: E402
+from toc.metrics.models import SloBudget, SystemLedger  # noqa: E402
 from toc.metrics.processing import system_process  # noqa: E402
-from toc.systems.models import IngestKey  # noqa: E402
+from toc.metrics.slo_budgets import budgets_evaluate  # noqa: E402
+from toc.systems.models import IngestKey, Slo  # noqa: E402
 from toc.systems.services import system_create  # noqa: E402
 
 
@@ -221,6 +223,79 @@ def _trim(text: str) -> str:
     )
 
 
+# Every kind of SLO the evaluator reads, taken in turn: (indicator, field,
+# comparator, threshold, total field, budgeting, calendar).
+SLO_KINDS = (
+    ("threshold", "latency_p95_ms", "<=", 140.0, "", "Timeslices", ""),
+    ("threshold", "utilization", "<=", 0.85, "", "Timeslices", ""),
+    ("threshold", "throughput", ">=", 85.0, "", "Timeslices", "month"),
+    ("threshold", "queue_depth", "<=", 55.0, "", "Timeslices", ""),
+    ("ratio", "dropped", ">=", None, "throughput", "Occurrences", ""),
+    ("ratio", "errors", ">=", None, "throughput", "RatioTimeslices", "week"),
+)
+
+
+def slo_setup(args: argparse.Namespace) -> dict:
+    """Systems with stages and live SLOs of every kind, spread over the stages."""
+    team = Team.objects.create(name="Bench", slug="bench")
+    stage_ids = []
+    for number in range(args.systems):
+        system = system_create(
+            team=team,
+            name=f"Bench pipeline {number}",
+            slug=f"bench-{number}",
+            stages=[(f"Stage {i:02d}", f"s{i:02d}") for i in range(args.stages)],
+        )
+        stages = list(system.stages.order_by("position").values_list("slug", "pk"))
+        stage_ids += [pk for _, pk in stages]
+        Slo.objects.bulk_create(
+            Slo(
+                system=system,
+                dimension="custom",
+                name=f"SLO {index}",
+                comparator=kind[2],
+                indicator=kind[0],
+                stage=stages[index % len(stages)][0],
+                field=kind[1],
+                threshold=kind[3],
+                total_field=kind[4],
+                budgeting=kind[5],
+                calendar=kind[6],
+                objective=0.99,
+                position=index,
+            )
+            for index, kind in (
+                (index, SLO_KINDS[index % len(SLO_KINDS)]) for index in range(args.slos)
+            )
+        )
+    return {"stage_ids": stage_ids}
+
+
+def slo_evaluate(args: argparse.Namespace) -> dict:
+    """Full re-evaluations of every live SLO, timed, as the beat's task runs them."""
+    end = datetime.fromisoformat(args.end)
+    timings = []
+    for _ in range(args.repeat):
+        started = time.perf_counter()
+        stored = budgets_evaluate(end)
+        timings.append(time.perf_counter() - started)
+    with CaptureQueriesContext(connection) as captured:
+        budgets_evaluate(end)
+    slowest = max(float(query["time"]) for query in captured.captured_queries)
+    shares = [
+        share
+        for share in SloBudget.objects.values_list("compliance", flat=True)
+        if share is not None
+    ]
+    return {
+        "seconds": timings,
+        "stored": stored,
+        "queries": len(captured.captured_queries),
+        "slowest_query_ms": slowest * 1000,
+        "compliance_spread": max(shares) - min(shares) if shares else -1,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.inprocess")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -249,6 +324,15 @@ def main() -> None:
     cmd.add_argument("--bodies", required=True, help="a JSON list of request bodies")
     cmd.add_argument("--top", type=int, default=25)
     cmd.set_defaults(func=profile_ingest)
+    cmd = commands.add_parser("slo-setup")
+    cmd.add_argument("--systems", type=int, default=10)
+    cmd.add_argument("--stages", type=int, default=10)
+    cmd.add_argument("--slos", type=int, default=20)
+    cmd.set_defaults(func=slo_setup)
+    cmd = commands.add_parser("slo-evaluate")
+    cmd.add_argument("--end", required=True)
+    cmd.add_argument("--repeat", type=int, default=3)
+    cmd.set_defaults(func=slo_evaluate)
     args = parser.parse_args()
     print(json.dumps(args.func(args)), flush=True)
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Runs toc's benchmarks: `benchmarks/run.py [ingest] [freshness] [reads]`.
+"""Runs toc's benchmarks: `benchmarks/run.py [ingest] [freshness] [reads] [slo]`.
 
-With no part named, runs all three (what `make bench` does). Each part makes
+With no part named, runs all four (what `make bench` does). Each part makes
 and drops its own PostgreSQL database (toc_bench_*), starts and stops its own
 gunicorn and Celery worker on 127.0.0.1, and uses Redis db 14. See README.md.
 """
@@ -16,7 +16,7 @@ import time
 import traceback
 from pathlib import Path
 
-PARTS = ("ingest", "freshness", "reads")
+PARTS = ("ingest", "freshness", "reads", "slo")
 
 
 def _sigterm(signum: int, frame: object) -> None:
@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     os.chdir(root)
     signal.signal(signal.SIGTERM, _sigterm)
 
-    from benchmarks import freshness, ingest, reads
+    from benchmarks import freshness, ingest, reads, slo
     from benchmarks.harness import Report, log
 
     report = Report()
@@ -78,8 +78,10 @@ def main(argv: list[str] | None = None) -> int:
                 ingest.run(report, batches=args.batches)
             elif part == "freshness":
                 freshness.run(report, iterations=args.iterations)
-            else:
+            elif part == "reads":
                 reads.run(report, days=args.days, scale=args.scale)
+            else:
+                slo.run(report)
         except KeyboardInterrupt:
             log("interrupted; cleaned up")
             print(report.summary())

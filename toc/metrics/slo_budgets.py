@@ -1,11 +1,12 @@
 """The error budgets of live SLOs, from the stages' minute rollups.
 
-The beat runs `budgets_evaluate` every minute (toc/celery.py). Per system it
-reads the rollups once, in one query that tallies every live SLO of the
-system at once: per SLO a good and a total column, grouped into the newest
-hour's minutes and the hours before it, back to the longest window the system
-needs. toc.analysis.budget turns the tallies into figures, which are written to
-metrics.SloBudget for pages and the API to read.
+The beat runs `budgets_evaluate` every minute (toc/celery.py). It reads each
+stage's rollups once, in one query that tallies every live SLO on the stage
+at once: per SLO a good and a total column, grouped into the newest hour's
+minutes and the hours before it, back to the longest window those SLOs need.
+toc.analysis.budget turns the tallies into figures, which are written to
+metrics.SloBudget for pages and the API to read. The cost is one pass over
+the window's rollups per stage (benchmarks/README.md, part slo).
 
 A minute with data is one slice. A threshold SLO's slice is good when the
 minute's value (FIELD_SQL) stands in the SLO's comparator to its threshold.
@@ -16,7 +17,6 @@ reaches `timeslice_target`.
 
 from __future__ import annotations
 
-import logging
 import math
 from collections import defaultdict
 from dataclasses import dataclass
@@ -42,8 +42,6 @@ from toc.systems.models import (
     Indicator,
     Slo,
 )
-
-logger = logging.getLogger(__name__)
 
 # A minute's value of each field, over the metrics_rollup row.
 FIELD_SQL = {
@@ -75,6 +73,8 @@ COMPARATOR_SQL = {
     "==": "ABS({v} - %s) <= 1e-9 * GREATEST(ABS({v}), ABS(%s))",
 }
 DEFAULT_TIMESLICE_TARGET = 0.99
+MINUTE = timedelta(minutes=1)
+HOUR = timedelta(hours=1)
 
 PROMQL_NOT_EVALUATED = "PromQL indicators are not evaluated yet."
 
@@ -106,9 +106,9 @@ class Column:
     params: list
 
 
-def column_of(slo: Slo, stage_id: int) -> Column | None:
-    """The SLO's tally as SQL, or None if it reads nothing toc keeps."""
-    stage = f"stage_id = {int(stage_id)}"
+def column_of(slo: Slo) -> Column | None:
+    """The SLO's tally over its stage's rollups as SQL, or None if it reads
+    nothing toc keeps."""
     if slo.indicator == Indicator.THRESHOLD:
         value = FIELD_SQL.get(slo.field)
         rule = COMPARATOR_SQL.get(slo.comparator)
@@ -117,8 +117,8 @@ def column_of(slo: Slo, stage_id: int) -> Column | None:
         condition = rule.format(v=value)
         params = [slo.threshold] * condition.count("%s")
         return Column(
-            good=f"COUNT(*) FILTER (WHERE {stage} AND {condition})",
-            total=f"COUNT(*) FILTER (WHERE {stage} AND {value} IS NOT NULL)",
+            good=f"COUNT(*) FILTER (WHERE {condition})",
+            total=f"COUNT({value})",
             params=params,
         )
     if slo.indicator == Indicator.RATIO:
@@ -127,17 +127,16 @@ def column_of(slo: Slo, stage_id: int) -> Column | None:
             return None
         if slo.budgeting == Budgeting.OCCURRENCES:
             return Column(
-                good=f"SUM(GREATEST({total} - {bad}, 0)) FILTER (WHERE {stage})",
-                total=f"SUM({total}) FILTER (WHERE {stage})",
+                good=f"SUM(GREATEST({total} - {bad}, 0))",
+                total=f"SUM({total})",
                 params=[],
             )
         target = slo.timeslice_target or DEFAULT_TIMESLICE_TARGET
         return Column(
             good=(
-                f"COUNT(*) FILTER (WHERE {stage} AND {total} > 0 "
-                f"AND 1 - {bad} / ({total}) >= %s)"
+                f"COUNT(*) FILTER (WHERE {total} > 0 AND 1 - {bad} / ({total}) >= %s)"
             ),
-            total=f"COUNT(*) FILTER (WHERE {stage} AND {total} > 0)",
+            total=f"COUNT(*) FILTER (WHERE {total} > 0)",
             params=[target],
         )
     return None
@@ -151,73 +150,75 @@ class Evaluated:
     window_hours: int
 
 
-def system_tallies(
-    stage_ids: list[int], columns: list[Column], start: datetime, end: datetime
+def stage_tallies(
+    stage_id: int, columns: list[Column], start: datetime, end: datetime
 ) -> list[tuple[list[Tally], list[Tally]]]:
     """Each column's tallies: the newest hour's minutes and the hours before
-    it, newest first, from the rollups in [start, end), in one query."""
+    it, newest first, from the stage's rollups in [start, end), in one query
+    (one read of each row, however many SLOs the stage has)."""
     selects, params = [], []
     for column in columns:
         selects.append(f"COALESCE({column.good}, 0), COALESCE({column.total}, 0)")
     for column in columns:
         params.extend(column.params)
-    # `age`: whole minutes before `end` (0 is the newest closed minute);
-    # the newest hour is grouped by minute (buckets 0-59), older ones by hour.
+    # The newest hour by minute, the hours before it in hours counted back
+    # from `end` (date_bin's origin): cheaper per row than arithmetic on ages.
     sql = f"""
-        SELECT bucket, {", ".join(selects)}
-        FROM (
-            SELECT *, CASE WHEN age < 60 THEN age ELSE 59 + age / 60 END AS bucket
-            FROM (
-                SELECT *,
-                    (EXTRACT(EPOCH FROM (%s - minute))::bigint / 60 - 1) AS age
-                FROM metrics_rollup
-                WHERE stage_id = ANY(%s) AND minute >= %s AND minute < %s
-            ) AS aged
-        ) AS bucketed
+        SELECT CASE WHEN minute >= %s THEN minute
+                    ELSE date_bin('1 hour', minute, %s) END AS bucket,
+            {", ".join(selects)}
+        FROM metrics_rollup
+        WHERE stage_id = %s AND minute >= %s AND minute < %s
         GROUP BY bucket
     """
+    newest_hour = end - HOUR
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, end, stage_ids, start, end])
+        cursor.execute(sql, [newest_hour, end, *params, stage_id, start, end])
         rows = cursor.fetchall()
-    span_hours = math.ceil((end - start) / timedelta(hours=1))
+    span_hours = math.ceil((end - start) / HOUR)
     tallies = [
         ([Tally()] * MINUTES_PER_HOUR, [Tally()] * max(span_hours - 1, 0))
         for _ in columns
     ]
     for bucket, *figures in rows:
-        for index, (minutes, hours) in enumerate(tallies):
-            tally = Tally(float(figures[2 * index]), float(figures[2 * index + 1]))
-            if bucket < MINUTES_PER_HOUR:
-                minutes[bucket] = tally
-            elif bucket - MINUTES_PER_HOUR < len(hours):
-                hours[bucket - MINUTES_PER_HOUR] = tally
+        if bucket >= newest_hour:
+            index, of_minutes = (end - bucket) // MINUTE - 1, True
+        else:  # the start of an hour; the one just before the newest is 0
+            index, of_minutes = (end - bucket) // HOUR - 2, False
+        for column, (minutes, hours) in enumerate(tallies):
+            tally = Tally(float(figures[2 * column]), float(figures[2 * column + 1]))
+            if of_minutes:
+                minutes[index] = tally
+            elif 0 <= index < len(hours):
+                hours[index] = tally
     return tallies
 
 
 def system_evaluate(slos: list[Slo], end: datetime) -> list[Evaluated]:
-    """The budgets of one system's live SLOs (those it can read)."""
+    """The budgets of one system's live SLOs (those it can read), reading
+    each stage's rollups once for all the SLOs on it."""
     stage_ids = dict(slos[0].system.stages.values_list("slug", "id"))
-    readable, columns = [], []
+    on_stage: dict[int, list[tuple[Slo, Column]]] = defaultdict(list)
     for slo in slos:
-        stage_id = stage_ids.get(slo.stage)
-        column = None if stage_id is None else column_of(slo, stage_id)
-        if column is not None:
-            readable.append(slo)
-            columns.append(column)
-    if not readable:
-        return []
-    windows = [window_of(slo, end) for slo in readable]
-    longest_h = max(max(hours for _, hours in windows), LONGEST_BURN_WINDOW_H)
-    start = end - timedelta(hours=longest_h)
-    tallies = system_tallies(list(stage_ids.values()), columns, start, end)
+        column = column_of(slo)
+        if slo.stage in stage_ids and column is not None:
+            on_stage[stage_ids[slo.stage]].append((slo, column))
     evaluated = []
-    for slo, (window_start, hours), (minutes, older) in zip(
-        readable, windows, tallies, strict=True
-    ):
-        budget = evaluate_budget(
-            minutes=minutes, hours=older, window_hours=hours, objective=slo.objective
-        )
-        evaluated.append(Evaluated(slo, budget, window_start, hours))
+    for stage_id, bound in on_stage.items():
+        windows = [window_of(slo, end) for slo, _ in bound]
+        longest_h = max(max(hours for _, hours in windows), LONGEST_BURN_WINDOW_H)
+        start = end - timedelta(hours=longest_h)
+        tallies = stage_tallies(stage_id, [c for _, c in bound], start, end)
+        for (slo, _), (window_start, hours), (minutes, older) in zip(
+            bound, windows, tallies, strict=True
+        ):
+            budget = evaluate_budget(
+                minutes=minutes,
+                hours=older,
+                window_hours=hours,
+                objective=slo.objective,
+            )
+            evaluated.append(Evaluated(slo, budget, window_start, hours))
     return evaluated
 
 
