@@ -131,7 +131,7 @@ def _history(source: Source, cycle: Cycle) -> models.QuerySet:
 
 
 def trail(cycle: Cycle) -> models.QuerySet:
-    """(source, history id, date) of every change to the cycle, newest first.
+    """(source index, history id, date) of every change to the cycle, newest first.
 
     One query over all history tables, so that it can be counted and paginated;
     `entries` then reads the full records of one page.
@@ -140,14 +140,15 @@ def trail(cycle: Cycle) -> models.QuerySet:
         # Without their default ordering: SQLite refuses ORDER BY in a UNION's parts.
         _history(source, cycle)
         .order_by()
-        .annotate(source=Value(index))
-        .values_list("source", "history_id", "history_date")
+        # Not named "source": an SLO has a field of that name.
+        .annotate(source_index=Value(index))
+        .values_list("source_index", "history_id", "history_date")
         for index, source in enumerate(SOURCES)
     ]
     return (
         parts[0]
         .union(*parts[1:], all=True)
-        .order_by("-history_date", "-source", "-history_id")
+        .order_by("-history_date", "-source_index", "-history_id")
     )
 
 
