@@ -261,6 +261,11 @@ def test_an_unbound_slo_is_bound_with_a_patch_and_exported_bound(
         "stage": "ingest",
         "field": "throughput",
     }
+    # The export imports again unchanged, the source it was bound from kept.
+    source = slo.source
+    assert post(editor, viewer.get(URL).content.decode()).status_code == 201
+    slo.refresh_from_db()
+    assert (slo.indicator, slo.source) == ("ratio", source)
     wrong = editor.patch(url, {"stage": "scoring"}, content_type="application/json")
     assert wrong.status_code == 400
     assert wrong.json()["errors"][0]["field"] == "stage"
@@ -274,3 +279,16 @@ def test_a_toc_field_the_worker_does_not_read_is_refused(personas, editor):
         "document 1 (scoring-latency): the toc metricSource's spec.field: "
         "Choose one of latency_p95_ms, "
     )
+
+
+def test_a_document_from_another_tool_keeps_what_it_does_not_state(personas, editor):
+    post(editor, BODY)
+    slo = Slo.objects.get(openslo_name="scoring-latency")
+    slo.unit, slo.target = "s", 2
+    slo.save()
+    foreign = BODY.replace("  annotations:\n    toc/dimension: time_to_decision\n", "")
+    assert "toc/" not in foreign
+    assert post(editor, foreign.replace("value: 2000", "value: 900")).status_code == 201
+    slo.refresh_from_db()
+    assert (slo.dimension, slo.unit, slo.target) == ("time_to_decision", "s", 2)
+    assert slo.threshold == 900

@@ -282,6 +282,23 @@ def test_toc_sources_bind_a_threshold_and_a_ratio():
     assert drops.comparator == ">="  # no op: the default
 
 
+def test_what_a_document_leaves_unstated_is_named():
+    latency, drops = openslo.parse(TOC)
+    assert latency.unstated == {"measured_from", "source"}
+    assert drops.unstated == {
+        "dimension",
+        "unit",
+        "target",
+        "measured_from",
+        "comparator",
+        "source",
+        "window_days",  # a calendar month
+    }
+    [unbound] = openslo.parse(SEARCH)
+    assert "source" not in unbound.unstated
+    assert "comparator" not in unbound.unstated
+
+
 def test_other_kinds_in_the_body_are_checked_and_skipped():
     body = (
         """
@@ -453,6 +470,12 @@ INVALID = [
     (
         _with(DATADOG, "query: sum:trace", "query: .nan\n              q: x"),
         "metricSource.spec.query must be a finite number",
+    ),
+    (
+        _with(TOC, "toc/dimension:", "toc/dimensions:"),
+        "document 1 (decision-latency): metadata.annotations.toc/dimensions is "
+        "not one of toc's annotations (toc/dimension, toc/unit, toc/target, "
+        "toc/measured-from, toc/comparator)",
     ),
     (
         _with(TOC, 'toc/target: "5.0"', "toc/target: 5"),

@@ -170,11 +170,12 @@ def slos_import(*, system: System, specs: list[SloSpec]) -> list[Slo]:
 
 
 def _checked_form(system: System, spec: SloSpec, slo: Slo | None) -> SloForm:
-    """The SLO form bound to the spec, over the SLO it updates (or a new one),
-    with the fields the form does not take set on its instance; valid, or a 400
-    naming the document."""
+    """The SLO form bound to the spec, over the SLO it updates (which keeps
+    what the document leaves unstated) or a new one, with the fields the form
+    does not take set on its instance; valid, or a 400 naming the document."""
     instance = slo or Slo(system=system)
-    values = {f: getattr(spec, f) for f in openslo.SLO_FIELDS}
+    kept = spec.unstated if slo else frozenset()
+    values = {f: getattr(spec, f) for f in openslo.SLO_FIELDS if f not in kept}
     data = model_to_dict(instance, fields=list(SloForm.base_fields))
     data.update({f: v for f, v in values.items() if f in SloForm.base_fields})
     for name, value in values.items():

@@ -81,6 +81,13 @@ UNIT = "toc/unit"
 TARGET = "toc/target"
 MEASURED_FROM = "toc/measured-from"
 COMPARATOR = "toc/comparator"
+ANNOTATIONS = {
+    DIMENSION: "dimension",
+    UNIT: "unit",
+    TARGET: "target",
+    MEASURED_FROM: "measured_from",
+    COMPARATOR: "comparator",
+}
 
 # A parsed YAML mapping.
 Fields = dict[str, Any]
@@ -143,6 +150,12 @@ class SloSpec:
     source: dict[str, Any] | None = None
     # Where it was read (its place in the body, from 1), for later errors.
     document: int = dataclasses.field(default=0, compare=False, repr=False)
+    # The fields the document did not state, which hold defaults here: an
+    # update leaves them as they are (a Datadog document does not reset an
+    # SLO's dimension; a bound one keeps the source it was bound from).
+    unstated: frozenset[str] = dataclasses.field(
+        default=frozenset(), compare=False, repr=False
+    )
 
 
 # The fields of SloSpec that are systems.Slo's.
@@ -151,8 +164,8 @@ SLO_FIELDS = tuple(f.name for f in dataclasses.fields(SloSpec) if f.compare)
 
 class OpenSloError(ValueError):
     """A problem in one document: its place in the body (from 1; 0 for the
-    body as a whole), its
-    metadata.name if it has one, and the path of the problem within it."""
+    body as a whole), its metadata.name if it has one, and the path of the
+    problem within it."""
 
     def __init__(self, document: int, name: str | None, path: str, problem: str):
         self.document, self.name, self.path = document, name, path
@@ -282,7 +295,7 @@ def _name(doc: _Document, value: Any, path: str) -> str:
 
 
 def _metadata(doc: _Document, metadata: Fields, path: str) -> dict[str, str]:
-    """Checks metadata's optional fields; its annotations."""
+    """Checks metadata's optional fields and returns its annotations."""
     if "displayName" in metadata:
         doc.text(metadata["displayName"], f"{path}.displayName")
     if "labels" in metadata:
@@ -295,6 +308,11 @@ def _metadata(doc: _Document, metadata: Fields, path: str) -> dict[str, str]:
     for key, value in annotations.items():
         if not isinstance(value, str):
             doc.fail(f"{path}.annotations.{key}", "must be text")
+        if key.startswith(ANNOTATION_PREFIX) and key not in ANNOTATIONS:
+            doc.fail(
+                f"{path}.annotations.{key}",
+                f"is not one of toc's annotations ({', '.join(ANNOTATIONS)})",
+            )
     return annotations
 
 
@@ -337,9 +355,23 @@ def _slo(
         window_days=window_days,
         calendar=calendar,
         document=doc.index,
+        unstated=_unstated(annotations, comparator, binding, calendar),
         **objective,
         **binding,
     )
+
+
+def _unstated(
+    annotations: dict[str, str], comparator: str | None, binding: Fields, calendar: str
+) -> frozenset[str]:
+    unstated = {f for key, f in ANNOTATIONS.items() if key not in annotations}
+    if comparator is not None:
+        unstated.discard("comparator")
+    if binding["indicator"] != "unbound":
+        unstated.add("source")
+    if calendar:
+        unstated.add("window_days")
+    return frozenset(unstated)
 
 
 def _comparator(doc: _Document, annotations: dict[str, str]) -> str | None:
