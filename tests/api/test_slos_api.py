@@ -14,6 +14,7 @@ from tests.api.cycles.bodies import SLO
 from tests.metrics.samples import sample
 from toc.accounts.models import Role
 from toc.api.common import PageNumbers, etag
+from toc.metrics.models import PrometheusSource
 from toc.metrics.slo_budgets import budgets_evaluate
 from toc.systems.models import Slo
 
@@ -274,7 +275,7 @@ def test_the_api_answers_from_the_stored_figures_without_computing(
     assert [s["derived"]["evaluation"] for s in results[-2:]] == ["evaluated"] * 2
 
 
-def test_a_promql_slo_says_it_is_not_evaluated_yet(personas, editor):
+def test_a_promql_slo_is_not_evaluated_without_a_prometheus(personas, editor):
     body = {
         **BOUND,
         "indicator": "promql",
@@ -287,6 +288,10 @@ def test_a_promql_slo_says_it_is_not_evaluated_yet(personas, editor):
     response = send(editor, "post", f"{BASE}/", body)
     assert response.status_code == 201, response.json()
     assert response.json()["derived"]["evaluation"] == "not_evaluated"
+    # With a Prometheus to ask, the worker asks it.
+    PrometheusSource.objects.create(system=personas.system, url="http://prom:9090")
+    shown = editor.get(response["Location"]).json()["derived"]
+    assert shown["evaluation"] == "pending"
 
 
 @pytest.mark.parametrize(

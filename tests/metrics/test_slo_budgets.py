@@ -3,13 +3,15 @@ rollups written by processing, budgets evaluated, the alert told once."""
 
 from __future__ import annotations
 
+import socket
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
+from tests.prometheus_server import prometheus  # noqa: F401 (a fixture)
 from toc.celery import app
-from toc.metrics.models import SloBudget
+from toc.metrics.models import PrometheusSource, SloBudget
 from toc.metrics.slo_budgets import budgets_evaluate, window_of
 from toc.metrics.tasks import slo_budgets
 from toc.notifications import services
@@ -256,3 +258,74 @@ def test_the_task_evaluates_and_the_beat_runs_it_every_minute(
     entry = app.conf.beat_schedule["evaluate the error budgets of live SLOs"]
     assert entry["task"] == "metrics.slo_budgets"
     assert entry["schedule"] == 60
+
+
+def _promql(personas, **fields) -> Slo:
+    return _slo(
+        personas,
+        indicator="promql",
+        stage="",
+        field="",
+        threshold=None,
+        # Constant series: Prometheus answers them at any time, 28 days ago
+        # too, so the whole window has data without waiting for scrapes.
+        promql_good="vector(99)",
+        promql_total="vector(100)",
+        **fields,
+    )
+
+
+def test_a_promql_slo_is_asked_of_the_systems_prometheus(
+    personas,
+    prometheus,  # noqa: F811
+    end,
+):
+    server, _ = prometheus
+    PrometheusSource.objects.create(system=personas.system, url=server.url)
+    events = _promql(personas, name="Events", budgeting="Occurrences", objective=0.98)
+    minutes = _promql(
+        personas,
+        name="Minutes",
+        budgeting="RatioTimeslices",
+        timeslice_target=0.995,
+        objective=0.9,
+    )
+    assert budgets_evaluate(end + timedelta(seconds=5)) == 2
+
+    counted = SloBudget.objects.get(slo=events)
+    assert counted.total == pytest.approx(24 * 60 * 100 * 60)  # a day of 100/s
+    assert counted.compliance == pytest.approx(0.99)
+    assert counted.budget_remaining == pytest.approx(0.5)
+    assert list(counted.burn_rates.values()) == [pytest.approx(0.5)] * 7
+    assert counted.alert == ""
+
+    sliced = SloBudget.objects.get(slo=minutes)
+    assert (sliced.good, sliced.total) == (0, 24 * 60)  # 99% misses 99.5%
+    assert sliced.compliance == 0
+    assert sliced.alert == "page"
+
+
+def test_a_prometheus_that_does_not_answer_leaves_the_figures_as_they_were(
+    personas, end
+):
+    slo = _promql(personas)
+    PrometheusSource.objects.create(
+        system=personas.system, url=f"http://127.0.0.1:{_closed_port()}"
+    )
+    before = SloBudget.objects.create(
+        slo=slo,
+        computed_at=end - timedelta(minutes=5),
+        window_start=end - timedelta(days=1),
+        window_end=end - timedelta(minutes=5),
+        good=99,
+        total=100,
+        compliance=0.99,
+    )
+    assert budgets_evaluate(end) == 0
+    assert SloBudget.objects.get(slo=slo).computed_at == before.computed_at
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

@@ -33,7 +33,6 @@ from toc.cycles.readings import MeasuredSlo, measure_slos
 from toc.cycles.serializers import Reading, represent
 from toc.metrics.ledger import ledger_response
 from toc.metrics.models import SloBudget
-from toc.metrics.slo_budgets import PROMQL_NOT_EVALUATED
 from toc.systems import services
 from toc.systems.access import get_slo, get_system
 from toc.systems.forms import SloForm
@@ -57,7 +56,7 @@ class MeasurementSerializer(StrictSerializer):
 class Evaluation(models.TextChoices):
     EVALUATED = "evaluated", "The worker's figures are given"
     PENDING = "pending", "Live; the worker has not evaluated it yet"
-    NOT_EVALUATED = "not_evaluated", PROMQL_NOT_EVALUATED
+    NOT_EVALUATED = "not_evaluated", "PromQL, and the system reads no Prometheus"
     NOT_LIVE = "not_live", "No indicator toc reads, or no objective"
 
 
@@ -89,7 +88,9 @@ class Derived:
     def evaluation(self) -> str:
         if not self.slo.is_live:
             return Evaluation.NOT_LIVE
-        if self.slo.indicator == Indicator.PROMQL:
+        if self.slo.indicator == Indicator.PROMQL and not hasattr(
+            self.slo.system, "prometheus"
+        ):
             return Evaluation.NOT_EVALUATED
         return Evaluation.PENDING if self.figures is None else Evaluation.EVALUATED
 
