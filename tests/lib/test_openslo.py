@@ -472,6 +472,18 @@ INVALID = [
         "metricSource.spec.query must be a finite number",
     ),
     (
+        _with(SEARCH, "value: 500", "value: " + "9" * 400),
+        "document 1 (search-slo): spec.objectives[0].value must be a finite number",
+    ),
+    (
+        _with(SEARCH, "value: 500", "value: " + "9" * 5000),
+        "the body holds a value YAML cannot read: Exceeds the limit",
+    ),
+    (
+        _with(LOW_TRAFFIC, "2022-01-01 12:00:00", "2022-02-30 12:00:00"),
+        "the body holds a value YAML cannot read: day is out of range for month",
+    ),
+    (
         _with(TOC, "toc/dimension:", "toc/dimensions:"),
         "document 1 (decision-latency): metadata.annotations.toc/dimensions is "
         "not one of toc's annotations (toc/dimension, toc/unit, toc/target, "
@@ -674,3 +686,64 @@ def test_the_rest_of_the_indicator_keeps_its_place():
             timeSliceWindow: 1m
         """
     )
+
+
+# Property: whatever the body, the answer is SLOs or an OpenSloError.
+
+_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(),
+    st.text(max_size=10),
+    st.sampled_from(["openslo/v1", "SLO", "SLI", "toc", "28d", "1w", "Timeslices"]),
+)
+_trees = st.recursive(
+    _scalars,
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "apiVersion",
+                    "kind",
+                    "metadata",
+                    "name",
+                    "spec",
+                    "indicator",
+                    "indicatorRef",
+                    "objectives",
+                    "target",
+                    "timeWindow",
+                    "duration",
+                    "ratioMetric",
+                    "metricSource",
+                    "type",
+                ]
+            )
+            | st.text(max_size=5),
+            children,
+            max_size=4,
+        )
+    ),
+    max_leaves=20,
+)
+
+
+@settings(deadline=None)
+@given(st.lists(_trees, min_size=1, max_size=3))
+def test_any_yaml_documents_give_slos_or_a_named_problem(documents):
+    body = yaml.safe_dump_all(documents)
+    try:
+        openslo.parse(body)
+    except OpenSloError as error:
+        assert str(error).startswith(("document ", "the body "))
+
+
+@settings(deadline=None)
+@given(st.text(max_size=200))
+def test_any_text_gives_slos_or_a_named_problem(text):
+    try:
+        openslo.parse(text)
+    except OpenSloError as error:
+        assert str(error).startswith(("document ", "the body "))

@@ -220,9 +220,13 @@ class _Document:
     def number(self, value: Any, path: str) -> float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             self.fail(path, "must be a number")
-        if not math.isfinite(value):
+        try:
+            number = float(value)
+        except OverflowError:  # an integer past any float
+            number = math.inf
+        if not math.isfinite(number):
             self.fail(path, "must be a finite number")
-        return float(value)
+        return number
 
     def fraction(self, value: Any, path: str, *, upto: float = 1) -> float:
         number = self.number(value, path)
@@ -247,6 +251,10 @@ def parse(body: str | bytes) -> list[SloSpec]:
         raise OpenSloError(0, None, "", f"is not YAML: {error}") from None
     except RecursionError:
         raise OpenSloError(0, None, "", "is nested too deeply") from None
+    except ValueError as error:  # a date past its month, an integer of 5,000 digits
+        raise OpenSloError(
+            0, None, "", f"holds a value YAML cannot read: {error}"
+        ) from None
     documents = [(i, d) for i, d in enumerate(loaded, start=1) if d is not None]
     slis: dict[str, tuple[_Document, Fields]] = {}
     slos: list[tuple[_Document, Fields]] = []
