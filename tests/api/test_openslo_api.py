@@ -154,6 +154,13 @@ def test_an_invalid_document_is_refused_naming_it_and_nothing_is_written(
             ),
             "document 1 (scoring-latency): metadata.displayName holds a NUL",
         ),
+        (
+            BODY.replace(
+                "query: sum:trace", 'query: "\\ud800"\n          q: sum:trace'
+            ),
+            "document 3 (checkout): the indicator's metricSource holds a NUL "
+            "character or an unpaired surrogate",
+        ),
         ("", "the body holds no kind: SLO document"),
         ("- [", "the body is not YAML"),
     ]:
