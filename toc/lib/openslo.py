@@ -31,6 +31,9 @@ How OpenSLO maps onto toc's SLO:
 - description, service, labels, alertPolicies and an objective's
   displayName are checked and not kept; DataSource, Service and alerting
   documents in the body are checked and skipped.
+- Written back, a Timeslices SLO without a slice target gets 0.99 (the
+  engine's default, which OpenSLO requires written out), and `service` is
+  the system's slug.
 """
 
 from __future__ import annotations
