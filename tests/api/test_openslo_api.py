@@ -4,9 +4,13 @@ export imports again unchanged."""
 
 from __future__ import annotations
 
+import pytest
 import yaml
 from django.test import Client
 
+from tests.api.clients import token_of
+from tests.races.conftest import AT_ONCE, api_client, at_once, statuses
+from toc.accounts.models import Role
 from toc.systems.models import Slo
 
 URL = "/api/v1/systems/fraud/slos/openslo/"
@@ -299,3 +303,17 @@ def test_a_document_from_another_tool_keeps_what_it_does_not_state(personas, edi
     slo.refresh_from_db()
     assert (slo.dimension, slo.unit, slo.target) == ("time_to_decision", "s", 2)
     assert slo.threshold == 900
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_body_imported_at_once_makes_each_slo_once(personas):
+    api = api_client(token_of(personas, Role.EDITOR))
+    responses = at_once(
+        [
+            lambda: api.post(URL, BODY, content_type="application/yaml")
+            for _ in range(AT_ONCE)
+        ]
+    )
+    assert statuses(responses) == [201] * AT_ONCE
+    names = Slo.objects.exclude(openslo_name="").values_list("openslo_name", flat=True)
+    assert sorted(names) == ["checkout", "scoring-latency"]
