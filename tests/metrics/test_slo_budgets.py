@@ -3,6 +3,7 @@ rollups written by processing, budgets evaluated, the alert told once."""
 
 from __future__ import annotations
 
+import random
 import socket
 from datetime import timedelta
 
@@ -11,8 +12,14 @@ from django.utils import timezone
 
 from tests.prometheus_server import prometheus  # noqa: F401 (a fixture)
 from toc.celery import app
-from toc.metrics.models import PrometheusSource, SloBudget
-from toc.metrics.slo_budgets import budgets_evaluate, window_of
+from toc.metrics.models import PrometheusSource, Rollup, SloBudget
+from toc.metrics.slo_budgets import (
+    _tallies_sql,
+    budgets_evaluate,
+    column_of,
+    tallies_portable,
+    window_of,
+)
 from toc.metrics.tasks import slo_budgets
 from toc.notifications import services
 from toc.notifications.models import Event, EventKind
@@ -21,6 +28,9 @@ from toc.systems.models import Slo
 from .samples import sample
 
 SLOW_MS = 500.0
+# PostgreSQL counts in SQL, SQLite in Python (tallies_portable): end to end
+# on both; test_the_sql_tallies_are_the_portable_ones holds them to one answer.
+BOTH = pytest.mark.both_databases
 
 
 @pytest.fixture
@@ -64,6 +74,7 @@ def _slo(personas, **fields) -> Slo:
 BAD_AGES = set(range(0, 60, 4))
 
 
+@BOTH
 def test_a_known_share_of_slow_minutes_gives_compliance_budget_and_burn(
     personas, post_samples, end
 ):
@@ -96,6 +107,7 @@ def test_a_known_share_of_slow_minutes_gives_compliance_budget_and_burn(
     assert budget.series["burn_rate_1h"][0] is None  # no data then
 
 
+@BOTH
 def test_the_alert_is_told_once_however_often_it_is_evaluated(
     personas, post_samples, end
 ):
@@ -120,6 +132,7 @@ def test_the_alert_is_told_once_however_often_it_is_evaluated(
     )
 
 
+@BOTH
 def test_an_alert_that_ends_and_starts_again_is_told_again(personas, post_samples, end):
     """Evaluated as of three moments in the past, as samples may not come
     from the future."""
@@ -146,6 +159,7 @@ def test_an_alert_that_ends_and_starts_again_is_told_again(personas, post_sample
     assert Event.objects.filter(kind=EventKind.SLO_BURNING).count() == 2
 
 
+@BOTH
 def test_a_ratio_slo_counts_events_under_occurrences(personas, post_samples, end):
     slo = _slo(
         personas,
@@ -164,6 +178,7 @@ def test_a_ratio_slo_counts_events_under_occurrences(personas, post_samples, end
     assert budget.compliance == pytest.approx(1 - 6000 / 360_000)
 
 
+@BOTH
 def test_a_ratio_slo_under_timeslices_counts_minutes_under_the_slice_target(
     personas, post_samples, end
 ):
@@ -185,6 +200,7 @@ def test_a_ratio_slo_under_timeslices_counts_minutes_under_the_slice_target(
     assert (budget.good, budget.total) == (110, 120)
 
 
+@BOTH
 def test_a_minimum_throughput_compares_the_minutes_mean_rate(
     personas, post_samples, end
 ):
@@ -200,6 +216,7 @@ def test_a_minimum_throughput_compares_the_minutes_mean_rate(
     assert SloBudget.objects.get(slo=slo).good == 27
 
 
+@BOTH
 def test_only_live_readable_slos_keep_figures(personas, post_samples, end):
     live = _slo(personas)
     _slo(personas, name="Typed only", indicator="", objective=None)
@@ -224,6 +241,7 @@ def test_only_live_readable_slos_keep_figures(personas, post_samples, end):
     assert not SloBudget.objects.exists()
 
 
+@BOTH
 def test_an_slo_without_data_has_no_compliance_and_no_alert(personas, end):
     slo = _slo(personas)
     budgets_evaluate(end)
@@ -329,3 +347,93 @@ def _closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def _random_rollups(stage, end, hours: int, seed: int) -> None:
+    """Minutes of the last `hours` with random values, a tenth of them missing,
+    and every field sometimes empty or zero."""
+    rng = random.Random(seed)
+    rows = []
+    for age in range(hours * 60):
+        if rng.random() < 0.1:
+            continue
+        minute = end - timedelta(minutes=age + 1)
+        count = rng.randint(1, 6)
+        measured = rng.randint(0, count)
+        rows.append(
+            Rollup(
+                stage=stage,
+                minute=minute,
+                first_ts=minute,
+                last_ts=minute,
+                count=count,
+                capacity_sum=count * rng.uniform(50, 150),
+                throughput_sum=count * rng.choice([0.0, rng.uniform(0, 100)]),
+                utilization_sum=measured * rng.uniform(0, 1),
+                utilization_count=measured,
+                blocked_sum=0.0,
+                blocked_count=0,
+                latency_p95_max=rng.choice([100.0, rng.uniform(0, 200)]),
+                last_queue_depth=rng.randint(0, 100),
+                time_sum=0.0,
+                queue_sum=0.0,
+                time_sq_sum=0.0,
+                time_queue_sum=0.0,
+                queue_sq_sum=0.0,
+                errors=rng.choice([0, rng.randint(0, 500)]),
+                dropped=rng.choice([0, rng.randint(0, 9000)]),
+            )
+        )
+    Rollup.objects.bulk_create(rows)
+
+
+SLO_KINDS = (
+    [
+        {"field": "latency_p95_ms", "comparator": comparator, "threshold": 100.0}
+        for comparator in ["<=", "<", ">=", ">", "=="]
+    ]
+    + [
+        {"field": "utilization", "comparator": "<=", "threshold": 0.5},
+        {"field": "throughput", "comparator": ">=", "threshold": 40.0},
+        {"field": "capacity", "comparator": ">", "threshold": 100.0},
+        {"field": "queue_depth", "comparator": "<", "threshold": 50.0},
+        {"field": "errors", "comparator": "<=", "threshold": 10.0},
+        {"field": "blocked", "comparator": "<=", "threshold": 0.5},
+    ]
+    + [
+        {
+            "indicator": "ratio",
+            "field": bad,
+            "total_field": "throughput",
+            "budgeting": budgeting,
+            "timeslice_target": 0.95,
+        }
+        for bad in ["dropped", "errors"]
+        for budgeting in ["Occurrences", "Timeslices", "RatioTimeslices"]
+    ]
+)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_sql_tallies_are_the_portable_ones(personas, end, seed):
+    """PostgreSQL's query and the Python path (SQLite's) count alike, for
+    every kind of SLO, minute by minute and hour by hour."""
+    stage = personas.system.stages.get(slug="inference")
+    _random_rollups(stage, end, hours=75, seed=seed)
+    slos = [
+        _slo(personas, name=f"SLO {index}", **kind)
+        for index, kind in enumerate(SLO_KINDS)
+    ]
+    start = end - timedelta(hours=80)
+    columns = [column_of(slo) for slo in slos]
+    assert None not in columns
+    sql = _tallies_sql(stage.pk, columns, start, end)
+    portable = tallies_portable(stage.pk, slos, start, end)
+    for slo, (minutes, hours), (want_minutes, want_hours) in zip(
+        slos, sql, portable, strict=True
+    ):
+        for got, want in zip(minutes + hours, want_minutes + want_hours, strict=True):
+            assert got.good == pytest.approx(want.good), slo.name
+            assert got.total == pytest.approx(want.total), slo.name
+    # Not all empty: the data reached both.
+    assert sum(t.total for t in portable[0][1]) > 1000

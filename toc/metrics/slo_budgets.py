@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import math
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -35,7 +36,8 @@ from toc.analysis.budget import (
     Tally,
     evaluate_budget,
 )
-from toc.metrics.models import SloBudget
+from toc.analysis.slo import Comparator
+from toc.metrics.models import Rollup, SloBudget
 from toc.systems.models import (
     LIVE_INDICATORS,
     RATIO_FIELDS,
@@ -66,8 +68,45 @@ EVENTS_SQL = {
     "errors": "errors::float8",
     "dropped": "dropped::float8",
 }
-assert set(FIELD_SQL) == set(THRESHOLD_FIELDS)
-assert set(EVENTS_SQL) == set(RATIO_FIELDS)
+
+
+# The same, over a row of ROLLUP_COLUMNS, for SQLite (development data).
+def _mean(total: str, count: str) -> Callable[[dict], float | None]:
+    return lambda row: row[total] / row[count] if row[count] else None
+
+
+FIELD_VALUE: dict[str, Callable[[dict], float | None]] = {
+    "latency_p95_ms": lambda row: row["latency_p95_max"],
+    "throughput": _mean("throughput_sum", "count"),
+    "capacity": _mean("capacity_sum", "count"),
+    "utilization": _mean("utilization_sum", "utilization_count"),
+    "blocked": _mean("blocked_sum", "blocked_count"),
+    "queue_depth": lambda row: row["last_queue_depth"],
+    "errors": lambda row: row["errors"],
+    "dropped": lambda row: row["dropped"],
+}
+EVENTS_VALUE: dict[str, Callable[[dict], float]] = {
+    "throughput": lambda row: row["throughput_sum"] / row["count"] * 60,
+    "capacity": lambda row: row["capacity_sum"] / row["count"] * 60,
+    "errors": lambda row: float(row["errors"]),
+    "dropped": lambda row: float(row["dropped"]),
+}
+ROLLUP_COLUMNS = (
+    "minute",
+    "count",
+    "throughput_sum",
+    "capacity_sum",
+    "utilization_sum",
+    "utilization_count",
+    "blocked_sum",
+    "blocked_count",
+    "latency_p95_max",
+    "last_queue_depth",
+    "errors",
+    "dropped",
+)
+assert set(FIELD_SQL) == set(FIELD_VALUE) == set(THRESHOLD_FIELDS)
+assert set(EVENTS_SQL) == set(EVENTS_VALUE) == set(RATIO_FIELDS)
 
 COMPARATOR_SQL = {
     "<=": "{v} <= %s",
@@ -158,12 +197,83 @@ class Evaluated:
     window_hours: int
 
 
+Tallies = tuple[list[Tally], list[Tally]]
+
+
 def stage_tallies(
+    stage_id: int, slos: list[Slo], start: datetime, end: datetime
+) -> list[Tallies]:
+    """Each SLO's tallies: the newest hour's minutes and the hours before it,
+    newest first, from the stage's rollups in [start, end)."""
+    if connection.vendor == "postgresql":
+        columns = [column_of(slo) for slo in slos]
+        return _tallies_sql(stage_id, columns, start, end)
+    return tallies_portable(stage_id, slos, start, end)
+
+
+def _empty(start: datetime, end: datetime) -> Tallies:
+    span_hours = math.ceil((end - start) / HOUR)
+    return [Tally()] * MINUTES_PER_HOUR, [Tally()] * max(span_hours - 1, 0)
+
+
+def _place(tallies: Tallies, bucket: datetime, end: datetime, tally: Tally) -> None:
+    """Puts a minute's (or an hour's, by its start) tally in its place."""
+    minutes, hours = tallies
+    if bucket >= end - HOUR:
+        minutes[(end - bucket) // MINUTE - 1] = tally
+    else:  # the start of an hour; the one just before the newest is 0
+        index = (end - bucket) // HOUR - 2
+        if 0 <= index < len(hours):
+            hours[index] = tally
+
+
+def tallies_portable(
+    stage_id: int, slos: list[Slo], start: datetime, end: datetime
+) -> list[Tallies]:
+    """As _tallies_sql counts, in Python over the rows (SQLite: development
+    data, and the second implementation the tests hold the SQL to)."""
+    rows = Rollup.objects.filter(
+        stage_id=stage_id, minute__gte=start, minute__lt=end
+    ).values(*ROLLUP_COLUMNS)
+    sums: list[dict[datetime, Tally]] = [defaultdict(Tally) for _ in slos]
+    for row in rows:
+        minute = row["minute"]
+        if minute < end - HOUR:
+            # As date_bin('1 hour', minute, end): its hour's start before end.
+            minute = end + (minute - end) // HOUR * HOUR
+        for index, slo in enumerate(slos):
+            sums[index][minute] += _slice(slo, row)
+    result = []
+    for by_bucket in sums:
+        tallies = _empty(start, end)
+        for bucket, tally in by_bucket.items():
+            _place(tallies, bucket, end, tally)
+        result.append(tallies)
+    return result
+
+
+def _slice(slo: Slo, row: dict) -> Tally:
+    """One minute's good and total for the SLO, by column_of's rules."""
+    if slo.indicator == Indicator.THRESHOLD:
+        value = FIELD_VALUE[slo.field](row)
+        if value is None:
+            return Tally()
+        good = Comparator(slo.comparator).holds(value, slo.threshold)
+        return Tally(float(good), 1.0)
+    bad, total = EVENTS_VALUE[slo.field](row), EVENTS_VALUE[slo.total_field](row)
+    if slo.budgeting == Budgeting.OCCURRENCES:
+        return Tally(max(total - bad, 0.0), total)
+    if total <= 0:
+        return Tally()
+    target = slo.timeslice_target or DEFAULT_TIMESLICE_TARGET
+    return Tally(float(1 - bad / total >= target), 1.0)
+
+
+def _tallies_sql(
     stage_id: int, columns: list[Column], start: datetime, end: datetime
-) -> list[tuple[list[Tally], list[Tally]]]:
-    """Each column's tallies: the newest hour's minutes and the hours before
-    it, newest first, from the stage's rollups in [start, end), in one query
-    (one read of each row, however many SLOs the stage has)."""
+) -> list[Tallies]:
+    """stage_tallies in one query (one read of each row, however many SLOs
+    the stage has)."""
     selects, params = [], []
     for column in columns:
         selects.append(f"COALESCE({column.good}, 0), COALESCE({column.total}, 0)")
@@ -179,26 +289,14 @@ def stage_tallies(
         WHERE stage_id = %s AND minute >= %s AND minute < %s
         GROUP BY bucket
     """
-    newest_hour = end - HOUR
     with connection.cursor() as cursor:
-        cursor.execute(sql, [newest_hour, end, *params, stage_id, start, end])
+        cursor.execute(sql, [end - HOUR, end, *params, stage_id, start, end])
         rows = cursor.fetchall()
-    span_hours = math.ceil((end - start) / HOUR)
-    tallies = [
-        ([Tally()] * MINUTES_PER_HOUR, [Tally()] * max(span_hours - 1, 0))
-        for _ in columns
-    ]
+    tallies = [_empty(start, end) for _ in columns]
     for bucket, *figures in rows:
-        if bucket >= newest_hour:
-            index, of_minutes = (end - bucket) // MINUTE - 1, True
-        else:  # the start of an hour; the one just before the newest is 0
-            index, of_minutes = (end - bucket) // HOUR - 2, False
-        for column, (minutes, hours) in enumerate(tallies):
-            tally = Tally(float(figures[2 * column]), float(figures[2 * column + 1]))
-            if of_minutes:
-                minutes[index] = tally
-            elif 0 <= index < len(hours):
-                hours[index] = tally
+        for index, each in enumerate(tallies):
+            good, total = figures[2 * index], figures[2 * index + 1]
+            _place(each, bucket, end, Tally(float(good), float(total)))
     return tallies
 
 
@@ -206,18 +304,17 @@ def system_evaluate(slos: list[Slo], end: datetime) -> list[Evaluated]:
     """The budgets of one system's live SLOs (those it can read), reading
     each stage's rollups once for all the SLOs on it."""
     stage_ids = dict(slos[0].system.stages.values_list("slug", "id"))
-    on_stage: dict[int, list[tuple[Slo, Column]]] = defaultdict(list)
+    on_stage: dict[int, list[Slo]] = defaultdict(list)
     for slo in slos:
-        column = column_of(slo)
-        if slo.stage in stage_ids and column is not None:
-            on_stage[stage_ids[slo.stage]].append((slo, column))
+        if slo.stage in stage_ids and column_of(slo) is not None:
+            on_stage[stage_ids[slo.stage]].append(slo)
     evaluated = []
     for stage_id, bound in on_stage.items():
-        windows = [window_of(slo, end) for slo, _ in bound]
+        windows = [window_of(slo, end) for slo in bound]
         longest_h = max(max(hours for _, hours in windows), LONGEST_BURN_WINDOW_H)
         start = end - timedelta(hours=longest_h)
-        tallies = stage_tallies(stage_id, [c for _, c in bound], start, end)
-        for (slo, _), (window_start, hours), (minutes, older) in zip(
+        tallies = stage_tallies(stage_id, bound, start, end)
+        for slo, (window_start, hours), (minutes, older) in zip(
             bound, windows, tallies, strict=True
         ):
             budget = evaluate_budget(
