@@ -40,7 +40,15 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> ModuleType:
     schema = folder / "schema.json"
     schema.write_bytes(Client().get("/api/schema/", {"format": "json"}).content)
     config = folder / "config.yaml"
-    config.write_text("post_hooks: []\n")  # no formatting: nobody reads it
+    # No formatting: nobody reads it. The OpenSLO bodies are YAML, which the
+    # generator has no type for: it passes them as bytes.
+    config.write_text(
+        "post_hooks: []\n"
+        "content_type_overrides:\n"
+        "  application/yaml: application/octet-stream\n"
+        "  application/x-yaml: application/octet-stream\n"
+        "  text/yaml: application/octet-stream\n"
+    )
     result = subprocess.run(
         [
             str(GENERATOR),

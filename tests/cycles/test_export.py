@@ -107,6 +107,7 @@ def test_json_has_the_documented_shape(personas, cycle) -> None:
         "measured",
         "live",
         "status",
+        "compliance",
     }
     assert data["goal"]["validation"] is None
     assert [w["answer"] for w in data["problem"]["whys"]] == ["Because"]

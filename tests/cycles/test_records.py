@@ -165,7 +165,8 @@ def test_every_step_page_has_its_forms_and_lists(personas, filled, step) -> None
 # problem the constraint's stage and its features. (Before the registry: 25,
 # 18, 15, 14, 14, 14 and 17.)
 # Each step page also reads its plan (owner, due) and its comments, and the
-# system's SLOs (the step strip's goal; the goal step's table once more).
+# system's SLOs (the step strip's goal; the goal step's table once more, and
+# the outcome's, whose live SLOs offer their compliance as a row).
 STEP_PAGE_QUERIES = {
     "goal": 25,
     "problem": 17,
@@ -173,7 +174,7 @@ STEP_PAGE_QUERIES = {
     "innovation": 15,
     "experiment": 15,
     "rollout": 15,
-    "outcome": 18,
+    "outcome": 19,
 }
 # Reading a record through the API: the token, the system, the membership and
 # the cycle with the record (12 before the registry); the validation

@@ -405,3 +405,56 @@ def test_the_findings_box_answers_the_chain_as_it_now_stands(personas, cycle) ->
 
     teammate.post(f"{BASE}/whys/{why.pk}/delete/", headers=HTMX)
     assert "Why 1:" not in _findings(teammate)
+
+
+def test_the_outcome_takes_a_live_slos_compliance_as_a_row(personas) -> None:
+    from django.utils import timezone
+
+    from toc.cycles.models import OutcomeRow
+    from toc.cycles.services import cycle_open
+    from toc.metrics.models import SloBudget
+    from toc.systems.models import Slo
+
+    slo = Slo.objects.get(system__slug="fraud", name="Time to decision (p95)")
+    slo.indicator, slo.stage, slo.field = "threshold", "inference", "latency_p95_ms"
+    slo.comparator, slo.threshold, slo.objective = "<=", 300, 0.99
+    slo.save()
+    now = timezone.now()
+    figures = SloBudget.objects.create(
+        slo=slo,
+        computed_at=now,
+        window_start=now,
+        window_end=now,
+        good=950,
+        total=1000,
+        compliance=0.95,
+        budget_remaining=-4,
+    )
+    cycle = cycle_open(system=personas.system, title="Faster decisions")
+    assert cycle.slos_opened[0]["compliance"] == 0.95
+    figures.compliance = 0.995
+    figures.save()
+
+    page = personas.teammate.get(f"{BASE}/outcome/").content.decode()
+    assert "Time to decision (p95): 95% → 99.5%" in page
+    assert 'name="new-outcome-rows-before" value="95"' in page
+    assert 'name="new-outcome-rows-after" value="99.5"' in page
+    response = personas.teammate.post(
+        f"{BASE}/outcome-rows/add/",
+        {
+            "new-outcome-rows-metric": "Time to decision (p95) (compliance)",
+            "new-outcome-rows-before": "95",
+            "new-outcome-rows-after": "99.5",
+            "new-outcome-rows-unit": "%",
+        },
+    )
+    assert response.status_code == 302
+    row = OutcomeRow.objects.get(outcome=cycle.outcome)
+    assert (row.before, row.after, row.unit, row.lower_is_better) == (
+        95,
+        99.5,
+        "%",
+        False,
+    )
+    # An SLO that is not live has no compliance to offer.
+    assert "Data loss:" not in page

@@ -229,7 +229,10 @@ def test_every_number_a_body_takes_has_a_range_in_the_schema():
     unranged = {
         (path, method, name)
         for path, method, operation in OPERATIONS
-        if method in BODY_METHODS and "requestBody" in operation
+        if method in BODY_METHODS
+        and "requestBody" in operation
+        # A YAML body (OpenSLO) is checked by its own parser's tests.
+        and "application/json" in operation["requestBody"]["content"]
         for name, prop in _numbers(
             operation["requestBody"]["content"]["application/json"]["schema"]
         )

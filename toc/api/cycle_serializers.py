@@ -50,6 +50,12 @@ class RecordedSloSerializer(serializers.Serializer):
     status = serializers.ChoiceField(
         choices=["met", "violated", "unknown"], allow_null=True
     )
+    compliance = serializers.FloatField(
+        required=False,
+        allow_null=True,
+        help_text="A live SLO's compliance over its window, a share; absent from "
+        "what cycles recorded before SLOs had budgets.",
+    )
 
 
 class CycleSerializer(serializers.ModelSerializer):

@@ -11,7 +11,8 @@ the SLOs are the system's, so `goal` holds them as the cycle recorded them
     system               {slug, name}
     cycle                {number, title, status, created, created_by, closed_at}
     goal                 {slos: [{name, dimension, comparator, target, unit,
-                          measured, live, status}], slos_opened: [same],
+                          measured, live, status, compliance}],
+                          slos_opened: [same],
                           constraint: {stage, stage_name, reason, detected_stage,
                           chosen_by, chosen_at, ledger_snapshot} | null,
                           validation: {stage, capacity_factor, started, ended,

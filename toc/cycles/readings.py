@@ -177,6 +177,9 @@ class SloStanding:
     measured: float | None
     live: bool
     status: str | None
+    # A live SLO's compliance over its window (metrics.SloBudget), a share;
+    # None for others, and in what cycles recorded before SLOs had budgets.
+    compliance: float | None = None
 
     @property
     def comparator_symbol(self) -> str:
@@ -198,6 +201,7 @@ def _standing(slo: Shown) -> SloStanding:
         measured=slo.reading.measured,
         live=slo.reading.live,
         status=None if slo.reading.status is None else str(slo.reading.status),
+        compliance=slo.budget.compliance if slo.budget else None,
     )
 
 
@@ -214,6 +218,18 @@ class GoalRow:
     @property
     def slo(self) -> SloStanding:
         return self.latest or self.opened  # type: ignore[return-value]
+
+    @property
+    def compliance_change(self) -> tuple[float, float] | None:
+        """A live SLO's compliance when the cycle opened and now (or when it
+        closed), as percentages: an outcome row's before and after."""
+        before = self.opened.compliance if self.opened else None
+        after = self.budget.compliance if self.budget else None
+        if after is None and self.latest is not None:
+            after = self.latest.compliance
+        if before is None or after is None:
+            return None
+        return before * 100, after * 100
 
 
 def recorded(record: list[dict] | None) -> list[SloStanding]:

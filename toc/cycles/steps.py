@@ -114,4 +114,13 @@ def _experiment(request: HttpRequest, cycle: Cycle, lists: dict) -> dict:
 
 def _outcome(request: HttpRequest, cycle: Cycle, lists: dict) -> dict:
     ledger = ledger_response(cycle.system)
-    return {"ledger": ledger, "standing": constraint_standing(ledger)}
+    changes = [
+        (row.slo.name, change)
+        for row in goal_now(cycle, lambda: ledger)
+        if (change := row.compliance_change) is not None
+    ]
+    return {
+        "ledger": ledger,
+        "standing": constraint_standing(ledger),
+        "slo_changes": changes,
+    }

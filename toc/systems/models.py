@@ -7,7 +7,7 @@ from knox.models import get_digest_token
 from simple_history.models import HistoricalRecords
 
 from toc.accounts.models import TOKEN_KEY_LENGTH, Team, find_by_secret
-from toc.lib.bounds import AMOUNT, COST
+from toc.lib.bounds import AMOUNT, COST, SHARE, SIGNED
 
 # Short and URL-safe, like a project key: it appears in URLs and API paths.
 slug_validator = RegexValidator(
@@ -223,16 +223,18 @@ class Slo(models.Model):
     field = models.CharField(max_length=30, blank=True)
     total_field = models.CharField(max_length=30, blank=True)  # ratio only
     # In the field's own unit; a slice is good when `field comparator threshold`.
-    threshold = models.FloatField(null=True, blank=True)
+    threshold = models.FloatField(null=True, blank=True, validators=SIGNED.validators())
     promql_good = models.TextField(blank=True)
     promql_total = models.TextField(blank=True)
     # OpenSLO's target: the share of good slices or events aimed at, 0.99.
-    objective = models.FloatField(null=True, blank=True)
+    objective = models.FloatField(null=True, blank=True, validators=SHARE.validators())
     budgeting = models.CharField(
         max_length=16, choices=Budgeting, default=Budgeting.TIMESLICES
     )
     # RatioTimeslices: a slice is good when its good share reaches this.
-    timeslice_target = models.FloatField(null=True, blank=True)
+    timeslice_target = models.FloatField(
+        null=True, blank=True, validators=SHARE.validators()
+    )
     window_days = models.PositiveSmallIntegerField(default=28)
     calendar = models.CharField(
         max_length=5, choices=Calendar, blank=True, default=Calendar.ROLLING
