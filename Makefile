@@ -49,7 +49,7 @@ $(VENV)/.dev-deps: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $@ $(VENV)/.run-deps
 
-# Ingest, freshness and read benchmarks on PostgreSQL and Redis (db 14) at
+# Ingest, freshness, read and SLO benchmarks on PostgreSQL and Redis (db 14) at
 # 127.0.0.1; each part makes and drops its own database. See benchmarks/README.md.
 bench: $(VENV)/.run-deps
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
