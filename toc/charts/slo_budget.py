@@ -11,24 +11,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from toc.analysis.budget import ALERT_RULES, PAGE
 from toc.charts.theme import (
     ACCENT,
     DANGER,
     INK,
-    LINE,
     MUTED,
     WARN,
     Spec,
-    figure,
-    layout,
     plot_time,
     text,
+    time_figure,
 )
 from toc.lib import formats
 
 HEIGHT = 240
+_time_figure = partial(time_figure, height=HEIGHT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,24 +184,3 @@ def _line_label(y: float, words: str, colour: str) -> Spec:
         "font": {"color": colour if colour != INK else MUTED, "size": 11},
         "bgcolor": "rgba(255, 255, 255, 0.7)",
     }
-
-
-def _time_figure(
-    x_range: list[str],
-    data: list[Spec],
-    yaxis: Spec,
-    shapes: list[Spec],
-    annotations: list[Spec],
-) -> Spec:
-    return figure(
-        data,
-        layout(
-            hovermode="x unified",
-            xaxis={"type": "date", "range": x_range, "gridcolor": LINE},
-            yaxis={"gridcolor": LINE, "fixedrange": True, **yaxis},
-            shapes=shapes,
-            annotations=annotations,
-            margin={"l": 56, "r": 16, "t": 16, "b": 40},
-        ),
-        height=HEIGHT,
-    )

@@ -7,27 +7,27 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from toc.charts.theme import (
     ACCENT,
     DANGER,
     INK,
-    LINE,
     NEUTRAL,
     SIGNIFICANT,
     WARN,
     Spec,
-    figure,
-    layout,
     plot_time,
     saturation_line,
     text,
+    time_figure,
 )
 from toc.charts.timeline import Move, move_label, move_line
 from toc.lib import formats
 
 HEIGHT = 220
+_time_figure = partial(time_figure, height=HEIGHT)
 
 
 def stage_charts(
@@ -193,33 +193,6 @@ def _area(x: list[str], y: Sequence[Any], name: str, colour: str, hover: str) ->
         "fillcolor": colour,
         "hovertemplate": hover + "<extra></extra>",
     }
-
-
-def _time_figure(
-    x_range: list[str],
-    data: list[Spec],
-    yaxis: Spec,
-    shapes: list[Spec] | None = None,
-    annotations: list[Spec] | None = None,
-    **overrides: object,
-) -> Spec:
-    return figure(
-        data,
-        layout(
-            hovermode="x unified",
-            xaxis={"type": "date", "range": x_range, "gridcolor": LINE},
-            # Only time zooms: the charts move together along it.
-            yaxis={"gridcolor": LINE, "fixedrange": True, **yaxis},
-            **{
-                "legend": {"orientation": "h", "y": -0.25},
-                "shapes": shapes or [],
-                "annotations": annotations or [],
-                "margin": {"l": 64, "r": 16, "t": 24, "b": 40},
-                **overrides,
-            },
-        ),
-        height=HEIGHT,
-    )
 
 
 @dataclass(frozen=True, slots=True)

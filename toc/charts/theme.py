@@ -96,6 +96,36 @@ def figure(data: list[Spec], layout_: Spec, height: int) -> Spec:
     return {"data": data, "layout": {**layout_, "height": height}, "config": CONFIG}
 
 
+def time_figure(
+    x_range: list[str],
+    data: list[Spec],
+    yaxis: Spec,
+    *,
+    height: int,
+    shapes: list[Spec] | None = None,
+    annotations: list[Spec] | None = None,
+    **overrides: object,
+) -> Spec:
+    """A chart over time on `x_range`: only time zooms, so that the charts of
+    a page move together along it."""
+    return figure(
+        data,
+        layout(
+            hovermode="x unified",
+            xaxis={"type": "date", "range": x_range, "gridcolor": LINE},
+            yaxis={"gridcolor": LINE, "fixedrange": True, **yaxis},
+            **{
+                "legend": {"orientation": "h", "y": -0.25},
+                "shapes": shapes or [],
+                "annotations": annotations or [],
+                "margin": {"l": 64, "r": 16, "t": 24, "b": 40},
+                **overrides,
+            },
+        ),
+        height=height,
+    )
+
+
 def saturation_line() -> dict[str, Any]:
     """The saturation threshold drawn across a utilization chart."""
     return {
