@@ -18,6 +18,7 @@ from toc.charts.theme import (
     SIGNIFICANT,
     WARN,
     Spec,
+    moment_line,
     plot_time,
     saturation_line,
     text,
@@ -253,16 +254,7 @@ def _before(start: datetime, opened: datetime) -> Spec:
 
 
 def _mark_line(mark: Mark) -> Spec:
-    at = plot_time(mark.at)
-    return {
-        "type": "line",
-        "x0": at,
-        "x1": at,
-        "yref": "paper",
-        "y0": 0,
-        "y1": 1,
-        "line": {"color": INK, "dash": "dash", "width": 1},
-    }
+    return moment_line(mark.at, INK, "dash", 1)
 
 
 def _label(at: datetime, words: str, anchor: str, row: int) -> Spec:

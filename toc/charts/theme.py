@@ -96,6 +96,20 @@ def figure(data: list[Spec], layout_: Spec, height: int) -> Spec:
     return {"data": data, "layout": {**layout_, "height": height}, "config": CONFIG}
 
 
+def moment_line(at: datetime, colour: str, dash: str, width: float) -> Spec:
+    """A vertical line across a time chart at the moment `at`."""
+    x = plot_time(at)
+    return {
+        "type": "line",
+        "x0": x,
+        "x1": x,
+        "yref": "paper",
+        "y0": 0,
+        "y1": 1,
+        "line": {"color": colour, "dash": dash, "width": width},
+    }
+
+
 def time_figure(
     x_range: list[str],
     data: list[Spec],

@@ -14,6 +14,7 @@ from toc.charts.theme import (
     Spec,
     figure,
     layout,
+    moment_line,
     plot_time,
     stage_colour,
     text,
@@ -235,16 +236,7 @@ def _held_spans(
 
 def move_line(move: Move) -> Spec:
     """A dotted line across a time chart where the constraint moved."""
-    at = plot_time(move.at)
-    return {
-        "type": "line",
-        "x0": at,
-        "x1": at,
-        "yref": "paper",
-        "y0": 0,
-        "y1": 1,
-        "line": {"color": MUTED, "dash": "dot", "width": 1.5},
-    }
+    return moment_line(move.at, MUTED, "dot", 1.5)
 
 
 def move_label(move: Move) -> Spec:
