@@ -21,6 +21,8 @@ from toc.lib.http import form_page
 from toc.metrics import prometheus
 from toc.metrics.forms import PrometheusForm, query_field
 from toc.metrics.models import PrometheusQuery, PrometheusSource
+from toc.metrics.prometheus_presets import PRESETS
+from toc.metrics.promql import url_problem
 from toc.systems.access import get_system
 from toc.systems.models import Stage, System
 
@@ -96,9 +98,9 @@ def _render(
         "form": form,
         "stage_lines": _lines(form, source, tried or {}),
         "tested": tried is not None,
-        "presets": prometheus.PRESETS,
+        "presets": PRESETS,
         "presets_by_field": [
-            (name, [p for p in prometheus.PRESETS if p.field == name])
+            (name, [p for p in PRESETS if p.field == name])
             for name in prometheus.FIELDS
         ],
         "tried_any": bool(tried),
@@ -153,6 +155,6 @@ def prometheus_test(request: HttpRequest, slug: str) -> HttpResponse:
         and len(promql) <= prometheus.MAX_PROMQL
     }
     tried: dict[tuple[str, str], prometheus.Tried] = {}
-    if prometheus.url_problem(url) is None:
+    if url_problem(url) is None:
         tried = prometheus.queries_try(url=url, queries=typed)
     return _render(request, system, role, form, tried)

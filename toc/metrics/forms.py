@@ -5,6 +5,7 @@ from django import forms
 from toc.lib.bounds import FACTOR
 from toc.metrics import prometheus
 from toc.metrics.models import PrometheusSource
+from toc.metrics.promql import url_problem
 from toc.systems.models import Stage
 
 
@@ -68,7 +69,7 @@ class PrometheusForm(forms.Form):
 
     def clean_url(self) -> str:
         url = self.cleaned_data["url"]
-        problem = prometheus.url_problem(url)
+        problem = url_problem(url)
         if problem:
             raise forms.ValidationError(problem)
         return url

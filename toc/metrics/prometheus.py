@@ -22,7 +22,6 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlsplit
 
 import requests
 from django.db import models, transaction
@@ -38,6 +37,7 @@ from toc.metrics.ingest import (
 )
 from toc.metrics.ingest.checks import FILLED, MEASURES, Refusal
 from toc.metrics.models import PrometheusQuery, PrometheusSource, Sample
+from toc.metrics.promql import PrometheusFailed, api, number, one_series
 from toc.systems.models import Stage, StageKind, System
 
 # The sample fields an expression may give, in the sample's order (the
@@ -69,10 +69,8 @@ STEP_S = 10
 # than MAX_GAP (server down for a day) resumes from MAX_GAP ago.
 NEW_SOURCE_BACKFILL = timedelta(hours=1)
 MAX_GAP = timedelta(hours=6)
-# Seconds: to connect, and to wait for an answer (Prometheus is told to give
-# up a little sooner, so that a slow query says so itself).
-CONNECT_TIMEOUT_S = 3.05
-READ_TIMEOUT_S = 10
+# Prometheus is told to give up a little before the client stops waiting
+# (promql.READ_TIMEOUT_S), so that a slow query says so itself.
 QUERY_TIMEOUT = "9s"
 # A pull stops asking once this many seconds have gone (the task's soft time
 # limit is 60 s); what it did not ask for is asked for on the next pull.
@@ -83,128 +81,6 @@ TRY_BUDGET_S = 20
 MAX_PROMQL = 2000
 MIN_INTERVAL_S = 10
 MAX_INTERVAL_S = 3600
-
-
-def url_problem(url: str) -> str | None:
-    """What is wrong with a server's base URL, in words; None if nothing.
-
-    Not Django's URLValidator: it refuses a host without a dot, and a
-    Prometheus server is often `http://prometheus:9090` on the team's network.
-    """
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:
-        return "Enter a URL such as http://prometheus:9090."
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return "Enter an http:// or https:// URL such as http://prometheus:9090."
-    if parts.username or parts.password:
-        # Every member of the team reads the URL.
-        return "Leave the user name and password out of the URL."
-    if parts.query or parts.fragment:
-        return "Enter the server's base URL, without ? or #."
-    if port == 0:
-        return "Enter a port from 1 to 65535."
-    return None
-
-
-class PrometheusFailed(Exception):
-    """A query that got no answer to use; `passing` if asking again may help,
-    `unreachable` if no query would get one now (the server cannot be reached)."""
-
-    def __init__(self, words: str, *, passing: bool, unreachable: bool = False) -> None:
-        super().__init__(words)
-        self.words = words
-        self.passing = passing
-        self.unreachable = unreachable
-
-
-def _api(session: requests.Session, base_url: str, path: str, params: dict) -> dict:
-    """The `data` of a Prometheus API answer, or PrometheusFailed in words."""
-    url = base_url.rstrip("/") + path
-    try:
-        response = session.post(
-            url, data=params, timeout=(CONNECT_TIMEOUT_S, READ_TIMEOUT_S)
-        )
-    except requests.ConnectionError:  # a connection that timed out too
-        raise PrometheusFailed(
-            f"Could not connect to Prometheus at {base_url}: is the URL right "
-            "and the server up?",
-            passing=True,
-            unreachable=True,
-        ) from None
-    except requests.Timeout:
-        raise PrometheusFailed(
-            f"Prometheus at {base_url} did not answer within {READ_TIMEOUT_S} s.",
-            passing=True,
-        ) from None
-    except requests.RequestException as error:
-        raise PrometheusFailed(
-            f"Could not ask Prometheus at {base_url}: {type(error).__name__}.",
-            passing=True,
-        ) from None
-    try:
-        answer = response.json()
-    except ValueError:
-        answer = None
-    if not isinstance(answer, dict) or "status" not in answer:
-        # Only words of our own: the URL may point at any server, and what it
-        # says is not for the page to repeat.
-        raise PrometheusFailed(
-            f"{base_url} answered HTTP {response.status_code}, not as Prometheus "
-            "answers; is this the server's base URL?",
-            passing=response.status_code >= 500,
-        )
-    if answer["status"] != "success":
-        error = str(answer.get("error") or "no reason given")[:500]
-        # 400 and 422: the expression is wrong; 503: it timed out or was
-        # cancelled, which may pass.
-        passing = response.status_code >= 500 or response.status_code == 429
-        verb = "could not run" if passing else "refused"
-        raise PrometheusFailed(f"Prometheus {verb} the query: {error}", passing=passing)
-    data = answer.get("data")
-    if not isinstance(data, dict):
-        raise PrometheusFailed("Prometheus answered without data.", passing=True)
-    return data
-
-
-def _series_labels(series: dict) -> str:
-    labels = series.get("metric") or {}
-    return "{" + ", ".join(f'{k}="{v}"' for k, v in sorted(labels.items())) + "}"
-
-
-def _one_series(data: dict) -> list:
-    """The points of the answer's one series (none if it has none)."""
-    kind, result = data.get("resultType"), data.get("result")
-    if kind == "scalar" and isinstance(result, list):
-        return [result]
-    if not isinstance(result, list):
-        raise PrometheusFailed("Prometheus answered without a result.", passing=True)
-    if len(result) > 1:
-        raise PrometheusFailed(
-            f"The query gives {len(result)} series (such as "
-            f"{_series_labels(result[0])}); wrap it in sum(…) or max(…) so "
-            "that it gives one number.",
-            passing=False,
-        )
-    if not result:
-        return []
-    series = result[0]
-    if kind == "vector":
-        return [series.get("value")]
-    if kind == "matrix":
-        return series.get("values") or []
-    raise PrometheusFailed(f"The query gives a {kind}, not a number.", passing=False)
-
-
-def _number(raw: object) -> float | None:
-    """A Prometheus value (a string) as a float; None for NaN, which is what
-    a ratio or quantile gives when nothing happened (no requests, no events)."""
-    try:
-        value = float(raw)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(value) else value
 
 
 def _stored(field_name: str, value: float) -> float | int:
@@ -239,7 +115,7 @@ def _range(
         "timeout": QUERY_TIMEOUT,
     }
     try:
-        points = _one_series(_api(session, url, "/api/v1/query_range", params))
+        points = one_series(api(session, url, "/api/v1/query_range", params))
     except PrometheusFailed as failed:
         return QueryOutcome(
             error=failed.words, passing=failed.passing, unreachable=failed.unreachable
@@ -248,9 +124,9 @@ def _range(
     for point in points:
         if not isinstance(point, list) or len(point) != 2:
             continue
-        number = _number(point[1])
-        if number is not None:
-            values[datetime.fromtimestamp(float(point[0]), UTC)] = number
+        value = number(point[1])
+        if value is not None:
+            values[datetime.fromtimestamp(float(point[0]), UTC)] = value
     if not values:
         return QueryOutcome(
             error=f"No data from {start:%H:%M:%S} to {end:%H:%M:%S} UTC: the "
@@ -493,13 +369,13 @@ def queries_try(
                 continue
             params = {"query": promql, "timeout": QUERY_TIMEOUT}
             try:
-                points = _one_series(_api(session, url, "/api/v1/query", params))
+                points = one_series(api(session, url, "/api/v1/query", params))
             except PrometheusFailed as failed:
                 tried[slug, name] = Tried(None, failed.words)
                 if failed.unreachable:
                     down = tried[slug, name]
                 continue
-            value = _number(points[0][1]) if points else None
+            value = number(points[0][1]) if points else None
             if value is None:
                 tried[slug, name] = Tried(
                     None,
@@ -511,76 +387,6 @@ def queries_try(
             refused = f"{name} {verdict.reason}" if type(verdict) is Refusal else ""
             tried[slug, name] = Tried(value, refused)
     return tried
-
-
-@dataclass(frozen=True)
-class Preset:
-    """An expression for a common exporter, to adapt (the names in <>)."""
-
-    field: str
-    title: str
-    promql: str
-
-
-PRESETS = (
-    Preset(
-        "throughput",
-        "Records processed per second, from a counter",
-        "sum(rate(<records_processed_total>[1m]))",
-    ),
-    Preset(
-        "throughput",
-        "Kafka: records a consumer group reads per second (kafka_exporter)",
-        'sum(rate(kafka_consumergroup_current_offset{consumergroup="<group>"}[1m]))',
-    ),
-    Preset(
-        "capacity",
-        "Workers times what one worker handles per second",
-        'count(up{job="<job>"} == 1) * <records per second per worker>',
-    ),
-    Preset(
-        "utilization",
-        "Share of the time busy, from a counter of busy seconds",
-        "avg(rate(<busy_seconds_total>[1m]))",
-    ),
-    Preset(
-        "latency_p95_ms",
-        "95th percentile of a histogram in seconds, in ms",
-        "histogram_quantile(0.95, sum by (le) (rate(<duration_seconds>_bucket[5m])))"
-        " * 1000",
-    ),
-    Preset(
-        "queue_depth",
-        "Kafka: a consumer group's lag (kafka_exporter)",
-        'sum(kafka_consumergroup_lag{consumergroup="<group>"})',
-    ),
-    Preset(
-        "queue_depth",
-        "RabbitMQ: messages ready in a queue",
-        'sum(rabbitmq_queue_messages_ready{queue="<queue>"})',
-    ),
-    Preset(
-        "queue_depth",
-        "A queue length your pipeline exports as a gauge",
-        "sum(<queue_length>)",
-    ),
-    Preset(
-        "errors",
-        f"Errors since the previous sample ({STEP_S} s before), from a counter",
-        f"sum(rate(<errors_total>[1m])) * {STEP_S}",
-    ),
-    Preset(
-        "dropped",
-        f"Records dropped since the previous sample ({STEP_S} s before), from a "
-        "counter",
-        f"sum(rate(<dropped_total>[1m])) * {STEP_S}",
-    ),
-    Preset(
-        "blocked",
-        "Share of the time waiting on the next stage, from a counter",
-        "avg(rate(<blocked_seconds_total>[1m]))",
-    ),
-)
 
 
 def sources_due(now: datetime | None = None) -> list[int]:
