@@ -20,9 +20,9 @@ from rest_framework import generics, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from toc.api.answers import CycleExportSerializer, ExportedCycleSerializer
 from toc.api.common import ErrorsInJson, PageNumbers, in_utc, require_valid, tagged
 from toc.api.permissions import IsPerson
-from toc.api.schema import CycleExportSerializer, ExportedCycleSerializer
 from toc.cycles import export
 from toc.cycles.access import get_cycle
 from toc.cycles.forms import AsOfForm

@@ -12,14 +12,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from toc.analysis import CascadeTier, LedgerRow, decision_budget, plan_cascade, what_if
-from toc.api.common import finite
-from toc.api.jsontypes import JsonTyped
-from toc.api.permissions import IsPerson
-from toc.api.schema import (
+from toc.api.answers import (
     CascadePlanSerializer,
     DecisionBudgetSerializer,
     WhatIfResultSerializer,
 )
+from toc.api.common import finite
+from toc.api.jsontypes import JsonTyped
+from toc.api.permissions import IsPerson
 from toc.lib import bounds
 from toc.lib.formats import json_number
 from toc.metrics.ingest import MAX_BIGINT

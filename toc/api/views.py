@@ -14,16 +14,16 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from toc.accounts.models import Role
-from toc.api.common import ByName, NewestFirst, time_param
-from toc.api.permissions import IngestThrottle, IsIngestKey, IsPerson
-from toc.api.renderers import NumbersRenderer
-from toc.api.schema import (
+from toc.api.answers import (
     AcceptedSerializer,
-    ErrorSerializer,
     LedgerSerializer,
     SampleBatchSerializer,
     SeriesSerializer,
 )
+from toc.api.common import ByName, NewestFirst, time_param
+from toc.api.permissions import IngestThrottle, IsIngestKey, IsPerson
+from toc.api.renderers import NumbersRenderer
+from toc.api.schema import ErrorSerializer
 from toc.api.serializers import ConstraintEventSerializer, SystemSerializer
 from toc.metrics.ingest import (
     MAX_BODY_BYTES,
