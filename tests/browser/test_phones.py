@@ -44,6 +44,8 @@ MAIN_PAGES = {
     "cycle-1-conflict",
     "cycle-1-retrospective",
     "team-demo",
+    "team-demo-notifications",
+    "prometheus",
     "tokens",
 }
 
@@ -116,6 +118,11 @@ def _demo_pages() -> list[tuple[str, str]]:
         ("slo-edit", f"/systems/{slug}/slos/{slo}/edit/"),
         ("slo-delete", f"/systems/{slug}/slos/{slo}/delete/"),
         ("stages", f"/systems/{slug}/stages/"),
+        *[
+            (f"stage-{stage}", f"/systems/{slug}/stages/{stage}/")
+            for stage in system.stages.values_list("slug", flat=True)
+        ],
+        ("prometheus", f"/systems/{slug}/prometheus/"),
         ("keys", f"/systems/{slug}/keys/"),
         ("system-edit", f"/systems/{slug}/edit/"),
         ("cycles", f"/systems/{slug}/cycles/"),
@@ -133,6 +140,7 @@ def _demo_pages() -> list[tuple[str, str]]:
         "team__slug", flat=True
     ):
         pages.append((f"team-{team}", f"/teams/{team}/"))
+        pages.append((f"team-{team}-notifications", f"/teams/{team}/notifications/"))
     pages += [("tokens", "/account/tokens/"), ("password", "/account/password/")]
     return pages
 
