@@ -223,10 +223,16 @@ def run_manage(env: dict[str, str], *args: str, quiet: bool = False) -> str:
     return result.stdout
 
 
-def run_inprocess(env: dict[str, str], *args: str, timeout: float = 600) -> dict:
-    """Runs a command of benchmarks.inprocess (Django loaded) and returns its JSON."""
+def run_inprocess(
+    env: dict[str, str],
+    *args: str,
+    timeout: float = 600,
+    module: str = "benchmarks.inprocess",
+) -> dict:
+    """Runs a command of benchmarks.inprocess (Django loaded), or of another
+    module that answers the same way, and returns its JSON."""
     result = subprocess.run(
-        [sys.executable, "-m", "benchmarks.inprocess", *args],
+        [sys.executable, "-m", module, *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -235,9 +241,7 @@ def run_inprocess(env: dict[str, str], *args: str, timeout: float = 600) -> dict
         check=False,
     )
     if result.returncode != 0:
-        raise BenchError(
-            f"benchmarks.inprocess {args[0]} failed:\n{result.stderr[-3000:]}"
-        )
+        raise BenchError(f"{module} {args[0]} failed:\n{result.stderr[-3000:]}")
     # The JSON answer is the last line; anything before it is for people.
     *text, answer = result.stdout.rstrip("\n").split("\n")
     if text:
@@ -327,9 +331,17 @@ class Services:
             time.sleep(0.2)
         raise BenchError(f"gunicorn did not answer:\n{self.log_tail('gunicorn')}")
 
-    def start_worker(self) -> None:
+    def start_worker(self, name: str = "worker", *, concurrency: int = 1) -> None:
+        """A Celery worker named `name`: solo pool, or prefork of `concurrency`.
+
+        Several can run side by side, as workers on separate machines would:
+        each also listens on a queue of its own, where the readiness ping goes,
+        so a worker that is already up cannot answer for one still starting.
+        """
+        pool = "solo" if concurrency == 1 else "prefork"
+        own_queue = f"{CELERY_QUEUE}.{name}"
         proc = self._spawn(
-            "worker",
+            name,
             [
                 sys.executable,
                 "-m",
@@ -337,14 +349,15 @@ class Services:
                 "-A",
                 "toc",
                 "worker",
-                "--pool=solo",
+                f"--pool={pool}",
+                f"--concurrency={concurrency}",
                 "--without-gossip",
                 "--without-mingle",
                 "--without-heartbeat",
                 "--loglevel=WARNING",
-                f"--hostname=bench-{os.getpid()}@%h",
+                f"--hostname=bench-{name}-{os.getpid()}@%h",
                 "-Q",
-                CELERY_QUEUE,
+                f"{CELERY_QUEUE},{own_queue}",
             ],
         )
         # Ready when it answers a ping task sent through the broker.
@@ -354,17 +367,20 @@ class Services:
         app.conf.task_default_queue = CELERY_QUEUE
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
         try:
-            result = app.send_task("toc.ping", queue=CELERY_QUEUE)
+            result = app.send_task("toc.ping", queue=own_queue)
             while time.monotonic() < deadline:
                 if proc.poll() is not None:
-                    raise BenchError(f"worker exited:\n{self.log_tail('worker')}")
+                    raise BenchError(f"{name} exited:\n{self.log_tail(name)}")
                 if result.ready():
-                    log(f"celery worker (solo) ready: {result.get(timeout=1)}")
+                    log(
+                        f"celery {name} ({pool} x{concurrency}) ready: "
+                        f"{result.get(timeout=1)}"
+                    )
                     return
                 time.sleep(0.2)
         finally:
             app.close()
-        raise BenchError(f"worker did not answer:\n{self.log_tail('worker')}")
+        raise BenchError(f"{name} did not answer:\n{self.log_tail(name)}")
 
     def pid(self, name: str) -> int:
         return next(proc.pid for entry, proc in self._procs if entry == name)

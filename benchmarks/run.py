@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Runs toc's benchmarks: `benchmarks/run.py [ingest] [freshness] [reads] [slo]`.
+"""Runs toc's benchmarks: `benchmarks/run.py [ingest|freshness|reads|slo|fleet ...]`.
 
-With no part named, runs all four (what `make bench` does). Each part makes
+With no part named, runs them all (what `make bench` does). Each part makes
 and drops its own PostgreSQL database (toc_bench_*), starts and stops its own
 gunicorn and Celery worker on 127.0.0.1, and uses Redis db 14. See README.md.
 """
@@ -16,12 +16,22 @@ import time
 import traceback
 from pathlib import Path
 
-PARTS = ("ingest", "freshness", "reads", "slo")
+PARTS = ("ingest", "freshness", "reads", "slo", "fleet")
 
 
 def _sigterm(signum: int, frame: object) -> None:
     # Same clean-up path as Ctrl-C: the context managers stop servers, drop DBs.
     raise KeyboardInterrupt(f"signal {signum}")
+
+
+def _sizes(text: str) -> list[int]:
+    try:
+        sizes = [int(size) for size in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of numbers: {text!r}") from None
+    if any(size < 1 for size in sizes):
+        raise argparse.ArgumentTypeError("every size must be at least 1")
+    return sizes
 
 
 def _use_project_venv() -> None:
@@ -49,6 +59,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--scale", type=int, default=10, help="reads: history multiplier, then"
     )
+    parser.add_argument(
+        "--systems",
+        type=_sizes,
+        default=[200],
+        help="fleet: systems posting live, or a list (200,500,1000) run in turn",
+    )
+    parser.add_argument(
+        "--minutes", type=float, default=2, help="fleet: measured minutes per size"
+    )
+    parser.add_argument(
+        "--warmup", type=float, default=1, help="fleet: warm-up minutes, not measured"
+    )
+    parser.add_argument(
+        "--celery-workers", type=int, default=2, help="fleet: Celery worker processes"
+    )
+    parser.add_argument(
+        "--celery-pool",
+        choices=("solo", "prefork"),
+        default="solo",
+        help="fleet: separate solo workers, or one prefork worker of that many",
+    )
     args = parser.parse_args(argv)
     unknown = sorted(set(args.parts) - set(PARTS))
     if unknown:
@@ -61,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     os.chdir(root)
     signal.signal(signal.SIGTERM, _sigterm)
 
-    from benchmarks import freshness, ingest, reads, slo
+    from benchmarks import fleet, freshness, ingest, reads, slo
     from benchmarks.harness import Report, log
 
     report = Report()
@@ -80,8 +111,17 @@ def main(argv: list[str] | None = None) -> int:
                 freshness.run(report, iterations=args.iterations)
             elif part == "reads":
                 reads.run(report, days=args.days, scale=args.scale)
-            else:
+            elif part == "slo":
                 slo.run(report)
+            else:
+                fleet.run(
+                    report,
+                    systems=args.systems,
+                    minutes=args.minutes,
+                    warmup_minutes=args.warmup,
+                    celery_workers=args.celery_workers,
+                    celery_pool=args.celery_pool,
+                )
         except KeyboardInterrupt:
             log("interrupted; cleaned up")
             print(report.summary())
