@@ -342,6 +342,14 @@ def _sizes(conn) -> dict[str, int]:
     return {name: int(cursor.fetchone()[0]) for name, cursor in sizes.items()}
 
 
+def _table_sizes(conn) -> dict[str, int]:
+    """Every table's size with its indexes and TOAST, partitions one by one."""
+    rows = conn.execute(
+        "SELECT relname, pg_total_relation_size(relid) FROM pg_stat_user_tables"
+    ).fetchall()
+    return {name: int(size) for name, size in rows}
+
+
 @dataclass
 class Meter:
     """CPU of every process group and the database's size, at one moment."""
@@ -350,6 +358,7 @@ class Meter:
     backends: dict[int, float]
     client: float
     sizes: dict[str, int]
+    tables: dict[str, int]
     at: float
 
     @classmethod
@@ -359,6 +368,7 @@ class Meter:
             backends=_backend_cpu(conn, {watch.backend_pid, _own_pid(conn)}),
             client=cpu.self_cpu(),
             sizes=_sizes(conn),
+            tables=_table_sizes(conn),
             at=time.time(),
         )
 
@@ -645,6 +655,14 @@ def _report_growth(
         f"MiB, metrics_sample {grown['metrics_sample'] / 2**20:.1f} MiB, "
         f"metrics_rollup {grown['metrics_rollup'] / 2**20:.1f} MiB "
         f"(pages are allocated in steps: short runs overstate or understate)"
+    )
+    by_table = {
+        name: size - before.tables.get(name, 0) for name, size in after.tables.items()
+    }
+    largest = sorted(by_table.items(), key=lambda item: -item[1])[:5]
+    report.note(
+        f"{part}: tables that grew most: "
+        + ", ".join(f"{name} {size / 2**20:.1f} MiB" for name, size in largest)
     )
 
 
