@@ -47,16 +47,23 @@ def worker_database_url() -> str:
 
 
 @contextmanager
-def running_worker() -> Iterator[subprocess.Popen]:
-    """Starts a worker on a queue of its own so no other worker steals the tasks."""
+def running_worker(
+    *, queue: str = "", log: Path | None = None, loglevel: str = "WARNING"
+) -> Iterator[subprocess.Popen]:
+    """Starts a worker on a queue of its own so no other worker steals the tasks.
+
+    The queue (a fresh name unless given) also names the worker's node,
+    ``<queue>@<host>``; with `log`, the worker's output goes to that file.
+    """
     broker_or_skip()
-    queue = f"toc-test-{uuid.uuid4().hex[:8]}"
+    queue = queue or f"toc-test-{uuid.uuid4().hex[:8]}"
     env = {
         **os.environ,
         "DATABASE_URL": worker_database_url(),
         "CELERY_QUEUE": queue,
         "DEBUG": "1",
     }
+    output = log.open("ab") if log else None
     worker = subprocess.Popen(
         [
             sys.executable,
@@ -68,11 +75,13 @@ def running_worker() -> Iterator[subprocess.Popen]:
             "--pool=solo",
             "--without-gossip",
             "--without-mingle",
-            "--loglevel=WARNING",
+            f"--loglevel={loglevel}",
             f"--hostname={queue}@%h",
         ],
         cwd=ROOT,
         env=env,
+        stdout=output,
+        stderr=subprocess.STDOUT if output else None,
     )
     previous = app.conf.task_default_queue, app.conf.task_always_eager
     app.conf.task_default_queue, app.conf.task_always_eager = queue, False
@@ -86,3 +95,5 @@ def running_worker() -> Iterator[subprocess.Popen]:
         except subprocess.TimeoutExpired:
             worker.kill()
             worker.wait()
+        if output:
+            output.close()
