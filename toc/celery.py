@@ -16,6 +16,9 @@ app.autodiscover_tasks()
 PROMETHEUS_DUE_EVERY_S = 15
 # The error budgets' newest slice is a minute (toc.metrics.slo_budgets).
 SLO_BUDGETS_EVERY_S = 60
+# Partitions are made days ahead and dropped a day at a time: hourly is plenty,
+# and a run that could not have its locks tries again within the hour.
+STORAGE_EVERY_S = 3600
 
 
 @app.on_after_configure.connect
@@ -51,6 +54,18 @@ def _schedule(sender: Celery, **kwargs) -> None:
         sender.signature("metrics.slo_budgets"),
         name="evaluate the error budgets of live SLOs",
         expires=SLO_BUDGETS_EVERY_S,
+    )
+    sender.add_periodic_task(
+        STORAGE_EVERY_S,
+        sender.signature("metrics.make_partitions"),
+        name="make the partitions of the coming days",
+        expires=STORAGE_EVERY_S,
+    )
+    sender.add_periodic_task(
+        STORAGE_EVERY_S,
+        sender.signature("metrics.apply_retention"),
+        name="drop samples and rollups past retention",
+        expires=STORAGE_EVERY_S,
     )
 
 

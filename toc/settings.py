@@ -386,6 +386,12 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # how long a lost queue goes unnoticed (under two minutes by default).
 TOC_SWEEP_INTERVAL_S = env_int("TOC_SWEEP_INTERVAL_S", 30)
 TOC_QUEUED_STALE_S = env_int("TOC_QUEUED_STALE_S", 60)
+# Storage (toc/metrics/partitions.py): raw samples are kept this many days and
+# minute rollups this many; on PostgreSQL the beat drops whole partitions past
+# them, and makes the samples' daily partitions this many days ahead.
+SAMPLE_RETENTION_DAYS = env_int("SAMPLE_RETENTION_DAYS", 30)
+ROLLUP_RETENTION_DAYS = env_int("ROLLUP_RETENTION_DAYS", 400)
+SAMPLE_PARTITIONS_AHEAD_DAYS = env_int("SAMPLE_PARTITIONS_AHEAD_DAYS", 3)
 
 # Notifications (toc/notifications): beat scans for new events this often;
 # an occurrence older than the lookback is not news (an upgrade or a backfill

@@ -7,6 +7,7 @@ from django.db import OperationalError
 from kombu.exceptions import OperationalError as BrokerError
 
 from toc.metrics.models import SystemLedger
+from toc.metrics.partitions import partitions_make_ahead, retention_apply
 from toc.metrics.processing import system_process
 from toc.metrics.slo_budgets import budgets_evaluate
 from toc.metrics.sweeper import pending_sweep
@@ -116,3 +117,26 @@ def enqueue_pull(source_id: int) -> bool:
 )
 def slo_budgets() -> None:
     budgets_evaluate()
+
+
+@shared_task(
+    name="metrics.make_partitions",
+    ignore_result=True,
+    soft_time_limit=50,
+    time_limit=60,
+)
+def make_partitions() -> None:
+    partitions_make_ahead()
+
+
+@shared_task(
+    name="metrics.apply_retention",
+    ignore_result=True,
+    # Each drop waits a second at most for its lock; the rows it deletes are
+    # an hour's worth once it runs hourly (backfills in the default partition,
+    # or on SQLite the oldest hour), except on its first run.
+    soft_time_limit=300,
+    time_limit=330,
+)
+def apply_retention() -> None:
+    retention_apply()
