@@ -88,23 +88,28 @@ ROLLUPS = Partitioned("metrics_rollup", "minute", "month")
 
 def partitions_make_ahead(*, now: datetime | None = None) -> list[str]:
     """Makes the partitions of samples from today to SAMPLE_PARTITIONS_AHEAD_DAYS
-    ahead, and of rollups for this month and the next; returns those it made.
-    Does nothing on SQLite."""
+    ahead, and of rollups for this month and the next; returns those it made."""
+    now = now or timezone.now()
+    ahead = timedelta(days=settings.SAMPLE_PARTITIONS_AHEAD_DAYS)
+    next_month = ROLLUPS.after(ROLLUPS.start_of(now))
+    return partitions_cover(SAMPLES, now, now + ahead) + partitions_cover(
+        ROLLUPS, now, next_month
+    )
+
+
+def partitions_cover(table: Partitioned, first: datetime, last: datetime) -> list[str]:
+    """Makes the partitions missing from the one holding `first` to the one
+    holding `last`; returns those it made. Does nothing on SQLite."""
     if connection.vendor != "postgresql":
         return []
-    now = now or timezone.now()
+    existing = table.partitions()
     made = []
-    for table, ahead in [
-        (SAMPLES, settings.SAMPLE_PARTITIONS_AHEAD_DAYS),
-        (ROLLUPS, 1),
-    ]:
-        existing = table.partitions()
-        start = table.start_of(now)
-        for _ in range(ahead + 1):
-            name = table.name(start)
-            if name not in existing and _attach(table, start):
-                made.append(name)
-            start = table.after(start)
+    start = table.start_of(first)
+    while start <= last:
+        name = table.name(start)
+        if name not in existing and _attach(table, start):
+            made.append(name)
+        start = table.after(start)
     return made
 
 
