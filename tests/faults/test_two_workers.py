@@ -198,7 +198,7 @@ def test_one_system_sent_to_both_workers_is_processed_once(workers) -> None:
     began = time.monotonic()
     for worker in workers:
         process_system.apply_async((shared.pk,), queue=worker.queue)
-    holder, waiter = _one_holds_while_another_waits(shared, timeout=30)
+    holder, waiter = _one_holds_while_another_waits(shared, timeout=10)
 
     def both_ran() -> bool:
         return all(worker.succeeded() == 1 for worker in workers)
