@@ -21,8 +21,8 @@ from toc.metrics.models import Rollup, Sample
 
 logger = logging.getLogger(__name__)
 
-# How long a partition's drop or attach waits for its lock before giving up
-# until the next run: while it waits, ingest's inserts queue behind it.
+# How long a partition's drop or attach waits for its locks before giving up
+# until the next run: while a drop waits, ingest's inserts queue behind it.
 LOCK_TIMEOUT = "1s"
 
 
