@@ -89,27 +89,40 @@ _TOUCHED = """
     FROM unnest(%(stage_ids)b::bigint[], %(minutes)b::timestamptz[])
         AS touched(stage_id, minute)
 """
-# The ANY conditions let the (stage, minute) index find the rows; joined with the
-# unnested pairs alone, the planner may scan the whole table.
-_ROLLUPS_CLEAR_SQL = f"""
-DELETE FROM metrics_rollup r
-WHERE r.stage_id = ANY(%(stage_ids)b) AND r.minute = ANY(%(minutes)b)
-  AND EXISTS (
-      SELECT 1 FROM ({_TOUCHED}) t
-      WHERE t.stage_id = r.stage_id AND t.minute = r.minute
-  )
-"""
-_ROLLUPS_SQL = """
-INSERT INTO metrics_rollup (
-    stage_id, minute, first_ts, last_ts, count, capacity_sum, throughput_sum,
-    utilization_sum, utilization_count, blocked_sum, blocked_count, latency_p95_max,
-    last_queue_depth, time_sum, queue_sum, time_sq_sum, time_queue_sum, queue_sq_sum,
-    errors, dropped, failure_modes
+# A rollup row's sums, in the order StageRollup takes them after the stage.
+ROLLUP_SUMS = (
+    "first_ts",
+    "last_ts",
+    "count",
+    "capacity_sum",
+    "throughput_sum",
+    "utilization_sum",
+    "utilization_count",
+    "blocked_sum",
+    "blocked_count",
+    "latency_p95_max",
+    "last_queue_depth",
+    "time_sum",
+    "queue_sum",
+    "time_sq_sum",
+    "time_queue_sum",
+    "queue_sq_sum",
+    "errors",
+    "dropped",
 )
-""" + _SUMS_SQL.format(
-    ranges="SELECT stage_id, minute AS start, minute + interval '1 minute' AS stop "
-    f"FROM ({_TOUCHED}) t",
-    extra="",
+_ROLLUP_COLUMNS = (*ROLLUP_SUMS, "failure_modes")
+# An upsert, one statement: the open minute is rolled up again for each batch,
+# and an update can stay on its page (HOT), where a delete and insert added an
+# entry to each index every time.
+_ROLLUPS_SQL = (
+    f"INSERT INTO metrics_rollup (stage_id, minute, {', '.join(_ROLLUP_COLUMNS)})"
+    + _SUMS_SQL.format(
+        ranges="SELECT stage_id, minute AS start, minute + interval '1 minute' "
+        f"AS stop FROM ({_TOUCHED}) t",
+        extra="",
+    )
+    + "ON CONFLICT (stage_id, minute) DO UPDATE SET "
+    + ", ".join(f"{column} = EXCLUDED.{column}" for column in _ROLLUP_COLUMNS)
 )
 # One range per stage, with the nearest-rank p95 that ledger_rows reports
 # (percentile_disc picks the smallest value with 95% of them at or below it).
@@ -132,7 +145,6 @@ def refresh_rollups(
             "stage_ids": [stage_id for stage_id, _ in pairs],
             "minutes": [minute for _, minute in pairs],
         }
-        wire.execute(_ROLLUPS_CLEAR_SQL, params)
         wire.execute(_ROLLUPS_SQL, params)
         return
     by_id = {stage.pk: stage for stage in stages}
@@ -186,29 +198,6 @@ def _rollup_row(stage_id: int, minute: datetime, rollup: StageRollup) -> Rollup:
             [t.mode, t.count, t.last_seen.isoformat()] for t in rollup.failure_modes
         ],
     )
-
-
-# A rollup row's sums, in the order StageRollup takes them after the stage.
-ROLLUP_SUMS = (
-    "first_ts",
-    "last_ts",
-    "count",
-    "capacity_sum",
-    "throughput_sum",
-    "utilization_sum",
-    "utilization_count",
-    "blocked_sum",
-    "blocked_count",
-    "latency_p95_max",
-    "last_queue_depth",
-    "time_sum",
-    "queue_sum",
-    "time_sq_sum",
-    "time_queue_sum",
-    "queue_sq_sum",
-    "errors",
-    "dropped",
-)
 
 
 def stage_rollup(
