@@ -52,6 +52,7 @@ from benchmarks.harness import (
     percentile,
     run_inprocess,
 )
+from benchmarks.storage import metrics_bytes
 
 PART = "fleet"
 DBNAME = "toc_bench_fleet"
@@ -336,14 +337,8 @@ def _backend_cpu(conn, exclude: set[int]) -> dict[int, float]:
 
 def _sizes(conn) -> dict[str, int]:
     """The database's size and that of the samples and rollups, partitions too."""
-    sizes = {"database": conn.execute("SELECT pg_database_size(current_database())")}
-    for table in ("metrics_sample", "metrics_rollup"):
-        sizes[table] = conn.execute(
-            "SELECT coalesce(sum(pg_total_relation_size(relid)), 0) "
-            "FROM pg_partition_tree(%s)",
-            [table],
-        )
-    return {name: int(cursor.fetchone()[0]) for name, cursor in sizes.items()}
+    database = conn.execute("SELECT pg_database_size(current_database())")
+    return {"database": int(database.fetchone()[0]), **metrics_bytes(conn)}
 
 
 def _compacted_sizes(conn) -> dict[str, int]:
