@@ -34,8 +34,9 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from benchmarks import cpu
 from benchmarks.harness import (
@@ -58,8 +59,8 @@ PART = "fleet"
 DBNAME = "toc_bench_fleet"
 STAGES = 8
 INTERVAL_S = 10
-# The ledger table is read whole this often; each change of a row is one
-# observation, so this is the granularity of "first seen".
+# The ledger table's changed rows are read this often; each change of a row
+# is one observation, so this is the granularity of "first seen".
 POLL_S = 0.15
 # A worker stamps computed_at just before it commits: a row can become visible
 # a little after a newer computed_at of another system, so each poll looks
@@ -85,15 +86,15 @@ class Fleet:
     keys: list[str]
 
 
-@dataclass
-class Posts:
-    """One row per POST, appended from the sender threads (list.append is atomic)."""
+class Post(NamedTuple):
+    """One POST of one system's batch; times in epoch seconds."""
 
-    rows: list[tuple[int, float, float, float, float, int]] = field(
-        default_factory=list
-    )
-    # system index, tick (epoch s), due (epoch s), sent (epoch s),
-    # seconds to the answer, status (0: no answer)
+    system: int  # index in the Fleet
+    tick: float  # the samples' ts
+    due: float  # its moment in the schedule
+    sent: float
+    seconds: float  # to the answer
+    status: int  # 0: no answer
 
 
 # -- the systems' samples --------------------------------------------------------------
@@ -159,20 +160,26 @@ class Sender:
     def post(
         self, path: str, body: bytes, headers: dict[str, str]
     ) -> tuple[int, float]:
-        for attempt in (1, 2):
-            started = time.perf_counter()
-            try:
-                self.conn.request("POST", path, body=body, headers=headers)
-                response = self.conn.getresponse()
-                response.read()
-                return response.status, time.perf_counter() - started
-            except (http.client.HTTPException, OSError):
-                # gunicorn closes a connection idle for 2 s (its keepalive):
-                # a reused one may be gone. A batch is idempotent, so resend.
-                self.conn.close()
-                if attempt == 2:
-                    return 0, time.perf_counter() - started
-        raise AssertionError("unreachable")
+        """(status, seconds to the answer); status 0 if none came."""
+        status, seconds = self._attempt(path, body, headers)
+        if status == 0:
+            # gunicorn closes a connection idle for 2 s (its keepalive), so a
+            # reused one may be gone. A batch is idempotent: resend it once.
+            status, seconds = self._attempt(path, body, headers)
+        return status, seconds
+
+    def _attempt(
+        self, path: str, body: bytes, headers: dict[str, str]
+    ) -> tuple[int, float]:
+        started = time.perf_counter()
+        try:
+            self.conn.request("POST", path, body=body, headers=headers)
+            response = self.conn.getresponse()
+            response.read()
+            return response.status, time.perf_counter() - started
+        except (http.client.HTTPException, OSError):
+            self.conn.close()  # the next request opens a new one
+            return 0, time.perf_counter() - started
 
     def close(self) -> None:
         self.conn.close()
@@ -191,7 +198,8 @@ class Client:
         self.port = port
         self.fleet = fleet
         self.start = start
-        self.posts = Posts()
+        # Appended from the sender threads (list.append is atomic).
+        self.posts: list[Post] = []
         self.stop = threading.Event()
         self._jobs: queue.Queue[tuple[int, float, float] | None] = queue.Queue()
         rng = random.Random(19)
@@ -260,7 +268,7 @@ class Client:
                 status, seconds = sender.post(
                     self._paths[index], body, self._headers[index]
                 )
-                self.posts.rows.append((index, tick, due, sent, seconds, status))
+                self.posts.append(Post(index, tick, due, sent, seconds, status))
         finally:
             sender.close()
 
@@ -527,22 +535,22 @@ def _measure(
             load_after = os.getloadavg()
             expected = _expected_posts(systems, start, measure_from, measure_to)
 
-            def measured_posts() -> list:
-                rows = list(client.posts.rows)
-                return [row for row in rows if measure_from <= row[2] < measure_to]
+            def measured_posts() -> list[Post]:
+                posts = list(client.posts)
+                return [post for post in posts if measure_from <= post.due < measure_to]
 
             def all_visible() -> bool:
                 measured = measured_posts()
                 return len(measured) == expected and all(
-                    watch.first_covering(row[0], row[1]) is not None
-                    for row in measured
-                    if row[5] == 202
+                    watch.first_covering(post.system, post.tick) is not None
+                    for post in measured
+                    if post.status == 202
                 )
 
             log("fleet: measured; waiting for the last batches in the ledger")
             _wait_until(measure_to + GRACE_S, all_visible)
             measured = measured_posts()
-        posted = len(client.posts.rows)
+        posted = len(client.posts)
         compact = _compacted_sizes(conn)
     finally:
         conn.close()
@@ -591,10 +599,12 @@ def _measure(
     )
 
 
-def _report_posts(report: Report, part: str, measured: list, seconds: float) -> None:
-    latencies = [row[4] * 1000 for row in measured]
-    statuses = Counter(row[5] for row in measured)
-    late = [row[3] - row[2] for row in measured]
+def _report_posts(
+    report: Report, part: str, measured: list[Post], seconds: float
+) -> None:
+    latencies = [post.seconds * 1000 for post in measured]
+    statuses = Counter(post.status for post in measured)
+    late = [post.sent - post.due for post in measured]
     report.add(part, "POSTs (8 samples each)", len(measured), "")
     report.add(part, "POST rate", len(measured) / seconds, "/s")
     report.add(part, "POST latency p50", percentile(latencies, 50), "ms")
@@ -611,17 +621,17 @@ def _report_posts(report: Report, part: str, measured: list, seconds: float) -> 
 
 
 def _report_ledger(
-    report: Report, part: str, measured: list, watch: LedgerWatch
+    report: Report, part: str, measured: list[Post], watch: LedgerWatch
 ) -> None:
     processed, visible, missing = [], [], 0
-    for index, tick, _due, sent, seconds, status in measured:
-        if status != 202:
+    for post in measured:
+        if post.status != 202:
             continue
-        found = watch.first_covering(index, tick)
+        found = watch.first_covering(post.system, post.tick)
         if found is None:
             missing += 1
             continue
-        acked = sent + seconds
+        acked = post.sent + post.seconds
         processed.append((found[0] - acked) * 1000)
         visible.append((found[1] - acked) * 1000)
     p95 = percentile(processed, 95)
