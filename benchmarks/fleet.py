@@ -334,13 +334,53 @@ class LedgerWatch:
 # -- measuring -------------------------------------------------------------------------
 
 
-def _backend_cpu(conn, exclude: set[int]) -> dict[int, float]:
-    """CPU seconds of each backend on the bench database but those excluded."""
-    rows = conn.execute(
-        "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
-    ).fetchall()
-    pids = [pid for (pid,) in rows if pid not in exclude]
-    return cpu.snapshot({"backends": pids})["backends"]
+class BackendMeter:
+    """CPU of the bench database's backends over a window, ended ones included.
+
+    Django reconnects every 60 s (CONN_MAX_AGE), so backends end within the
+    window and a dead process's CPU cannot be read: each backend's CPU is read
+    every second, and its last reading counts. One that began during the
+    window counts whole.
+    """
+
+    def __init__(self, url: str, exclude: set[int]) -> None:
+        self.conn = db_connect(url, autocommit=True)
+        self.exclude = exclude | {_own_pid(self.conn)}
+        self.seconds = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="backends", daemon=True)
+
+    def __enter__(self) -> BackendMeter:
+        self._first = self._read()
+        self._last = dict(self._first)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+        self._update()
+        self.conn.close()
+        self.seconds = sum(
+            max(0.0, last - self._first[pid]) for pid, last in self._last.items()
+        )
+
+    def _read(self) -> dict[int, float]:
+        rows = self.conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+        ).fetchall()
+        pids = [pid for (pid,) in rows if pid not in self.exclude]
+        return cpu.snapshot({"backends": pids})["backends"]
+
+    def _update(self) -> None:
+        for pid, seconds in self._read().items():
+            self._first.setdefault(pid, 0.0)
+            # A backend that ended since the query reads as 0: keep the last.
+            self._last[pid] = max(self._last.get(pid, 0.0), seconds)
+
+    def _run(self) -> None:
+        while not self._stop.wait(1.0):
+            self._update()
 
 
 def _sizes(conn) -> dict[str, int]:
@@ -375,17 +415,15 @@ class Meter:
     """CPU of every process group and the database's size, at one moment."""
 
     procs: dict[str, dict[int, float]]
-    backends: dict[int, float]
     client: float
     sizes: dict[str, int]
     tables: dict[str, int]
     at: float
 
     @classmethod
-    def read(cls, groups: dict[str, list[int]], conn, watch: LedgerWatch) -> Meter:
+    def read(cls, groups: dict[str, list[int]], conn) -> Meter:
         return cls(
             procs=cpu.snapshot(groups),
-            backends=_backend_cpu(conn, {watch.backend_pid, _own_pid(conn)}),
             client=cpu.self_cpu(),
             sizes=_sizes(conn),
             tables=_table_sizes(conn),
@@ -399,11 +437,6 @@ def _own_pid(conn) -> int:
 
 def _cpu_between(before: Meter, after: Meter) -> dict[str, float]:
     used = cpu.used(before.procs, after.procs)
-    # A backend that began during the window (a new connection) counts whole.
-    used["postgres backends"] = sum(
-        max(0.0, seconds - before.backends.get(pid, 0.0))
-        for pid, seconds in after.backends.items()
-    )
     used["client (this process)"] = after.client - before.client
     return used
 
@@ -527,11 +560,13 @@ def _measure(
             _wait_until(measure_from)
             names = ["gunicorn", *workers]
             groups = {name: cpu.tree(services.pid(name)) for name in names}
-            before = Meter.read(groups, conn, watch)
+            exclude = {watch.backend_pid, _own_pid(conn)}
+            before = Meter.read(groups, conn)
             load_before = os.getloadavg()[0]
             log(f"fleet: measuring {minutes:g} min (load average {load_before:.2f})")
-            _wait_until(measure_to)
-            after = Meter.read(groups, conn, watch)
+            with BackendMeter(url, exclude) as backends:
+                _wait_until(measure_to)
+            after = Meter.read(groups, conn)
             load_after = os.getloadavg()
             expected = _expected_posts(systems, start, measure_from, measure_to)
 
@@ -564,6 +599,7 @@ def _measure(
     _report_posts(report, part, measured, seconds)
     _report_ledger(report, part, measured, watch)
     used = _cpu_between(before, after)
+    used["postgres backends"] = backends.seconds
     worker_s = sum(used[name] for name in workers)
     system_minutes = systems * seconds / 60
     worker_ms = worker_s * 1000 / system_minutes
