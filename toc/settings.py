@@ -50,19 +50,65 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name}={raw!r} is not a whole number.") from None
 
 
-def database_from_url(url: str) -> dict:
+def database_from_url(url: str, name: str = "DATABASE_URL") -> dict:
     try:
         config = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
     except ValueError as error:
         # dj-database-url's own message names neither the variable nor the fix.
         raise ImproperlyConfigured(
-            f"DATABASE_URL={url!r} is not a database URL ({error}). "
+            f"{name}={url!r} is not a database URL ({error}). "
             "Expected e.g. postgres://user:password@host:5432/name or "
             "sqlite:///path/to/db.sqlite3."
         ) from error
     if not config.get("ENGINE"):
-        raise ImproperlyConfigured(f"DATABASE_URL={url!r} names no database engine.")
+        raise ImproperlyConfigured(f"{name}={url!r} names no database engine.")
     return config
+
+
+def _database(name: str, url: str, transaction_pooling: bool) -> dict:
+    config = database_from_url(url, name)
+    if config["ENGINE"] == "django.db.backends.postgresql":
+        options = config.setdefault("OPTIONS", {})
+        if transaction_pooling:
+            # PgBouncer in transaction mode gives each transaction any server
+            # connection, where a cursor left open by an earlier one is not
+            # (QuerySet.iterator()); and it refuses the options below, so jit
+            # is turned off on the database instead (README, Past one box).
+            config["DISABLE_SERVER_SIDE_CURSORS"] = True
+        else:
+            # JIT compilation costs tens of milliseconds and pays off only for
+            # long analytical queries; every query here is short, and the
+            # planner's guesses for unnested arrays were enough to trigger it.
+            options["options"] = "-c jit=off"
+        # An unreachable database fails a request in seconds (then 503)
+        # instead of holding it until the kernel gives up on the connection.
+        options["connect_timeout"] = env_int("DATABASE_CONNECT_TIMEOUT", 5)
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        # A file, not memory, so that a Celery worker started by a test sees
+        # the same test database as the test itself.
+        config["TEST"] = {"NAME": str(BASE_DIR / "toc-test.sqlite3")}
+        config["CONN_MAX_AGE"] = 0
+    return config
+
+
+def database_settings() -> dict[str, dict]:
+    """DATABASES from the environment: the primary, and a read replica for
+    dashboards if DATABASE_REPLICA_URL is set (toc/lib/replica.py)."""
+    pooling = env_bool("DATABASE_TRANSACTION_POOLING", default=False)
+    databases = {
+        "default": _database(
+            "DATABASE_URL",
+            os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'toc.sqlite3'}"),
+            pooling,
+        )
+    }
+    replica_url = os.environ.get("DATABASE_REPLICA_URL", "")
+    if replica_url:
+        replica = _database("DATABASE_REPLICA_URL", replica_url, pooling)
+        # Under test the replica is the test database itself: nothing replicates.
+        replica.setdefault("TEST", {})["MIRROR"] = "default"
+        databases["replica"] = replica
+    return databases
 
 
 DEBUG = env_bool("DEBUG", default=True)
@@ -140,26 +186,8 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {
-    "default": database_from_url(
-        os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'toc.sqlite3'}")
-    )
-}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # JIT compilation costs tens of milliseconds and pays off only for long
-    # analytical queries; every query here is short, and the planner's guesses
-    # for unnested arrays were enough to trigger it.
-    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
-    # An unreachable database fails a request in seconds (then 503) instead of
-    # holding it until the kernel gives up on the connection.
-    DATABASES["default"]["OPTIONS"]["connect_timeout"] = env_int(
-        "DATABASE_CONNECT_TIMEOUT", 5
-    )
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # A file, not memory, so that a Celery worker started by a test sees the
-    # same test database as the test itself.
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "toc-test.sqlite3")}
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
+DATABASES = database_settings()
+DATABASE_ROUTERS = ["toc.lib.replica.ReplicaRouter"] if "replica" in DATABASES else []
 
 # Every request body, an API one included (a full batch of 5000 samples is
 # about 1 MB); over it, the API answers 413 (toc.api.middleware).

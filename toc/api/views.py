@@ -25,6 +25,7 @@ from toc.api.permissions import IngestThrottle, IsIngestKey, IsPerson
 from toc.api.renderers import NumbersRenderer
 from toc.api.schema import ErrorSerializer
 from toc.api.serializers import ConstraintEventSerializer, SystemSerializer
+from toc.lib.replica import replica_reads
 from toc.metrics.ingest import (
     MAX_BODY_BYTES,
     BatchInvalid,
@@ -117,6 +118,7 @@ class Ledger(APIView):
 
     permission_classes = [IsPerson]
 
+    @replica_reads
     def get(self, request, slug: str) -> Response:
         system, _ = get_system(request, slug)
         return Response(ledger_response(system))
@@ -142,6 +144,7 @@ class Series(APIView):
     permission_classes = [IsPerson]
     renderer_classes = [NumbersRenderer]
 
+    @replica_reads
     def get(self, request, slug: str) -> Response:
         system, _ = get_system(request, slug)
         stages = list(system.stages.all())

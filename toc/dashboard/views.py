@@ -22,6 +22,7 @@ from toc.dashboard.figures import (
 )
 from toc.dashboard.forms import WindowForm
 from toc.lib.http import read_only
+from toc.lib.replica import replica_reads
 from toc.metrics.forms import WhatIfForm
 from toc.metrics.ledger import (
     constraint_standing,
@@ -91,6 +92,7 @@ def _series_context(request: HttpRequest, system: System, ledger: dict) -> dict:
 
 @read_only
 @login_required
+@replica_reads
 def system_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
     system, role = get_system(request, slug)
     context = _dashboard_context(request, system, role)
@@ -101,6 +103,7 @@ def system_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
 
 @read_only
 @login_required
+@replica_reads
 def system_series(request: HttpRequest, slug: str) -> HttpResponse:
     """The time-series block alone, for its range switch and its refresh."""
     system, _ = get_system(request, slug)
@@ -113,6 +116,7 @@ def system_series(request: HttpRequest, slug: str) -> HttpResponse:
 
 @read_only
 @login_required
+@replica_reads
 def system_ledger(request: HttpRequest, slug: str) -> HttpResponse:
     """The ledger block alone, which the dashboard polls."""
     system, role = get_system(request, slug)

@@ -8,7 +8,9 @@ minutes, a fraction of the cost. (Ingest, which needs several statements in
 one round trip, builds its array literals itself: toc/metrics/ingest/storage.py.)
 
 Queries are logged as Django's cursors log them, so that query counts in tests
-and benchmarks still see them.
+and benchmarks still see them. They go where Django's router sends a read
+(toc/lib/replica.py): the replica only inside a dashboard read, which writes
+nothing.
 """
 
 from __future__ import annotations
@@ -16,11 +18,14 @@ from __future__ import annotations
 import time
 
 import psycopg
-from django.db import connection
+from django.db import connections
+
+from toc.lib.replica import read_alias
 
 
 def execute(sql: str, params: list | dict, *, fetch: bool = False) -> list[tuple]:
     """Runs `sql` with binary parameters (and results); the rows if `fetch`."""
+    connection = connections[read_alias()]
     connection.ensure_connection()
     started = time.monotonic()
     with psycopg.Cursor(connection.connection) as cursor:
