@@ -11,7 +11,7 @@ from __future__ import annotations
 import bisect
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import connection, transaction
 from django.db.models import OuterRef, Subquery
@@ -135,8 +135,26 @@ def newest_sample_ts(
         # The ORM's version of this query cost a processing run a millisecond
         # to build (the fleet benchmark's worker CPU per system-minute).
         stage_ids = [stage.pk for stage in stages]
-        rows = wire.execute(_NEWEST_SQL, [stage_ids], fetch=True)
-        return {stage_id: (last, before) for stage_id, last, before in rows}
+        # With a default partition, which may hold any day, PostgreSQL cannot
+        # read the day partitions newest first and probes each of them; the
+        # last day's probe finds a live stage's two newest, and only the
+        # stages it leaves short are asked across every partition.
+        recent = timezone.now() - timedelta(days=1)
+        found = {
+            stage_id: (last, before)
+            for stage_id, last, before in wire.execute(
+                _NEWEST_SQL, {"since": recent, "stage_ids": stage_ids}, fetch=True
+            )
+        }
+        short = [stage_id for stage_id, (_, before) in found.items() if not before]
+        if short:
+            found |= {
+                stage_id: (last, before)
+                for stage_id, last, before in wire.execute(
+                    _NEWEST_SQL, {"since": "-infinity", "stage_ids": short}, fetch=True
+                )
+            }
+        return found
     # Index probes per stage, in one query; a MAX over all the system's
     # samples would not use the (stage, ts) index.
     newest = Sample.objects.filter(stage=OuterRef("pk")).order_by("-ts").values("ts")
@@ -152,11 +170,13 @@ def newest_sample_ts(
 
 _NEWEST_SQL = """
 SELECT stage_id,
-       (SELECT ts FROM metrics_sample WHERE stage_id = s.stage_id
+       (SELECT ts FROM metrics_sample
+        WHERE stage_id = s.stage_id AND ts >= %(since)s::timestamptz
         ORDER BY ts DESC LIMIT 1),
-       (SELECT ts FROM metrics_sample WHERE stage_id = s.stage_id
+       (SELECT ts FROM metrics_sample
+        WHERE stage_id = s.stage_id AND ts >= %(since)s::timestamptz
         ORDER BY ts DESC OFFSET 1 LIMIT 1)
-FROM unnest(%s::bigint[]) AS s(stage_id)
+FROM unnest(%(stage_ids)s::bigint[]) AS s(stage_id)
 """
 
 
