@@ -18,6 +18,10 @@ from toc.metrics.models import SystemLedger
 # What a signed-in request reads before its view: the session and the user.
 SIGN_IN_TABLES = ("django_session", "auth_user")
 
+# Committed data: the replica's connection cannot see the test's open
+# transaction on the primary.
+pytestmark = pytest.mark.django_db(transaction=True, databases=["default", REPLICA])
+
 
 @pytest.fixture(scope="module", autouse=True)
 def replica_alias(django_db_setup) -> Iterator[None]:
@@ -36,11 +40,6 @@ def replica_alias(django_db_setup) -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def router(settings) -> None:
     settings.DATABASE_ROUTERS = ["toc.lib.replica.ReplicaRouter"]
-
-
-# Committed data: the replica's connection cannot see the test's open
-# transaction on the primary.
-pytestmark = pytest.mark.django_db(transaction=True, databases=["default", REPLICA])
 
 
 @pytest.fixture
