@@ -3,7 +3,6 @@ batch touched, and read back as the analysis takes them (StageRollup)."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -81,13 +80,12 @@ WITH ranges AS ({ranges}), s AS (
 SELECT s.stage_id, s.start, min(ts), max(ts), count(*),
        sum(capacity::numeric)::float8, sum(throughput::numeric)::float8,
        coalesce(sum(utilization::numeric), 0)::float8, count(utilization),
-       coalesce(sum(blocked::numeric), 0)::float8, count(blocked),
-       max(latency_p95_ms),
+       coalesce(sum(blocked::numeric), 0)::float8, count(blocked), {latency},
        (array_agg(queue_depth ORDER BY ts DESC, queue_depth DESC))[1],
        sum(t), sum(queue_depth)::float8, sum(t * t), sum(t * queue_depth),
        sum(queue_depth::float8 * queue_depth), sum(errors)::bigint,
        sum(dropped)::bigint,
-       coalesce(min(modes.failure_modes::text), '[]')::jsonb{extra}
+       coalesce(min(modes.failure_modes::text), '[]')::jsonb
 FROM s LEFT JOIN modes USING (stage_id, start)
 GROUP BY s.stage_id, s.start
 """
@@ -126,17 +124,17 @@ _ROLLUPS_SQL = (
     + _SUMS_SQL.format(
         ranges="SELECT stage_id, minute AS start, minute + interval '1 minute' "
         f"AS stop FROM ({_TOUCHED}) t",
-        extra="",
+        latency="max(latency_p95_ms)",
     )
     + "ON CONFLICT (stage_id, minute) DO UPDATE SET "
     + ", ".join(f"{column} = EXCLUDED.{column}" for column in _ROLLUP_COLUMNS)
 )
-# One range per stage, with the nearest-rank p95 that ledger_rows reports
-# (percentile_disc picks the smallest value with 95% of them at or below it).
+# One range per stage, whose latency is the nearest-rank p95 that ledger_rows
+# reports (percentile_disc: the smallest value with 95% at or below it).
 _WINDOW_SQL = _SUMS_SQL.format(
     ranges="SELECT stage_id, %(start)b::timestamptz AS start, "
     "%(stop)b::timestamptz AS stop FROM unnest(%(stage_ids)b::bigint[]) AS stage_id",
-    extra=",\n       percentile_disc(0.95) WITHIN GROUP (ORDER BY latency_p95_ms)",
+    latency="percentile_disc(0.95) WITHIN GROUP (ORDER BY latency_p95_ms)",
 )
 
 
@@ -255,7 +253,7 @@ def window_ledger_rows(
     start = window_end - timedelta(seconds=window_s) + _MICROSECOND
     stop = window_end + _MICROSECOND
     found = {}
-    for stage_id, _, *sums, failure_modes, p95 in wire.execute(
+    for stage_id, _, *sums, failure_modes in wire.execute(
         _WINDOW_SQL,
         {
             "stage_ids": list(stage_name),
@@ -267,6 +265,8 @@ def window_ledger_rows(
         fetch=True,
     ):
         name = stage_name[stage_id]
-        row = ledger_row_from_rollups(name, [stage_rollup(name, sums, failure_modes)])
-        found[name] = dataclasses.replace(row, latency_p95_ms=p95)
+        # Its latency is the window's p95 (_WINDOW_SQL), which the row of a
+        # single rollup reports as it is.
+        rollup = stage_rollup(name, sums, failure_modes)
+        found[name] = ledger_row_from_rollups(name, [rollup])
     return [found.get(name) or LedgerRow(name) for name in names]
