@@ -5,7 +5,7 @@ import os
 import socket
 
 from celery import Celery
-from celery.signals import worker_process_init, worker_ready
+from celery.signals import task_postrun, task_prerun, worker_process_init, worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "toc.settings")
 
@@ -76,6 +76,18 @@ def _freeze_start_up_objects(**kwargs) -> None:
     as gunicorn's workers do (toc/gunicorn_conf.py): a processing run allocates
     thousands of objects, and each full collection walked all of them."""
     gc.freeze()
+
+
+@task_prerun.connect
+@task_postrun.connect
+def _close_old_connections(task=None, **kwargs) -> None:
+    """Closes database connections that broke or outlived CONN_MAX_AGE, before
+    and after each task (CELERY_DB_REUSE_MAX keeps the others open)."""
+    if task is not None and getattr(task.request, "is_eager", False):
+        return  # in a request or a test: its connection is not ours to close
+    from django.db import close_old_connections
+
+    close_old_connections()
 
 
 @app.task(name="toc.ping", soft_time_limit=5, time_limit=10)
