@@ -49,7 +49,8 @@ $(VENV)/.dev-deps: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $@ $(VENV)/.run-deps
 
-# Ingest, freshness, read and SLO benchmarks on PostgreSQL and Redis (db 14) at
-# 127.0.0.1; each part makes and drops its own database. See benchmarks/README.md.
+# Ingest, freshness, read, SLO and fleet benchmarks on PostgreSQL and Redis
+# (db 14) at 127.0.0.1; each part makes and drops its own database.
+# `make bench BENCH_ARGS="fleet --systems 200,500,1000"`: see benchmarks/README.md.
 bench: $(VENV)/.run-deps
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
