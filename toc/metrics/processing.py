@@ -156,20 +156,10 @@ def newest_sample_ts(
         # last day's probe finds a live stage's two newest, and only the
         # stages it leaves short are asked across every partition.
         recent = timezone.now() - timedelta(days=1)
-        found = {
-            stage_id: (last, before)
-            for stage_id, last, before in wire.execute(
-                _NEWEST_SQL, {"since": recent, "stage_ids": stage_ids}, fetch=True
-            )
-        }
-        short = [stage_id for stage_id, (_, before) in found.items() if not before]
+        found = _newest_two(stage_ids, since=recent)
+        short = [stage_id for stage_id in stage_ids if not found[stage_id][1]]
         if short:
-            found |= {
-                stage_id: (last, before)
-                for stage_id, last, before in wire.execute(
-                    _NEWEST_SQL, {"since": "-infinity", "stage_ids": short}, fetch=True
-                )
-            }
+            found |= _newest_two(short, since=None)
         return found
     # Index probes per stage, in one query; a MAX over all the system's
     # samples would not use the (stage, ts) index.
@@ -185,15 +175,31 @@ def newest_sample_ts(
 
 
 _NEWEST_SQL = """
-SELECT stage_id,
-       (SELECT ts FROM metrics_sample
-        WHERE stage_id = s.stage_id AND ts >= %(since)s::timestamptz
-        ORDER BY ts DESC LIMIT 1),
-       (SELECT ts FROM metrics_sample
-        WHERE stage_id = s.stage_id AND ts >= %(since)s::timestamptz
-        ORDER BY ts DESC OFFSET 1 LIMIT 1)
+SELECT s.stage_id, n.ts
 FROM unnest(%(stage_ids)s::bigint[]) AS s(stage_id)
+CROSS JOIN LATERAL (
+    SELECT ts FROM metrics_sample
+    WHERE stage_id = s.stage_id AND ts >= %(since)s::timestamptz
+    ORDER BY ts DESC LIMIT 2
+) n
 """
+
+
+def _newest_two(
+    stage_ids: list[int], since: datetime | None
+) -> dict[int, tuple[datetime | None, datetime | None]]:
+    rows = wire.execute(
+        _NEWEST_SQL,
+        {"stage_ids": stage_ids, "since": since or "-infinity"},
+        fetch=True,
+    )
+    times: dict[int, list[datetime]] = {stage_id: [] for stage_id in stage_ids}
+    for stage_id, ts in rows:
+        times[stage_id].append(ts)
+    return {
+        stage_id: (max(found, default=None), min(found) if len(found) == 2 else None)
+        for stage_id, found in times.items()
+    }
 
 
 def tracker_after(
