@@ -10,11 +10,9 @@ from datetime import datetime, timedelta
 from django.db import models
 from django.db.models import Max
 
-from toc.analysis import StageSample, ledger_rows
 from toc.cycles.trail import SOURCES
 from toc.metrics.ledger import WINDOW_S, ledger_payload
-from toc.metrics.models import Sample
-from toc.metrics.rollups import SAMPLE_FIELDS
+from toc.metrics.rollups import window_ledger_rows
 from toc.systems.models import System
 
 # The models whose changes the audit trail shows: the story dates their history.
@@ -51,19 +49,9 @@ class Story:
         as the cycle would have read it then (None without samples)."""
         moment = self.at(day)
         stages = list(self.system.stages.all())
-        name_of = {stage.pk: stage.name for stage in stages}
-        window = Sample.objects.filter(
-            stage__in=stages,
-            ts__gt=moment - timedelta(seconds=WINDOW_S),
-            ts__lte=moment,
-        ).order_by("stage_id", "ts")
-        samples = [
-            StageSample(name_of[stage_id], *values)
-            for stage_id, *values in window.values_list("stage_id", *SAMPLE_FIELDS)
-        ]
-        if not samples:
+        rows = window_ledger_rows(stages, moment, WINDOW_S)
+        if not any(row.samples for row in rows):
             return None
-        rows = ledger_rows(samples, list(name_of.values()), moment, WINDOW_S)
         return {
             "computed_at": moment.isoformat(),
             **ledger_payload(stages, rows, moment),
