@@ -67,6 +67,12 @@ def _schedule(sender: Celery, **kwargs) -> None:
         name="drop samples and rollups past retention",
         expires=STORAGE_EVERY_S,
     )
+    sender.add_periodic_task(
+        STORAGE_EVERY_S,
+        sender.signature("notifications.prune"),
+        name="delete notification events past retention",
+        expires=STORAGE_EVERY_S,
+    )
 
 
 @worker_ready.connect  # the worker's own process: it runs the tasks of a solo pool

@@ -404,6 +404,7 @@ NOTIFICATIONS_LOOKBACK_S = env_int("NOTIFICATIONS_LOOKBACK_S", 3600)
 NOTIFICATIONS_RETRY_BASE_S = env_int("NOTIFICATIONS_RETRY_BASE_S", 10)
 NOTIFICATIONS_RETRY_MAX_S = env_int("NOTIFICATIONS_RETRY_MAX_S", 600)
 NOTIFICATIONS_MAX_ATTEMPTS = env_int("NOTIFICATIONS_MAX_ATTEMPTS", 8)
+NOTIFICATIONS_RETENTION_DAYS = env_int("NOTIFICATIONS_RETENTION_DAYS", 90)
 NOTIFICATIONS_TIMEOUT_S = env_int("NOTIFICATIONS_TIMEOUT_S", 10)
 # Whether webhooks may post to loopback, private and link-local addresses (a
 # team admin could otherwise make toc read the cloud's metadata service or an

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
-from django.db.models import Max
+from django.db.models import Max, QuerySet
 from django.utils import timezone
 
 from toc.cycles.models import Cycle, CycleStatus, StepPlan
@@ -129,7 +129,7 @@ def staleness(now: datetime) -> Iterator[Occurrence]:
             )
         elif not fresh["stale"] and since is not None:
             yield Occurrence(
-                key=f"{EventKind.SYSTEM_RECOVERED}:{system.pk}:{since}",
+                key=recovered_key(system.pk, since),
                 kind=EventKind.SYSTEM_RECOVERED,
                 system=system,
                 occurred_at=now,
@@ -142,31 +142,40 @@ def staleness(now: datetime) -> Iterator[Occurrence]:
             )
 
 
-def _stale_told() -> dict[int, str]:
-    """Systems told stale and not yet told recovered: the newest sample their
-    latest stale event named."""
+def recovered_key(system_id: int, stale_since: str) -> str:
+    """The key of the recovery that answers a stale event naming `stale_since`."""
+    return f"{EventKind.SYSTEM_RECOVERED}:{system_id}:{stale_since}"
+
+
+def latest_stale_events() -> QuerySet[Event]:
+    """Each system's latest stale event: whether it was told stale, and since
+    when (with its recovery, if one was recorded)."""
     latest_ids = (
         Event.objects.filter(kind=EventKind.SYSTEM_STALE)
         .values("system_id")
         .annotate(latest=Max("id"))
         .values("latest")
     )
+    return Event.objects.filter(pk__in=latest_ids)
+
+
+def _stale_told() -> dict[int, str]:
+    """Systems told stale and not yet told recovered: the newest sample their
+    latest stale event named."""
     latest = {
-        event.system_id: event.data["last_sample_at"]
-        for event in Event.objects.filter(pk__in=latest_ids)
+        event.system_id: event.data["last_sample_at"] for event in latest_stale_events()
     }
     recovered = set(
         Event.objects.filter(
             key__in=[
-                f"{EventKind.SYSTEM_RECOVERED}:{system_id}:{since}"
-                for system_id, since in latest.items()
+                recovered_key(system_id, since) for system_id, since in latest.items()
             ]
         ).values_list("key", flat=True)
     )
     return {
         system_id: since
         for system_id, since in latest.items()
-        if f"{EventKind.SYSTEM_RECOVERED}:{system_id}:{since}" not in recovered
+        if recovered_key(system_id, since) not in recovered
     }
 
 

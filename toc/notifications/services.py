@@ -28,7 +28,12 @@ from toc.notifications.models import (
     Event,
     Webhook,
 )
-from toc.notifications.occurrences import Occurrence, all_occurrences
+from toc.notifications.occurrences import (
+    Occurrence,
+    all_occurrences,
+    latest_stale_events,
+    recovered_key,
+)
 
 # A task holds a delivery this long at most (longer than Celery's hard time
 # limit): after it, the task is taken for lost and the delivery sent again.
@@ -196,6 +201,34 @@ def delivery_attempt(*, delivery_id: int, attempts: int) -> float | None:
         ]
     )
     return wait
+
+
+def events_prune(*, now: datetime | None = None) -> int:
+    """Deletes the events recorded more than NOTIFICATIONS_RETENTION_DAYS ago,
+    with their deliveries and attempts; returns how many events went.
+
+    Kept at any age: an event with a delivery still owed, and each system's
+    latest stale event and the recovery that answered it, from which the scan
+    knows whom it told (without them it would tell of a recovery again).
+    """
+    cutoff = (now or timezone.now()) - timedelta(
+        days=settings.NOTIFICATIONS_RETENTION_DAYS
+    )
+    told_stale = list(latest_stale_events())
+    answers = [
+        recovered_key(event.system_id, event.data["last_sample_at"])
+        for event in told_stale
+    ]
+    old = (
+        Event.objects.filter(recorded_at__lt=cutoff)
+        .exclude(pk__in=[event.pk for event in told_stale])
+        .exclude(key__in=answers)
+        .exclude(
+            deliveries__status__in=[DeliveryStatus.PENDING, DeliveryStatus.SENDING]
+        )
+    )
+    _, deleted = old.delete()
+    return deleted.get(Event._meta.label, 0)
 
 
 def backoff_s(attempts: int) -> float:

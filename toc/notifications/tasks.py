@@ -22,3 +22,9 @@ def deliver(delivery_id: int, attempts: int) -> None:
     wait = services.delivery_attempt(delivery_id=delivery_id, attempts=attempts)
     if wait is not None:
         deliver.apply_async((delivery_id, attempts + 1), countdown=wait)
+
+
+@shared_task(name="notifications.prune", soft_time_limit=300, time_limit=330)
+def prune() -> int:
+    """Deletes events past NOTIFICATIONS_RETENTION_DAYS; beat runs it hourly."""
+    return services.events_prune()
