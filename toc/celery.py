@@ -26,53 +26,50 @@ def _schedule(sender: Celery, **kwargs) -> None:
     """The beat schedule: static, in code (no schedule in the database)."""
     from django.conf import settings
 
-    interval = settings.TOC_SWEEP_INTERVAL_S
-    sender.add_periodic_task(
-        interval,
-        sender.signature("metrics.sweep_pending"),
-        name="sweep owed processing",
-        # A sweep that waited a whole interval in the queue is superseded.
-        expires=interval,
-    )
-    scan = settings.NOTIFICATIONS_SCAN_INTERVAL_S
-    sender.add_periodic_task(
-        scan,
-        sender.signature("notifications.scan"),
-        name="record and send notifications",
-        expires=scan,
-    )
-    # Each source's own interval decides when it pulls; this only looks, so
-    # a pull starts at most this late (toc.metrics.prometheus.sources_due).
-    sender.add_periodic_task(
-        PROMETHEUS_DUE_EVERY_S,
-        sender.signature("metrics.prometheus_due"),
-        name="pull from Prometheus sources that are due",
-        expires=PROMETHEUS_DUE_EVERY_S,
-    )
-    sender.add_periodic_task(
-        SLO_BUDGETS_EVERY_S,
-        sender.signature("metrics.slo_budgets"),
-        name="evaluate the error budgets of live SLOs",
-        expires=SLO_BUDGETS_EVERY_S,
-    )
-    sender.add_periodic_task(
-        STORAGE_EVERY_S,
-        sender.signature("metrics.make_partitions"),
-        name="make the partitions of the coming days",
-        expires=STORAGE_EVERY_S,
-    )
-    sender.add_periodic_task(
-        STORAGE_EVERY_S,
-        sender.signature("metrics.apply_retention"),
-        name="drop samples and rollups past retention",
-        expires=STORAGE_EVERY_S,
-    )
-    sender.add_periodic_task(
-        STORAGE_EVERY_S,
-        sender.signature("notifications.prune"),
-        name="delete notification events past retention",
-        expires=STORAGE_EVERY_S,
-    )
+    # Every entry expires after its own interval: a run that waited that long
+    # in the queue is superseded by the next one.
+    for every_s, task, name in [
+        (
+            settings.TOC_SWEEP_INTERVAL_S,
+            "metrics.sweep_pending",
+            "sweep owed processing",
+        ),
+        (
+            settings.NOTIFICATIONS_SCAN_INTERVAL_S,
+            "notifications.scan",
+            "record and send notifications",
+        ),
+        # Each source's own interval decides when it pulls; this only looks,
+        # so a pull starts at most this late (prometheus.sources_due).
+        (
+            PROMETHEUS_DUE_EVERY_S,
+            "metrics.prometheus_due",
+            "pull from Prometheus sources that are due",
+        ),
+        (
+            SLO_BUDGETS_EVERY_S,
+            "metrics.slo_budgets",
+            "evaluate the error budgets of live SLOs",
+        ),
+        (
+            STORAGE_EVERY_S,
+            "metrics.make_partitions",
+            "make the partitions of the coming days",
+        ),
+        (
+            STORAGE_EVERY_S,
+            "metrics.apply_retention",
+            "drop samples and rollups past retention",
+        ),
+        (
+            STORAGE_EVERY_S,
+            "notifications.prune",
+            "delete notification events past retention",
+        ),
+    ]:
+        sender.add_periodic_task(
+            every_s, sender.signature(task), name=name, expires=every_s
+        )
 
 
 @worker_ready.connect  # the worker's own process: it runs the tasks of a solo pool
