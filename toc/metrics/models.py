@@ -195,8 +195,14 @@ class SystemLedger(models.Model):
 
     @classmethod
     def release(cls, system_id: int) -> None:
-        """Clears the flag of a task that could not be sent, so the sweeper sends it."""
-        cls.objects.filter(system_id=system_id).update(queued=False)
+        """Clears the flag: processing starts (a batch from then on enqueues
+        anew), or its task could not be sent (the sweeper sends it)."""
+        # Plain SQL: processing runs this for every batch.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE metrics_systemledger SET queued = %s WHERE system_id = %s",
+                [False, system_id],
+            )
 
 
 class ConstraintFinding(models.Model):

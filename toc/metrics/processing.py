@@ -51,10 +51,7 @@ WINDOW_MINUTES = WINDOW_S // 60
 # A run goes once per batch, so its fixed reads and writes are plain SQL: as
 # querysets, building them took a third of the run's CPU (the fleet benchmark's
 # worker CPU per system-minute). raw() still converts each field as the ORM does.
-_STAGES_SQL = (
-    "SELECT id, system_id, name, slug, kind, position FROM systems_stage "
-    "WHERE system_id = %s ORDER BY position, id"
-)
+_STAGES_SQL = "SELECT * FROM systems_stage WHERE system_id = %s ORDER BY position, id"
 _LAST_FINDING_SQL = (
     "SELECT * FROM metrics_constraintfinding WHERE system_id = %s "
     "ORDER BY minute DESC LIMIT 1"
@@ -64,11 +61,7 @@ _LAST_FINDING_SQL = (
 def system_process(*, system_id: int) -> None:
     """Processes everything the system owes; safe to run again or concurrently."""
     # Cleared before reading, so a batch committed from here on enqueues anew.
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE metrics_systemledger SET queued = %s WHERE system_id = %s",
-            [False, system_id],
-        )
+    SystemLedger.release(system_id)
     with transaction.atomic():
         _lock_system(system_id)
         stages = list(Stage.objects.raw(_STAGES_SQL, [system_id]))
