@@ -12,8 +12,9 @@ def get_system(
 ) -> tuple[System, Role]:
     """The system if the user's team may see it (404 otherwise), with their role."""
     system = System.objects.select_related("team").filter(slug=slug).first()
-    role = team_role(request, system.team_id) if system else None
-    return system, require_role(role, needs, "system")
+    if system is None:
+        raise Http404("No such system.")
+    return system, require_role(team_role(request, system.team_id), needs, "system")
 
 
 def get_stage(

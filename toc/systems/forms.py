@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any, cast
+
 from django import forms
 from django.utils.text import slugify
 
@@ -53,7 +55,7 @@ class SystemCreateForm(SystemForm):
 
     def __init__(self, *args, teams, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["team"].queryset = teams
+        cast(forms.ModelChoiceField, self.fields["team"]).queryset = teams
 
     def clean_slug(self) -> str:
         # Lowercase, as stored: the unique check, which follows, compares it so.
@@ -108,8 +110,10 @@ class StageForm(forms.ModelForm):
         # is a machine.
         kind = self.add_prefix("kind")
         if self.is_bound and kind not in self.data:
-            self.data = self.data.copy()
-            self.data[kind] = StageKind.MACHINE
+            # Typed a Mapping, it is a QueryDict (a dict) or a dict.
+            data = cast("dict[str, Any]", self.data).copy()
+            data[kind] = StageKind.MACHINE
+            self.data = data
         # A stage of people needs both numbers: required (and labelled so, not
         # "optional") once the stage is, or is being made, one.
         human = (self.data[kind] if self.is_bound else self.instance.kind) == (
@@ -152,8 +156,9 @@ class StageForm(forms.ModelForm):
             )
         return slug
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         if cleaned.get("kind") == StageKind.HUMAN:
             for name in self.PEOPLE_NUMBERS:
                 if name not in self.errors and cleaned[name] <= 0:
@@ -275,9 +280,10 @@ class SloForm(forms.ModelForm):
             )
         return days
 
-    def clean(self) -> dict:
-        data = super().clean()
-        indicator = data.get("indicator")
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
+        indicator = data.get("indicator", "")
         needs = NEEDS.get(indicator, ())
         for name in needs:
             if data.get(name) in (None, ""):

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import cast
+
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
@@ -125,7 +127,8 @@ class Stage(models.Model):
         samples report it."""
         if not self.is_human:
             return None
-        return human_capacity(self.people, self.items_per_hour)
+        # stage_kind_numbers gives a human stage both numbers.
+        return human_capacity(cast(int, self.people), cast(float, self.items_per_hour))
 
 
 # The goal: service level objectives.

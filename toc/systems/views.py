@@ -17,6 +17,7 @@ from toc.lib.http import form_page, read_only
 from toc.systems import services
 from toc.systems.access import get_stage, get_system
 from toc.systems.forms import StageForm, SystemCreateForm, SystemForm
+from toc.systems.http import HtmxHttpRequest
 from toc.systems.models import IngestKey, System
 
 
@@ -63,7 +64,7 @@ def system_create(request: HttpRequest) -> HttpResponse:
 
 @read_only
 @login_required
-def stage_list(request: HttpRequest, slug: str) -> HttpResponse:
+def stage_list(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     system, role = get_system(request, slug)
     template = "systems/stages.html#stages" if request.htmx else "systems/stages.html"
     return render(request, template, _stages_context(system, role))
@@ -105,7 +106,7 @@ def _stages_context(
 
 
 def _stages_response(
-    request: HttpRequest, system: System, message: str
+    request: HtmxHttpRequest, system: System, message: str
 ) -> HttpResponse:
     """htmx gets the refreshed stage list; a plain form post goes back to the page."""
     if request.htmx:
@@ -121,7 +122,7 @@ def _stages_response(
 
 @form_page
 @login_required
-def stage_add(request: HttpRequest, slug: str) -> HttpResponse:
+def stage_add(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     system, role = get_system(request, slug, needs=Role.EDITOR)
     form = StageForm(request.POST or None, system=system)
     stage = unique.saved(form, lambda: services.stage_create(system=system, form=form))
@@ -136,7 +137,7 @@ def stage_add(request: HttpRequest, slug: str) -> HttpResponse:
 
 @form_page
 @login_required
-def stage_edit(request: HttpRequest, slug: str, stage_slug: str) -> HttpResponse:
+def stage_edit(request: HtmxHttpRequest, slug: str, stage_slug: str) -> HttpResponse:
     stage = get_stage(request, slug, stage_slug, needs=Role.EDITOR)
     # Its own prefix, so the inline row's fields don't share ids with the add form.
     form = StageForm(
@@ -156,7 +157,7 @@ def stage_edit(request: HttpRequest, slug: str, stage_slug: str) -> HttpResponse
 
 @require_POST
 @login_required
-def stage_move(request: HttpRequest, slug: str, stage_slug: str) -> HttpResponse:
+def stage_move(request: HtmxHttpRequest, slug: str, stage_slug: str) -> HttpResponse:
     stage = get_stage(request, slug, stage_slug, needs=Role.EDITOR)
     offset = {"up": -1, "down": 1}.get(request.POST.get("direction", ""))
     if offset is None:
@@ -167,7 +168,7 @@ def stage_move(request: HttpRequest, slug: str, stage_slug: str) -> HttpResponse
 
 @form_page
 @login_required
-def stage_delete(request: HttpRequest, slug: str, stage_slug: str) -> HttpResponse:
+def stage_delete(request: HtmxHttpRequest, slug: str, stage_slug: str) -> HttpResponse:
     stage = get_stage(request, slug, stage_slug, needs=Role.EDITOR)
     if request.method == "POST":
         services.stage_delete(stage=stage)
