@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.http import QueryDict
 
@@ -46,8 +48,9 @@ class WindowForm(forms.Form):
             },
         )
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         start, end = data.get("from"), data.get("to")
         if start is None or end is None:
             return data

@@ -28,6 +28,7 @@ from toc.metrics.models import SloBudget
 from toc.systems import services
 from toc.systems.access import get_slo, get_system
 from toc.systems.forms import SloForm
+from toc.systems.http import HtmxHttpRequest
 from toc.systems.models import System
 
 LIST = "dashboard/slos.html#slos"
@@ -72,7 +73,9 @@ def _context(system: System, role: Role, add_form: SloForm | None = None) -> dic
     }
 
 
-def _list_response(request: HttpRequest, system: System, message: str) -> HttpResponse:
+def _list_response(
+    request: HtmxHttpRequest, system: System, message: str
+) -> HttpResponse:
     """htmx gets the refreshed list; a plain form post goes back to the page."""
     if request.htmx:
         response = render(request, LIST, _context(system, Role.EDITOR))
@@ -83,7 +86,7 @@ def _list_response(request: HttpRequest, system: System, message: str) -> HttpRe
 
 @read_only
 @login_required
-def slo_list(request: HttpRequest, slug: str) -> HttpResponse:
+def slo_list(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     system, role = get_system(request, slug)
     template = LIST if request.htmx else "dashboard/slos.html"
     return render(request, template, _context(system, role))
@@ -91,7 +94,7 @@ def slo_list(request: HttpRequest, slug: str) -> HttpResponse:
 
 @form_page
 @login_required
-def slo_add(request: HttpRequest, slug: str) -> HttpResponse:
+def slo_add(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     system, role = get_system(request, slug, needs=Role.EDITOR)
     form = SloForm(request.POST or None, prefix="new", system=system)
     if request.method == "POST" and form.is_valid():
@@ -108,7 +111,7 @@ def slo_add(request: HttpRequest, slug: str) -> HttpResponse:
 
 @form_page
 @login_required
-def slo_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+def slo_edit(request: HtmxHttpRequest, slug: str, pk: int) -> HttpResponse:
     slo = get_slo(request, slug, pk, needs=Role.EDITOR)
     # Its own prefix, so the inline row's fields don't share ids with the add form.
     form = SloForm(request.POST or None, instance=slo, prefix=f"slo-{slo.pk}")
@@ -134,7 +137,7 @@ def slo_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 
 @require_POST
 @login_required
-def slo_move(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+def slo_move(request: HtmxHttpRequest, slug: str, pk: int) -> HttpResponse:
     slo = get_slo(request, slug, pk, needs=Role.EDITOR)
     offset = {"up": -1, "down": 1}.get(request.POST.get("direction", ""))
     if offset is None:
@@ -145,7 +148,7 @@ def slo_move(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 
 @form_page
 @login_required
-def slo_delete(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+def slo_delete(request: HtmxHttpRequest, slug: str, pk: int) -> HttpResponse:
     slo = get_slo(request, slug, pk, needs=Role.EDITOR)
     if request.method == "POST":
         services.slo_delete(slo=slo)

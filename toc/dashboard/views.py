@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -30,6 +31,7 @@ from toc.metrics.ledger import (
     rows_from_payload,
 )
 from toc.systems.access import get_system
+from toc.systems.http import HtmxHttpRequest
 from toc.systems.models import System
 
 RECENT_EVENTS = 10
@@ -104,7 +106,7 @@ def system_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
 @read_only
 @login_required
 @replica_reads
-def system_series(request: HttpRequest, slug: str) -> HttpResponse:
+def system_series(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     """The time-series block alone, for its range switch and its refresh."""
     system, _ = get_system(request, slug)
     if not request.htmx:
@@ -117,7 +119,7 @@ def system_series(request: HttpRequest, slug: str) -> HttpResponse:
 @read_only
 @login_required
 @replica_reads
-def system_ledger(request: HttpRequest, slug: str) -> HttpResponse:
+def system_ledger(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     """The ledger block alone, which the dashboard polls."""
     system, role = get_system(request, slug)
     if not request.htmx:
@@ -128,7 +130,7 @@ def system_ledger(request: HttpRequest, slug: str) -> HttpResponse:
 
 @read_only
 @login_required
-def system_what_if(request: HttpRequest, slug: str) -> HttpResponse:
+def system_what_if(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     system, role = get_system(request, slug)
     context = _dashboard_context(request, system, role)
     if request.htmx:
@@ -144,9 +146,10 @@ def system_timeline(request: HttpRequest, slug: str) -> HttpResponse:
     """Where the constraint sat over the system's whole history, and the cycles."""
     system, role = get_system(request, slug)
     ledger = ledger_response(system)
-    moves = Paginator(system.constraint_events.all(), MOVES_PER_PAGE).get_page(
-        request.GET.get("page")
-    )
+    # Any: the page's constraint events are swapped for their moves below.
+    moves: Page[Any] = Paginator(
+        system.constraint_events.all(), MOVES_PER_PAGE
+    ).get_page(request.GET.get("page"))
     moves.object_list = event_moves(moves.object_list, stage_names(ledger))
     return render(
         request,
