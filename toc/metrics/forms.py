@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any, cast
+
 from django import forms
 
 from toc.lib.bounds import FACTOR
@@ -21,7 +23,9 @@ class WhatIfForm(forms.Form):
 
     def __init__(self, *args, stage_names: list[str], **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["stage"].choices = [(name, name) for name in stage_names]
+        cast(forms.ChoiceField, self.fields["stage"]).choices = [
+            (name, name) for name in stage_names
+        ]
 
 
 def query_field(stage_slug: str, name: str) -> str:
@@ -74,8 +78,9 @@ class PrometheusForm(forms.Form):
             raise forms.ValidationError(problem)
         return url
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         for stage in self.stages:
             given = {
                 name

@@ -7,6 +7,7 @@ import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import cast
 
 from django.utils import timezone
 
@@ -46,7 +47,8 @@ def ledger_response(system: System, now: datetime | None = None) -> dict:
         payload = ledger_payload(stages, [LedgerRow(s.name) for s in stages], None)
         return {"computed_at": None, **payload, "stale": False, "age_s": None}
     return {
-        "computed_at": ledger.computed_at.isoformat(),
+        # Processing stores the payload and its time together.
+        "computed_at": cast(datetime, ledger.computed_at).isoformat(),
         **ledger.payload,
         **freshness(ledger.payload, now or timezone.now()),
     }
@@ -85,10 +87,10 @@ def ledger_payload(
     headroom_of = {a.stage: a.headroom for a in finding.assessments}
     newest = newest or {row.stage: (row.last_sample_at, None) for row in rows}
     last_of = {row.stage: newest.get(row.stage, (None, None))[0] for row in rows}
-    intervals = [
+    posting_intervals = [
         _posting_interval(row, *newest.get(row.stage, (None, None))) for row in rows
     ]
-    intervals = [each for each in intervals if each is not None]
+    intervals = [each for each in posting_intervals if each is not None]
     interval = statistics.median(intervals) if intervals else None
     stale_after = stale_after_s(interval)
     held, emerging = _standing(finding, tracker, window_end, slug_of)
@@ -118,7 +120,9 @@ def ledger_payload(
         "reason": finding.reason,
         "confidence": round(finding.confidence, 3),
         "confidence_label": str(finding.confidence_label),
-        "near_tie": _stage_ref(finding.near_tie, slug_of),
+        "near_tie": (
+            None if finding.near_tie is None else _stage_ref(finding.near_tie, slug_of)
+        ),
         "next_constraint": (
             {
                 "stage": slug_of[finding.next_constraint],
@@ -156,7 +160,7 @@ def _standing(
     held = None
     if tracker.confirmed_since is not None:
         held = {
-            **_stage_ref(tracker.confirmed, slug_of, keep_none=True),
+            **_stage_ref(tracker.confirmed, slug_of),
             "since": _iso(tracker.confirmed_since),
         }
     has_verdict = finding.stage is not None or finding.external
@@ -167,18 +171,16 @@ def _standing(
         since = tracker.candidate_since
     leading_s = max(0.0, (window_end - since).total_seconds())
     return held, {
-        **_stage_ref(finding.stage, slug_of, keep_none=True),
+        **_stage_ref(finding.stage, slug_of),
         "since": _iso(since),
         "leading_s": leading_s,
         "hold_s": DEFAULT_HOLD_S,
     }
 
 
-def _stage_ref(
-    name: str | None, slug_of: dict[str, str], keep_none: bool = False
-) -> dict | None:
+def _stage_ref(name: str | None, slug_of: dict[str, str]) -> dict:
     if name is None:
-        return {"stage": None, "name": None} if keep_none else None
+        return {"stage": None, "name": None}
     return {"stage": slug_of.get(name, name), "name": name}
 
 

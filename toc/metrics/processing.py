@@ -241,7 +241,8 @@ def _replay_findings(
         since = min(since, first or since)
     names = [stage.name for stage in stages]
     name_of = {stage.slug: stage.name for stage in stages}
-    slug_of = {stage.name: stage.slug for stage in stages}
+    # Findings name a stage, or None for one outside the pipeline.
+    slug_of: dict[str | None, str] = {stage.name: stage.slug for stage in stages}
 
     previous = last_finding
     if previous is None or previous.minute >= since:  # late data: replay from before

@@ -89,12 +89,14 @@ def api(session: requests.Session, base_url: str, path: str, params: dict) -> di
             passing=response.status_code >= 500,
         )
     if answer["status"] != "success":
-        error = str(answer.get("error") or "no reason given")[:500]
+        reason = str(answer.get("error") or "no reason given")[:500]
         # 400 and 422: the expression is wrong; 503: it timed out or was
         # cancelled, which may pass.
         passing = response.status_code >= 500 or response.status_code == 429
         verb = "could not run" if passing else "refused"
-        raise PrometheusFailed(f"Prometheus {verb} the query: {error}", passing=passing)
+        raise PrometheusFailed(
+            f"Prometheus {verb} the query: {reason}", passing=passing
+        )
     data = answer.get("data")
     if not isinstance(data, dict):
         raise PrometheusFailed("Prometheus answered without data.", passing=True)

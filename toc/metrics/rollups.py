@@ -148,12 +148,12 @@ def refresh_rollups(
         ]
         if not pairs:
             return
-        minutes = [minute for _, minute in pairs]
+        touched_minutes = [minute for _, minute in pairs]
         params = {
             "stage_ids": [stage_id for stage_id, _ in pairs],
-            "minutes": minutes,
-            "low": min(minutes),
-            "high": max(minutes) + MINUTE,
+            "minutes": touched_minutes,
+            "low": min(touched_minutes),
+            "high": max(touched_minutes) + MINUTE,
         }
         wire.execute(_ROLLUPS_SQL, params)
         return
@@ -214,14 +214,13 @@ def stage_rollup(
     stage_name: str, sums: Sequence, failure_modes: list[list]
 ) -> StageRollup:
     """The rollup of a row read as ROLLUP_SUMS and its failure modes."""
-    return StageRollup(
-        stage_name,
-        *sums,
-        failure_modes=tuple(
-            FailureModeTally(mode, count, datetime.fromisoformat(seen))
-            for mode, count, seen in failure_modes
-        ),
+    modes = tuple(
+        FailureModeTally(mode, count, datetime.fromisoformat(seen))
+        for mode, count, seen in failure_modes
     )
+    # One unpacking: mypy cannot count the sums, which fill the fields between
+    # stage and failure_modes (the last), so it rejects them beside a keyword.
+    return StageRollup(*(stage_name, *sums, modes))
 
 
 # Sample times are stored to the microsecond: (end - window, end] is

@@ -89,7 +89,7 @@ def _columns_portable(stage_ids: list[int], start: datetime, end: datetime):
     for stage_id, minute, count, load, capacity, util, util_n, queue, p95 in rows:
         columns = by_stage.setdefault(stage_id, [[] for _ in range(6)])
         if util_n:
-            utilization = util / util_n
+            utilization: float | None = util / util_n
         else:
             utilization = min(load / capacity, 1.0) if capacity else None
         values = (int(minute.timestamp()), load / count, capacity / count)

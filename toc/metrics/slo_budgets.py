@@ -23,6 +23,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
 from django.db import connection
 from django.utils import timezone
@@ -197,7 +198,8 @@ def stage_tallies(
     """Each SLO's tallies: the newest hour's minutes and the hours before it,
     newest first, from the stage's rollups in [start, end)."""
     if connection.vendor == "postgresql":
-        columns = [column_of(slo) for slo in slos]
+        # system_evaluate binds only the SLOs that have a column.
+        columns = cast("list[Column]", [column_of(slo) for slo in slos])
         return _tallies_sql(stage_id, columns, start, end)
     return tallies_portable(stage_id, slos, start, end)
 
@@ -249,7 +251,8 @@ def _slice(slo: Slo, row: dict) -> Tally:
         value = FIELD_VALUE[slo.field](row)
         if value is None:
             return Tally()
-        good = Comparator(slo.comparator).holds(value, slo.threshold)
+        # column_of, which system_evaluate asks first, needs a threshold.
+        good = Comparator(slo.comparator).holds(value, cast(float, slo.threshold))
         return Tally(float(good), 1.0)
     bad, total = EVENTS_VALUE[slo.field](row), EVENTS_VALUE[slo.total_field](row)
     if slo.budgeting == Budgeting.OCCURRENCES:
@@ -312,7 +315,8 @@ def system_evaluate(slos: list[Slo], end: datetime) -> list[Evaluated]:
                 minutes=minutes,
                 hours=older,
                 window_hours=hours,
-                objective=slo.objective,
+                # Live SLOs only, which budgets_evaluate picks by their objective.
+                objective=cast(float, slo.objective),
             )
             evaluated.append(Evaluated(slo, budget, window_start, hours))
     return evaluated
@@ -386,9 +390,14 @@ def _row(
     budget = done.budget
     alert_since = None
     if budget.alert:
-        was = before.alert if before else ""
-        keeps = was and _RANK[budget.alert] <= _RANK[was] and before.alert_since
-        alert_since = before.alert_since if keeps else end
+        alert_since = end
+        if (
+            before is not None
+            and before.alert
+            and _RANK[budget.alert] <= _RANK[before.alert]
+            and before.alert_since
+        ):
+            alert_since = before.alert_since
     hours = done.window_hours
     return SloBudget(
         slo=done.slo,

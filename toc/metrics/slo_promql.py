@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import cast
 
 import requests
 from django.utils import timezone
@@ -70,7 +71,8 @@ def promql_evaluate(
                 minutes=minutes,
                 hours=older,
                 window_hours=hours,
-                objective=slo.objective,
+                # Live SLOs only, which budgets_evaluate picks by their objective.
+                objective=cast(float, slo.objective),
             )
             evaluated.append(Evaluated(slo, budget, window_start, hours))
     return evaluated, unanswered
@@ -87,7 +89,10 @@ def promql_tallies(
     if slo.budgeting == Budgeting.OCCURRENCES:
         # Rates per second: a minute holds 60 times as many events.
         per_minute = (f"{good} * 60", f"{total} * 60")
-        per_hour = tuple(f"sum_over_time({q}[59m59s:1m]) * 60" for q in (good, total))
+        per_hour = (
+            f"sum_over_time({good}[59m59s:1m]) * 60",
+            f"sum_over_time({total}[59m59s:1m]) * 60",
+        )
     else:
         target = slo.timeslice_target or DEFAULT_TIMESLICE_TARGET
         # `>= 0` drops the minutes without events (0 / 0 is NaN).

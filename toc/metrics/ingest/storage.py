@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from django.db import connection, transaction
@@ -76,7 +76,8 @@ def _store_postgres(
     params = [
         _numbers(stage_ids),
         _times(ts),
-        *map(_numbers, measures),
+        # The columns between ts and failure_mode hold numbers.
+        *map(_numbers, cast("list[list[float | None]]", measures)),
         _texts(failure_modes),
         system.pk,
         _numbers([stage_id for stage_id, _ in minutes]),
