@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import cast
 
 from django.conf import settings
 from django.db.models import Max, QuerySet
@@ -163,7 +164,9 @@ def _stale_told() -> dict[int, str]:
     """Systems told stale and not yet told recovered: the newest sample their
     latest stale event named."""
     latest = {
-        event.system_id: event.data["last_sample_at"] for event in latest_stale_events()
+        # A stale event names its system.
+        cast(int, event.system_id): event.data["last_sample_at"]
+        for event in latest_stale_events()
     }
     recovered = set(
         Event.objects.filter(
@@ -201,7 +204,7 @@ def steps_due(today: date) -> Iterator[Occurrence]:
             if rollout and rollout >= today - STEP_DUE_LOOKBACK:
                 due.append(StepPlan(cycle=cycle, step="rollout", due=rollout))
     for plan in due:
-        if not is_overdue(plan, plan.cycle, today):
+        if plan.due is None or not is_overdue(plan, plan.cycle, today):
             continue
         cycle, system = plan.cycle, plan.cycle.system
         step_name = STEPS.get(plan.step, plan.step)
@@ -240,13 +243,15 @@ def slos_burning(now: datetime) -> Iterator[Occurrence]:
     ).select_related("slo__system__team")
     for budget in burning.exclude(alert="").order_by("alert_since", "id"):
         slo, system = budget.slo, budget.slo.system
+        # The filter on alert_since leaves out a budget without one.
+        alert_since = cast(datetime, budget.alert_since)
         left = budget.budget_remaining
         spent = "no data" if left is None else f"{1 - left:.0%} of the budget spent"
         yield Occurrence(
-            key=f"{EventKind.SLO_BURNING}:{slo.pk}:{budget.alert_since.isoformat()}",
+            key=f"{EventKind.SLO_BURNING}:{slo.pk}:{alert_since.isoformat()}",
             kind=EventKind.SLO_BURNING,
             system=system,
-            occurred_at=budget.alert_since,
+            occurred_at=alert_since,
             summary=(
                 f"{system.name}: the SLO {slo.name} burns its error budget "
                 f"({budget.alert}; {spent})."

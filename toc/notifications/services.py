@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from datetime import datetime, timedelta
+from typing import cast
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -216,7 +217,8 @@ def events_prune(*, now: datetime | None = None) -> int:
     )
     told_stale = list(latest_stale_events())
     answers = [
-        recovered_key(event.system_id, event.data["last_sample_at"])
+        # A stale event names its system.
+        recovered_key(cast(int, event.system_id), event.data["last_sample_at"])
         for event in told_stale
     ]
     old = (
