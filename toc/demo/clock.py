@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from django.db import models
 from django.db.models import Max
+from simple_history.utils import get_history_manager_for_model
 
 from toc.cycles.trail import SOURCES
 from toc.metrics.ledger import WINDOW_S, ledger_payload
@@ -59,18 +60,22 @@ class Story:
 
 
 def _last_history_id(model: type[models.Model]) -> int:
-    return model.history.aggregate(last=Max("history_id"))["last"] or 0
+    history = get_history_manager_for_model(model)
+    return history.aggregate(last=Max("history_id"))["last"] or 0
 
 
 def _date_history(
     model: type[models.Model], after: int, moment: datetime, user
 ) -> None:
+    # The fields Django stamps on a save: only date and time fields have auto_now.
     stamped = [
         field
         for field in model._meta.concrete_fields
-        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
+        if isinstance(field, models.DateField | models.TimeField)
+        and (field.auto_now or field.auto_now_add)
     ]
-    written = model.history.filter(history_id__gt=after).order_by("history_id")
+    history = get_history_manager_for_model(model)
+    written = history.filter(history_id__gt=after).order_by("history_id")
     for offset, (history_id, pk, kind) in enumerate(
         written.values_list("history_id", "id", "history_type")
     ):
@@ -80,8 +85,8 @@ def _date_history(
             for field in stamped
             if field.auto_now or (field.auto_now_add and kind == "+")
         }
-        model.history.filter(history_id=history_id).update(
+        history.filter(history_id=history_id).update(
             history_date=when, history_user=user, **times
         )
         if times:
-            model.objects.filter(pk=pk).update(**times)
+            model._default_manager.filter(pk=pk).update(**times)

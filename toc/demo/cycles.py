@@ -8,6 +8,7 @@ ours."""
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 
 from toc.cycles.models import (
     Assumption,
@@ -332,6 +333,7 @@ def _finished_cycle(story: Story) -> None:
             running = phases[name]
             running.status = PhaseStatus.RUNNING
             running.save(update_fields=["status"])
+    assert running is not None, "STORY_ROLLOUT has phases"
     with story.on(STORY_ROLLOUT_DONE):
         running.status = PhaseStatus.PASSED
         running.save(update_fields=["status"])
@@ -374,10 +376,10 @@ def _finished_cycle(story: Story) -> None:
             },
         )
     with story.on(STORY_CYCLE_1_CLOSED) as closed:
-        cycle.close(
-            at=closed,
-            slos=slo_record(system, lambda: story.ledger(STORY_CYCLE_1_CLOSED)),
-        )
+        # cycles.readings.Ledger says the reader returns a dict, but
+        # measure_slos takes None (no samples), as story.ledger may give.
+        ledger = partial(story.ledger, STORY_CYCLE_1_CLOSED)
+        cycle.close(at=closed, slos=slo_record(system, ledger))  # type: ignore[arg-type]
     # The retrospective meeting, the morning after, before cycle 2 opens.
     with story.on(STORY_CYCLE_1_CLOSED + 0.75):
         RetrospectiveNotes.objects.create(
