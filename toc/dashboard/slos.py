@@ -22,13 +22,12 @@ from toc.charts.slo_budget import budget_charts
 from toc.cycles.models import CycleStatus
 from toc.cycles.readings import LiveBudget, measure_slos
 from toc.lib import formats
-from toc.lib.http import form_page, read_only
+from toc.lib.http import HtmxHttpRequest, form_page, read_only
 from toc.metrics.ledger import ledger_response
 from toc.metrics.models import SloBudget
 from toc.systems import services
 from toc.systems.access import get_slo, get_system
 from toc.systems.forms import SloForm
-from toc.systems.http import HtmxHttpRequest
 from toc.systems.models import System
 
 LIST = "dashboard/slos.html#slos"

@@ -22,7 +22,7 @@ from toc.dashboard.figures import (
     stage_figures,
 )
 from toc.dashboard.forms import WindowForm
-from toc.lib.http import read_only
+from toc.lib.http import HtmxHttpRequest, read_only
 from toc.lib.replica import replica_reads
 from toc.metrics.forms import WhatIfForm
 from toc.metrics.ledger import (
@@ -31,7 +31,6 @@ from toc.metrics.ledger import (
     rows_from_payload,
 )
 from toc.systems.access import get_system
-from toc.systems.http import HtmxHttpRequest
 from toc.systems.models import System
 
 RECENT_EVENTS = 10

@@ -1,7 +1,7 @@
 """Which HTTP methods a page answers: anything else is a 405, never a page
 rendered for a PUT or a DELETE it quietly ignored. A form's POST in one
-transaction. And the request a page behind a login gets, as the type checker
-sees it."""
+transaction. And, as the type checker sees them, the request of a page behind
+a login and that of a page htmx may ask for."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_http_methods, require_safe
+from django_htmx.middleware import HtmxDetails
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -42,3 +43,9 @@ class AuthenticatedHttpRequest(HttpRequest):
     """The request of a view behind @login_required: its user is signed in."""
 
     user: User
+
+
+class HtmxHttpRequest(HttpRequest):
+    """A request that django-htmx's middleware has passed: it carries `htmx`."""
+
+    htmx: HtmxDetails

@@ -13,11 +13,10 @@ from django_htmx.http import reswap, retarget
 from toc.accounts.forms import SecretNameForm
 from toc.accounts.models import Role, Team
 from toc.lib import shown_once, unique
-from toc.lib.http import form_page, read_only
+from toc.lib.http import HtmxHttpRequest, form_page, read_only
 from toc.systems import services
 from toc.systems.access import get_stage, get_system
 from toc.systems.forms import StageForm, SystemCreateForm, SystemForm
-from toc.systems.http import HtmxHttpRequest
 from toc.systems.models import IngestKey, System
 
 
