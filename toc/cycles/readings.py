@@ -40,7 +40,7 @@ from toc.systems.models import Comparator, MeasuredFrom, Stage, System
 
 # The live ledger, read when first needed; None where a cycle's SLOs keep what
 # was typed (a closed cycle, a past moment).
-Ledger = Callable[[], dict] | None
+Ledger = Callable[[], dict | None] | None
 
 # Features contributing less than this share of the importance are pruning candidates.
 CONTRIBUTION_FLOOR = 0.01

@@ -376,10 +376,8 @@ def _finished_cycle(story: Story) -> None:
             },
         )
     with story.on(STORY_CYCLE_1_CLOSED) as closed:
-        # cycles.readings.Ledger says the reader returns a dict, but
-        # measure_slos takes None (no samples), as story.ledger may give.
         ledger = partial(story.ledger, STORY_CYCLE_1_CLOSED)
-        cycle.close(at=closed, slos=slo_record(system, ledger))  # type: ignore[arg-type]
+        cycle.close(at=closed, slos=slo_record(system, ledger))
     # The retrospective meeting, the morning after, before cycle 2 opens.
     with story.on(STORY_CYCLE_1_CLOSED + 0.75):
         RetrospectiveNotes.objects.create(

@@ -218,8 +218,7 @@ def stage_rollup(
         FailureModeTally(mode, count, datetime.fromisoformat(seen))
         for mode, count, seen in failure_modes
     )
-    # One unpacking: mypy cannot count the sums, which fill the fields between
-    # stage and failure_modes (the last), so it rejects them beside a keyword.
+    # One starred tuple: mypy reads any argument after `*sums` as one too many.
     return StageRollup(*(stage_name, *sums, modes))
 
 
