@@ -8,7 +8,6 @@ import math
 from datetime import timedelta
 
 import pytest
-import yaml
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.test import Client
@@ -20,6 +19,7 @@ from tests.api.clients import send, token_client
 from tests.api.cycles.bodies import VALID_ROWS as API_ROWS
 from tests.cycles.conftest import BASE
 from tests.cycles.test_rows import VALID_ROWS as PAGE_ROWS
+from tests.schema import served_schema
 from toc.accounts.models import Role
 from toc.cycles.models import (
     Criterion,
@@ -130,7 +130,7 @@ def test_the_api_takes_a_row_at_either_end_and_keeps_it_there(
 
 
 def _schema() -> dict:
-    return yaml.safe_load(Client().get("/api/schema/").content)
+    return served_schema()
 
 
 def _request_body(schema: dict, path: str, method: str) -> dict:

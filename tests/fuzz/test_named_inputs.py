@@ -12,17 +12,17 @@ import json
 import re
 
 import pytest
-import yaml
 from django.conf import settings
 from django.db import transaction
 from django.test import Client
 
 from tests.api.clients import api_clients
 from tests.api.cycles.bodies import SLO, VALID_ROWS
+from tests.schema import served_schema
 from toc.accounts.models import Role
 from toc.metrics.models import Sample
 
-SCHEMA = yaml.safe_load(Client().get("/api/schema/").content)
+SCHEMA = served_schema()
 OPERATIONS = [
     (path, method, operation)
     for path, item in SCHEMA["paths"].items()
