@@ -17,6 +17,9 @@ CHROMIUM_FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+# Every chart the page placed ([data-figure]) has been drawn by Plotly.
+CHARTS_DRAWN = """() => [...document.querySelectorAll("[data-figure]")]
+  .every((figure) => figure.querySelector(".main-svg"))"""
 
 
 @pytest.fixture
@@ -46,6 +49,13 @@ def page(chromium_path, live_server) -> Iterator:
             # of their own; left open, the test database could not be dropped.
             connections.close_all()
             os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+
+
+def wait_for_charts(page) -> None:
+    """Waits until the page has loaded and Plotly has drawn each of its charts:
+    a page's layout is final only then."""
+    page.wait_for_load_state("load")
+    page.wait_for_function(CHARTS_DRAWN)
 
 
 def screenshot(page, name: str) -> None:

@@ -14,7 +14,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from tests.browser.conftest import ARTIFACTS, screenshot
+from tests.browser.conftest import ARTIFACTS, screenshot, wait_for_charts
 from tests.browser.test_stage_editor import _log_in
 from tests.factories import StageFactory, SystemFactory
 from toc.accounts.models import Membership
@@ -151,7 +151,7 @@ def _visit(page, url: str) -> None:
         f"{url}: {response and response.status}"
     )
     # Charts are drawn once the page has loaded; they must fit once drawn.
-    page.wait_for_load_state("networkidle")
+    wait_for_charts(page)
 
 
 def _scrolls_sideways(page) -> str:

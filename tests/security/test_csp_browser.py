@@ -18,7 +18,7 @@ import pytest
 from django.test import Client
 from playwright.sync_api import expect
 
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import screenshot, wait_for_charts
 from tests.browser.test_stage_editor import _log_in
 from tests.security.routes import DemoValues, all_routes
 from tests.security.test_escaping import PAYLOADS, plant
@@ -56,12 +56,6 @@ def html_pages(client: Client, values: DemoValues) -> list[str]:
     return urls
 
 
-def _wait_for_charts(page) -> None:
-    figures = page.locator("[data-figure]")
-    for index in range(figures.count()):
-        expect(figures.nth(index).locator(".main-svg").first).to_be_attached()
-
-
 def test_every_page_swap_and_chart_runs_without_a_csp_violation(
     page, live_server
 ) -> None:
@@ -89,13 +83,12 @@ def test_every_page_swap_and_chart_runs_without_a_csp_violation(
     for url in urls:
         response = page.goto(f"{live_server.url}{url}")
         assert response.status == 200, url
-        page.wait_for_load_state("load")
-        _wait_for_charts(page)
+        wait_for_charts(page)
     screenshot(page, "csp-last-page")
 
     # The dashboard: the ledger's poll, the range switch and the what-if.
     page.goto(f"{live_server.url}/systems/nad/")
-    _wait_for_charts(page)
+    wait_for_charts(page)
     expect(page.locator("#ledger")).to_be_attached()
     # The ledger polls every 5 s; wait for one swap of it.
     page.wait_for_function("() => window.__ledgerSwapped === true", timeout=12_000)
@@ -103,7 +96,7 @@ def test_every_page_swap_and_chart_runs_without_a_csp_violation(
     expect(page.get_by_role("link", name="Week")).to_have_attribute(
         "aria-current", "page"
     )
-    _wait_for_charts(page)
+    wait_for_charts(page)
     page.get_by_label("Factor", exact=True).fill("3")
     page.get_by_role("button", name="Recompute").click()
     expect(page.locator("#what-if-result")).to_contain_text("Ceiling")
