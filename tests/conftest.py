@@ -79,6 +79,22 @@ def add_to_summary(section: str, line: str) -> None:
     SUMMARY.setdefault(section, []).append(line)
 
 
+def _takes_seconds(item: pytest.Item) -> bool:
+    """A browser walk, a fault drill or a test with a real worker: each takes
+    seconds (the longest a minute), where most tests take milliseconds."""
+    marked = {mark.name for mark in item.iter_markers()}
+    return bool(marked & {"browser", "worker"}) or item.nodeid.startswith(
+        "tests/faults/"
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # The long tests first: pytest-xdist's workers then end the run on short
+    # ones together, instead of one waiting while the other runs a walk of
+    # every page. The rest keep their order.
+    items.sort(key=lambda item: not _takes_seconds(item))
+
+
 @pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook, run by the controller
 def pytest_testnodedown(node, error) -> None:
     handed_over = getattr(node, "workeroutput", {}).get("summary", {})
