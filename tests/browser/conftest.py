@@ -1,11 +1,17 @@
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from django.db import connections
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Playwright
 
 ARTIFACTS = Path(__file__).resolve().parent.parent.parent / "test-artifacts"
 CHROMIUM_FLAGS = [
@@ -22,33 +28,76 @@ CHARTS_DRAWN = """() => [...document.querySelectorAll("[data-figure]")]
   .every((figure) => figure.querySelector(".main-svg"))"""
 
 
-@pytest.fixture
-def page(chromium_path, live_server) -> Iterator:
+@dataclass
+class _Chromium:
+    """The Playwright driver and the Chromium that a test process's browser
+    tests share (launching them takes a few seconds), and the event loop the
+    driver's sync API runs in this thread."""
+
+    playwright: Playwright
+    browser: Browser
+    loop: asyncio.AbstractEventLoop
+
+    def stop(self) -> None:
+        asyncio._set_running_loop(self.loop)
+        self.browser.close()
+        self.playwright.stop()
+
+
+CHROMIUM = pytest.StashKey[_Chromium]()
+
+
+def _chromium(config: pytest.Config, executable: str) -> _Chromium:
+    """The process's Chromium, launched by its first browser test (under
+    pytest-xdist a worker may have none), and stopped as the run ends."""
     from playwright.sync_api import sync_playwright
 
-    # Playwright's sync API runs an event loop in this thread; the ORM calls
-    # made by the test itself are still plain synchronous ones.
+    chromium = config.stash.get(CHROMIUM, None)
+    if chromium is not None and chromium.browser.is_connected():
+        return chromium
+    if chromium is None:
+        config.add_cleanup(lambda: config.stash[CHROMIUM].stop())
+    else:
+        chromium.stop()  # it crashed: a new one for the tests still to come
+    playwright = sync_playwright().start()
+    browser = playwright.chromium.launch(
+        executable_path=executable, headless=True, args=CHROMIUM_FLAGS
+    )
+    chromium = config.stash[CHROMIUM] = _Chromium(
+        playwright, browser, asyncio.get_running_loop()
+    )
+    return chromium
+
+
+@pytest.fixture
+def page(request, chromium_path, live_server) -> Iterator:
+    chromium = _chromium(request.config, chromium_path)
+    # Playwright's sync API marks its event loop as running in this thread
+    # after each call, and Django refuses ORM calls under a running loop: the
+    # test's own ORM calls are still plain synchronous ones. Between browser
+    # tests the loop is marked idle again, so that the other tests of this
+    # process run as they would alone.
+    asyncio._set_running_loop(chromium.loop)
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     problems: list[str] = []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=chromium_path, headless=True, args=CHROMIUM_FLAGS
-        )
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.on(
-            "console",
-            lambda msg: problems.append(msg.text) if msg.type == "error" else None,
-        )
-        page.on("pageerror", lambda error: problems.append(str(error)))
-        page.problems = problems
-        try:
+    try:
+        with chromium.browser.new_context(
+            viewport={"width": 1280, "height": 900}
+        ) as context:
+            page = context.new_page()
+            page.on(
+                "console",
+                lambda msg: problems.append(msg.text) if msg.type == "error" else None,
+            )
+            page.on("pageerror", lambda error: problems.append(str(error)))
+            page.problems = problems
             yield page
-        finally:
-            browser.close()
-            # The test's ORM calls under Playwright's event loop had connections
-            # of their own; left open, the test database could not be dropped.
-            connections.close_all()
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    finally:
+        # The test's ORM calls under Playwright's event loop had connections
+        # of their own; left open, the test database could not be dropped.
+        connections.close_all()
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        asyncio._set_running_loop(None)
 
 
 def wait_for_charts(page) -> None:
