@@ -67,7 +67,7 @@ def get_parent(cycle: Cycle, kind: RowKind) -> models.Model:
 
 def get_row(kind: RowKind, parent: models.Model, pk: int) -> models.Model:
     """The row `pk` of the list under `parent` (404 for any other list's row)."""
-    row = kind.model.objects.filter(**{kind.parent: parent}, pk=pk).first()
+    row = kind.model._default_manager.filter(**{kind.parent: parent}, pk=pk).first()
     if row is None:
         raise Http404(f"No such {kind.bare_noun}.")
     return row

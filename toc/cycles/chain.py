@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from toc.analysis import RootCause, review_chain
 from toc.analysis import Why as WhySpec
-from toc.analysis import review_chain
 from toc.cycles.models import Cycle, Decision, PhaseStatus, Verdict
 from toc.cycles.readings import goal_now
 
@@ -69,7 +69,7 @@ def _problem(cycle: Cycle) -> Step:
     whys = list(problem.whys.all())
     findings = review_chain(
         [WhySpec(w.answer, w.evidence, w.validated) for w in whys],
-        problem.root_cause or None,
+        RootCause(problem.root_cause) if problem.root_cause else None,
         problem.gap_share,
     )
     step.todo = [finding.message for finding in findings]

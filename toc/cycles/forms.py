@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
+from typing import Any, cast
 
 from django import forms
 from django.utils import timezone
@@ -66,11 +67,12 @@ class ConstraintChoiceForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["stage"].choices = _stage_choices(self.instance.cycle)
+        choices = _stage_choices(self.instance.cycle)
+        cast(forms.ChoiceField, self.fields["stage"]).choices = choices
+        self.stage_names = dict(choices)
 
     def save(self, commit: bool = True) -> ConstraintChoice:
-        names = dict(self.fields["stage"].choices)
-        self.instance.stage_name = names[self.cleaned_data["stage"]]
+        self.instance.stage_name = self.stage_names[self.cleaned_data["stage"]]
         return super().save(commit)
 
 
@@ -89,10 +91,11 @@ class ValidationForm(forms.ModelForm):
 
     def __init__(self, *args, cycle: Cycle, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["stage"].choices = _stage_choices(cycle)
+        cast(forms.ChoiceField, self.fields["stage"]).choices = _stage_choices(cycle)
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         started, ended = data.get("started"), data.get("ended")
         if started and ended and ended <= started:
             self.add_error("ended", "The experiment must end after it starts.")
@@ -180,7 +183,7 @@ class ConflictForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        broken = self.fields["broken_assumption"]
+        broken = cast(forms.ModelChoiceField, self.fields["broken_assumption"])
         broken.queryset = self.instance.assumptions.all()
         # Assumptions are added in place, without a reload: the choice re-reads
         # its options from the page then (rows.py sends cycle-changed). Only the
@@ -315,8 +318,9 @@ class DecisionForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.verdict_error = verdict_error
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         decision = data.get("decision")
         if decision:
             error = self.verdict_error(decision, data.get("decision_reason", ""))
@@ -352,7 +356,7 @@ class OutcomeForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["next_constraint"].choices = [
+        cast(forms.ChoiceField, self.fields["next_constraint"]).choices = [
             *_stage_choices(self.instance.cycle, blank="Not known yet"),
             ("outside", "Outside the pipeline (demand or policy)"),
         ]
@@ -403,8 +407,9 @@ class HistoryFilterForm(forms.Form):
         required=False, label="to", widget=forms.DateInput(attrs={"type": "date"})
     )
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         start, end = data.get("opened_from"), data.get("opened_to")
         if start and end and end < start:
             self.add_error("opened_to", "Pick a day on or after the first one.")

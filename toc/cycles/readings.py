@@ -32,11 +32,11 @@ from toc.analysis import (
     validation_verdict,
 )
 from toc.analysis import Feature as FeatureSpec
-from toc.cycles.models import Cycle, CycleStatus, ValidationExperiment
+from toc.cycles.models import Cycle, CycleStatus, OutcomeRow, ValidationExperiment
 from toc.lib import formats
 from toc.metrics.models import SloBudget
 from toc.metrics.series import stage_series
-from toc.systems.models import Comparator, MeasuredFrom, Stage, System
+from toc.systems.models import Comparator, Feature, MeasuredFrom, Slo, Stage, System
 
 # The live ledger, read when first needed; None where a cycle's SLOs keep what
 # was typed (a closed cycle, a past moment).
@@ -141,7 +141,7 @@ class ValuedFeature:
     value: FeatureValue
 
 
-def measure_slos(slos: Iterable[models.Model], ledger: Ledger = None) -> list[Shown]:
+def measure_slos(slos: Iterable[Slo], ledger: Ledger = None) -> list[Shown]:
     """Each SLO with its measured value and status. With a ledger, an SLO
     measured from metrics reads it now; without, every SLO keeps what was stored."""
     slos = list(slos)
@@ -186,7 +186,7 @@ class SloStanding:
         return Comparator(self.comparator).label
 
 
-def slo_standings(slos: Iterable[models.Model], ledger: Ledger) -> list[SloStanding]:
+def slo_standings(slos: Iterable[Slo], ledger: Ledger) -> list[SloStanding]:
     """The SLOs as they stand, live ones measured off the ledger."""
     return [_standing(slo) for slo in measure_slos(slos, ledger)]
 
@@ -300,7 +300,7 @@ def verdict_of(criteria: Iterable[Any]) -> ExperimentVerdict:
     return verdict
 
 
-def outcome_changes(rows: Iterable[models.Model]) -> list:
+def outcome_changes(rows: Iterable[OutcomeRow]) -> list:
     return [
         Shown(
             row,
@@ -318,7 +318,7 @@ def values_of(features: Iterable[Any]) -> list[FeatureValue]:
     return feature_values(specs, CONTRIBUTION_FLOOR)
 
 
-def value_features(features: Iterable[models.Model]) -> list:
+def value_features(features: Iterable[Feature]) -> list:
     """The features with their value, the most valuable first."""
     features = list(features)
     values = {value.name: value for value in values_of(features)}
@@ -385,5 +385,7 @@ def validation_figures(
     }
 
 
-def figures_of_validation(cycle: Cycle, validation: models.Model) -> dict | None:
+def figures_of_validation(
+    cycle: Cycle, validation: ValidationExperiment
+) -> dict | None:
     return validation_figures(cycle.system, validation, cycle.stage_names)

@@ -66,8 +66,9 @@ class RecordKind:
     # Whom or what its pages show through its foreign keys, fetched with it.
     related: tuple[str, ...] = ()
     form_kwargs: Callable[[Cycle], dict] = _no_kwargs
-    # What is read beside it (the API's `derived`), from the cycle and the record.
-    read: Callable[[Cycle, models.Model], Any] | None = None
+    # What is read beside it (the API's `derived`), from the cycle and the record
+    # (an instance of `model`).
+    read: Callable[[Cycle, Any], Any] | None = None
 
     @property
     def model(self) -> type[models.Model]:
@@ -135,7 +136,11 @@ class RowKind:
     @property
     def related_name(self) -> str:
         """The parent's name for the rows (`problem.whys`); the export's too."""
-        return self.model._meta.get_field(self.parent).remote_field.related_name
+        parent = self.model._meta.get_field(self.parent)
+        # Every kind's parent is a foreign key that names its rows.
+        assert isinstance(parent, models.ForeignKey)
+        assert parent.remote_field.related_name is not None
+        return parent.remote_field.related_name
 
     @property
     def selected(self) -> tuple[str, ...]:

@@ -12,13 +12,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 from django.db import models
+from simple_history.utils import get_history_manager_for_model
 
 from toc.analysis import describe_change
 from toc.charts.stage import Mark, before_after_charts
-from toc.cycles.models import Cycle, CycleStatus, OutcomeRow, Pattern
+from toc.cycles.models import (
+    ConstraintChoice,
+    Cycle,
+    CycleStatus,
+    OutcomeRow,
+    Pattern,
+)
 from toc.cycles.readings import (
     GoalRow,
     Shown,
@@ -63,7 +70,8 @@ class Snapshot:
 
     cycle: Cycle
     as_of: datetime | None
-    records: dict[str, models.Model | None] = field(default_factory=dict)
+    # Each of its kind's model, or (as_of) a historical version of one.
+    records: dict[str, Any] = field(default_factory=dict)
     rows: dict[str, list[Shown]] = field(default_factory=dict)
     # What the records' kinds read beside them, by key (the validation figures).
     readings: dict[str, Any] = field(default_factory=dict)
@@ -146,7 +154,10 @@ def snapshot_as_of(cycle: Cycle, when: datetime) -> Snapshot:
     past = record.instance
     past.system = cycle.system
     records = {
-        kind.link: kind.model.history.as_of(when).filter(cycle_id=cycle.pk).first()
+        kind.link: get_history_manager_for_model(kind.model)
+        .as_of(when)
+        .filter(cycle_id=cycle.pk)
+        .first()
         for kind in LINKS
     }
 
@@ -154,7 +165,11 @@ def snapshot_as_of(cycle: Cycle, when: datetime) -> Snapshot:
         parent = past if kind.parent == "cycle" else records.get(kind.parent)
         if parent is None:
             return []
-        found = kind.model.history.as_of(when).filter(**{kind.parent: parent.pk})
+        found = (
+            get_history_manager_for_model(kind.model)
+            .as_of(when)
+            .filter(**{kind.parent: parent.pk})
+        )
         return sorted(found, key=_sort_key(kind.model))
 
     if past.closed_at is not None:
@@ -174,7 +189,9 @@ def snapshot_as_of(cycle: Cycle, when: datetime) -> Snapshot:
 
 def _sort_key(model: type[models.Model]) -> Callable[[models.Model], tuple]:
     """The model's own ordering, applied in Python to the versions from history."""
-    names = [name.lstrip("-") for name in model._meta.ordering] or ["id"]
+    # These models order by field names, not expressions.
+    ordering = cast("list[str]", model._meta.ordering)
+    names = [name.lstrip("-") for name in ordering] or ["id"]
     return lambda row: tuple(getattr(row, name) for name in names)
 
 
@@ -305,8 +322,10 @@ class BeforeAfter:
 def constraint_around(cycle: Cycle, now: datetime) -> BeforeAfter | None:
     """None while the cycle has no constraint stage, or once its stage is gone.
     `cycle` comes with its links (records.cycle_with_links)."""
-    choice = getattr(cycle, "constraint", None)
-    stage = cycle.system.stages.filter(slug=choice.stage).first() if choice else None
+    choice: ConstraintChoice | None = getattr(cycle, "constraint", None)
+    if choice is None:
+        return None
+    stage = cycle.system.stages.filter(slug=choice.stage).first()
     if stage is None:
         return None
     opened = cycle.created

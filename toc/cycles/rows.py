@@ -25,7 +25,7 @@ from toc.cycles.access import get_cycle, get_parent, get_row
 from toc.cycles.models import Cycle
 from toc.cycles.records import ROWS, RowKind
 from toc.lib import unique
-from toc.lib.http import atomic_post, form_page
+from toc.lib.http import HtmxHttpRequest, atomic_post, form_page
 
 
 def _kind(key: str) -> RowKind:
@@ -48,7 +48,7 @@ def rows_context(cycle: Cycle, kind: RowKind, can_edit: bool, form=None) -> dict
     }
 
 
-def _rows_response(request: HttpRequest, cycle: Cycle, kind: RowKind, message: str):
+def _rows_response(request: HtmxHttpRequest, cycle: Cycle, kind: RowKind, message: str):
     if request.htmx:
         response = render(request, "cycles/_rows.html", rows_context(cycle, kind, True))
         response = reswap(retarget(response, f"#rows-{kind.key}"), "outerHTML")
@@ -78,7 +78,7 @@ def _editable(request: HttpRequest, slug: str, number: int, key: str):
 @form_page
 @login_required
 @atomic_post
-def row_add(request: HttpRequest, slug: str, number: int, key: str) -> HttpResponse:
+def row_add(request: HtmxHttpRequest, slug: str, number: int, key: str) -> HttpResponse:
     cycle, kind, parent = _editable(request, slug, number, key)
     # The new row knows its parent before it is validated, so that its form can
     # check what must be unique there (a feature's name within its stage).
@@ -102,7 +102,7 @@ def row_add(request: HttpRequest, slug: str, number: int, key: str) -> HttpRespo
 @login_required
 @atomic_post
 def row_edit(
-    request: HttpRequest, slug: str, number: int, key: str, pk: int
+    request: HtmxHttpRequest, slug: str, number: int, key: str, pk: int
 ) -> HttpResponse:
     cycle, kind, parent = _editable(request, slug, number, key)
     row = get_row(kind, parent, pk)
@@ -120,7 +120,7 @@ def row_edit(
 @login_required
 @atomic_post
 def row_delete(
-    request: HttpRequest, slug: str, number: int, key: str, pk: int
+    request: HtmxHttpRequest, slug: str, number: int, key: str, pk: int
 ) -> HttpResponse:
     cycle, kind, parent = _editable(request, slug, number, key)
     row = get_row(kind, parent, pk)
@@ -136,7 +136,7 @@ def row_delete(
 @login_required
 @atomic_post
 def row_move(
-    request: HttpRequest, slug: str, number: int, key: str, pk: int
+    request: HtmxHttpRequest, slug: str, number: int, key: str, pk: int
 ) -> HttpResponse:
     cycle, kind, parent = _editable(request, slug, number, key)
     offset = {"up": -1, "down": 1}.get(request.POST.get("direction", ""))

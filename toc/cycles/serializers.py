@@ -127,7 +127,9 @@ class GapPercentField(serializers.FloatField):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(source="*", allow_null=True, required=False, **kwargs)
 
-    def to_representation(self, problem: models.Problem) -> float | None:
+    # source="*" hands it the whole problem; and FloatField represents a float,
+    # where the stubs say str.
+    def to_representation(self, problem: models.Problem) -> float | None:  # type: ignore[override]
         return ProblemForm(instance=problem).initial.get("gap_percent")
 
 
@@ -211,18 +213,15 @@ def row_serializer(kind: RowKind) -> type[serializers.ModelSerializer]:
     """`<Model>RowSerializer`: the row's id, its form's fields, its position if
     the list is ordered, and `derived` where the browser shows more."""
     extra = ["position"] if kind.ordered else []
+    fields = ["id", *kind.form.base_fields, *extra]
     meta = type(
         "Meta",
         (),
-        {
-            "model": kind.model,
-            "fields": ["id", *kind.form.base_fields, *extra],
-            "read_only_fields": extra,
-        },
+        {"model": kind.model, "fields": fields, "read_only_fields": extra},
     )
     attrs: dict = {"Meta": meta}
     if kind.derived is not None:
         attrs["derived"] = kind.derived(read_only=True)
-        meta.fields.append("derived")
+        fields.append("derived")
     name = kind.model.__name__.removesuffix("Row")
     return type(f"{name}RowSerializer", (RecordSerializer,), attrs)

@@ -3,12 +3,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import asdict
 from functools import partial
+from typing import Any, cast
 
 from django.db import models, transaction
 from django.db.models import Max
 from django.forms import ModelForm
 from django.utils import timezone
-from simple_history.utils import bulk_create_with_history
+from simple_history.utils import (
+    bulk_create_with_history,
+    get_history_manager_for_model,
+)
 
 from toc.cycles.models import (
     Assumption,
@@ -84,9 +88,10 @@ def cycle_open(
     standing = None if ledger["stale"] else constraint_standing(ledger)
     detected = standing.stage if standing and standing.stage else ""
     chosen = system.stages.filter(slug=stage).first() if stage else None
+    choice: dict[str, str | None]
     if chosen is not None:
         choice = {"stage": chosen.slug, "stage_name": chosen.name, "reason": why}
-    elif detected:
+    elif standing and detected:
         verdict = ledger["constraint"]
         reason = (
             verdict["reason"]
@@ -103,8 +108,9 @@ def cycle_open(
         ledger_snapshot=ledger if ledger["computed_at"] else None,
         chosen_by=user,
     )
-    opened = {
-        kind.link: kind.model.objects.create(cycle=cycle)
+    # The opened records, each of its kind's model.
+    opened: dict[str, Any] = {
+        kind.link: kind.model._default_manager.create(cycle=cycle)
         for kind in LINKS
         if kind.made == OPENED
     }
@@ -196,7 +202,8 @@ def cycle_reopen(*, cycle: Cycle, reason: str, user=None) -> None:
     if _locked_status(cycle) != CycleStatus.CLOSED:
         raise CycleNotClosed(f"Cycle {cycle.number} is in progress already.")
     _lock_open_cycles(cycle.system)
-    cycle._history_user = user  # simple-history's own hook for who did it
+    # simple-history's own hook for who did it, which it reads untyped on save
+    cast(Any, cycle)._history_user = user
     cycle.reopen(reason)
 
 
@@ -204,7 +211,9 @@ def _lock_list(parent: models.Model) -> None:
     """Holds the row that a list belongs to until the transaction ends, so that
     changes to the list's order take turns: two rows added at once would
     otherwise both take the position after the last."""
-    type(parent).objects.select_for_update(no_key=True).filter(pk=parent.pk).first()
+    type(parent)._default_manager.select_for_update(no_key=True).filter(
+        pk=parent.pk
+    ).first()
 
 
 @transaction.atomic
@@ -214,7 +223,7 @@ def row_create(*, kind: RowKind, parent: models.Model, form: ModelForm) -> model
     setattr(row, kind.parent, parent)
     if kind.ordered:
         _lock_list(parent)
-        last = kind.model.objects.filter(**{kind.parent: parent}).aggregate(
+        last = kind.model._default_manager.filter(**{kind.parent: parent}).aggregate(
             Max("position")
         )["position__max"]
         row.position = 0 if last is None else last + 1
@@ -245,18 +254,22 @@ def row_move(*, kind: RowKind, parent: models.Model, pk: int, offset: int) -> bo
 
 
 @transaction.atomic
-def _reorder(kind: RowKind, parent: models.Model, reorder: Callable) -> object:
+def _reorder[T](
+    kind: RowKind, parent: models.Model, reorder: Callable[[models.QuerySet], T]
+) -> T:
     """Runs `reorder` on the parent's rows and writes history for each row it moved.
 
     toc.lib.ordering writes positions with bulk_update, which simple-history does not
     see; without these rows the trail and the as-of views would keep old orders.
     """
     _lock_list(parent)
-    siblings = kind.model.objects.filter(**{kind.parent: parent})
+    siblings: models.QuerySet = kind.model._default_manager.filter(
+        **{kind.parent: parent}
+    )
     before = dict(siblings.select_for_update().values_list("pk", "position"))
     result = reorder(siblings)
     moved = [row for row in siblings if before.get(row.pk) != row.position]
-    kind.model.history.bulk_history_create(moved, update=True)
+    get_history_manager_for_model(kind.model).bulk_history_create(moved, update=True)
     return result
 
 

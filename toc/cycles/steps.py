@@ -12,7 +12,13 @@ from collections.abc import Callable
 from django.http import HttpRequest
 from django.utils.dateparse import parse_datetime
 
-from toc.analysis import CascadeTier, decision_budget, plan_cascade, review_chain
+from toc.analysis import (
+    CascadeTier,
+    RootCause,
+    decision_budget,
+    plan_cascade,
+    review_chain,
+)
 from toc.analysis import Why as WhySpec
 from toc.charts.features import feature_value_chart
 from toc.cycles import forms
@@ -88,9 +94,10 @@ def _goal(request: HttpRequest, cycle: Cycle, lists: dict) -> dict:
 def _problem(request: HttpRequest, cycle: Cycle, lists: dict) -> dict:
     problem = cycle.problem
     whys = [WhySpec(w.answer, w.evidence, w.validated) for w in problem.whys.all()]
+    root_cause = RootCause(problem.root_cause) if problem.root_cause else None
     features = [shown.row for shown in lists["features"]]
     return {
-        "findings": review_chain(whys, problem.root_cause or None, problem.gap_share),
+        "findings": review_chain(whys, root_cause, problem.gap_share),
         "feature_chart": feature_value_chart(values_of(features)) if features else None,
     }
 

@@ -11,6 +11,7 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import TYPE_CHECKING, TypedDict, cast
 
 from django import forms
 from django.contrib.auth import get_user_model
@@ -22,6 +23,9 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from toc.cycles.models import Comment, Cycle, CycleStatus, RolloutPhase, StepPlan
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
 # "@name" where a word starts, so that an e-mail address mentions no one.
 MENTION = re.compile(r"(?<![\w@])@([\w.+-]+)")
@@ -59,7 +63,7 @@ class StepPlanForm(forms.ModelForm):
 
     def __init__(self, *args, cycle: Cycle, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["owner"].queryset = members(cycle)
+        cast(forms.ModelChoiceField, self.fields["owner"]).queryset = members(cycle)
         if self.instance.owner is not None:
             # The select's options are usernames, so is the owner shown chosen.
             self.initial["owner"] = self.instance.owner.get_username()
@@ -115,6 +119,14 @@ def is_overdue(plan: StepPlan, cycle: Cycle, today: date | None = None) -> bool:
     return bool(plan.due and plan.due < today and cycle.status == CycleStatus.OPEN)
 
 
+class Overdue(TypedDict):
+    """What with_overdue adds to each cycle."""
+
+    overdue_plans: int
+    rollout_hours: float | None
+    rollout_planned: bool
+
+
 def with_overdue(cycles: QuerySet, today: date | None = None) -> QuerySet:
     """`cycles` with what overdue_steps needs, read inside the cycles' own query."""
     today = today or timezone.localdate()
@@ -136,7 +148,9 @@ def with_overdue(cycles: QuerySet, today: date | None = None) -> QuerySet:
     )
 
 
-def overdue_steps(cycle: Cycle, today: date | None = None) -> int:
+def overdue_steps(
+    cycle: WithAnnotations[Cycle, Overdue], today: date | None = None
+) -> int:
     """How many steps of a cycle read by with_overdue are past due while it is
     in progress, the rollout's default date included."""
     if cycle.status != CycleStatus.OPEN:
@@ -192,7 +206,8 @@ def with_mentions(comment: Comment) -> SafeString:
         tail = escape(name[len(bare) :])
         return f'<strong class="mention">@{escape(bare)}</strong>{tail}'
 
-    parts, last = [], 0
+    parts: list[str] = []
+    last = 0
     for match in MENTION.finditer(comment.text):
         parts.append(escape(comment.text[last : match.start()]))
         parts.append(mark(match))
@@ -208,7 +223,10 @@ class Shown:
 
 
 def step_plan_context(
-    cycle: Cycle, step: str, can_edit: bool, bound: dict[str, forms.ModelForm]
+    cycle: Cycle,
+    step: str,
+    can_edit: bool,
+    bound: dict[str, StepPlanForm | CommentForm],
 ) -> dict:
     """What the step page shows of its plan and comments; `bound`: a form of
     PLAN_FORMS posted with errors, by name, to show as typed."""
@@ -230,18 +248,18 @@ def step_plan_context(
 PLAN_FORMS = {"step-plan": StepPlanForm, "comment": CommentForm}
 
 
-def bind(name: str, data, cycle: Cycle, step: str) -> forms.ModelForm:
+def bind(name: str, data, cycle: Cycle, step: str) -> StepPlanForm | CommentForm:
     if name == "step-plan":
         return StepPlanForm(data, instance=plan_of(cycle, step), cycle=cycle)
     return CommentForm(data)
 
 
 def save(
-    name: str, form: forms.ModelForm, *, cycle: Cycle, step: str, user
+    form: StepPlanForm | CommentForm, *, cycle: Cycle, step: str, user
 ) -> tuple[str, str]:
     """Saves a valid form of PLAN_FORMS; returns what to say and where to go."""
     url = f"{cycle.get_absolute_url()}{step}/"
-    if name == "step-plan":
+    if isinstance(form, StepPlanForm):
         plan_save(cycle=cycle, step=step, form=form)
         return "Saved the owner and due date.", f"{url}#step-plan"
     comment = comment_post(cycle=cycle, step=step, form=form, user=user)

@@ -21,11 +21,13 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, cast
 
 from django.contrib.auth import get_user_model
 from django.db import models
 from django.db.models import Value
 from django.utils.text import capfirst
+from simple_history.utils import get_history_manager_for_model
 
 from toc.cycles.models import Assumption, Cycle, Pattern, StepPlan
 from toc.cycles.records import KINDS, RECORDS, RecordKind
@@ -111,7 +113,7 @@ class Entry:
 
 
 def _history(source: Source, cycle: Cycle) -> models.QuerySet:
-    history = source.model.history.all()
+    history = get_history_manager_for_model(source.model).all()
     if source.shared:
         owners = (
             [cycle.system_id]
@@ -126,7 +128,7 @@ def _history(source: Source, cycle: Cycle) -> models.QuerySet:
         return history
     if source.parent is None:
         return history.filter(**{source.key: cycle.pk})
-    parents = source.parent.objects.filter(cycle=cycle).values("pk")
+    parents = source.parent._default_manager.filter(cycle=cycle).values("pk")
     return history.filter(**{f"{source.key}__in": parents})
 
 
@@ -162,9 +164,9 @@ def entries(page: Iterable[tuple[int, int, datetime]]) -> list[Entry]:
     for index, ids in wanted.items():
         source = SOURCES[index]
         records = list(
-            source.model.history.filter(history_id__in=ids).select_related(
-                "history_user"
-            )
+            get_history_manager_for_model(source.model)
+            .filter(history_id__in=ids)
+            .select_related("history_user")
         )
         before = _previous_versions(source.model, records)
         for record in records:
@@ -176,10 +178,13 @@ def entries(page: Iterable[tuple[int, int, datetime]]) -> list[Entry]:
 def _previous_versions(model: type[models.Model], records: list) -> dict:
     """The version each record replaced, for all records in one query."""
     latest = max(record.history_date for record in records)
-    versions = model.history.filter(
-        id__in={record.id for record in records}, history_date__lte=latest
-    ).order_by("id", "history_date", "history_id")
-    before, last = {}, {}
+    versions = (
+        get_history_manager_for_model(model)
+        .filter(id__in={record.id for record in records}, history_date__lte=latest)
+        .order_by("id", "history_date", "history_id")
+    )
+    before: dict[int, Any] = {}
+    last: dict[int, Any] = {}
     for version in versions:
         before[version.history_id] = last.get(version.id)
         last[version.id] = version
@@ -229,7 +234,12 @@ def _entry(source: Source, record, prior, names: _Names) -> Entry:
 
 
 def _label(model: type[models.Model], name: str) -> str:
-    return LABELS.get(name) or capfirst(model._meta.get_field(name).verbose_name)
+    return LABELS.get(name) or str(capfirst(_field(model, name).verbose_name))
+
+
+def _field(model: type[models.Model], name: str) -> models.Field:
+    # The history rows record, and diff, the model's own fields.
+    return cast(models.Field, model._meta.get_field(name))
 
 
 class _Names:
@@ -239,7 +249,7 @@ class _Names:
         self._cache: dict[tuple[str, int], str] = {}
 
     def show(self, model: type[models.Model], name: str, value) -> str:
-        field = model._meta.get_field(name)
+        field = _field(model, name)
         if value is None or value == "" or value == []:
             return ""
         if name == "position":
@@ -260,7 +270,7 @@ class _Names:
                 if end
                 else ("a ledger")
             )
-        if field.is_relation:
+        if field.related_model is not None:
             return self._related(field.related_model, value)
         if name.endswith("_share") and isinstance(value, float):
             return f"{number(value * 100)}%"

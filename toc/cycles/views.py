@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -29,6 +30,7 @@ from toc.cycles.readings import Shown
 from toc.cycles.records import ROWS, STEPS
 from toc.cycles.retro import (
     NotYetRecorded,
+    Snapshot,
     Summary,
     constraint_around,
     snapshot_as_of,
@@ -38,7 +40,7 @@ from toc.cycles.retro import (
 from toc.cycles.rows import rows_context
 from toc.cycles.steps import record_forms, step_context
 from toc.cycles.trail import entries, trail
-from toc.lib.http import atomic_post, form_page, read_only
+from toc.lib.http import HtmxHttpRequest, atomic_post, form_page, read_only
 from toc.metrics.ledger import (
     constraint_standing,
     freshness,
@@ -82,7 +84,7 @@ def cycle_list(request: HttpRequest, slug: str) -> HttpResponse:
     filters.is_valid()  # a valid field filters; an invalid one shows its error
     wanted = filters.cleaned_data
     cycles = (
-        steps_plan.with_overdue(system.cycles)
+        steps_plan.with_overdue(system.cycles.all())
         .select_related(
             "constraint",
             "problem",
@@ -205,7 +207,8 @@ def _retrospective(
     notes_form: RetrospectiveNotesForm | None = None,
 ) -> HttpResponse:
     form = AsOfForm(request.GET if request.GET.get("as_of") else None)
-    snapshot, not_recorded = snapshot_now(cycle), None
+    snapshot: Snapshot | None = snapshot_now(cycle)
+    not_recorded: NotYetRecorded | None = None
     if form.is_bound and form.is_valid():
         try:
             snapshot = snapshot_as_of(cycle, form.cleaned_data["as_of"])
@@ -237,7 +240,7 @@ def _retrospective(
 @require_POST
 @login_required
 @atomic_post
-def cycle_notes(request: HttpRequest, slug: str, number: int) -> HttpResponse:
+def cycle_notes(request: HtmxHttpRequest, slug: str, number: int) -> HttpResponse:
     """Saves the retrospective notes (editor), to a closed cycle too; htmx gets
     the notes' part of the page back, saved or with the form's errors."""
     cycle, role = get_cycle(
@@ -253,8 +256,12 @@ def cycle_notes(request: HttpRequest, slug: str, number: int) -> HttpResponse:
     )
     saved = form.is_valid()
     if saved:
-        stored = services.record_save(
-            cycle=cycle, name="lessons", form=form, user=request.user
+        # The notes' form saves the notes.
+        stored = cast(
+            RetrospectiveNotes,
+            services.record_save(
+                cycle=cycle, name="lessons", form=form, user=request.user
+            ),
         )
         if not request.htmx:
             messages.success(request, "Saved the retrospective notes.")
@@ -287,7 +294,7 @@ def cycle_export(
     if request.GET.get("as_of"):
         form = AsOfForm(request.GET)
         if not form.is_valid():
-            return HttpResponseBadRequest(" ".join(form.errors["as_of"]))
+            return HttpResponseBadRequest(" ".join(map(str, form.errors["as_of"])))
         try:
             snapshot = snapshot_as_of(cycle, form.cleaned_data["as_of"])
         except NotYetRecorded:
@@ -317,9 +324,7 @@ def cycle_step(request: HttpRequest, slug: str, number: int, step: str) -> HttpR
     if bound_name in steps_plan.PLAN_FORMS:
         form = steps_plan.bind(bound_name, request.POST, cycle, step)
         if form.is_valid():
-            said, url = steps_plan.save(
-                bound_name, form, cycle=cycle, step=step, user=request.user
-            )
+            said, url = steps_plan.save(form, cycle=cycle, step=step, user=request.user)
             messages.success(request, said)
             return redirect(url)
         planned[bound_name] = form
@@ -380,7 +385,7 @@ def cycle_next(request: HttpRequest, slug: str, number: int) -> HttpResponse:
             request,
             f"Cycle {cycle.number} was already closed; this is the newest cycle.",
         )
-        return redirect(cycle.system.cycles.first())
+        return redirect(cycle.system.cycles.latest("number"))
     messages.success(
         request, f"Closed cycle {cycle.number} and opened cycle {following.number}."
     )
