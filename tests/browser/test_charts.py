@@ -35,6 +35,8 @@ def flow_labels(page) -> str:
 def test_dashboard_charts_draw_and_follow_the_simulator(page, live_server) -> None:
     system = demo_load()
     key = IngestKeyFactory(system=system, name="browser test").plaintext
+    # The page's own clock, to move it on to the ledger's next poll.
+    page.clock.install()
     _log_in(page, live_server)
     page.goto(f"{live_server.url}/systems/nad/")
 
@@ -62,6 +64,9 @@ def test_dashboard_charts_draw_and_follow_the_simulator(page, live_server) -> No
         speed=0,
         batch=30,
     )
+
+    # The ledger polls every 5 s: on to the next poll, rather than waiting for it.
+    page.clock.fast_forward(5_000)
 
     expect(triage).not_to_contain_text("100%", timeout=12_000)
     page.wait_for_function(

@@ -20,6 +20,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def test_dashboard_shows_the_constraint_and_refreshes_itself(page, live_server) -> None:
     system = demo_load()
     key = IngestKeyFactory(system=system, name="browser test").plaintext
+    # The page's own clock, to move it on to the ledger's next poll.
+    page.clock.install()
     _log_in(page, live_server)
     page.goto(f"{live_server.url}/systems/nad/")
 
@@ -52,6 +54,8 @@ def test_dashboard_shows_the_constraint_and_refreshes_itself(page, live_server) 
     )
     assert response.status_code == 202
 
+    # The ledger polls every 5 s: on to the next poll, rather than waiting for it.
+    page.clock.fast_forward(5_000)
     alerting_row = page.locator("tr", has=page.locator("th", has_text="Alerting"))
     expect(alerting_row).to_contain_text("520,000", timeout=12_000)
     assert page.evaluate("window.__noReload") is True

@@ -87,10 +87,12 @@ def test_every_page_swap_and_chart_runs_without_a_csp_violation(
     screenshot(page, "csp-last-page")
 
     # The dashboard: the ledger's poll, the range switch and the what-if.
+    page.clock.install()
     page.goto(f"{live_server.url}/systems/nad/")
     wait_for_charts(page)
     expect(page.locator("#ledger")).to_be_attached()
-    # The ledger polls every 5 s; wait for one swap of it.
+    # The ledger polls every 5 s: on to the next poll, and wait for its swap.
+    page.clock.fast_forward(5_000)
     page.wait_for_function("() => window.__ledgerSwapped === true", timeout=12_000)
     page.get_by_role("link", name="Week").click()
     expect(page.get_by_role("link", name="Week")).to_have_attribute(
