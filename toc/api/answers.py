@@ -50,7 +50,7 @@ class StageLedgerLineSerializer(serializers.Serializer):
     )
     headroom = serializers.FloatField(allow_null=True)
     failure_mode = serializers.CharField()
-    errors = serializers.IntegerField()
+    errors = serializers.IntegerField()  # type: ignore[assignment]  # drf-stubs#78: a field named like a Serializer attribute
     dropped = serializers.IntegerField()
     first_sample_at = serializers.DateTimeField(
         allow_null=True, help_text="The stage's oldest sample in the window."
@@ -170,7 +170,7 @@ class SampleSerializer(serializers.Serializer):
     )
     latency_p95_ms = serializers.FloatField(min_value=0)
     queue_depth = serializers.IntegerField(min_value=0, max_value=MAX_BIGINT)
-    errors = serializers.IntegerField(
+    errors = serializers.IntegerField(  # type: ignore[assignment]  # drf-stubs#78: a field named like a Serializer attribute
         min_value=0, max_value=MAX_EVENTS, required=False, allow_null=True
     )
     dropped = serializers.IntegerField(
@@ -185,7 +185,8 @@ class SampleSerializer(serializers.Serializer):
 
 
 class SampleBatchSerializer(serializers.Serializer):
-    samples = SampleSerializer(many=True, max_length=5000)
+    # many=True makes a ListSerializer, which takes max_length: not in the stubs.
+    samples = SampleSerializer(many=True, max_length=5000)  # type: ignore[call-arg]
 
 
 class AcceptedSerializer(serializers.Serializer):

@@ -68,14 +68,14 @@ def tagged(representation: dict, status: int = 200) -> Response:
     return response
 
 
-def bound_form(
-    form_class: type[forms.BaseForm],
+def bound_form[F: forms.Form | forms.ModelForm](
+    form_class: type[F],
     body: object,
     *,
     instance=None,
     partial: bool = False,
     **kwargs,
-) -> forms.BaseForm:
+) -> F:
     """The browser's form bound to a JSON object.
 
     Unknown fields are errors rather than silently ignored. Fields the body
@@ -96,10 +96,12 @@ def bound_form(
     wrong_type = form_type_errors(form_class, body)
     if wrong_type:
         raise ValidationError(wrong_type)
+    if instance is not None:
+        kwargs["instance"] = instance
     if partial and instance is not None:
         # What the browser's form shows for the record, fields of its own included
         # (a share shown as a percentage, say), not only the model's columns.
-        shown = form_class(instance=instance, **kwargs).initial
+        shown = form_class(**kwargs).initial
         data = {name: shown[name] for name in fields if name in shown}
     else:
         # What the browser's form would show before anyone typed: model defaults.
@@ -109,12 +111,10 @@ def bound_form(
             if field.initial is not None
         }
     data.update(body)
-    if instance is not None:
-        kwargs["instance"] = instance
     return form_class(data, **kwargs)
 
 
-def require_valid(form: forms.BaseForm) -> forms.BaseForm:
+def require_valid[F: forms.BaseForm](form: F) -> F:
     if not form.is_valid():
         errors = form.errors.get_json_data()
         raise ValidationError(

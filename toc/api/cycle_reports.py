@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import ClassVar
 
 from django.http import Http404, HttpResponse
 from django.urls import path
@@ -100,7 +101,7 @@ class Export(APIView):
     content_negotiation_class = ErrorsInJson
     extension: str
     media_type: str
-    write: Callable[[Snapshot], str]
+    write: ClassVar[Callable[[Snapshot], str]]
 
     def get(self, request, slug: str, number: int) -> HttpResponse:
         snapshot = _snapshot(request, slug, number)
@@ -292,6 +293,7 @@ class Trail(generics.ListAPIView):
     def get(self, request, slug: str, number: int) -> Response:
         cycle, _ = get_cycle(request, slug, number, links=False)
         page = self.paginate_queryset(trail(cycle))
+        assert page is not None  # the view is paginated
         shown = TrailEntrySerializer(entries(page), many=True)
         return self.get_paginated_response(shown.data)
 

@@ -8,6 +8,8 @@ SLOs belong to the system (api/slos.py).
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.db import models, transaction
 from django.http import Http404
 from django.urls import path, reverse
@@ -15,6 +17,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from toc.accounts.models import Role
 from toc.api.common import bound_form, check_if_match, require_valid, tagged
@@ -75,8 +78,9 @@ class RowList(generics.ListCreateAPIView):
     def get(self, request, slug: str, number: int) -> Response:
         cycle, _ = get_cycle(request, slug, number, links=self.kind.selected)
         parent = get_parent(cycle, self.kind)
-        rows = self.kind.model.objects.filter(**{self.kind.parent: parent})
+        rows = self.kind.model._default_manager.filter(**{self.kind.parent: parent})
         page = self.paginate_queryset(rows)
+        assert page is not None  # the view is paginated
         return self.get_paginated_response(_represent(self.kind, page))
 
     def post(self, request, slug: str, number: int) -> Response:
@@ -158,8 +162,10 @@ class RowMove(generics.GenericAPIView):
         return tagged(_represent(self.kind, [row])[0])
 
 
-def _for_kind(view: type, kind: RowKind, suffix: str):
-    ordering = ("position", "id") if kind.ordered else tuple(kind.model._meta.ordering)
+def _for_kind(view: type[APIView], kind: RowKind, suffix: str):
+    ordering = (
+        ("position", "id") if kind.ordered else tuple(kind.model._meta.ordering or ())
+    )
     pages = type(
         f"{kind.model.__name__}Pages", (CursorPagination,), {"ordering": ordering}
     )
@@ -169,7 +175,8 @@ def _for_kind(view: type, kind: RowKind, suffix: str):
         "pagination_class": pages,
         "__doc__": f"The cycle's {kind.key.replace('-', ' ')}. {view.__doc__}",
     }
-    cls = type(f"{kind.model.__name__}{suffix}", (view,), attrs)
+    # type() makes a subclass of `view`, which the checker sees as a bare type.
+    cls = cast(type[APIView], type(f"{kind.model.__name__}{suffix}", (view,), attrs))
     if view is RowMove:
         # Like a stage's move: the body names the direction, the answer is what
         # moved (here the row, there the stages in their new order).

@@ -26,7 +26,7 @@ class CycleLinks:
 
 class ChainStepSerializer(serializers.Serializer):
     key = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # drf-stubs#78: a field named like a Serializer attribute
     state = serializers.ChoiceField(choices=["missing", "draft", "done"])
     todo = serializers.ListField(child=serializers.CharField())
 
@@ -62,7 +62,7 @@ class CycleSerializer(serializers.ModelSerializer):
     """A cycle (a readings.Shown of it and its CycleLinks) with each step's state
     (`chain`) and links."""
 
-    created_by = serializers.SlugRelatedField(
+    created_by: serializers.SlugRelatedField = serializers.SlugRelatedField(
         slug_field="username", read_only=True, allow_null=True
     )
     url = serializers.URLField(read_only=True)

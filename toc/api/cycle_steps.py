@@ -142,6 +142,7 @@ class StepCommentList(generics.ListCreateAPIView):
             .prefetch_related("mentions")
         )
         page = self.paginate_queryset(comments)
+        assert page is not None  # the view is paginated
         return self.get_paginated_response([_show_comment(c) for c in page])
 
     def post(self, request, slug: str, number: int, step: str) -> Response:

@@ -9,6 +9,8 @@ are in cycle_rows.
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import Http404
@@ -79,7 +81,7 @@ class OpenCycleSerializer(serializers.Serializer):
 
 
 class InProgressSerializer(serializers.Serializer):
-    errors = ErrorItemSerializer(many=True)
+    errors = ErrorItemSerializer(many=True)  # type: ignore[assignment]  # drf-stubs#78: a field named like a Serializer attribute
     open_cycle = OpenCycleSerializer(help_text="The cycle in progress.")
 
 
@@ -142,6 +144,7 @@ class CycleList(generics.ListCreateAPIView):
         if wanted["opened_to"]:
             cycles = cycles.filter(created__date__lte=wanted["opened_to"])
         page = self.paginate_queryset(cycles)
+        assert page is not None  # the view is paginated
         return self.get_paginated_response([show(request, c) for c in page])
 
     def post(self, request, slug: str) -> Response:
@@ -284,7 +287,7 @@ class CycleRecord(generics.GenericAPIView):
 
 
 def _record_view(kind: RecordKind):
-    doc = CycleRecord.__doc__
+    doc = CycleRecord.__doc__ or ""
     if kind.made == SAVED:
         doc += (
             f"\n\nThe {kind.noun} does not exist until its first PUT "
@@ -296,10 +299,14 @@ def _record_view(kind: RecordKind):
             "read off the ingested metrics: whether system throughput rose while "
             "the stage had more capacity. It is read-only and not part of the ETag."
         )
-    view = type(
-        f"{kind.key.capitalize()}Record",
-        (CycleRecord,),
-        {"kind": kind, "serializer_class": kind.serializer, "__doc__": doc},
+    # type() makes a subclass of CycleRecord, which the checker sees as a bare type.
+    view = cast(
+        type[CycleRecord],
+        type(
+            f"{kind.key.capitalize()}Record",
+            (CycleRecord,),
+            {"kind": kind, "serializer_class": kind.serializer, "__doc__": doc},
+        ),
     )
     if kind.made == SAVED:
         serializer = kind.serializer

@@ -9,6 +9,8 @@ where the fields themselves would fail with OverflowError (a 500).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, TypeGuard
+
 from django import forms
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
@@ -21,7 +23,7 @@ OBJECT = "Send a JSON object."
 LIST = "Send a list."
 
 
-def _is_number(value: object) -> bool:
+def _is_number(value: object) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
@@ -78,7 +80,9 @@ def _form_field_message(field: forms.Field, value: object) -> str | None:
     return None
 
 
-def form_type_errors(form_class: type[forms.BaseForm], body: dict) -> dict:
+def form_type_errors[F: forms.Form | forms.ModelForm](
+    form_class: type[F], body: dict
+) -> dict:
     """{field: [message]} for each value of the wrong JSON type."""
     errors = {}
     for name, value in body.items():
@@ -117,7 +121,15 @@ def _serializer_field_message(field: serializers.Field, value: object) -> str | 
     return None
 
 
-class JsonTyped:
+# What JsonTyped is mixed into, as the type checker reads it; at run time the
+# mixin adds nothing of its own to the serializer's bases.
+if TYPE_CHECKING:
+    _Serializer = serializers.Serializer
+else:
+    _Serializer = object
+
+
+class JsonTyped(_Serializer):
     """Mix into a DRF serializer: each value must have its field's JSON type.
 
     Nested serializers that mix it in check their own items the same way.

@@ -36,7 +36,7 @@ class ErrorItemSerializer(serializers.Serializer):
 
 
 class ErrorSerializer(serializers.Serializer):
-    errors = ErrorItemSerializer(many=True)
+    errors = ErrorItemSerializer(many=True)  # type: ignore[assignment]  # drf-stubs#78: a field named like a Serializer attribute
 
 
 # The errors any operation may answer with, in the one error shape.

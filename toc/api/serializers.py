@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import cast
+
 from rest_framework import serializers
 
 from toc.accounts.models import Team
@@ -50,7 +52,9 @@ class SystemSerializer(JsonTyped, serializers.ModelSerializer):
         super().__init__(*args, **kwargs)
         request = self.context.get("request")
         if request is not None:
-            self.fields["team"].queryset = Team.objects.writable_by(request.user)
+            team = cast(serializers.RelatedField, self.fields["team"])
+            # The stubs read the Manager in queryset's type as a descriptor.
+            team.queryset = Team.objects.writable_by(request.user)  # type: ignore[arg-type]
 
     def validate_stages(self, stages: list[dict]) -> list[dict]:
         for field in ("slug", "name"):

@@ -9,6 +9,7 @@ closed (`slos_opened`, `slos_closed` on the cycle).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, cast
 
 from django.db import models, transaction
 from django.urls import path
@@ -186,6 +187,7 @@ class SloList(generics.ListAPIView):
     def get(self, request, slug: str) -> Response:
         system, _ = get_system(request, slug)
         page = self.paginate_queryset(system.slos.select_related("budget"))
+        assert page is not None  # the view is paginated
         return self.get_paginated_response(_represent(system, page))
 
     @extend_schema(responses={201: SloSerializer})
@@ -295,8 +297,9 @@ class SloMeasurements(generics.ListCreateAPIView):
                 }
             )
         slo.measured = body.validated_data["value"]
-        slo._change_reason = MEASUREMENT
-        slo._history_user = request.user
+        # Why and by whom, which simple-history reads off the instance on save.
+        cast(Any, slo)._change_reason = MEASUREMENT
+        cast(Any, slo)._history_user = request.user
         slo.save(update_fields=["measured"])
         return Response(MeasurementSerializer(_measurements(slo)[0]).data, status=201)
 

@@ -36,6 +36,10 @@ class Rows(serializers.ListSerializer):
     """A calculator's list, refused whole past its `max_length` before any row is
     read; the schema says minItems and maxItems."""
 
+    # Set by ListSerializer.__init__, where the stubs leave them out.
+    min_length: int | None
+    max_length: int | None
+
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         if self.min_length is not None:
@@ -49,7 +53,8 @@ def _rows(
 ) -> serializers.ListSerializer:
     """A list of up to MAX_ROWS `serializer`s (`noun`)."""
     too_many = f"Send at most {{max_length}} {noun}; a calculation takes no more."
-    return serializer(
+    # many=True makes a ListSerializer, which takes max_length: not in the stubs.
+    return serializer(  # type: ignore[call-arg, return-value]
         many=True,
         max_length=MAX_ROWS,
         error_messages={"max_length": too_many},
