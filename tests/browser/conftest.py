@@ -56,9 +56,10 @@ def _chromium(config: pytest.Config, executable: str) -> _Chromium:
     if chromium is not None and chromium.browser.is_connected():
         return chromium
     if chromium is None:
-        config.add_cleanup(lambda: config.stash[CHROMIUM].stop())
+        config.add_cleanup(lambda: _stop_chromium(config))
     else:
         chromium.stop()  # it crashed: a new one for the tests still to come
+        del config.stash[CHROMIUM]
     playwright = sync_playwright().start()
     browser = playwright.chromium.launch(
         executable_path=executable, headless=True, args=CHROMIUM_FLAGS
@@ -69,18 +70,23 @@ def _chromium(config: pytest.Config, executable: str) -> _Chromium:
     return chromium
 
 
+def _stop_chromium(config: pytest.Config) -> None:
+    if (chromium := config.stash.get(CHROMIUM, None)) is not None:
+        chromium.stop()
+
+
 @pytest.fixture
 def page(request, chromium_path, live_server) -> Iterator:
-    chromium = _chromium(request.config, chromium_path)
     # Playwright's sync API marks its event loop as running in this thread
     # after each call, and Django refuses ORM calls under a running loop: the
     # test's own ORM calls are still plain synchronous ones. Between browser
     # tests the loop is marked idle again, so that the other tests of this
     # process run as they would alone.
-    asyncio._set_running_loop(chromium.loop)
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     problems: list[str] = []
     try:
+        chromium = _chromium(request.config, chromium_path)
+        asyncio._set_running_loop(chromium.loop)
         with chromium.browser.new_context(
             viewport={"width": 1280, "height": 900}
         ) as context:
