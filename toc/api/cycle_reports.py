@@ -26,8 +26,8 @@ from toc.api.common import ErrorsInJson, PageNumbers, in_utc, require_valid, tag
 from toc.api.permissions import IsPerson
 from toc.cycles import export
 from toc.cycles.access import get_cycle
-from toc.cycles.forms import AsOfForm
 from toc.cycles.models import Cycle
+from toc.cycles.query_forms import AsOfForm
 from toc.cycles.records import RECORDS, ROWS, STEPS
 from toc.cycles.retro import (
     NotYetRecorded,

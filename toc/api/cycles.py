@@ -36,8 +36,9 @@ from toc.api.schema import ErrorItemSerializer, query_parameters
 from toc.cycles import services
 from toc.cycles.access import get_cycle
 from toc.cycles.chain import chain
-from toc.cycles.forms import CycleForm, HistoryFilterForm, ReopenForm
+from toc.cycles.forms import CycleForm, ReopenForm
 from toc.cycles.models import Cycle
+from toc.cycles.query_forms import HistoryFilterForm
 from toc.cycles.readings import Shown
 from toc.cycles.records import RECORDS, SAVED, RecordKind, cycle_with_links
 from toc.cycles.serializers import represent

@@ -18,14 +18,9 @@ from toc.cycles import export, services, steps_plan
 from toc.cycles.access import get_cycle
 from toc.cycles.chain import chain, unfinished
 from toc.cycles.figures import timeline_figure
-from toc.cycles.forms import (
-    AsOfForm,
-    CycleForm,
-    HistoryFilterForm,
-    ReopenForm,
-    RetrospectiveNotesForm,
-)
+from toc.cycles.forms import CycleForm, ReopenForm, RetrospectiveNotesForm
 from toc.cycles.models import Cycle, CycleStatus, RetrospectiveNotes
+from toc.cycles.query_forms import AsOfForm, HistoryFilterForm
 from toc.cycles.readings import Shown
 from toc.cycles.records import ROWS, STEPS
 from toc.cycles.retro import (
