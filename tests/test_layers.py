@@ -1,4 +1,5 @@
-"""`make lint` holds the layers: every app is in one, and a wrong import fails it.
+"""The house keeps its shape: `make lint` holds the layers (every app is in one,
+and a wrong import fails it), and no source file grows past a room's size.
 
 The contracts live in pyproject.toml; these tests keep them from quietly
 covering less than the tree (a new app left out of the layers could import
@@ -15,6 +16,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
+# A module longer than this is doing more than one job: split it by job.
+MOST_LINES = 450
 
 
 def contracts() -> dict[str, dict]:
@@ -31,6 +34,16 @@ def test_every_app_sits_in_exactly_one_layer():
         if (p / "__init__.py").exists()
     ]
     assert sorted(named) == sorted(apps)
+
+
+def test_no_source_file_is_longer_than_a_room():
+    too_long = {
+        str(path.relative_to(ROOT)): lines
+        for path in (ROOT / "toc").rglob("*.py")
+        if "migrations" not in path.parts
+        and (lines := len(path.read_text().splitlines())) > MOST_LINES
+    }
+    assert too_long == {}
 
 
 def test_the_pure_layers_are_the_ones_kept_free_of_django():
