@@ -7,7 +7,7 @@ from django.core.management import call_command
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import LEDGER_POLL_MS, screenshot
 from tests.browser.test_stage_editor import _log_in
 from tests.factories import IngestKeyFactory
 from toc.demo.loader import demo_load
@@ -65,8 +65,8 @@ def test_dashboard_charts_draw_and_follow_the_simulator(page, live_server) -> No
         batch=30,
     )
 
-    # The ledger polls every 5 s: on to the next poll, rather than waiting for it.
-    page.clock.fast_forward(5_000)
+    # On to the ledger's next poll, rather than waiting for it.
+    page.clock.fast_forward(LEDGER_POLL_MS)
 
     expect(triage).not_to_contain_text("100%", timeout=12_000)
     page.wait_for_function(

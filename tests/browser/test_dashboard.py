@@ -8,7 +8,7 @@ from django.test import Client
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import LEDGER_POLL_MS, screenshot
 from tests.browser.test_stage_editor import _log_in
 from tests.factories import IngestKeyFactory
 from tests.metrics.samples import sample
@@ -54,8 +54,8 @@ def test_dashboard_shows_the_constraint_and_refreshes_itself(page, live_server) 
     )
     assert response.status_code == 202
 
-    # The ledger polls every 5 s: on to the next poll, rather than waiting for it.
-    page.clock.fast_forward(5_000)
+    # On to the ledger's next poll, rather than waiting for it.
+    page.clock.fast_forward(LEDGER_POLL_MS)
     alerting_row = page.locator("tr", has=page.locator("th", has_text="Alerting"))
     expect(alerting_row).to_contain_text("520,000", timeout=12_000)
     assert page.evaluate("window.__noReload") is True

@@ -18,7 +18,7 @@ import pytest
 from django.test import Client
 from playwright.sync_api import expect
 
-from tests.browser.conftest import screenshot, wait_for_charts
+from tests.browser.conftest import LEDGER_POLL_MS, screenshot, wait_for_charts
 from tests.browser.test_stage_editor import _log_in
 from tests.security.routes import DemoValues, all_routes
 from tests.security.test_escaping import PAYLOADS, plant
@@ -91,8 +91,8 @@ def test_every_page_swap_and_chart_runs_without_a_csp_violation(
     page.goto(f"{live_server.url}/systems/nad/")
     wait_for_charts(page)
     expect(page.locator("#ledger")).to_be_attached()
-    # The ledger polls every 5 s: on to the next poll, and wait for its swap.
-    page.clock.fast_forward(5_000)
+    # On to the ledger's next poll, and wait for its swap.
+    page.clock.fast_forward(LEDGER_POLL_MS)
     page.wait_for_function("() => window.__ledgerSwapped === true", timeout=12_000)
     page.get_by_role("link", name="Week").click()
     expect(page.get_by_role("link", name="Week")).to_have_attribute(
